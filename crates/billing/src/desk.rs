@@ -1,0 +1,249 @@
+//! [`Desk`]: the handle the front ends hold: the database, the settings, the gateway client,
+//! and in `demo` the embedded sandbox.
+
+use crate::secrets::{self, SecretKey, Secrets};
+use crate::sync::{SyncProgress, SyncReport};
+use crate::{
+    audit, invoices, store, sync, DeskError, Environment, ErrorCode, InvoicePage, InvoiceRow,
+    ListRequest, Settings,
+};
+use gateway::{ClientOptions, GatewayClient, Token};
+use serde::Serialize;
+use sqlx::SqlitePool;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use ts_rs::TS;
+
+/// How to open a desk.
+pub struct DeskOptions {
+    /// `None`: `DESK_DATA_DIR`, else the OS app-data directory.
+    pub data_dir: Option<PathBuf>,
+    pub secrets: Arc<dyn Secrets>,
+    /// Apply `DESK_ENV`, `DESK_GATEWAY_URL`, ... from the process environment.
+    pub env_overrides: bool,
+}
+
+impl Default for DeskOptions {
+    fn default() -> Self {
+        DeskOptions {
+            data_dir: None,
+            secrets: Arc::new(secrets::KeyringSecrets),
+            env_overrides: true,
+        }
+    }
+}
+
+/// What the status line shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DeskStatus {
+    pub environment: Environment,
+    /// `None` until the gateway was tried.
+    pub online: Option<bool>,
+    pub last_synced_at: Option<String>,
+    pub last_sync_error: Option<String>,
+    #[ts(type = "number")]
+    pub cached_invoices: i64,
+    pub gateway_url: Option<String>,
+    pub staff_name: String,
+    pub data_dir: String,
+    /// Why the gateway cannot be used (missing credentials, no keyring), if so.
+    pub gateway_problem: Option<String>,
+}
+
+const UNKNOWN: u8 = 0;
+const ONLINE: u8 = 1;
+const OFFLINE: u8 = 2;
+
+pub struct Desk {
+    pool: SqlitePool,
+    settings: Settings,
+    data_dir: PathBuf,
+    gateway: Result<GatewayClient, DeskError>,
+    online: AtomicU8,
+    sync_lock: tokio::sync::Mutex<()>,
+    demo: Option<sandbox::Sandbox>,
+}
+
+impl Desk {
+    /// Opens the database (migrating it), reads settings and credentials, and in `demo`
+    /// starts the embedded sandbox.
+    pub async fn open(options: DeskOptions) -> Result<Desk, DeskError> {
+        let data_dir = match options.data_dir {
+            Some(d) => d,
+            None => store::default_data_dir()?,
+        };
+        let pool = store::open(&data_dir).await?;
+        let mut settings = Settings::load(&pool).await?;
+        if options.env_overrides {
+            settings = settings.with_env_overrides()?;
+        }
+        let env = settings.environment;
+        let mut demo = None;
+        let gateway = if env == Environment::Demo && settings.gateway_url.is_none() {
+            let sb = crate::demo::start(&data_dir).await?;
+            let url = sb.base_url();
+            demo = Some(sb);
+            let token = secrets::resolve(&NoStore, env, SecretKey::GatewayToken)?.map_or_else(
+                || crate::demo::DEMO_STAFF_TOKEN.to_owned(),
+                |s| s.expose().to_owned(),
+            );
+            client(&url, token)
+        } else {
+            match settings.gateway_url.clone() {
+                None => Err(DeskError::new(
+                    ErrorCode::MissingCredentials,
+                    "Set the gateway URL in Settings.",
+                )),
+                Some(url) => match secrets::resolve(
+                    options.secrets.as_ref(),
+                    env,
+                    SecretKey::GatewayToken,
+                ) {
+                    Ok(Some(token)) => client(&url, token.expose().to_owned()),
+                    Ok(None) if env == Environment::Demo => {
+                        client(&url, crate::demo::DEMO_STAFF_TOKEN.to_owned())
+                    }
+                    Ok(None) => Err(DeskError::new(
+                        ErrorCode::MissingCredentials,
+                        "Enter the gateway token in Settings (it is kept in the system keyring).",
+                    )),
+                    Err(e) => Err(e),
+                },
+            }
+        };
+        Ok(Desk {
+            pool,
+            settings,
+            data_dir,
+            gateway,
+            online: AtomicU8::new(UNKNOWN),
+            sync_lock: tokio::sync::Mutex::new(()),
+            demo,
+        })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn environment(&self) -> Environment {
+        self.settings.environment
+    }
+
+    /// The gateway base URL in use (the embedded sandbox's in demo).
+    pub fn gateway_url(&self) -> Option<&str> {
+        self.gateway.as_ref().ok().map(|g| g.base_url())
+    }
+
+    /// The embedded demo sandbox, if running.
+    pub fn demo_sandbox(&self) -> Option<&sandbox::Sandbox> {
+        self.demo.as_ref()
+    }
+
+    pub async fn status(&self) -> Result<DeskStatus, DeskError> {
+        let s = sync::status(&self.pool).await?;
+        Ok(DeskStatus {
+            environment: self.settings.environment,
+            online: match self.online.load(Ordering::Acquire) {
+                ONLINE => Some(true),
+                OFFLINE => Some(false),
+                _ => None,
+            },
+            last_synced_at: s.last_success_at,
+            last_sync_error: s.last_error,
+            cached_invoices: invoices::count(&self.pool).await?,
+            gateway_url: self.gateway_url().map(str::to_owned),
+            staff_name: self.settings.staff_name.clone(),
+            data_dir: self.data_dir.display().to_string(),
+            gateway_problem: self.gateway.as_ref().err().map(|e| e.message.clone()),
+        })
+    }
+
+    /// Syncs the cache with the gateway (one sync at a time; a second caller waits).
+    pub async fn sync(
+        &self,
+        force_full: bool,
+        progress: &(dyn Fn(SyncProgress) + Send + Sync),
+    ) -> Result<SyncReport, DeskError> {
+        let gw = self.gateway.as_ref().map_err(Clone::clone)?;
+        let _one_at_a_time = self.sync_lock.lock().await;
+        let result = sync::run(&self.pool, gw, force_full, progress).await;
+        let online = match &result {
+            Ok(_) => ONLINE,
+            Err(e) if e.code == ErrorCode::Offline => OFFLINE,
+            Err(_) => ONLINE,
+        };
+        self.online.store(online, Ordering::Release);
+        let detail = match &result {
+            Ok(r) => {
+                serde_json::json!({ "mode": r.mode, "invoices": r.invoices, "pages": r.pages, "closed": r.closed })
+            }
+            Err(e) => {
+                serde_json::json!({ "error": e.code, "message": e.message, "detail": e.detail })
+            }
+        };
+        let action = if result.is_ok() {
+            "sync"
+        } else {
+            "sync_failed"
+        };
+        audit::record(
+            &self.pool,
+            &self.settings.staff_name,
+            self.settings.environment,
+            action,
+            None,
+            detail,
+        )
+        .await?;
+        result
+    }
+
+    pub async fn list(&self, req: &ListRequest) -> Result<InvoicePage, DeskError> {
+        invoices::list(&self.pool, req).await
+    }
+
+    pub async fn invoice(&self, invoice_no: i64) -> Result<InvoiceRow, DeskError> {
+        invoices::get(&self.pool, invoice_no).await?.ok_or_else(|| {
+            DeskError::new(
+                ErrorCode::NotFound,
+                format!("Invoice {invoice_no} is not in the local cache. Sync, then try again."),
+            )
+        })
+    }
+
+    /// Stops the embedded sandbox (saving its world) and closes the database.
+    pub async fn close(self) {
+        if let Some(sb) = self.demo {
+            sb.shutdown().await;
+        }
+        self.pool.close().await;
+    }
+}
+
+fn client(url: &str, token: String) -> Result<GatewayClient, DeskError> {
+    GatewayClient::new(url, Token::new(token), ClientOptions::default())
+        .map_err(|e| DeskError::bad_input("The gateway URL is not valid.").with_detail(e.detail()))
+}
+
+/// For demo: only the environment variable may override the demo token; the keyring is not asked.
+struct NoStore;
+
+impl Secrets for NoStore {
+    fn get(&self, _: Environment, _: SecretKey) -> Result<Option<secrets::Secret>, DeskError> {
+        Ok(None)
+    }
+    fn set(&self, _: Environment, _: SecretKey, _: &secrets::Secret) -> Result<(), DeskError> {
+        Ok(())
+    }
+    fn delete(&self, _: Environment, _: SecretKey) -> Result<(), DeskError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,109 @@
+//! The one error type at the front ends' boundary: `{code, message, detail?}`.
+//! `code` is stable (the UI branches on it), `message` is for a finance clerk, `detail` for the log.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ErrorCode {
+    BadInput,
+    NotFound,
+    Offline,
+    GatewayUnauthorized,
+    GatewayRejected,
+    GatewayError,
+    InvalidResponse,
+    NoKeyring,
+    MissingCredentials,
+    Storage,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The process exit code the CLI uses for this error.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorCode::BadInput => 2,
+            ErrorCode::NotFound => 3,
+            ErrorCode::Offline => 4,
+            ErrorCode::GatewayUnauthorized
+            | ErrorCode::MissingCredentials
+            | ErrorCode::NoKeyring => 5,
+            ErrorCode::GatewayRejected | ErrorCode::GatewayError | ErrorCode::InvalidResponse => 6,
+            ErrorCode::Storage | ErrorCode::Internal => 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, thiserror::Error)]
+#[error("{message}")]
+#[ts(export)]
+pub struct DeskError {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub detail: Option<String>,
+}
+
+impl DeskError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        DeskError {
+            code,
+            message: message.into(),
+            detail: None,
+        }
+    }
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadInput, message)
+    }
+    pub fn storage(e: impl std::fmt::Display) -> Self {
+        Self::new(
+            ErrorCode::Storage,
+            "The local database could not be read or written.",
+        )
+        .with_detail(e.to_string())
+    }
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new(
+            ErrorCode::Internal,
+            "Something went wrong inside Capture Desk.",
+        )
+        .with_detail(e.to_string())
+    }
+}
+
+impl From<sqlx::Error> for DeskError {
+    fn from(e: sqlx::Error) -> Self {
+        DeskError::storage(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for DeskError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        DeskError::storage(e)
+    }
+}
+
+impl From<gateway::GatewayError> for DeskError {
+    fn from(e: gateway::GatewayError) -> Self {
+        use gateway::GatewayError as G;
+        let code = match &e {
+            G::Timeout | G::Unreachable { .. } => ErrorCode::Offline,
+            G::Unauthorized { .. } => ErrorCode::GatewayUnauthorized,
+            G::InvalidResponse { .. } => ErrorCode::InvalidResponse,
+            G::InvoiceNotFound | G::UserNotFound | G::CurrencyNotFound => ErrorCode::NotFound,
+            G::Server { .. } | G::RateLimited { .. } | G::Forbidden { .. } | G::Other { .. } => {
+                ErrorCode::GatewayError
+            }
+            _ => ErrorCode::GatewayRejected,
+        };
+        DeskError::new(code, e.to_string()).with_detail(format!("{}: {}", e.code(), e.detail()))
+    }
+}

@@ -1,0 +1,26 @@
+//! Capture Desk's engine. Owns every state change (in SQLite transactions) and knows nothing
+//! of Tauri: the desktop shell and the CLI are thin front ends over [`Desk`].
+//!
+//! * [`store`]: the SQLite file (sqlx, embedded migrations, WAL);
+//! * [`invoices`]: the cached invoices and the one keyset-paginated list query;
+//! * [`sync`]: pulling invoices from the gateway into the cache;
+//! * [`settings`] and [`secrets`]: configuration, and credentials in the OS keyring only;
+//! * [`audit`]: the append-only audit log;
+//! * [`desk`]: the handle that ties them together, with the embedded demo sandbox ([`demo`]).
+
+pub mod audit;
+pub mod demo;
+pub mod desk;
+pub mod error;
+pub mod invoices;
+pub mod secrets;
+pub mod settings;
+pub mod store;
+pub mod sync;
+mod time;
+
+pub use desk::{Desk, DeskOptions, DeskStatus};
+pub use error::{DeskError, ErrorCode};
+pub use invoices::{CurrencyTotal, InvoiceFilter, InvoicePage, InvoiceRow, ListRequest, SortKey};
+pub use settings::{Environment, Settings};
+pub use sync::{SyncProgress, SyncReport};

@@ -1,0 +1,186 @@
+//! Settings: which environment, which URLs, who is working. Stored in SQLite (`settings`),
+//! overridable from the environment for scripts. Never holds a secret.
+
+use crate::DeskError;
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+use ts_rs::TS;
+
+/// Where money moves. `demo` is the embedded sandbox; `live` moves real money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum Environment {
+    Demo,
+    Sandbox,
+    Live,
+}
+
+impl Environment {
+    pub fn parse(s: &str) -> Result<Self, DeskError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "demo" => Ok(Environment::Demo),
+            "sandbox" => Ok(Environment::Sandbox),
+            "live" => Ok(Environment::Live),
+            other => Err(DeskError::bad_input(format!(
+                "Unknown environment {other:?}: use demo, sandbox or live."
+            ))),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Demo => "demo",
+            Environment::Sandbox => "sandbox",
+            Environment::Live => "live",
+        }
+    }
+    /// PayPal's base URL for this environment (demo: none, the embedded sandbox decides).
+    pub fn default_paypal_url(self) -> Option<&'static str> {
+        match self {
+            Environment::Demo => None,
+            Environment::Sandbox => Some("https://api-m.sandbox.paypal.com"),
+            Environment::Live => Some("https://api-m.paypal.com"),
+        }
+    }
+}
+
+/// Saved settings (what the Settings screen edits).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Settings {
+    pub environment: Environment,
+    pub gateway_url: Option<String>,
+    pub paypal_url: Option<String>,
+    pub paypal_client_id: Option<String>,
+    pub staff_name: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            environment: Environment::Demo,
+            gateway_url: None,
+            paypal_url: None,
+            paypal_client_id: None,
+            staff_name: default_staff_name(),
+        }
+    }
+}
+
+fn default_staff_name() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "staff".into())
+}
+
+const KEYS: [&str; 5] = [
+    "environment",
+    "gateway_url",
+    "paypal_url",
+    "paypal_client_id",
+    "staff_name",
+];
+
+impl Settings {
+    /// Reads the saved settings (defaults for anything never saved).
+    pub async fn load(pool: &SqlitePool) -> Result<Settings, DeskError> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings")
+            .fetch_all(pool)
+            .await?;
+        let mut s = Settings::default();
+        for (k, v) in rows {
+            match k.as_str() {
+                "environment" => s.environment = Environment::parse(&v)?,
+                "gateway_url" => s.gateway_url = Some(v),
+                "paypal_url" => s.paypal_url = Some(v),
+                "paypal_client_id" => s.paypal_client_id = Some(v),
+                "staff_name" => s.staff_name = v,
+                _ => {}
+            }
+        }
+        Ok(s)
+    }
+
+    /// Checks and saves all settings in one transaction.
+    pub async fn save(&self, pool: &SqlitePool) -> Result<(), DeskError> {
+        self.validate()?;
+        let mut tx = pool.begin().await?;
+        sqlx::query("DELETE FROM settings WHERE key IN (?, ?, ?, ?, ?)")
+            .bind(KEYS[0])
+            .bind(KEYS[1])
+            .bind(KEYS[2])
+            .bind(KEYS[3])
+            .bind(KEYS[4])
+            .execute(&mut *tx)
+            .await?;
+        let values = [
+            Some(self.environment.as_str().to_owned()),
+            self.gateway_url.clone(),
+            self.paypal_url.clone(),
+            self.paypal_client_id.clone(),
+            Some(self.staff_name.clone()),
+        ];
+        for (k, v) in KEYS.iter().zip(values) {
+            if let Some(v) = v {
+                sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?)")
+                    .bind(k)
+                    .bind(v)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<(), DeskError> {
+        for (name, url) in [
+            ("gateway URL", &self.gateway_url),
+            ("PayPal URL", &self.paypal_url),
+        ] {
+            if let Some(u) = url {
+                if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 500 {
+                    return Err(DeskError::bad_input(format!(
+                        "The {name} must start with http:// or https://."
+                    )));
+                }
+            }
+        }
+        if self.staff_name.trim().is_empty() || self.staff_name.len() > 100 {
+            return Err(DeskError::bad_input(
+                "Enter your name (it goes into the audit log).",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Applies `DESK_ENV`, `DESK_GATEWAY_URL` and `DESK_PAYPAL_URL` from the process environment.
+    pub fn with_env_overrides(mut self) -> Result<Settings, DeskError> {
+        if let Some(e) = env("DESK_ENV") {
+            self.environment = Environment::parse(&e)?;
+        }
+        if let Some(u) = env("DESK_GATEWAY_URL") {
+            self.gateway_url = Some(u);
+        }
+        if let Some(u) = env("DESK_PAYPAL_URL") {
+            self.paypal_url = Some(u);
+        }
+        if let Some(id) = env("DESK_PAYPAL_CLIENT_ID") {
+            self.paypal_client_id = Some(id);
+        }
+        if let Some(n) = env("DESK_STAFF") {
+            self.staff_name = n;
+        }
+        self.validate()?;
+        Ok(self)
+    }
+}
+
+pub(crate) fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}

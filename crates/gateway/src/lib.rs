@@ -1,0 +1,19 @@
+//! Client for the CargoExtra billing gateway (see `shared/design/GATEWAY-API.md`).
+//!
+//! Turns HTTP into typed results and typed errors; knows nothing of an invoice's lifecycle in
+//! Capture Desk. Numbers are read exactly from the JSON text (never through `f64`), and a
+//! response that does not parse or validate is an [`GatewayError::InvalidResponse`]: nothing
+//! of it reaches the caller.
+
+mod client;
+mod error;
+mod wire;
+
+pub use client::{
+    ClientOptions, GatewayClient, InvoiceListQuery, InvoiceStatusFilter, SortOrder, Token,
+};
+pub use error::GatewayError;
+pub use wire::{
+    Customer, Invoice, InvoicePage, InvoicePayment, InvoiceStatus, PaypalApproval, PaypalIntent,
+    Wallet,
+};

@@ -1,0 +1,140 @@
+//! The control API under `/__sandbox/`: faults, reset, the ledger, completing PENDING captures.
+
+use crate::faults::FaultConfig;
+use crate::world::World;
+use crate::{dec, read_body, AppState};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::Utc;
+use serde_json::json;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/faults", post(set_faults).get(get_faults))
+        .route("/reset", post(reset))
+        .route("/ledger", get(ledger))
+        .route("/captures/{id}/complete", post(complete_capture))
+}
+
+fn reply(status: StatusCode, body: serde_json::Value) -> Response {
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn set_faults(State(state): State<AppState>, body: Body) -> Response {
+    let Ok(bytes) = read_body(body, 256 * 1024).await else {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({ "message": "unreadable body" }),
+        );
+    };
+    let config: FaultConfig = match serde_json::from_slice(&bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                json!({ "message": format!("bad fault configuration: {e}") }),
+            )
+        }
+    };
+    if let Err(e) = config.validate() {
+        return reply(StatusCode::BAD_REQUEST, json!({ "message": e }));
+    }
+    tracing::info!(?config, "faults set");
+    *state.faults.lock().unwrap_or_else(|p| p.into_inner()) = config.clone();
+    reply(
+        StatusCode::OK,
+        serde_json::to_value(&config).unwrap_or_default(),
+    )
+}
+
+async fn get_faults(State(state): State<AppState>) -> Response {
+    let config = state
+        .faults
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    reply(
+        StatusCode::OK,
+        serde_json::to_value(&config).unwrap_or_default(),
+    )
+}
+
+/// Back to the seeded world, with no faults.
+async fn reset(State(state): State<AppState>) -> Response {
+    let mut w = state.world();
+    let pending = w.pending_seconds;
+    let generation = w.generation;
+    *w = World::seeded(state.config.seed, state.config.invoices);
+    w.pending_seconds = pending;
+    w.generation = generation.wrapping_add(1);
+    *state.faults.lock().unwrap_or_else(|p| p.into_inner()) = FaultConfig::default();
+    state.mark_dirty();
+    reply(
+        StatusCode::OK,
+        json!({ "message": "reset", "invoices": w.invoices.len() }),
+    )
+}
+
+/// Everything captured at PayPal and finalized at the gateway so far.
+async fn ledger(State(state): State<AppState>) -> Response {
+    let mut w = state.world();
+    w.settle_pending(Utc::now());
+    let captures: Vec<_> = w
+        .capture_log
+        .iter()
+        .filter_map(|id| w.captures.get(id))
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "order_id": c.order_id,
+                "authorization_id": c.authorization_id,
+                "amount": { "currency_code": c.currency, "value": dec::paypal_text(c.value, &c.currency) },
+                "status": c.status,
+            })
+        })
+        .collect();
+    let finalizations: Vec<_> = w
+        .finalizations
+        .iter()
+        .map(|f| {
+            // exact JSON number for the amount, as the gateway sends it
+            let amount: serde_json::Value = serde_json::from_str(&dec::gateway_number(f.amount)).unwrap_or(json!(null));
+            json!({ "invoiceNo": f.invoice_no, "paymentId": f.payment_id, "amount": amount, "currencyCode": f.currency_code })
+        })
+        .collect();
+    reply(
+        StatusCode::OK,
+        json!({ "paypal_captures": captures, "gateway_finalizations": finalizations }),
+    )
+}
+
+async fn complete_capture(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let mut w = state.world();
+    let Some(c) = w.captures.get_mut(&id) else {
+        return reply(
+            StatusCode::NOT_FOUND,
+            json!({ "message": format!("no capture {id}") }),
+        );
+    };
+    if c.status != "PENDING" {
+        return reply(
+            StatusCode::CONFLICT,
+            json!({ "message": format!("capture {id} is {}", c.status) }),
+        );
+    }
+    c.status = "COMPLETED".into();
+    c.reason = None;
+    c.completes_at = None;
+    c.update_time = Utc::now();
+    state.mark_dirty();
+    reply(StatusCode::OK, json!({ "id": id, "status": "COMPLETED" }))
+}

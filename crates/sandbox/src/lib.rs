@@ -1,0 +1,229 @@
+//! A stateful local simulator of the CargoExtra gateway and of PayPal REST v2, on one address.
+//!
+//! * gateway paths under `/api/v1/` (see `gateway`), PayPal paths under `/v1/` and `/v2/`
+//!   (see `paypal`), the control API under `/__sandbox/` (see `control`);
+//! * faults (latency, errors, 429s, connections dropped after the state change) and a request
+//!   rate limit are applied to the API routes by `faults`;
+//! * the world (`world`) is seeded deterministically and may persist in a state file.
+//!
+//! Written from the published API pages only: it shares no types with our clients.
+
+mod control;
+mod dec;
+pub mod faults;
+mod gateway;
+mod paypal;
+mod persist;
+pub mod world;
+
+use axum::Router;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use faults::FaultConfig;
+
+/// The demo gateway staff token.
+pub const DEMO_STAFF_TOKEN: &str = "demo-staff-token";
+/// The demo PayPal REST app.
+pub const DEMO_CLIENT_ID: &str = "demo-client-id";
+pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret";
+/// Default request-rate limit (requests per second, bursts up to twice that).
+pub const DEFAULT_RATE_LIMIT: u32 = 50;
+
+/// How to start a sandbox.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub seed: u64,
+    pub invoices: u64,
+    /// Requests per second over all API routes; 0 turns the limit off.
+    pub rate_limit: u32,
+    pub faults: FaultConfig,
+    /// Where the world persists across restarts; `None` keeps it in memory.
+    pub state_file: Option<PathBuf>,
+    /// Seconds before a PENDING capture completes by itself (0: only on request).
+    pub pending_seconds: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 1,
+            invoices: 300,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            faults: FaultConfig::default(),
+            state_file: None,
+            pending_seconds: 20,
+        }
+    }
+}
+
+/// State shared by every handler.
+pub(crate) struct Shared {
+    world: Mutex<world::World>,
+    pub(crate) faults: Mutex<FaultConfig>,
+    pub(crate) chaos: Mutex<world::Rng>,
+    pub(crate) limiter: Mutex<faults::Bucket>,
+    pub(crate) view: Mutex<Option<gateway::ListView>>,
+    dirty: AtomicBool,
+    config: Config,
+}
+
+impl Shared {
+    /// The world, locked. Handlers never hold it across an `.await`.
+    pub(crate) fn world(&self) -> MutexGuard<'_, world::World> {
+        self.world
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+    pub(crate) fn mark_dirty(&self) {
+        self.dirty.store(true, Ordering::Release);
+    }
+}
+
+pub(crate) type AppState = Arc<Shared>;
+
+/// A running sandbox. Dropping it (or calling [`Sandbox::shutdown`]) stops it.
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Starts a sandbox on `addr` (use port 0 for any free port).
+    pub async fn start(config: Config, addr: SocketAddr) -> std::io::Result<Sandbox> {
+        let listener = TcpListener::bind(addr).await?;
+        Self::serve(config, listener)
+    }
+
+    /// Serves on an already bound listener.
+    pub fn serve(config: Config, listener: TcpListener) -> std::io::Result<Sandbox> {
+        let addr = listener.local_addr()?;
+        let world = match &config.state_file {
+            Some(path) => persist::load(path)?
+                .unwrap_or_else(|| world::World::seeded(config.seed, config.invoices)),
+            None => world::World::seeded(config.seed, config.invoices),
+        };
+        let mut world = world;
+        world.pending_seconds = config.pending_seconds;
+        let shared = Arc::new(Shared {
+            world: Mutex::new(world),
+            faults: Mutex::new(config.faults.clone()),
+            chaos: Mutex::new(world::Rng::new(config.seed.wrapping_add(0xC4A05))),
+            limiter: Mutex::new(faults::Bucket::new(config.rate_limit)),
+            view: Mutex::new(None),
+            dirty: AtomicBool::new(config.state_file.is_some()),
+            config,
+        });
+        let app = router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let saver = shared.clone();
+        let task = tokio::spawn(async move {
+            let persist_loop = persist::keep_saved(saver.clone());
+            let server =
+                axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                });
+            tokio::select! {
+                r = server => { if let Err(e) = r { tracing::error!(error = %e, "sandbox server failed"); } }
+                _ = persist_loop => {}
+            }
+            persist::save_now(&saver);
+        });
+        tracing::info!(%addr, "sandbox listening");
+        Ok(Sandbox {
+            addr,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replaces the fault configuration.
+    pub fn set_faults(&self, faults: FaultConfig) {
+        *self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()) = faults;
+    }
+
+    /// Stops serving and writes the state file, if any.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn router(shared: AppState) -> Router {
+    let api = Router::new()
+        .merge(gateway::routes())
+        .merge(paypal::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            faults::apply,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    Router::new()
+        .route(
+            "/",
+            axum::routing::get(|| async {
+                "desk-sandbox: CargoExtra gateway + PayPal REST v2 simulator\n"
+            }),
+        )
+        .merge(api)
+        .nest("/__sandbox", control::routes())
+        .with_state(shared)
+}
+
+/// Reads a request body up to `limit` bytes, for handlers that answer their own error shape.
+pub(crate) async fn read_body(
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, BodyError> {
+    match axum::body::to_bytes(body, limit).await {
+        Ok(b) => Ok(b),
+        Err(e) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.to_string().contains("length limit"))
+                || e.to_string().contains("length limit");
+            Err(if too_large {
+                BodyError::TooLarge
+            } else {
+                BodyError::Unreadable
+            })
+        }
+    }
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// Largest request body the sandbox accepts (the real services stop well before a megabyte).
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;

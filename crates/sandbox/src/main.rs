@@ -1,0 +1,104 @@
+//! `desk-sandbox`: the gateway + PayPal simulator as a standalone server.
+
+use clap::Parser;
+use sandbox::{Config, FaultConfig, Sandbox};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A stateful local simulator of the CargoExtra gateway and PayPal REST v2.
+#[derive(Parser, Debug)]
+#[command(name = "desk-sandbox", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    addr: SocketAddr,
+    /// Seed of the generated world (same seed, same world).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Number of invoices to generate.
+    #[arg(long, default_value_t = 300)]
+    invoices: u64,
+    /// Requests per second over all API routes before 429s (0 = no limit).
+    #[arg(long, default_value_t = sandbox::DEFAULT_RATE_LIMIT)]
+    rate_limit: u32,
+    /// Fault configuration file (the JSON of POST /__sandbox/faults).
+    #[arg(long)]
+    faults: Option<PathBuf>,
+    /// Keep the world in this file across restarts.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Seconds before a PENDING capture completes by itself (0 = only on request).
+    #[arg(long, default_value_t = 20)]
+    pending_seconds: i64,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    if args.invoices > 2_000_000 {
+        eprintln!("desk-sandbox: --invoices is limited to 2,000,000");
+        return std::process::ExitCode::from(2);
+    }
+    let faults = match &args.faults {
+        None => FaultConfig::default(),
+        Some(path) => match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<FaultConfig>(&b).map_err(|e| e.to_string()))
+        {
+            Ok(f) => match f.validate() {
+                Ok(()) => f,
+                Err(e) => {
+                    eprintln!("desk-sandbox: {}: {e}", path.display());
+                    return std::process::ExitCode::from(2);
+                }
+            },
+            Err(e) => {
+                eprintln!(
+                    "desk-sandbox: cannot read faults from {}: {e}",
+                    path.display()
+                );
+                return std::process::ExitCode::from(2);
+            }
+        },
+    };
+    let config = Config {
+        seed: args.seed,
+        invoices: args.invoices,
+        rate_limit: args.rate_limit,
+        faults,
+        state_file: args.state,
+        pending_seconds: args.pending_seconds,
+    };
+    let sandbox = match Sandbox::start(config, args.addr).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("desk-sandbox: cannot listen on {}: {e}", args.addr);
+            return std::process::ExitCode::from(1);
+        }
+    };
+    eprintln!("desk-sandbox listening on {}", sandbox.base_url());
+    let terminate = async {
+        #[cfg(unix)]
+        {
+            if let Ok(mut s) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                s.recv().await;
+                return;
+            }
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    sandbox.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}
