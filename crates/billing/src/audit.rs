@@ -45,8 +45,10 @@ pub async fn record(
 
 /// The newest entries first.
 pub async fn recent(pool: &SqlitePool, limit: u32) -> Result<Vec<AuditEntry>, DeskError> {
-    Ok(sqlx::query_as("SELECT id, at, staff, environment, action, invoice_no, detail FROM audit_log ORDER BY id DESC LIMIT ?")
-        .bind(i64::from(limit.min(10_000)))
-        .fetch_all(pool)
-        .await?)
+    Ok(sqlx::query_as(
+        "SELECT id, at, staff, environment, action, invoice_no, detail FROM audit_log ORDER BY id DESC LIMIT ?",
+    )
+    .bind(i64::from(limit.min(10_000)))
+    .fetch_all(pool)
+    .await?)
 }

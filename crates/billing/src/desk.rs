@@ -4,8 +4,7 @@
 use crate::secrets::{self, SecretKey, Secrets};
 use crate::sync::{SyncProgress, SyncReport};
 use crate::{
-    audit, invoices, store, sync, DeskError, Environment, ErrorCode, InvoicePage, InvoiceRow,
-    ListRequest, Settings,
+    audit, invoices, store, sync, DeskError, Environment, ErrorCode, InvoicePage, InvoiceRow, ListRequest, Settings,
 };
 use gateway::{ClientOptions, GatewayClient, Token};
 use serde::Serialize;
@@ -26,11 +25,7 @@ pub struct DeskOptions {
 
 impl Default for DeskOptions {
     fn default() -> Self {
-        DeskOptions {
-            data_dir: None,
-            secrets: Arc::new(secrets::KeyringSecrets),
-            env_overrides: true,
-        }
+        DeskOptions { data_dir: None, secrets: Arc::new(secrets::KeyringSecrets), env_overrides: true }
     }
 }
 
@@ -86,26 +81,15 @@ impl Desk {
             let sb = crate::demo::start(&data_dir).await?;
             let url = sb.base_url();
             demo = Some(sb);
-            let token = secrets::resolve(&NoStore, env, SecretKey::GatewayToken)?.map_or_else(
-                || crate::demo::DEMO_STAFF_TOKEN.to_owned(),
-                |s| s.expose().to_owned(),
-            );
+            let token = secrets::resolve(&NoStore, env, SecretKey::GatewayToken)?
+                .map_or_else(|| crate::demo::DEMO_STAFF_TOKEN.to_owned(), |s| s.expose().to_owned());
             client(&url, token)
         } else {
             match settings.gateway_url.clone() {
-                None => Err(DeskError::new(
-                    ErrorCode::MissingCredentials,
-                    "Set the gateway URL in Settings.",
-                )),
-                Some(url) => match secrets::resolve(
-                    options.secrets.as_ref(),
-                    env,
-                    SecretKey::GatewayToken,
-                ) {
+                None => Err(DeskError::new(ErrorCode::MissingCredentials, "Set the gateway URL in Settings.")),
+                Some(url) => match secrets::resolve(options.secrets.as_ref(), env, SecretKey::GatewayToken) {
                     Ok(Some(token)) => client(&url, token.expose().to_owned()),
-                    Ok(None) if env == Environment::Demo => {
-                        client(&url, crate::demo::DEMO_STAFF_TOKEN.to_owned())
-                    }
+                    Ok(None) if env == Environment::Demo => client(&url, crate::demo::DEMO_STAFF_TOKEN.to_owned()),
                     Ok(None) => Err(DeskError::new(
                         ErrorCode::MissingCredentials,
                         "Enter the gateway token in Settings (it is kept in the system keyring).",
@@ -189,20 +173,8 @@ impl Desk {
                 serde_json::json!({ "error": e.code, "message": e.message, "detail": e.detail })
             }
         };
-        let action = if result.is_ok() {
-            "sync"
-        } else {
-            "sync_failed"
-        };
-        audit::record(
-            &self.pool,
-            &self.settings.staff_name,
-            self.settings.environment,
-            action,
-            None,
-            detail,
-        )
-        .await?;
+        let action = if result.is_ok() { "sync" } else { "sync_failed" };
+        audit::record(&self.pool, &self.settings.staff_name, self.settings.environment, action, None, detail).await?;
         result
     }
 

@@ -28,9 +28,7 @@ impl ErrorCode {
             ErrorCode::BadInput => 2,
             ErrorCode::NotFound => 3,
             ErrorCode::Offline => 4,
-            ErrorCode::GatewayUnauthorized
-            | ErrorCode::MissingCredentials
-            | ErrorCode::NoKeyring => 5,
+            ErrorCode::GatewayUnauthorized | ErrorCode::MissingCredentials | ErrorCode::NoKeyring => 5,
             ErrorCode::GatewayRejected | ErrorCode::GatewayError | ErrorCode::InvalidResponse => 6,
             ErrorCode::Storage | ErrorCode::Internal => 1,
         }
@@ -50,11 +48,7 @@ pub struct DeskError {
 
 impl DeskError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        DeskError {
-            code,
-            message: message.into(),
-            detail: None,
-        }
+        DeskError { code, message: message.into(), detail: None }
     }
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
@@ -64,18 +58,10 @@ impl DeskError {
         Self::new(ErrorCode::BadInput, message)
     }
     pub fn storage(e: impl std::fmt::Display) -> Self {
-        Self::new(
-            ErrorCode::Storage,
-            "The local database could not be read or written.",
-        )
-        .with_detail(e.to_string())
+        Self::new(ErrorCode::Storage, "The local database could not be read or written.").with_detail(e.to_string())
     }
     pub fn internal(e: impl std::fmt::Display) -> Self {
-        Self::new(
-            ErrorCode::Internal,
-            "Something went wrong inside Capture Desk.",
-        )
-        .with_detail(e.to_string())
+        Self::new(ErrorCode::Internal, "Something went wrong inside Capture Desk.").with_detail(e.to_string())
     }
 }
 
@@ -99,9 +85,7 @@ impl From<gateway::GatewayError> for DeskError {
             G::Unauthorized { .. } => ErrorCode::GatewayUnauthorized,
             G::InvalidResponse { .. } => ErrorCode::InvalidResponse,
             G::InvoiceNotFound | G::UserNotFound | G::CurrencyNotFound => ErrorCode::NotFound,
-            G::Server { .. } | G::RateLimited { .. } | G::Forbidden { .. } | G::Other { .. } => {
-                ErrorCode::GatewayError
-            }
+            G::Server { .. } | G::RateLimited { .. } | G::Forbidden { .. } | G::Other { .. } => ErrorCode::GatewayError,
             _ => ErrorCode::GatewayRejected,
         };
         DeskError::new(code, e.to_string()).with_detail(format!("{}: {}", e.code(), e.detail()))

@@ -161,15 +161,10 @@ struct Checked {
 }
 
 fn amount_e4(text: &str, what: &str) -> Result<i64, DeskError> {
-    let d = money::parse_decimal_text(text.trim()).map_err(|_| {
-        DeskError::bad_input(format!(
-            "The {what} amount {text:?} is not a number like 1250.00."
-        ))
-    })?;
+    let d = money::parse_decimal_text(text.trim())
+        .map_err(|_| DeskError::bad_input(format!("The {what} amount {text:?} is not a number like 1250.00.")))?;
     if d.is_sign_negative() {
-        return Err(DeskError::bad_input(format!(
-            "The {what} amount cannot be negative."
-        )));
+        return Err(DeskError::bad_input(format!("The {what} amount cannot be negative.")));
     }
     let scaled = d.checked_mul(Decimal::from(E4)).map(|v| v.trunc());
     scaled
@@ -178,89 +173,48 @@ fn amount_e4(text: &str, what: &str) -> Result<i64, DeskError> {
 }
 
 fn day(text: &str, what: &str, end_of_day: bool) -> Result<String, DeskError> {
-    let d = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-        DeskError::bad_input(format!(
-            "The {what} date {text:?} must look like 2026-12-31."
-        ))
-    })?;
-    let t = if end_of_day {
-        d.and_hms_opt(23, 59, 59)
-    } else {
-        d.and_hms_opt(0, 0, 0)
-    };
+    let d = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| DeskError::bad_input(format!("The {what} date {text:?} must look like 2026-12-31.")))?;
+    let t = if end_of_day { d.and_hms_opt(23, 59, 59) } else { d.and_hms_opt(0, 0, 0) };
     Ok(time::text(t.map(|t| t.and_utc()).unwrap_or_default()))
 }
 
 impl InvoiceFilter {
     fn check(&self, now: DateTime<Utc>) -> Result<Checked, DeskError> {
-        let status =
-            match self
-                .status
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
-                None | Some("all") => None,
-                Some(s @ ("outstanding" | "paid" | "cancelled" | "closed")) => Some(s.to_owned()),
-                Some(other) => return Err(DeskError::bad_input(format!(
+        let status = match self.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None | Some("all") => None,
+            Some(s @ ("outstanding" | "paid" | "cancelled" | "closed")) => Some(s.to_owned()),
+            Some(other) => {
+                return Err(DeskError::bad_input(format!(
                     "Unknown status {other:?}: use outstanding, paid, cancelled, closed or all."
-                ))),
-            };
-        let currency = match self
-            .currency
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+                )))
+            }
+        };
+        let currency = match self.currency.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(c) => Some(
                 Currency::parse_user(c)
                     .map_err(|_| {
-                        DeskError::bad_input(format!(
-                            "Unknown currency {c:?}: use an ISO code such as USD or EUR."
-                        ))
+                        DeskError::bad_input(format!("Unknown currency {c:?}: use an ISO code such as USD or EUR."))
                     })?
                     .code()
                     .to_owned(),
             ),
         };
-        let search = self
-            .search
-            .as_deref()
-            .map(|s| s.trim().to_lowercase())
-            .filter(|s| !s.is_empty());
+        let search = self.search.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
         if search.as_ref().is_some_and(|s| s.len() > 200) {
             return Err(DeskError::bad_input("The search text is too long."));
         }
-        let due_from = self
-            .due_from
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|d| day(d, "from", false))
-            .transpose()?;
-        let due_to = self
-            .due_to
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|d| day(d, "to", true))
-            .transpose()?;
-        let min_e4 = self
-            .min_amount
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|a| amount_e4(a, "minimum"))
-            .transpose()?;
-        let max_e4 = self
-            .max_amount
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|a| amount_e4(a, "maximum"))
-            .transpose()?;
+        let due_from =
+            self.due_from.as_deref().filter(|s| !s.trim().is_empty()).map(|d| day(d, "from", false)).transpose()?;
+        let due_to = self.due_to.as_deref().filter(|s| !s.trim().is_empty()).map(|d| day(d, "to", true)).transpose()?;
+        let min_e4 =
+            self.min_amount.as_deref().filter(|s| !s.trim().is_empty()).map(|a| amount_e4(a, "minimum")).transpose()?;
+        let max_e4 =
+            self.max_amount.as_deref().filter(|s| !s.trim().is_empty()).map(|a| amount_e4(a, "maximum")).transpose()?;
         if let (Some(a), Some(b)) = (min_e4, max_e4) {
             if a > b {
-                return Err(DeskError::bad_input(
-                    "The minimum amount is above the maximum.",
-                ));
+                return Err(DeskError::bad_input("The minimum amount is above the maximum."));
             }
         }
         Ok(Checked {
@@ -286,13 +240,8 @@ fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Checked) {
         q.push(" AND currency = ").push_bind(c.clone());
     }
     if let Some(s) = &f.search {
-        let escaped = s
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        q.push(" AND search_text LIKE ")
-            .push_bind(format!("%{escaped}%"))
-            .push(" ESCAPE '\\'");
+        let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        q.push(" AND search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
     }
     if let Some(d) = &f.due_from {
         q.push(" AND due_key >= ").push_bind(d.clone());
@@ -330,8 +279,7 @@ enum SortValue {
 
 fn encode_cursor(c: &Cursor) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(serde_json::to_vec(c).unwrap_or_default())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap_or_default())
 }
 
 fn decode_cursor(s: &str) -> Result<Cursor, DeskError> {
@@ -340,9 +288,7 @@ fn decode_cursor(s: &str) -> Result<Cursor, DeskError> {
         .decode(s.trim())
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| {
-            DeskError::bad_input("The page cursor is not valid; start again from the first page.")
-        })
+        .ok_or_else(|| DeskError::bad_input("The page cursor is not valid; start again from the first page."))
 }
 
 const COLUMNS: &str = "invoice_no, customer_id, customer_name, currency, total, outstanding, status, issued_at, due_at, updated_at, \
@@ -373,8 +319,7 @@ struct Row {
 
 impl Row {
     fn into_view(self, now: &str) -> InvoiceRow {
-        let overdue =
-            self.status == "outstanding" && self.due_at.as_deref().is_some_and(|d| d < now);
+        let overdue = self.status == "outstanding" && self.due_at.as_deref().is_some_and(|d| d < now);
         InvoiceRow {
             invoice_no: self.invoice_no,
             customer_id: self.customer_id,
@@ -391,17 +336,10 @@ impl Row {
                 (Some(currency), Some(balance)) => Some(WalletView { currency, balance }),
                 _ => None,
             },
-            paypal: match (
-                self.paypal_intent,
-                self.paypal_order_id,
-                self.paypal_approved_at,
-            ) {
-                (Some(intent), Some(order_id), Some(approved_at)) => Some(PaypalView {
-                    intent,
-                    order_id,
-                    authorization_id: self.paypal_auth_id,
-                    approved_at,
-                }),
+            paypal: match (self.paypal_intent, self.paypal_order_id, self.paypal_approved_at) {
+                (Some(intent), Some(order_id), Some(approved_at)) => {
+                    Some(PaypalView { intent, order_id, authorization_id: self.paypal_auth_id, approved_at })
+                }
                 _ => None,
             },
         }
@@ -413,21 +351,11 @@ pub async fn list(pool: &SqlitePool, req: &ListRequest) -> Result<InvoicePage, D
     let now = Utc::now();
     let f = req.filter.check(now)?;
     let limit = req.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let after = req
-        .after
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(decode_cursor)
-        .transpose()?;
+    let after = req.after.as_deref().filter(|s| !s.is_empty()).map(decode_cursor).transpose()?;
     let col = req.sort.column();
-    let (cmp, dir) = if req.descending {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
+    let (cmp, dir) = if req.descending { ("<", "DESC") } else { (">", "ASC") };
 
-    let mut q: QueryBuilder<'_, Sqlite> =
-        QueryBuilder::new(format!("SELECT {COLUMNS} FROM invoices"));
+    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!("SELECT {COLUMNS} FROM invoices"));
     push_filter(&mut q, &f);
     if let Some(c) = &after {
         if req.sort == SortKey::InvoiceNo {
@@ -471,12 +399,7 @@ pub async fn list(pool: &SqlitePool, req: &ListRequest) -> Result<InvoicePage, D
         (None, None)
     };
     let now_text = time::text(now);
-    Ok(InvoicePage {
-        rows: rows.into_iter().map(|r| r.into_view(&now_text)).collect(),
-        next,
-        totals,
-        total_count,
-    })
+    Ok(InvoicePage { rows: rows.into_iter().map(|r| r.into_view(&now_text)).collect(), next, totals, total_count })
 }
 
 /// Count and outstanding sum per currency of everything the filter selects.
@@ -492,63 +415,40 @@ async fn totals(pool: &SqlitePool, f: &Checked) -> Result<Vec<CurrencyTotal>, De
             let digits = Currency::from_code(&currency).map_or(2, |c| c.minor_units());
             let mut amount = Decimal::new(sum_e4, 4);
             amount.rescale(digits);
-            CurrencyTotal {
-                currency,
-                count,
-                outstanding: amount.to_string(),
-            }
+            CurrencyTotal { currency, count, outstanding: amount.to_string() }
         })
         .collect())
 }
 
 /// One cached invoice.
 pub async fn get(pool: &SqlitePool, invoice_no: i64) -> Result<Option<InvoiceRow>, DeskError> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM invoices WHERE invoice_no = ?"
-    ))
-    .bind(invoice_no)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM invoices WHERE invoice_no = ?"))
+        .bind(invoice_no)
+        .fetch_optional(pool)
+        .await?;
     Ok(row.map(|r| r.into_view(&time::text(Utc::now()))))
 }
 
 /// How many invoices the cache holds.
 pub async fn count(pool: &SqlitePool) -> Result<i64, DeskError> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM invoices")
-        .fetch_one(pool)
-        .await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM invoices").fetch_one(pool).await?)
 }
 
 fn e4(m: &Money) -> i64 {
     let scaled = m.amount() * Decimal::from(E4);
-    i64::try_from(scaled.trunc().mantissa() / 10i128.pow(scaled.trunc().scale()))
-        .unwrap_or(i64::MAX)
+    i64::try_from(scaled.trunc().mantissa() / 10i128.pow(scaled.trunc().scale())).unwrap_or(i64::MAX)
 }
 
 /// Writes a page of gateway invoices in one transaction (insert or replace by number).
-pub async fn upsert_page(
-    pool: &SqlitePool,
-    invoices: &[gateway::Invoice],
-    run: i64,
-) -> Result<usize, DeskError> {
+pub async fn upsert_page(pool: &SqlitePool, invoices: &[gateway::Invoice], run: i64) -> Result<usize, DeskError> {
     let synced_at = time::text(Utc::now());
     let mut tx = pool.begin().await?;
     for inv in invoices {
-        let no = i64::try_from(inv.invoice_no)
-            .map_err(|_| DeskError::bad_input("invoice number out of range"))?;
+        let no = i64::try_from(inv.invoice_no).map_err(|_| DeskError::bad_input("invoice number out of range"))?;
         let due_at = inv.due_at.map(time::text);
-        let due_key = due_at
-            .clone()
-            .unwrap_or_else(|| "9999-12-31T00:00:00Z".into());
-        let search = format!(
-            "{} {} {}",
-            inv.customer.name, inv.customer.id, inv.invoice_no
-        )
-        .to_lowercase();
-        let paypal = inv
-            .paypal
-            .as_ref()
-            .filter(|_| inv.status == gateway::InvoiceStatus::Outstanding);
+        let due_key = due_at.clone().unwrap_or_else(|| "9999-12-31T00:00:00Z".into());
+        let search = format!("{} {} {}", inv.customer.name, inv.customer.id, inv.invoice_no).to_lowercase();
+        let paypal = inv.paypal.as_ref().filter(|_| inv.status == gateway::InvoiceStatus::Outstanding);
         sqlx::query(
             "INSERT INTO invoices (invoice_no, customer_id, customer_name, customer_sort, search_text, currency, total, outstanding, \
              outstanding_e4, status, issued_at, due_at, due_key, updated_at, wallet_currency, wallet_balance, paypal_intent, \
@@ -599,9 +499,11 @@ pub async fn upsert_page(
 
 /// After a complete full sync: outstanding invoices the gateway no longer listed are closed.
 pub async fn close_unseen(pool: &SqlitePool, run: i64) -> Result<u64, DeskError> {
-    let r = sqlx::query("UPDATE invoices SET status = 'closed', has_paypal = 0 WHERE status = 'outstanding' AND sync_run <> ?")
-        .bind(run)
-        .execute(pool)
-        .await?;
+    let r = sqlx::query(
+        "UPDATE invoices SET status = 'closed', has_paypal = 0 WHERE status = 'outstanding' AND sync_run <> ?",
+    )
+    .bind(run)
+    .execute(pool)
+    .await?;
     Ok(r.rows_affected())
 }

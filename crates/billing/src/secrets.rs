@@ -52,8 +52,7 @@ impl fmt::Debug for Secret {
 /// Where secrets are kept.
 pub trait Secrets: Send + Sync {
     fn get(&self, env: crate::Environment, key: SecretKey) -> Result<Option<Secret>, DeskError>;
-    fn set(&self, env: crate::Environment, key: SecretKey, value: &Secret)
-        -> Result<(), DeskError>;
+    fn set(&self, env: crate::Environment, key: SecretKey, value: &Secret) -> Result<(), DeskError>;
     fn delete(&self, env: crate::Environment, key: SecretKey) -> Result<(), DeskError>;
 }
 
@@ -76,8 +75,7 @@ fn keyring_error(e: keyring::Error) -> DeskError {
 
 impl KeyringSecrets {
     fn entry(env: crate::Environment, key: SecretKey) -> Result<keyring::Entry, DeskError> {
-        keyring::Entry::new(SERVICE, &format!("{}/{}", env.as_str(), key.account()))
-            .map_err(keyring_error)
+        keyring::Entry::new(SERVICE, &format!("{}/{}", env.as_str(), key.account())).map_err(keyring_error)
     }
 }
 
@@ -89,15 +87,8 @@ impl Secrets for KeyringSecrets {
             Err(e) => Err(keyring_error(e)),
         }
     }
-    fn set(
-        &self,
-        env: crate::Environment,
-        key: SecretKey,
-        value: &Secret,
-    ) -> Result<(), DeskError> {
-        Self::entry(env, key)?
-            .set_password(value.expose())
-            .map_err(keyring_error)
+    fn set(&self, env: crate::Environment, key: SecretKey, value: &Secret) -> Result<(), DeskError> {
+        Self::entry(env, key)?.set_password(value.expose()).map_err(keyring_error)
     }
     fn delete(&self, env: crate::Environment, key: SecretKey) -> Result<(), DeskError> {
         match Self::entry(env, key)?.delete_credential() {
@@ -113,41 +104,21 @@ pub struct MemorySecrets(Mutex<HashMap<(crate::Environment, SecretKey), Secret>>
 
 impl Secrets for MemorySecrets {
     fn get(&self, env: crate::Environment, key: SecretKey) -> Result<Option<Secret>, DeskError> {
-        Ok(self
-            .0
-            .lock()
-            .map_err(DeskError::internal)?
-            .get(&(env, key))
-            .cloned())
+        Ok(self.0.lock().map_err(DeskError::internal)?.get(&(env, key)).cloned())
     }
-    fn set(
-        &self,
-        env: crate::Environment,
-        key: SecretKey,
-        value: &Secret,
-    ) -> Result<(), DeskError> {
-        self.0
-            .lock()
-            .map_err(DeskError::internal)?
-            .insert((env, key), value.clone());
+    fn set(&self, env: crate::Environment, key: SecretKey, value: &Secret) -> Result<(), DeskError> {
+        self.0.lock().map_err(DeskError::internal)?.insert((env, key), value.clone());
         Ok(())
     }
     fn delete(&self, env: crate::Environment, key: SecretKey) -> Result<(), DeskError> {
-        self.0
-            .lock()
-            .map_err(DeskError::internal)?
-            .remove(&(env, key));
+        self.0.lock().map_err(DeskError::internal)?.remove(&(env, key));
         Ok(())
     }
 }
 
 /// Reads a secret: the environment variable first (scripts), then the store.
 /// The keyring is only asked when the variable is absent.
-pub fn resolve(
-    store: &dyn Secrets,
-    env: crate::Environment,
-    key: SecretKey,
-) -> Result<Option<Secret>, DeskError> {
+pub fn resolve(store: &dyn Secrets, env: crate::Environment, key: SecretKey) -> Result<Option<Secret>, DeskError> {
     if let Some(v) = crate::settings::env(key.env_var()) {
         return Ok(Some(Secret(v)));
     }
@@ -169,17 +140,9 @@ mod tests {
     fn memory_store_round_trips_per_environment() {
         let m = MemorySecrets::default();
         let env = crate::Environment::Sandbox;
-        m.set(env, SecretKey::GatewayToken, &Secret::new("t"))
-            .expect("set");
-        assert_eq!(
-            m.get(env, SecretKey::GatewayToken).expect("get"),
-            Some(Secret::new("t"))
-        );
-        assert_eq!(
-            m.get(crate::Environment::Live, SecretKey::GatewayToken)
-                .expect("get"),
-            None
-        );
+        m.set(env, SecretKey::GatewayToken, &Secret::new("t")).expect("set");
+        assert_eq!(m.get(env, SecretKey::GatewayToken).expect("get"), Some(Secret::new("t")));
+        assert_eq!(m.get(crate::Environment::Live, SecretKey::GatewayToken).expect("get"), None);
         m.delete(env, SecretKey::GatewayToken).expect("delete");
         assert_eq!(m.get(env, SecretKey::GatewayToken).expect("get"), None);
     }

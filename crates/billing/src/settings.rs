@@ -22,9 +22,7 @@ impl Environment {
             "demo" => Ok(Environment::Demo),
             "sandbox" => Ok(Environment::Sandbox),
             "live" => Ok(Environment::Live),
-            other => Err(DeskError::bad_input(format!(
-                "Unknown environment {other:?}: use demo, sandbox or live."
-            ))),
+            other => Err(DeskError::bad_input(format!("Unknown environment {other:?}: use demo, sandbox or live."))),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -69,26 +67,15 @@ impl Default for Settings {
 }
 
 fn default_staff_name() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| "staff".into())
+    std::env::var("USER").ok().filter(|u| !u.trim().is_empty()).unwrap_or_else(|| "staff".into())
 }
 
-const KEYS: [&str; 5] = [
-    "environment",
-    "gateway_url",
-    "paypal_url",
-    "paypal_client_id",
-    "staff_name",
-];
+const KEYS: [&str; 5] = ["environment", "gateway_url", "paypal_url", "paypal_client_id", "staff_name"];
 
 impl Settings {
     /// Reads the saved settings (defaults for anything never saved).
     pub async fn load(pool: &SqlitePool) -> Result<Settings, DeskError> {
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings")
-            .fetch_all(pool)
-            .await?;
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings").fetch_all(pool).await?;
         let mut s = Settings::default();
         for (k, v) in rows {
             match k.as_str() {
@@ -136,22 +123,15 @@ impl Settings {
     }
 
     pub fn validate(&self) -> Result<(), DeskError> {
-        for (name, url) in [
-            ("gateway URL", &self.gateway_url),
-            ("PayPal URL", &self.paypal_url),
-        ] {
+        for (name, url) in [("gateway URL", &self.gateway_url), ("PayPal URL", &self.paypal_url)] {
             if let Some(u) = url {
                 if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 500 {
-                    return Err(DeskError::bad_input(format!(
-                        "The {name} must start with http:// or https://."
-                    )));
+                    return Err(DeskError::bad_input(format!("The {name} must start with http:// or https://.")));
                 }
             }
         }
         if self.staff_name.trim().is_empty() || self.staff_name.len() > 100 {
-            return Err(DeskError::bad_input(
-                "Enter your name (it goes into the audit log).",
-            ));
+            return Err(DeskError::bad_input("Enter your name (it goes into the audit log)."));
         }
         Ok(())
     }
@@ -179,8 +159,5 @@ impl Settings {
 }
 
 pub(crate) fn env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+    std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }

@@ -18,15 +18,14 @@ pub fn default_data_dir() -> Result<PathBuf, DeskError> {
     if let Some(d) = crate::settings::env("DESK_DATA_DIR") {
         return Ok(PathBuf::from(d));
     }
-    dirs::data_dir().map(|d| d.join(APP_ID)).ok_or_else(|| {
-        DeskError::storage("no application data directory on this system; set DESK_DATA_DIR")
-    })
+    dirs::data_dir()
+        .map(|d| d.join(APP_ID))
+        .ok_or_else(|| DeskError::storage("no application data directory on this system; set DESK_DATA_DIR"))
 }
 
 /// Opens (creating if needed) and migrates the database in `dir`.
 pub async fn open(dir: &Path) -> Result<SqlitePool, DeskError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| DeskError::storage(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| DeskError::storage(format!("{}: {e}", dir.display())))?;
     let path = dir.join("desk.sqlite3");
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
         .create_if_missing(true)
@@ -36,10 +35,7 @@ pub async fn open(dir: &Path) -> Result<SqlitePool, DeskError> {
         .busy_timeout(Duration::from_secs(10))
         .pragma("temp_store", "memory")
         .pragma("cache_size", "-32000");
-    let pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await?;
+    let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
 }

@@ -79,32 +79,15 @@ async fn begin(pool: &SqlitePool, started: DateTime<Utc>) -> Result<SyncState, D
         .execute(&mut *tx)
         .await?;
     let (run, cursor, last_full_at): (i64, Option<String>, Option<String>) =
-        sqlx::query_as("SELECT run, cursor, last_full_at FROM sync_state WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
+        sqlx::query_as("SELECT run, cursor, last_full_at FROM sync_state WHERE id = 1").fetch_one(&mut *tx).await?;
     tx.commit().await?;
-    Ok(SyncState {
-        run,
-        cursor,
-        last_full_at,
-    })
+    Ok(SyncState { run, cursor, last_full_at })
 }
 
 async fn record_failure(pool: &SqlitePool, e: &DeskError) {
     let r = sqlx::query("UPDATE sync_state SET last_error_code = ?, last_error = ? WHERE id = 1")
-        .bind(
-            serde_json::to_value(e.code)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned)),
-        )
-        .bind(format!(
-            "{}{}",
-            e.message,
-            e.detail
-                .as_deref()
-                .map(|d| format!(" ({d})"))
-                .unwrap_or_default()
-        ))
+        .bind(serde_json::to_value(e.code).ok().and_then(|v| v.as_str().map(str::to_owned)))
+        .bind(format!("{}{}", e.message, e.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()))
         .execute(pool)
         .await;
     if let Err(err) = r {
@@ -126,32 +109,16 @@ pub async fn run(
         .as_deref()
         .and_then(time::parse)
         .is_none_or(|t| started - t > Duration::hours(FULL_EVERY_HOURS));
-    let mode = if force_full || due_full || state.cursor.is_none() {
-        SyncMode::Full
-    } else {
-        SyncMode::Incremental
-    };
+    let mode = if force_full || due_full || state.cursor.is_none() { SyncMode::Full } else { SyncMode::Incremental };
     let span = tracing::info_span!("sync", run = state.run, ?mode);
     let _enter = span.enter();
     let result = match mode {
         SyncMode::Full => full(pool, gw, state.run, started, progress).await,
         SyncMode::Incremental => {
-            let since = state
-                .cursor
-                .as_deref()
-                .and_then(time::parse)
-                .unwrap_or(started);
-            pass(
-                pool,
-                gw,
-                state.run,
-                InvoiceStatusFilter::All,
-                Some(since),
-                SyncMode::Incremental,
-                progress,
-            )
-            .await
-            .map(|(p, n, _)| (p, n, 0))
+            let since = state.cursor.as_deref().and_then(time::parse).unwrap_or(started);
+            pass(pool, gw, state.run, InvoiceStatusFilter::All, Some(since), SyncMode::Incremental, progress)
+                .await
+                .map(|(p, n, _)| (p, n, 0))
         }
     };
     match result {
@@ -165,11 +132,7 @@ pub async fn run(
             q = q
                 .bind(cursor)
                 .bind(time::text(finished))
-                .bind(if mode == SyncMode::Full {
-                    "full"
-                } else {
-                    "incremental"
-                })
+                .bind(if mode == SyncMode::Full { "full" } else { "incremental" })
                 .bind(i64::try_from(count).unwrap_or(i64::MAX))
                 .bind(mode == SyncMode::Full)
                 .bind(time::text(started));
@@ -199,39 +162,18 @@ async fn full(
     started: DateTime<Utc>,
     progress: &(dyn Fn(SyncProgress) + Send + Sync),
 ) -> Result<(u64, u64, u64), DeskError> {
-    let (pages, count, _) = pass(
-        pool,
-        gw,
-        run,
-        InvoiceStatusFilter::Outstanding,
-        None,
-        SyncMode::Full,
-        progress,
-    )
-    .await?;
+    let (pages, count, _) =
+        pass(pool, gw, run, InvoiceStatusFilter::Outstanding, None, SyncMode::Full, progress).await?;
     let since = started - Duration::minutes(MARGIN_MINUTES);
-    let (more_pages, more, left) = pass(
-        pool,
-        gw,
-        run,
-        InvoiceStatusFilter::All,
-        Some(since),
-        SyncMode::Full,
-        progress,
-    )
-    .await?;
+    let (more_pages, more, left) =
+        pass(pool, gw, run, InvoiceStatusFilter::All, Some(since), SyncMode::Full, progress).await?;
     let closed = if left == 0 {
         invoices::close_unseen(pool, run).await?
     } else {
         // Invoices left the outstanding set while we paged through it: an offset page may
         // have skipped one, so absence proves nothing this time. The next full sync closes.
-        tracing::info!(
-            left,
-            "invoices changed during the full sync; not closing unseen ones this time"
-        );
-        sqlx::query("UPDATE sync_state SET last_full_at = NULL WHERE id = 1")
-            .execute(pool)
-            .await?;
+        tracing::info!(left, "invoices changed during the full sync; not closing unseen ones this time");
+        sqlx::query("UPDATE sync_state SET last_full_at = NULL WHERE id = 1").execute(pool).await?;
         0
     };
     Ok((pages + more_pages, count + more, closed))
@@ -260,18 +202,9 @@ async fn pass(
     let total_pages = first.total_pages.unwrap_or(1).max(1);
     let mut pages = 1u64;
     let mut count = first.invoices.len() as u64;
-    let mut left = first
-        .invoices
-        .iter()
-        .filter(|i| i.status != gateway::InvoiceStatus::Outstanding)
-        .count() as u64;
+    let mut left = first.invoices.iter().filter(|i| i.status != gateway::InvoiceStatus::Outstanding).count() as u64;
     invoices::upsert_page(pool, &first.invoices, run).await?;
-    progress(SyncProgress {
-        mode,
-        pages_done: pages,
-        pages_total: Some(total_pages),
-        invoices: count,
-    });
+    progress(SyncProgress { mode, pages_done: pages, pages_total: Some(total_pages), invoices: count });
     let mut rest = futures::stream::iter(2..=total_pages)
         .map(|p| {
             let q = query(p);
@@ -282,17 +215,8 @@ async fn pass(
         invoices::upsert_page(pool, &page.invoices, run).await?;
         pages += 1;
         count += page.invoices.len() as u64;
-        left += page
-            .invoices
-            .iter()
-            .filter(|i| i.status != gateway::InvoiceStatus::Outstanding)
-            .count() as u64;
-        progress(SyncProgress {
-            mode,
-            pages_done: pages,
-            pages_total: Some(total_pages),
-            invoices: count,
-        });
+        left += page.invoices.iter().filter(|i| i.status != gateway::InvoiceStatus::Outstanding).count() as u64;
+        progress(SyncProgress { mode, pages_done: pages, pages_total: Some(total_pages), invoices: count });
     }
     // Pages past the announced total (the list grew meanwhile): keep going until a short page.
     let mut page_no = total_pages;
@@ -307,11 +231,7 @@ async fn pass(
         invoices::upsert_page(pool, &page.invoices, run).await?;
         pages += 1;
         count += last_len;
-        left += page
-            .invoices
-            .iter()
-            .filter(|i| i.status != gateway::InvoiceStatus::Outstanding)
-            .count() as u64;
+        left += page.invoices.iter().filter(|i| i.status != gateway::InvoiceStatus::Outstanding).count() as u64;
     }
     Ok((pages, count, left))
 }
@@ -328,14 +248,15 @@ pub struct SyncStatus {
 }
 
 pub async fn status(pool: &SqlitePool) -> Result<SyncStatus, DeskError> {
-    let (last_success_at, last_attempt_at, last_error, last_error_code): (Option<String>, Option<String>, Option<String>, Option<String>) =
-        sqlx::query_as("SELECT last_success_at, last_attempt_at, last_error, last_error_code FROM sync_state WHERE id = 1")
-            .fetch_one(pool)
-            .await?;
-    Ok(SyncStatus {
-        last_success_at,
-        last_attempt_at,
-        last_error,
-        last_error_code,
-    })
+    let (last_success_at, last_attempt_at, last_error, last_error_code): (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) = sqlx::query_as(
+        "SELECT last_success_at, last_attempt_at, last_error, last_error_code FROM sync_state WHERE id = 1",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(SyncStatus { last_success_at, last_attempt_at, last_error, last_error_code })
 }

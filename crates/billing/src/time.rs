@@ -7,7 +7,5 @@ pub(crate) fn text(t: DateTime<Utc>) -> String {
 }
 
 pub(crate) fn parse(t: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(t)
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(t).ok().map(|d| d.with_timezone(&Utc))
 }

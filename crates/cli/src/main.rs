@@ -14,11 +14,9 @@ use std::process::ExitCode;
     version,
     about = "Capture Desk: outstanding invoices and PayPal captures for CargoExtra billing."
 )]
-#[command(
-    after_help = "Environment: DESK_ENV (demo|sandbox|live), DESK_DATA_DIR, DESK_GATEWAY_URL, DESK_PAYPAL_URL, \
+#[command(after_help = "Environment: DESK_ENV (demo|sandbox|live), DESK_DATA_DIR, DESK_GATEWAY_URL, DESK_PAYPAL_URL, \
 DESK_GATEWAY_TOKEN, DESK_PAYPAL_CLIENT_ID, DESK_PAYPAL_CLIENT_SECRET, DESK_STAFF.\n\
-Exit codes: 0 ok, 1 internal, 2 bad input, 3 not found, 4 offline, 5 credentials, 6 gateway refused or failed."
-)]
+Exit codes: 0 ok, 1 internal, 2 bad input, 3 not found, 4 offline, 5 credentials, 6 gateway refused or failed.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -117,16 +115,11 @@ struct ListArgs {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("desk: cannot start: {e}");
@@ -177,11 +170,7 @@ async fn dispatch(desk: &Desk, command: Command) -> Result<(), DeskError> {
             } else {
                 println!(
                     "{} sync: {} invoices in {} pages{}",
-                    if report.mode == billing::sync::SyncMode::Full {
-                        "full"
-                    } else {
-                        "incremental"
-                    },
+                    if report.mode == billing::sync::SyncMode::Full { "full" } else { "incremental" },
                     report.invoices,
                     report.pages,
                     if report.closed > 0 {
@@ -193,12 +182,8 @@ async fn dispatch(desk: &Desk, command: Command) -> Result<(), DeskError> {
             }
             Ok(())
         }
-        Command::Invoices {
-            command: InvoicesCommand::List(args),
-        } => list(desk, args).await,
-        Command::Invoices {
-            command: InvoicesCommand::Show { invoice_no, json },
-        } => {
+        Command::Invoices { command: InvoicesCommand::List(args) } => list(desk, args).await,
+        Command::Invoices { command: InvoicesCommand::Show { invoice_no, json } } => {
             let inv = desk.invoice(invoice_no).await?;
             if json {
                 print_json(&inv)
@@ -212,20 +197,14 @@ async fn dispatch(desk: &Desk, command: Command) -> Result<(), DeskError> {
                 return print_json(&s);
             }
             println!("environment:     {}", s.environment.as_str());
-            println!(
-                "gateway:         {}",
-                s.gateway_url.as_deref().unwrap_or("(not configured)")
-            );
+            println!("gateway:         {}", s.gateway_url.as_deref().unwrap_or("(not configured)"));
             if let Some(p) = &s.gateway_problem {
                 println!("problem:         {p}");
             }
             println!("staff:           {}", s.staff_name);
             println!("data directory:  {}", s.data_dir);
             println!("cached invoices: {}", s.cached_invoices);
-            println!(
-                "last synced at:  {}",
-                s.last_synced_at.as_deref().unwrap_or("never")
-            );
+            println!("last synced at:  {}", s.last_synced_at.as_deref().unwrap_or("never"));
             if let Some(e) = &s.last_sync_error {
                 println!("last sync error: {e}");
             }
@@ -291,10 +270,7 @@ async fn list(desk: &Desk, a: ListArgs) -> Result<(), DeskError> {
         }
     }
     if truncated {
-        eprintln!(
-            "desk: showing the first {} invoices; use --limit N or --all for more",
-            rows.len()
-        );
+        eprintln!("desk: showing the first {} invoices; use --limit N or --all for more", rows.len());
     }
     if a.json {
         return print_json(&rows);
@@ -309,19 +285,9 @@ async fn list(desk: &Desk, a: ListArgs) -> Result<(), DeskError> {
     .map_err(w)?;
     for r in &rows {
         let name: String = r.customer_name.chars().take(34).collect();
-        let due = r
-            .due_at
-            .as_deref()
-            .map(|d| &d[..10.min(d.len())])
-            .unwrap_or("-");
-        let paypal = r.paypal.as_ref().map_or(String::new(), |p| {
-            format!("{} {}", p.intent.to_lowercase(), p.order_id)
-        });
-        let status = if r.overdue {
-            "overdue"
-        } else {
-            r.status.as_str()
-        };
+        let due = r.due_at.as_deref().map(|d| &d[..10.min(d.len())]).unwrap_or("-");
+        let paypal = r.paypal.as_ref().map_or(String::new(), |p| format!("{} {}", p.intent.to_lowercase(), p.order_id));
+        let status = if r.overdue { "overdue" } else { r.status.as_str() };
         writeln!(
             out,
             "{:>9}  {:<34} {:>16} {:<3}  {:<10}  {:<11}  {}",

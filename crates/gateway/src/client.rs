@@ -101,9 +101,7 @@ pub struct GatewayClient {
 
 impl fmt::Debug for GatewayClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GatewayClient")
-            .field("base", &self.base)
-            .finish_non_exhaustive()
+        f.debug_struct("GatewayClient").field("base", &self.base).finish_non_exhaustive()
     }
 }
 
@@ -112,24 +110,15 @@ impl GatewayClient {
     pub fn new(base_url: &str, token: Token, options: ClientOptions) -> Result<Self, GatewayError> {
         let base = base_url.trim().trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(GatewayError::Unreachable {
-                detail: format!("not an http(s) URL: {base_url:?}"),
-            });
+            return Err(GatewayError::Unreachable { detail: format!("not an http(s) URL: {base_url:?}") });
         }
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
             .user_agent(concat!("capture-desk/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| GatewayError::Unreachable {
-                detail: e.to_string(),
-            })?;
-        Ok(GatewayClient {
-            http,
-            base,
-            token,
-            options,
-        })
+            .map_err(|e| GatewayError::Unreachable { detail: e.to_string() })?;
+        Ok(GatewayClient { http, base, token, options })
     }
 
     pub fn base_url(&self) -> &str {
@@ -161,10 +150,7 @@ impl GatewayClient {
             ),
         ];
         if let Some(since) = q.updated_since {
-            params.push((
-                "updatedSince",
-                since.to_rfc3339_opts(SecondsFormat::Secs, true),
-            ));
+            params.push(("updatedSince", since.to_rfc3339_opts(SecondsFormat::Secs, true)));
         }
         let span = tracing::info_span!("gateway.list_invoices", page = q.page, status = ?q.status);
         async {
@@ -179,13 +165,9 @@ impl GatewayClient {
     pub async fn invoice(&self, invoice_no: u64) -> Result<Invoice, GatewayError> {
         let span = tracing::info_span!("gateway.invoice", invoice_no);
         async {
-            let body = self
-                .get(&format!("/api/v1/billing_admin/invoices/{invoice_no}"), &[])
-                .await?;
-            let raw: Box<serde_json::value::RawValue> =
-                serde_json::from_slice(&body).map_err(|e| GatewayError::InvalidResponse {
-                    detail: format!("invoice {invoice_no}: {e}"),
-                })?;
+            let body = self.get(&format!("/api/v1/billing_admin/invoices/{invoice_no}"), &[]).await?;
+            let raw: Box<serde_json::value::RawValue> = serde_json::from_slice(&body)
+                .map_err(|e| GatewayError::InvalidResponse { detail: format!("invoice {invoice_no}: {e}") })?;
             let inv = parse_invoice(&raw)?;
             if inv.invoice_no != invoice_no {
                 return Err(GatewayError::InvalidResponse {
@@ -216,27 +198,16 @@ impl GatewayClient {
     }
 
     fn backoff(&self, attempt: u32, e: &GatewayError) -> Duration {
-        if let GatewayError::RateLimited {
-            retry_after: Some(d),
-        } = e
-        {
+        if let GatewayError::RateLimited { retry_after: Some(d) } = e {
             return (*d).min(Duration::from_secs(60));
         }
-        let exp = self
-            .options
-            .backoff_base
-            .saturating_mul(1u32 << (attempt - 1).min(10));
+        let exp = self.options.backoff_base.saturating_mul(1u32 << (attempt - 1).min(10));
         // jitter: up to a quarter more, from the clock (no randomness dependency needed)
-        let jitter_ms =
-            u64::from(Utc::now().timestamp_subsec_millis()) % (exp.as_millis() as u64 / 4 + 1);
+        let jitter_ms = u64::from(Utc::now().timestamp_subsec_millis()) % (exp.as_millis() as u64 / 4 + 1);
         (exp + Duration::from_millis(jitter_ms)).min(self.options.backoff_max)
     }
 
-    async fn get_once(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> Result<Vec<u8>, GatewayError> {
+    async fn get_once(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<u8>, GatewayError> {
         let url = format!("{}{}", self.base, path);
         let response = self
             .http
@@ -266,21 +237,14 @@ fn transport(e: reqwest::Error) -> GatewayError {
     if e.is_timeout() {
         GatewayError::Timeout
     } else {
-        GatewayError::Unreachable {
-            detail: e.to_string(),
-        }
+        GatewayError::Unreachable { detail: e.to_string() }
     }
 }
 
 /// Reads a body up to `limit` bytes; a body cut short is a transport failure.
-async fn read_limited(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, GatewayError> {
+async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, GatewayError> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(GatewayError::InvalidResponse {
-            detail: format!("response larger than {limit} bytes"),
-        });
+        return Err(GatewayError::InvalidResponse { detail: format!("response larger than {limit} bytes") });
     }
     let mut body = Vec::new();
     loop {
@@ -295,11 +259,7 @@ async fn read_limited(
             }
             Ok(None) => return Ok(body),
             Err(e) if e.is_timeout() => return Err(GatewayError::Timeout),
-            Err(e) => {
-                return Err(GatewayError::Unreachable {
-                    detail: format!("response cut short: {e}"),
-                })
-            }
+            Err(e) => return Err(GatewayError::Unreachable { detail: format!("response cut short: {e}") }),
         }
     }
 }

@@ -60,23 +60,10 @@ impl GatewayError {
         let m = message.trim().to_ascii_lowercase();
         let starts = |p: &str| m.starts_with(p);
         match status {
-            401 => {
-                return GatewayError::Unauthorized {
-                    message: message.to_owned(),
-                }
-            }
-            403 => {
-                return GatewayError::Forbidden {
-                    message: message.to_owned(),
-                }
-            }
+            401 => return GatewayError::Unauthorized { message: message.to_owned() },
+            403 => return GatewayError::Forbidden { message: message.to_owned() },
             429 => return GatewayError::RateLimited { retry_after },
-            500..=599 => {
-                return GatewayError::Server {
-                    status,
-                    message: message.to_owned(),
-                }
-            }
+            500..=599 => return GatewayError::Server { status, message: message.to_owned() },
             _ => {}
         }
         if starts("invoice not found") {
@@ -110,10 +97,7 @@ impl GatewayError {
         } else if starts("insufficient funds") {
             GatewayError::InsufficientFunds
         } else {
-            GatewayError::Other {
-                status,
-                message: message.to_owned(),
-            }
+            GatewayError::Other { status, message: message.to_owned() }
         }
     }
 
@@ -130,10 +114,7 @@ impl GatewayError {
 
     /// The gateway could not be reached at all (as opposed to answering with an error).
     pub fn is_offline(&self) -> bool {
-        matches!(
-            self,
-            GatewayError::Timeout | GatewayError::Unreachable { .. }
-        )
+        matches!(self, GatewayError::Timeout | GatewayError::Unreachable { .. })
     }
 
     /// A stable machine-readable code for logs and the UI.
@@ -168,18 +149,14 @@ impl GatewayError {
     /// Technical detail for the log (never shown as the main message).
     pub fn detail(&self) -> String {
         match self {
-            GatewayError::Unauthorized { message } | GatewayError::Forbidden { message } => {
-                message.clone()
-            }
+            GatewayError::Unauthorized { message } | GatewayError::Forbidden { message } => message.clone(),
             GatewayError::Server { status, message } | GatewayError::Other { status, message } => {
                 format!("HTTP {status}: {message}")
             }
             GatewayError::RateLimited { retry_after } => {
                 format!("HTTP 429, Retry-After {retry_after:?}")
             }
-            GatewayError::Unreachable { detail } | GatewayError::InvalidResponse { detail } => {
-                detail.clone()
-            }
+            GatewayError::Unreachable { detail } | GatewayError::InvalidResponse { detail } => detail.clone(),
             other => format!("{other:?}"),
         }
     }
@@ -194,69 +171,36 @@ mod tests {
         let cases = [
             (404, "Invoice not found", GatewayError::InvoiceNotFound),
             (404, "Currency not found", GatewayError::CurrencyNotFound),
-            (
-                400,
-                "Currency does not match expected credentials",
-                GatewayError::CurrencyMismatch,
-            ),
+            (400, "Currency does not match expected credentials", GatewayError::CurrencyMismatch),
             (400, "Wallet not found", GatewayError::WalletNotFound),
-            (
-                400,
-                "Invoice already paid",
-                GatewayError::InvoiceAlreadyPaid,
-            ),
+            (400, "Invoice already paid", GatewayError::InvoiceAlreadyPaid),
             (400, "Wrong Amount", GatewayError::WrongAmount),
             (
                 400,
                 "Wallet balance is too high for this endpoint (use full wallet payment)",
                 GatewayError::WalletBalanceTooHigh,
             ),
-            (
-                400,
-                "Missing One or More Required Parameters",
-                GatewayError::MissingParameters,
-            ),
+            (400, "Missing One or More Required Parameters", GatewayError::MissingParameters),
             (400, "BAD INVOICE", GatewayError::BadInvoice),
             (400, "Invalid Currency", GatewayError::InvalidCurrency),
-            (
-                400,
-                "Payment method is disabled",
-                GatewayError::PaymentMethodDisabled,
-            ),
+            (400, "Payment method is disabled", GatewayError::PaymentMethodDisabled),
             (400, "Invalid Amount", GatewayError::InvalidAmount),
             (404, "User not found", GatewayError::UserNotFound),
-            (
-                400,
-                "Customer Invoice does not match expected credentials",
-                GatewayError::CustomerMismatch,
-            ),
+            (400, "Customer Invoice does not match expected credentials", GatewayError::CustomerMismatch),
             (400, "Insufficient funds", GatewayError::InsufficientFunds),
         ];
         for (status, message, want) in cases {
-            assert_eq!(
-                GatewayError::from_status(status, message, None),
-                want,
-                "{message}"
-            );
+            assert_eq!(GatewayError::from_status(status, message, None), want, "{message}");
         }
-        assert!(matches!(
-            GatewayError::from_status(401, "whatever", None),
-            GatewayError::Unauthorized { .. }
-        ));
-        assert!(matches!(
-            GatewayError::from_status(403, "blocked", None),
-            GatewayError::Forbidden { .. }
-        ));
+        assert!(matches!(GatewayError::from_status(401, "whatever", None), GatewayError::Unauthorized { .. }));
+        assert!(matches!(GatewayError::from_status(403, "blocked", None), GatewayError::Forbidden { .. }));
         assert!(matches!(
             GatewayError::from_status(500, "Unxepected Error: boom", None),
             GatewayError::Server { status: 500, .. }
         ));
         assert_eq!(
             GatewayError::from_status(418, "teapot", None),
-            GatewayError::Other {
-                status: 418,
-                message: "teapot".into()
-            }
+            GatewayError::Other { status: 418, message: "teapot".into() }
         );
     }
 }

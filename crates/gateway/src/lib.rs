@@ -9,11 +9,6 @@ mod client;
 mod error;
 mod wire;
 
-pub use client::{
-    ClientOptions, GatewayClient, InvoiceListQuery, InvoiceStatusFilter, SortOrder, Token,
-};
+pub use client::{ClientOptions, GatewayClient, InvoiceListQuery, InvoiceStatusFilter, SortOrder, Token};
 pub use error::GatewayError;
-pub use wire::{
-    Customer, Invoice, InvoicePage, InvoicePayment, InvoiceStatus, PaypalApproval, PaypalIntent,
-    Wallet,
-};
+pub use wire::{Customer, Invoice, InvoicePage, InvoicePayment, InvoiceStatus, PaypalApproval, PaypalIntent, Wallet};

@@ -155,9 +155,7 @@ struct PageWire {
 }
 
 fn invalid(what: impl std::fmt::Display) -> GatewayError {
-    GatewayError::InvalidResponse {
-        detail: what.to_string(),
-    }
+    GatewayError::InvalidResponse { detail: what.to_string() }
 }
 
 fn currency(code: &str, at: u64) -> Result<Currency, GatewayError> {
@@ -165,8 +163,7 @@ fn currency(code: &str, at: u64) -> Result<Currency, GatewayError> {
 }
 
 fn amount(raw: &RawValue, cur: Currency, field: &str, at: u64) -> Result<Money, GatewayError> {
-    let m = Money::parse_gateway(raw.get(), cur)
-        .map_err(|e| invalid(format!("invoice {at}: {field}: {e}")))?;
+    let m = Money::parse_gateway(raw.get(), cur).map_err(|e| invalid(format!("invoice {at}: {field}: {e}")))?;
     if m.is_negative() {
         return Err(invalid(format!("invoice {at}: {field} is negative")));
     }
@@ -176,17 +173,14 @@ fn amount(raw: &RawValue, cur: Currency, field: &str, at: u64) -> Result<Money, 
 fn non_empty(s: String, what: &str, at: u64) -> Result<String, GatewayError> {
     let t = s.trim();
     if t.is_empty() || t.len() > 200 {
-        return Err(invalid(format!(
-            "invoice {at}: {what} is empty or too long"
-        )));
+        return Err(invalid(format!("invoice {at}: {what} is empty or too long")));
     }
     Ok(t.to_owned())
 }
 
 /// Parses and validates one invoice object.
 pub(crate) fn parse_invoice(raw: &RawValue) -> Result<Invoice, GatewayError> {
-    let w: InvoiceWire =
-        serde_json::from_str(raw.get()).map_err(|e| invalid(format!("invoice: {e}")))?;
+    let w: InvoiceWire = serde_json::from_str(raw.get()).map_err(|e| invalid(format!("invoice: {e}")))?;
     let at = w.invoice_no;
     if at == 0 {
         return Err(invalid("invoice number 0"));
@@ -201,30 +195,19 @@ pub(crate) fn parse_invoice(raw: &RawValue) -> Result<Invoice, GatewayError> {
         None => None,
         Some(wl) => {
             let wc = currency(&wl.currency, at)?;
-            Some(Wallet {
-                balance: amount(&wl.balance, wc, "wallet.balance", at)?,
-            })
+            Some(Wallet { balance: amount(&wl.balance, wc, "wallet.balance", at)? })
         }
     };
     let paypal = match w.paypal {
         None => None,
         Some(p) => {
             let order_id = non_empty(p.order_id, "paypal.orderId", at)?;
-            let authorization_id = p
-                .authorization_id
-                .map(|a| non_empty(a, "paypal.authorizationId", at))
-                .transpose()?;
+            let authorization_id =
+                p.authorization_id.map(|a| non_empty(a, "paypal.authorizationId", at)).transpose()?;
             if p.intent == PaypalIntent::Authorize && authorization_id.is_none() {
-                return Err(invalid(format!(
-                    "invoice {at}: AUTHORIZE without authorizationId"
-                )));
+                return Err(invalid(format!("invoice {at}: AUTHORIZE without authorizationId")));
             }
-            Some(PaypalApproval {
-                intent: p.intent,
-                order_id,
-                authorization_id,
-                approved_at: p.approved_at,
-            })
+            Some(PaypalApproval { intent: p.intent, order_id, authorization_id, approved_at: p.approved_at })
         }
     };
     let payments = w
@@ -262,18 +245,9 @@ pub(crate) fn parse_invoice(raw: &RawValue) -> Result<Invoice, GatewayError> {
 }
 
 /// Parses a list page; one bad invoice refuses the whole page.
-pub(crate) fn parse_page(
-    body: &[u8],
-    asked_page: u64,
-    asked_limit: u64,
-) -> Result<InvoicePage, GatewayError> {
-    let w: PageWire =
-        serde_json::from_slice(body).map_err(|e| invalid(format!("invoice list: {e}")))?;
-    let invoices = w
-        .data
-        .iter()
-        .map(|r| parse_invoice(r))
-        .collect::<Result<Vec<_>, _>>()?;
+pub(crate) fn parse_page(body: &[u8], asked_page: u64, asked_limit: u64) -> Result<InvoicePage, GatewayError> {
+    let w: PageWire = serde_json::from_slice(body).map_err(|e| invalid(format!("invoice list: {e}")))?;
+    let invoices = w.data.iter().map(|r| parse_invoice(r)).collect::<Result<Vec<_>, _>>()?;
     let p = w.pagination;
     Ok(InvoicePage {
         invoices,
@@ -305,18 +279,9 @@ mod tests {
         let inv = parse_invoice(&raw(SEED)).expect("valid");
         assert_eq!(inv.invoice_no, 458732);
         assert_eq!(inv.outstanding.to_paypal_string(), "250.00");
-        assert_eq!(
-            inv.wallet.as_ref().map(|w| w.balance.to_paypal_string()),
-            Some("40.50".into())
-        );
-        assert_eq!(
-            inv.wallet.as_ref().map(|w| w.balance.currency().code()),
-            Some("EUR")
-        );
-        assert_eq!(
-            inv.paypal.as_ref().map(|p| p.intent),
-            Some(PaypalIntent::Capture)
-        );
+        assert_eq!(inv.wallet.as_ref().map(|w| w.balance.to_paypal_string()), Some("40.50".into()));
+        assert_eq!(inv.wallet.as_ref().map(|w| w.balance.currency().code()), Some("EUR"));
+        assert_eq!(inv.paypal.as_ref().map(|p| p.intent), Some(PaypalIntent::Capture));
         assert_eq!(inv.raw, SEED);
     }
 
@@ -336,31 +301,18 @@ mod tests {
             SEED.replace("2026-12-02T00:00:00Z", "tomorrow"),
         ];
         for bad in cases {
-            assert!(
-                matches!(
-                    parse_invoice(&raw(&bad)),
-                    Err(GatewayError::InvalidResponse { .. })
-                ),
-                "{bad}"
-            );
+            assert!(matches!(parse_invoice(&raw(&bad)), Err(GatewayError::InvalidResponse { .. })), "{bad}");
         }
     }
 
     #[test]
     fn a_page_with_one_bad_invoice_is_refused_whole() {
         let bad = SEED.replace("\"USD\"", "\"XXX\"");
-        let body = format!(
-            r#"{{"data":[{SEED},{bad}],"pagination":{{"page":1,"limit":2,"total":2,"totalPages":1}}}}"#
-        );
+        let body = format!(r#"{{"data":[{SEED},{bad}],"pagination":{{"page":1,"limit":2,"total":2,"totalPages":1}}}}"#);
         assert!(parse_page(body.as_bytes(), 1, 2).is_err());
-        let good = format!(
-            r#"{{"data":[{SEED}],"pagination":{{"page":1,"limit":2,"total":1,"totalPages":1}}}}"#
-        );
+        let good = format!(r#"{{"data":[{SEED}],"pagination":{{"page":1,"limit":2,"total":1,"totalPages":1}}}}"#);
         let page = parse_page(good.as_bytes(), 1, 2).expect("valid");
         assert_eq!((page.invoices.len(), page.total_pages), (1, Some(1)));
-        assert!(
-            parse_page(&good.as_bytes()[..good.len() / 2], 1, 2).is_err(),
-            "truncated"
-        );
+        assert!(parse_page(&good.as_bytes()[..good.len() / 2], 1, 2).is_err(), "truncated");
     }
 }

@@ -13,12 +13,7 @@ struct Info {
 }
 
 const fn row(code: &'static str, minor_units: u32, name: &'static str, paypal: bool) -> Info {
-    Info {
-        code,
-        minor_units,
-        name,
-        paypal,
-    }
+    Info { code, minor_units, name, paypal }
 }
 
 /// Every currency PayPal accepts (with PayPal's digits: HUF, JPY and TWD have none even though
@@ -85,8 +80,7 @@ impl Currency {
 
     /// A code typed by a person: surrounding spaces and case are forgiven.
     pub fn parse_user(text: &str) -> Result<Self, UnknownCurrency> {
-        Self::from_code(&text.trim().to_ascii_uppercase())
-            .map_err(|_| UnknownCurrency(text.to_owned()))
+        Self::from_code(&text.trim().to_ascii_uppercase()).map_err(|_| UnknownCurrency(text.to_owned()))
     }
 
     pub fn code(&self) -> &'static str {

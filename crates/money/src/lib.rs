@@ -23,10 +23,7 @@ use std::fmt;
 ///
 /// `2.345 USD → 2.34`, `2.355 USD → 2.36`, `0.5 JPY → 0`, `1.5 JPY → 2`.
 pub fn round_to_minor(amount: Decimal, currency: Currency) -> Decimal {
-    let mut rounded = amount.round_dp_with_strategy(
-        currency.minor_units(),
-        RoundingStrategy::MidpointNearestEven,
-    );
+    let mut rounded = amount.round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointNearestEven);
     rounded.rescale(currency.minor_units());
     rounded
 }
@@ -58,10 +55,7 @@ impl Money {
 
     /// Money from any amount, rounded half-even to the minor unit.
     pub fn rounded(amount: Decimal, currency: Currency) -> Self {
-        Self {
-            amount: round_to_minor(amount, currency),
-            currency,
-        }
+        Self { amount: round_to_minor(amount, currency), currency }
     }
 
     /// Zero in `currency`.
@@ -105,10 +99,7 @@ impl Money {
 
     /// Money from a minor-unit count.
     pub fn from_minor(minor: i64, currency: Currency) -> Self {
-        Self {
-            amount: Decimal::new(minor, currency.minor_units()),
-            currency,
-        }
+        Self { amount: Decimal::new(minor, currency.minor_units()), currency }
     }
 
     pub fn is_zero(&self) -> bool {
@@ -124,10 +115,7 @@ impl Money {
         (self.currency == other.currency)
             .then(|| self.amount.checked_add(other.amount))
             .flatten()
-            .map(|amount| Money {
-                amount,
-                currency: self.currency,
-            })
+            .map(|amount| Money { amount, currency: self.currency })
     }
 
     /// `self - other`, or `None` for different currencies or overflow.
@@ -135,17 +123,12 @@ impl Money {
         (self.currency == other.currency)
             .then(|| self.amount.checked_sub(other.amount))
             .flatten()
-            .map(|amount| Money {
-                amount,
-                currency: self.currency,
-            })
+            .map(|amount| Money { amount, currency: self.currency })
     }
 
     /// Converts at `rate` (target units per one unit of `self`), rounding half-even.
     pub fn convert(&self, rate: Decimal, target: Currency) -> Option<Money> {
-        self.amount
-            .checked_mul(rate)
-            .map(|a| Money::rounded(a, target))
+        self.amount.checked_mul(rate).map(|a| Money::rounded(a, target))
     }
 }
 

@@ -9,11 +9,7 @@ pub enum AmountError {
     #[error("{0:?} is not a decimal amount")]
     NotADecimal(String),
     #[error("{value} has more decimals than {currency} allows ({digits})")]
-    TooPrecise {
-        value: String,
-        currency: String,
-        digits: u32,
-    },
+    TooPrecise { value: String, currency: String, digits: u32 },
     #[error("{0} is negative")]
     Negative(String),
     #[error("{0} is out of range")]

@@ -12,17 +12,13 @@ fn c(code: &str) -> Currency {
 #[test]
 fn paypal_currencies_are_all_known_with_paypal_digits() {
     let paypal = [
-        "AUD", "BRL", "CAD", "CNY", "CZK", "DKK", "EUR", "HKD", "HUF", "ILS", "JPY", "MYR", "MXN",
-        "TWD", "NZD", "NOK", "PHP", "PLN", "GBP", "SGD", "SEK", "CHF", "THB", "USD",
+        "AUD", "BRL", "CAD", "CNY", "CZK", "DKK", "EUR", "HKD", "HUF", "ILS", "JPY", "MYR", "MXN", "TWD", "NZD", "NOK",
+        "PHP", "PLN", "GBP", "SGD", "SEK", "CHF", "THB", "USD",
     ];
     for code in paypal {
         let cur = c(code);
         assert!(cur.paypal_supported(), "{code}");
-        let want = if matches!(code, "JPY" | "HUF" | "TWD") {
-            0
-        } else {
-            2
-        };
+        let want = if matches!(code, "JPY" | "HUF" | "TWD") { 0 } else { 2 };
         assert_eq!(cur.minor_units(), want, "{code}");
     }
     assert!(!c("NGN").paypal_supported());
@@ -64,47 +60,18 @@ fn rounding_is_half_even_to_the_minor_unit() {
 #[test]
 fn paypal_strings_parse_strictly() {
     let usd = c("USD");
-    assert_eq!(
-        Money::parse_paypal("10.99", usd).map(|m| m.to_paypal_string()),
-        Ok("10.99".into())
-    );
-    assert_eq!(
-        Money::parse_paypal("10.9", usd).map(|m| m.to_paypal_string()),
-        Ok("10.90".into())
-    );
-    assert_eq!(
-        Money::parse_paypal("10", usd).map(|m| m.to_paypal_string()),
-        Ok("10.00".into())
-    );
-    assert!(matches!(
-        Money::parse_paypal("10.999", usd),
-        Err(AmountError::TooPrecise { .. })
-    ));
+    assert_eq!(Money::parse_paypal("10.99", usd).map(|m| m.to_paypal_string()), Ok("10.99".into()));
+    assert_eq!(Money::parse_paypal("10.9", usd).map(|m| m.to_paypal_string()), Ok("10.90".into()));
+    assert_eq!(Money::parse_paypal("10", usd).map(|m| m.to_paypal_string()), Ok("10.00".into()));
+    assert!(matches!(Money::parse_paypal("10.999", usd), Err(AmountError::TooPrecise { .. })));
     // trailing zeros beyond the minor unit say nothing new and are accepted
-    assert_eq!(
-        Money::parse_paypal("10.990", usd).map(|m| m.to_paypal_string()),
-        Ok("10.99".into())
-    );
-    for bad in [
-        "", " 1", "1 ", "+1", "1e2", "1,000.00", ".5", "5.", "--1", "0x10", "NaN", "1.2.3",
-    ] {
-        assert!(
-            matches!(
-                Money::parse_paypal(bad, usd),
-                Err(AmountError::NotADecimal(_))
-            ),
-            "{bad:?}"
-        );
+    assert_eq!(Money::parse_paypal("10.990", usd).map(|m| m.to_paypal_string()), Ok("10.99".into()));
+    for bad in ["", " 1", "1 ", "+1", "1e2", "1,000.00", ".5", "5.", "--1", "0x10", "NaN", "1.2.3"] {
+        assert!(matches!(Money::parse_paypal(bad, usd), Err(AmountError::NotADecimal(_))), "{bad:?}");
     }
-    assert!(matches!(
-        Money::parse_paypal("-1.00", usd),
-        Err(AmountError::Negative(_))
-    ));
+    assert!(matches!(Money::parse_paypal("-1.00", usd), Err(AmountError::Negative(_))));
     let jpy = c("JPY");
-    assert_eq!(
-        Money::parse_paypal("1500", jpy).map(|m| m.to_paypal_string()),
-        Ok("1500".into())
-    );
+    assert_eq!(Money::parse_paypal("1500", jpy).map(|m| m.to_paypal_string()), Ok("1500".into()));
     assert!(Money::parse_paypal("1500.5", jpy).is_err());
     assert!(Money::parse_paypal(&"9".repeat(40), usd).is_err());
 }
@@ -112,19 +79,10 @@ fn paypal_strings_parse_strictly() {
 #[test]
 fn gateway_numbers_parse_exactly() {
     let usd = c("USD");
-    assert_eq!(
-        Money::parse_gateway("250", usd).map(|m| m.minor_units()),
-        Ok(25000)
-    );
-    assert_eq!(
-        Money::parse_gateway("40.5", usd).map(|m| m.minor_units()),
-        Ok(4050)
-    );
+    assert_eq!(Money::parse_gateway("250", usd).map(|m| m.minor_units()), Ok(25000));
+    assert_eq!(Money::parse_gateway("40.5", usd).map(|m| m.minor_units()), Ok(4050));
     // a float round trip would turn 0.1 + 0.2 into 0.30000000000000004; we never see one
-    assert_eq!(
-        Money::parse_gateway("0.3", usd).map(|m| m.to_paypal_string()),
-        Ok("0.30".into())
-    );
+    assert_eq!(Money::parse_gateway("0.3", usd).map(|m| m.to_paypal_string()), Ok("0.30".into()));
     assert!(Money::parse_gateway("1e2", usd).is_err());
     assert!(Money::parse_gateway("0.001", usd).is_err());
 }

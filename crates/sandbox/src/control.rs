@@ -21,51 +21,28 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn reply(status: StatusCode, body: serde_json::Value) -> Response {
-    (
-        status,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [("content-type", "application/json")], body.to_string()).into_response()
 }
 
 async fn set_faults(State(state): State<AppState>, body: Body) -> Response {
     let Ok(bytes) = read_body(body, 256 * 1024).await else {
-        return reply(
-            StatusCode::BAD_REQUEST,
-            json!({ "message": "unreadable body" }),
-        );
+        return reply(StatusCode::BAD_REQUEST, json!({ "message": "unreadable body" }));
     };
     let config: FaultConfig = match serde_json::from_slice(&bytes) {
         Ok(c) => c,
-        Err(e) => {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                json!({ "message": format!("bad fault configuration: {e}") }),
-            )
-        }
+        Err(e) => return reply(StatusCode::BAD_REQUEST, json!({ "message": format!("bad fault configuration: {e}") })),
     };
     if let Err(e) = config.validate() {
         return reply(StatusCode::BAD_REQUEST, json!({ "message": e }));
     }
     tracing::info!(?config, "faults set");
     *state.faults.lock().unwrap_or_else(|p| p.into_inner()) = config.clone();
-    reply(
-        StatusCode::OK,
-        serde_json::to_value(&config).unwrap_or_default(),
-    )
+    reply(StatusCode::OK, serde_json::to_value(&config).unwrap_or_default())
 }
 
 async fn get_faults(State(state): State<AppState>) -> Response {
-    let config = state
-        .faults
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    reply(
-        StatusCode::OK,
-        serde_json::to_value(&config).unwrap_or_default(),
-    )
+    let config = state.faults.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    reply(StatusCode::OK, serde_json::to_value(&config).unwrap_or_default())
 }
 
 /// Back to the seeded world, with no faults.
@@ -73,15 +50,12 @@ async fn reset(State(state): State<AppState>) -> Response {
     let mut w = state.world();
     let pending = w.pending_seconds;
     let generation = w.generation;
-    *w = World::seeded(state.config.seed, state.config.invoices);
+    *w = World::seeded(state.config.seed, state.config.invoices, state.config.base_date);
     w.pending_seconds = pending;
     w.generation = generation.wrapping_add(1);
     *state.faults.lock().unwrap_or_else(|p| p.into_inner()) = FaultConfig::default();
     state.mark_dirty();
-    reply(
-        StatusCode::OK,
-        json!({ "message": "reset", "invoices": w.invoices.len() }),
-    )
+    reply(StatusCode::OK, json!({ "message": "reset", "invoices": w.invoices.len() }))
 }
 
 /// Everything captured at PayPal and finalized at the gateway so far.
@@ -111,25 +85,16 @@ async fn ledger(State(state): State<AppState>) -> Response {
             json!({ "invoiceNo": f.invoice_no, "paymentId": f.payment_id, "amount": amount, "currencyCode": f.currency_code })
         })
         .collect();
-    reply(
-        StatusCode::OK,
-        json!({ "paypal_captures": captures, "gateway_finalizations": finalizations }),
-    )
+    reply(StatusCode::OK, json!({ "paypal_captures": captures, "gateway_finalizations": finalizations }))
 }
 
 async fn complete_capture(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let mut w = state.world();
     let Some(c) = w.captures.get_mut(&id) else {
-        return reply(
-            StatusCode::NOT_FOUND,
-            json!({ "message": format!("no capture {id}") }),
-        );
+        return reply(StatusCode::NOT_FOUND, json!({ "message": format!("no capture {id}") }));
     };
     if c.status != "PENDING" {
-        return reply(
-            StatusCode::CONFLICT,
-            json!({ "message": format!("capture {id} is {}", c.status) }),
-        );
+        return reply(StatusCode::CONFLICT, json!({ "message": format!("capture {id} is {}", c.status) }));
     }
     c.status = "COMPLETED".into();
     c.reason = None;

@@ -9,9 +9,9 @@ pub fn digits(code: &str) -> Option<u32> {
     Some(match code {
         "JPY" | "HUF" | "TWD" | "KRW" => 0,
         "KWD" | "BHD" | "OMR" | "JOD" => 3,
-        "AUD" | "BRL" | "CAD" | "CHF" | "CNY" | "CZK" | "DKK" | "EUR" | "GBP" | "HKD" | "ILS"
-        | "MXN" | "MYR" | "NOK" | "NZD" | "PHP" | "PLN" | "SEK" | "SGD" | "THB" | "USD" | "NGN"
-        | "GHS" | "KES" | "ZAR" | "AED" | "SAR" | "INR" | "EGP" | "TRY" => 2,
+        "AUD" | "BRL" | "CAD" | "CHF" | "CNY" | "CZK" | "DKK" | "EUR" | "GBP" | "HKD" | "ILS" | "MXN" | "MYR"
+        | "NOK" | "NZD" | "PHP" | "PLN" | "SEK" | "SGD" | "THB" | "USD" | "NGN" | "GHS" | "KES" | "ZAR" | "AED"
+        | "SAR" | "INR" | "EGP" | "TRY" => 2,
         _ => return None,
     })
 }

@@ -31,11 +31,8 @@ impl<'de> Deserialize<'de> for Rate {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
         let text = raw.get();
-        let parsed = if text.contains(['e', 'E']) {
-            Decimal::from_scientific(text).ok()
-        } else {
-            text.parse::<Decimal>().ok()
-        };
+        let parsed =
+            if text.contains(['e', 'E']) { Decimal::from_scientific(text).ok() } else { text.parse::<Decimal>().ok() };
         parsed
             .filter(|_| !text.starts_with('"'))
             .map(Rate)
@@ -110,8 +107,7 @@ impl FaultConfig {
         self.routes
             .iter()
             .find(|(k, _)| {
-                k.split_once(' ')
-                    .is_some_and(|(m, p)| m.eq_ignore_ascii_case(method) && path_matches(p, path))
+                k.split_once(' ').is_some_and(|(m, p)| m.eq_ignore_ascii_case(method) && path_matches(p, path))
             })
             .map(|(_, f)| f)
             .or(self.default.as_ref())
@@ -123,9 +119,7 @@ fn path_matches(pattern: &str, path: &str) -> bool {
     let p: Vec<&str> = pattern.trim_end_matches('/').split('/').collect();
     let a: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     p.len() == a.len()
-        && p.iter()
-            .zip(&a)
-            .all(|(p, a)| (p.starts_with('{') && p.ends_with('}') && !a.is_empty()) || p == a)
+        && p.iter().zip(&a).all(|(p, a)| (p.starts_with('{') && p.ends_with('}') && !a.is_empty()) || p == a)
 }
 
 /// A token bucket over all API requests.
@@ -138,11 +132,7 @@ pub struct Bucket {
 
 impl Bucket {
     pub fn new(per_second: u32) -> Self {
-        Bucket {
-            per_second,
-            millitokens: u64::from(per_second) * 2000,
-            last: Instant::now(),
-        }
+        Bucket { per_second, millitokens: u64::from(per_second) * 2000, last: Instant::now() }
     }
 
     /// Takes one token; `Err(seconds to wait)` when empty.
@@ -151,14 +141,11 @@ impl Bucket {
             return Ok(());
         }
         let now = Instant::now();
-        let elapsed_ms =
-            u64::try_from(now.duration_since(self.last).as_millis()).unwrap_or(u64::MAX);
+        let elapsed_ms = u64::try_from(now.duration_since(self.last).as_millis()).unwrap_or(u64::MAX);
         self.last = now;
         let cap = u64::from(self.per_second) * 2000; // burst: two seconds' worth
-        self.millitokens = (self
-            .millitokens
-            .saturating_add(elapsed_ms.saturating_mul(u64::from(self.per_second))))
-        .min(cap);
+        self.millitokens =
+            (self.millitokens.saturating_add(elapsed_ms.saturating_mul(u64::from(self.per_second)))).min(cap);
         if self.millitokens >= 1000 {
             self.millitokens -= 1000;
             Ok(())
@@ -217,8 +204,7 @@ pub(crate) fn injected_error(path: &str, status: StatusCode) -> Response {
 
 fn too_many(path: &str) -> Response {
     let mut r = injected_error(path, StatusCode::TOO_MANY_REQUESTS);
-    r.headers_mut()
-        .insert("retry-after", HeaderValue::from_static("1"));
+    r.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
     r
 }
 
@@ -226,21 +212,10 @@ fn too_many(path: &str) -> Response {
 pub(crate) async fn apply(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let method = req.method().as_str().to_owned();
-    if state
-        .limiter
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-        .is_err()
-    {
+    if state.limiter.lock().unwrap_or_else(|p| p.into_inner()).take().is_err() {
         return too_many(&path);
     }
-    let fault = state
-        .faults
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .for_request(&method, &path)
-        .cloned();
+    let fault = state.faults.lock().unwrap_or_else(|p| p.into_inner()).for_request(&method, &path).cloned();
     let Some(fault) = fault else {
         return next.run(req).await;
     };
@@ -250,18 +225,14 @@ pub(crate) async fn apply(State(state): State<AppState>, req: Request, next: Nex
     let (limited, failed, dropped) = {
         let mut rng = state.chaos.lock().unwrap_or_else(|p| p.into_inner());
         let mut roll = |p: Option<Rate>| p.is_some_and(|p| rng.chance_dec(p.0));
-        (
-            roll(fault.rate_limit_rate),
-            roll(fault.error_rate),
-            roll(fault.drop_after_commit_rate),
-        )
+        (roll(fault.rate_limit_rate), roll(fault.error_rate), roll(fault.drop_after_commit_rate))
     };
     if limited {
         return too_many(&path);
     }
     if failed {
-        let status = StatusCode::from_u16(fault.error_status.unwrap_or(500))
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(fault.error_status.unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return injected_error(&path, status);
     }
     let response = next.run(req).await;
@@ -286,18 +257,9 @@ mod tests {
 
     #[test]
     fn route_patterns_match_ids() {
-        assert!(path_matches(
-            "/v2/checkout/orders/{id}/capture",
-            "/v2/checkout/orders/ABC/capture"
-        ));
-        assert!(!path_matches(
-            "/v2/checkout/orders/{id}/capture",
-            "/v2/checkout/orders/ABC"
-        ));
-        assert!(path_matches(
-            "/api/v1/billing/invoice/paypal/capture",
-            "/api/v1/billing/invoice/paypal/capture"
-        ));
+        assert!(path_matches("/v2/checkout/orders/{id}/capture", "/v2/checkout/orders/ABC/capture"));
+        assert!(!path_matches("/v2/checkout/orders/{id}/capture", "/v2/checkout/orders/ABC"));
+        assert!(path_matches("/api/v1/billing/invoice/paypal/capture", "/api/v1/billing/invoice/paypal/capture"));
     }
 
     #[test]
@@ -308,23 +270,14 @@ mod tests {
         .expect("parses");
         assert!(c.validate().is_ok());
         assert_eq!(
-            c.for_request("POST", "/v2/checkout/orders/X/capture")
-                .and_then(|f| f.drop_after_commit_rate),
+            c.for_request("POST", "/v2/checkout/orders/X/capture").and_then(|f| f.drop_after_commit_rate),
             Some(Rate(Decimal::ONE))
         );
-        assert_eq!(
-            c.for_request("GET", "/v2/checkout/orders/X")
-                .and_then(|f| f.latency_ms),
-            Some(20)
-        );
-        let bad: FaultConfig =
-            serde_json::from_str(r#"{"default":{"error_rate":2}}"#).expect("parses");
+        assert_eq!(c.for_request("GET", "/v2/checkout/orders/X").and_then(|f| f.latency_ms), Some(20));
+        let bad: FaultConfig = serde_json::from_str(r#"{"default":{"error_rate":2}}"#).expect("parses");
         assert!(bad.validate().is_err());
         assert!(serde_json::from_str::<FaultConfig>(r#"{"default":{"typo":1}}"#).is_err());
-        assert_eq!(
-            serde_json::from_str::<FaultConfig>("{}").expect("empty"),
-            FaultConfig::default()
-        );
+        assert_eq!(serde_json::from_str::<FaultConfig>("{}").expect("empty"), FaultConfig::default());
     }
 
     #[test]

@@ -20,20 +20,11 @@ use std::collections::HashMap;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/billing/invoice/part-process", post(part_process))
-        .route(
-            "/api/v1/billing/invoice/paypal/capture",
-            post(paypal_capture),
-        )
+        .route("/api/v1/billing/invoice/paypal/capture", post(paypal_capture))
         .route("/api/v1/billing/invoice/pay", post(pay))
         .route("/api/v1/billing/walletHistory", get(wallet_history_own))
-        .route(
-            "/api/v1/billing_admin/wallet-history",
-            get(wallet_history_admin),
-        )
-        .route(
-            "/api/v1/billing_admin/wallet-history/{id}",
-            get(wallet_history_one),
-        )
+        .route("/api/v1/billing_admin/wallet-history", get(wallet_history_admin))
+        .route("/api/v1/billing_admin/wallet-history/{id}", get(wallet_history_one))
         .route("/api/v1/billing_admin/invoices", get(list_invoices))
         .route("/api/v1/billing_admin/invoices/{no}", get(invoice_detail))
 }
@@ -41,12 +32,7 @@ pub(crate) fn routes() -> Router<AppState> {
 /// `{"message": ...}` with `status`.
 pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({ "message": message });
-    (
-        status,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [("content-type", "application/json")], body.to_string()).into_response()
 }
 
 fn bad(message: &str) -> Response {
@@ -57,16 +43,8 @@ const MISSING: &str = "Missing One or More Required Parameters";
 
 fn json<T: Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
-        Ok(bytes) => (
-            StatusCode::OK,
-            [("content-type", "application/json")],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("Unxepected Error: {e}"),
-        ),
+        Ok(bytes) => (StatusCode::OK, [("content-type", "application/json")], bytes).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("Unxepected Error: {e}")),
     }
 }
 
@@ -75,8 +53,7 @@ struct Num(Decimal);
 
 impl Serialize for Num {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let raw = RawValue::from_string(dec::gateway_number(self.0))
-            .map_err(serde::ser::Error::custom)?;
+        let raw = RawValue::from_string(dec::gateway_number(self.0)).map_err(serde::ser::Error::custom)?;
         raw.serialize(s)
     }
 }
@@ -117,10 +94,7 @@ fn caller(headers: &HeaderMap, world: &World) -> Result<Caller, Response> {
 fn staff_only(headers: &HeaderMap, world: &World) -> Result<(), Response> {
     match caller(headers, world)? {
         Caller::Staff => Ok(()),
-        Caller::Customer(_) => Err(error(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized: staff token required",
-        )),
+        Caller::Customer(_) => Err(error(StatusCode::UNAUTHORIZED, "Unauthorized: staff token required")),
     }
 }
 
@@ -140,9 +114,7 @@ async fn fields(body: Body) -> Result<Fields, Response> {
 /// A JSON integer field (no sign, no point).
 fn int_field(f: &Fields, name: &str) -> Option<u64> {
     let t = f.get(name)?.get();
-    (!t.is_empty() && t.len() <= 19 && t.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| t.parse().ok())
-        .flatten()
+    (!t.is_empty() && t.len() <= 19 && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok()).flatten()
 }
 
 /// A JSON number field, exactly.
@@ -215,10 +187,7 @@ fn invoice_json<'a>(w: &'a World, inv: &'a Invoice, with_payments: bool) -> Invo
     let customer = w.customers.get(&inv.customer_id);
     InvoiceJson {
         invoice_no: inv.no,
-        customer: CustomerJson {
-            id: &inv.customer_id,
-            name: customer.map_or("", |c| c.name.as_str()),
-        },
+        customer: CustomerJson { id: &inv.customer_id, name: customer.map_or("", |c| c.name.as_str()) },
         currency: &inv.currency,
         total: Num(inv.total),
         outstanding: Num(inv.outstanding),
@@ -228,20 +197,13 @@ fn invoice_json<'a>(w: &'a World, inv: &'a Invoice, with_payments: bool) -> Invo
         updated_at: time(inv.updated_at),
         wallet: customer
             .and_then(|c| c.wallet.as_ref())
-            .map(|wl| WalletJson {
-                currency: &wl.currency,
-                balance: Num(wl.balance),
-            }),
-        paypal: inv
-            .paypal
-            .as_ref()
-            .filter(|_| inv.status == InvoiceStatus::Outstanding)
-            .map(|p| PaypalJson {
-                intent: &p.intent,
-                order_id: &p.order_id,
-                authorization_id: p.authorization_id.as_deref(),
-                approved_at: time(p.approved_at),
-            }),
+            .map(|wl| WalletJson { currency: &wl.currency, balance: Num(wl.balance) }),
+        paypal: inv.paypal.as_ref().filter(|_| inv.status == InvoiceStatus::Outstanding).map(|p| PaypalJson {
+            intent: &p.intent,
+            order_id: &p.order_id,
+            authorization_id: p.authorization_id.as_deref(),
+            approved_at: time(p.approved_at),
+        }),
         payments: with_payments.then(|| {
             inv.payments
                 .iter()
@@ -290,34 +252,19 @@ enum SortBy {
 }
 
 fn parse_time(t: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(t)
-        .map(|d| d.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|d| d.and_utc())
-        })
+    DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).ok().or_else(|| {
+        chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
+    })
 }
 
 fn page_params(q: &HashMap<String, String>) -> Result<(u64, u64), Response> {
     let page = match q.get("page") {
         None => 1,
-        Some(p) => p
-            .parse::<u64>()
-            .ok()
-            .filter(|p| *p >= 1)
-            .ok_or_else(|| bad("Invalid page"))?,
+        Some(p) => p.parse::<u64>().ok().filter(|p| *p >= 1).ok_or_else(|| bad("Invalid page"))?,
     };
     let limit = match q.get("limit") {
         None => 20,
-        Some(l) => l
-            .parse::<u64>()
-            .ok()
-            .filter(|l| *l >= 1)
-            .ok_or_else(|| bad("Invalid limit"))?
-            .min(100),
+        Some(l) => l.parse::<u64>().ok().filter(|l| *l >= 1).ok_or_else(|| bad("Invalid limit"))?.min(100),
     };
     Ok((page, limit))
 }
@@ -325,20 +272,8 @@ fn page_params(q: &HashMap<String, String>) -> Result<(u64, u64), Response> {
 fn page_of<T>(all: Vec<T>, page: u64, limit: u64) -> Page<T> {
     let total = all.len() as u64;
     let start = usize::try_from((page - 1).saturating_mul(limit)).unwrap_or(usize::MAX);
-    let data = all
-        .into_iter()
-        .skip(start)
-        .take(usize::try_from(limit).unwrap_or(100))
-        .collect();
-    Page {
-        data,
-        pagination: Pagination {
-            page,
-            limit,
-            total,
-            total_pages: total.div_ceil(limit),
-        },
-    }
+    let data = all.into_iter().skip(start).take(usize::try_from(limit).unwrap_or(100)).collect();
+    Page { data, pagination: Pagination { page, limit, total, total_pages: total.div_ceil(limit) } }
 }
 
 async fn list_invoices(
@@ -374,19 +309,14 @@ async fn list_invoices(
     let bound = |name: &str| -> Result<Option<DateTime<Utc>>, Response> {
         match q.get(name) {
             None => Ok(None),
-            Some(t) => parse_time(t)
-                .map(Some)
-                .ok_or_else(|| bad(&format!("Invalid {name}"))),
+            Some(t) => parse_time(t).map(Some).ok_or_else(|| bad(&format!("Invalid {name}"))),
         }
     };
     let (since, from, to) = match (bound("updatedSince"), bound("dateFrom"), bound("dateTo")) {
         (Ok(a), Ok(b), Ok(c)) => (a, b, c),
         (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
     };
-    let needle = q
-        .get("q")
-        .map(|s| s.trim().to_lowercase())
-        .filter(|s| !s.is_empty());
+    let needle = q.get("q").map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
     let key = format!("{sort:?}|{desc}|{status:?}|{since:?}|{from:?}|{to:?}|{needle:?}");
 
     let w = state.world();
@@ -394,9 +324,7 @@ async fn list_invoices(
         return r;
     }
     let mut view = state.view.lock().unwrap_or_else(|p| p.into_inner());
-    let fresh = view
-        .as_ref()
-        .is_some_and(|v| v.key == key && v.generation == w.generation);
+    let fresh = view.as_ref().is_some_and(|v| v.key == key && v.generation == w.generation);
     if !fresh {
         let mut rows: Vec<&Invoice> = w
             .invoices
@@ -408,9 +336,7 @@ async fn list_invoices(
             .filter(|i| {
                 needle.as_ref().is_none_or(|n| {
                     i.no.to_string().contains(n.as_str())
-                        || w.customers
-                            .get(&i.customer_id)
-                            .is_some_and(|c| c.name.to_lowercase().contains(n.as_str()))
+                        || w.customers.get(&i.customer_id).is_some_and(|c| c.name.to_lowercase().contains(n.as_str()))
                 })
             })
             .collect();
@@ -426,41 +352,18 @@ async fn list_invoices(
         if desc {
             rows.reverse();
         }
-        *view = Some(ListView {
-            key,
-            generation: w.generation,
-            nos: rows.iter().map(|i| i.no).collect(),
-        });
+        *view = Some(ListView { key, generation: w.generation, nos: rows.iter().map(|i| i.no).collect() });
     }
     let nos = view.as_ref().map(|v| v.nos.as_slice()).unwrap_or_default();
     let total = nos.len() as u64;
-    let start = usize::try_from((page - 1).saturating_mul(limit))
-        .unwrap_or(usize::MAX)
-        .min(nos.len());
-    let end = start
-        .saturating_add(usize::try_from(limit).unwrap_or(100))
-        .min(nos.len());
-    let data: Vec<InvoiceJson<'_>> = nos[start..end]
-        .iter()
-        .filter_map(|no| w.invoices.get(no))
-        .map(|i| invoice_json(&w, i, false))
-        .collect();
-    json(&Page {
-        data,
-        pagination: Pagination {
-            page,
-            limit,
-            total,
-            total_pages: total.div_ceil(limit),
-        },
-    })
+    let start = usize::try_from((page - 1).saturating_mul(limit)).unwrap_or(usize::MAX).min(nos.len());
+    let end = start.saturating_add(usize::try_from(limit).unwrap_or(100)).min(nos.len());
+    let data: Vec<InvoiceJson<'_>> =
+        nos[start..end].iter().filter_map(|no| w.invoices.get(no)).map(|i| invoice_json(&w, i, false)).collect();
+    json(&Page { data, pagination: Pagination { page, limit, total, total_pages: total.div_ceil(limit) } })
 }
 
-async fn invoice_detail(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(no): Path<String>,
-) -> Response {
+async fn invoice_detail(State(state): State<AppState>, headers: HeaderMap, Path(no): Path<String>) -> Response {
     let w = state.world();
     if let Err(r) = staff_only(&headers, &w) {
         return r;
@@ -475,16 +378,8 @@ async fn invoice_detail(
 // Part payment, PayPal capture, full wallet payment
 
 /// Looks up the invoice for a billing call, checking the caller may act on it.
-fn billing_invoice<'a>(
-    w: &'a World,
-    who: &Caller,
-    no: u64,
-    mismatch: &str,
-) -> Result<&'a Invoice, Response> {
-    let inv = w
-        .invoices
-        .get(&no)
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, "Invoice not found"))?;
+fn billing_invoice<'a>(w: &'a World, who: &Caller, no: u64, mismatch: &str) -> Result<&'a Invoice, Response> {
+    let inv = w.invoices.get(&no).ok_or_else(|| error(StatusCode::NOT_FOUND, "Invoice not found"))?;
     if let Caller::Customer(id) = who {
         if &inv.customer_id != id {
             return Err(bad(mismatch));
@@ -522,11 +417,7 @@ async fn part_process(State(state): State<AppState>, headers: HeaderMap, body: B
     if inv.outstanding <= Decimal::ZERO {
         return bad("Wrong Amount");
     }
-    let Some(wallet) = w
-        .customers
-        .get(&inv.customer_id)
-        .and_then(|c| c.wallet.as_ref())
-    else {
+    let Some(wallet) = w.customers.get(&inv.customer_id).and_then(|c| c.wallet.as_ref()) else {
         return bad("Wallet not found");
     };
     let Some(rate) = exchange_rate(&wallet.currency, &inv.currency) else {
@@ -612,9 +503,7 @@ async fn paypal_capture(State(state): State<AppState>, headers: HeaderMap, body:
         Ok(i) => i.clone(),
         Err(r) => return r,
     };
-    if inv.status != InvoiceStatus::Outstanding
-        || w.finalizations.iter().any(|f| f.payment_id == payment_id)
-    {
+    if inv.status != InvoiceStatus::Outstanding || w.finalizations.iter().any(|f| f.payment_id == payment_id) {
         return bad("Bad Invoice");
     }
     if dec::digits(&code).is_none() || code != inv.currency {
@@ -623,10 +512,7 @@ async fn paypal_capture(State(state): State<AppState>, headers: HeaderMap, body:
     if !dec::paypal_accepts(&code) {
         return bad("Payment method is disabled");
     }
-    let wallet = w
-        .customers
-        .get(&inv.customer_id)
-        .and_then(|c| c.wallet.clone());
+    let wallet = w.customers.get(&inv.customer_id).and_then(|c| c.wallet.clone());
     let amount_ok = amount > Decimal::ZERO && dec::fits(amount, &code);
     let part_ok = before == inv.outstanding
         && current >= Decimal::ZERO
@@ -695,10 +581,7 @@ async fn paypal_capture(State(state): State<AppState>, headers: HeaderMap, body:
         payment_id: &'a str,
     }
     let Some(paid) = w.invoices.get(&no) else {
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Unxepected Error: invoice vanished",
-        );
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "Unxepected Error: invoice vanished");
     };
     json(&Resp {
         message: "Payment successful",
@@ -720,11 +603,7 @@ fn debit_wallet(
     now: DateTime<Utc>,
 ) {
     let id = w.wallet_history.len() as u64 + 1;
-    let Some(wallet) = w
-        .customers
-        .get_mut(customer)
-        .and_then(|c| c.wallet.as_mut())
-    else {
+    let Some(wallet) = w.customers.get_mut(customer).and_then(|c| c.wallet.as_mut()) else {
         return;
     };
     let before = wallet.balance;
@@ -761,12 +640,7 @@ async fn pay(State(state): State<AppState>, headers: HeaderMap, body: Body) -> R
         return bad(MISSING);
     };
     let mut w = state.world();
-    let inv = match billing_invoice(
-        &w,
-        &who,
-        no,
-        "Customer Invoice does not match expected credentials",
-    ) {
+    let inv = match billing_invoice(&w, &who, no, "Customer Invoice does not match expected credentials") {
         Ok(i) => i.clone(),
         Err(r) => return r,
     };
@@ -790,21 +664,12 @@ async fn pay(State(state): State<AppState>, headers: HeaderMap, body: Body) -> R
     };
     // Wallet units needed for the outstanding amount, rounded half-even in the wallet currency.
     let needed = dec::round(inv.outstanding / rate, &wallet.currency);
-    if needed > wallet.balance || dec::round(wallet.balance * rate, &inv.currency) < inv.outstanding
-    {
+    if needed > wallet.balance || dec::round(wallet.balance * rate, &inv.currency) < inv.outstanding {
         return bad("Insufficient funds");
     }
     let now = Utc::now();
     let payment_id = format!("WALLET-{}", w.new_id(12));
-    debit_wallet(
-        &mut w,
-        &inv.customer_id,
-        needed,
-        rate,
-        &payment_id,
-        &format!("Invoice {no} wallet payment"),
-        now,
-    );
+    debit_wallet(&mut w, &inv.customer_id, needed, rate, &payment_id, &format!("Invoice {no} wallet payment"), now);
     if let Some(i) = w.invoices.get_mut(&no) {
         i.payments.push(InvoicePayment {
             payment_id,
@@ -819,11 +684,8 @@ async fn pay(State(state): State<AppState>, headers: HeaderMap, body: Body) -> R
     }
     w.touch();
     state.mark_dirty();
-    let balance = w
-        .customers
-        .get(&inv.customer_id)
-        .and_then(|c| c.wallet.as_ref())
-        .map_or(Decimal::ZERO, |wl| wl.balance);
+    let balance =
+        w.customers.get(&inv.customer_id).and_then(|c| c.wallet.as_ref()).map_or(Decimal::ZERO, |wl| wl.balance);
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Resp<'a> {
@@ -893,19 +755,16 @@ fn history(w: &World, customer: Option<&str>, q: &HashMap<String, String>) -> Re
         .iter()
         .filter(|r| customer.is_none_or(|c| r.customer_id == c))
         .filter(|r| {
-            needle.as_ref().is_none_or(|n| {
-                r.customer_id.to_lowercase().contains(n) || r.reference.to_lowercase().contains(n)
-            })
+            needle
+                .as_ref()
+                .is_none_or(|n| r.customer_id.to_lowercase().contains(n) || r.reference.to_lowercase().contains(n))
         })
         .collect();
     if q.get("sortOrder").map(String::as_str) != Some("asc") {
         rows.reverse();
     }
     let p = page_of(rows, page, limit);
-    json(&Page {
-        data: p.data.into_iter().map(record_json).collect(),
-        pagination: p.pagination,
-    })
+    json(&Page { data: p.data.into_iter().map(record_json).collect(), pagination: p.pagination })
 }
 
 async fn wallet_history_own(
@@ -933,20 +792,12 @@ async fn wallet_history_admin(
     history(&w, None, &q)
 }
 
-async fn wallet_history_one(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
+async fn wallet_history_one(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let w = state.world();
     if let Err(r) = staff_only(&headers, &w) {
         return r;
     }
-    match id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| w.wallet_history.iter().find(|r| r.id == id))
-    {
+    match id.parse::<u64>().ok().and_then(|id| w.wallet_history.iter().find(|r| r.id == id)) {
         Some(r) => json(&record_json(r)),
         None => error(StatusCode::NOT_FOUND, "Wallet history not found"),
     }

@@ -46,6 +46,8 @@ pub struct Config {
     pub state_file: Option<PathBuf>,
     /// Seconds before a PENDING capture completes by itself (0: only on request).
     pub pending_seconds: i64,
+    /// "Today" for the generated invoices' dates.
+    pub base_date: chrono::NaiveDate,
 }
 
 impl Default for Config {
@@ -57,6 +59,7 @@ impl Default for Config {
             faults: FaultConfig::default(),
             state_file: None,
             pending_seconds: 20,
+            base_date: world::default_base_date(),
         }
     }
 }
@@ -75,9 +78,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The world, locked. Handlers never hold it across an `.await`.
     pub(crate) fn world(&self) -> MutexGuard<'_, world::World> {
-        self.world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
     pub(crate) fn mark_dirty(&self) {
         self.dirty.store(true, Ordering::Release);
@@ -106,8 +107,8 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let world = match &config.state_file {
             Some(path) => persist::load(path)?
-                .unwrap_or_else(|| world::World::seeded(config.seed, config.invoices)),
-            None => world::World::seeded(config.seed, config.invoices),
+                .unwrap_or_else(|| world::World::seeded(config.seed, config.invoices, config.base_date)),
+            None => world::World::seeded(config.seed, config.invoices, config.base_date),
         };
         let mut world = world;
         world.pending_seconds = config.pending_seconds;
@@ -125,10 +126,9 @@ impl Sandbox {
         let saver = shared.clone();
         let task = tokio::spawn(async move {
             let persist_loop = persist::keep_saved(saver.clone());
-            let server =
-                axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                });
+            let server = axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
             tokio::select! {
                 r = server => { if let Err(e) = r { tracing::error!(error = %e, "sandbox server failed"); } }
                 _ = persist_loop => {}
@@ -136,12 +136,7 @@ impl Sandbox {
             persist::save_now(&saver);
         });
         tracing::info!(%addr, "sandbox listening");
-        Ok(Sandbox {
-            addr,
-            shared,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        Ok(Sandbox { addr, shared, stop: Some(stop), task: Some(task) })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -181,39 +176,23 @@ fn router(shared: AppState) -> Router {
     let api = Router::new()
         .merge(gateway::routes())
         .merge(paypal::routes())
-        .layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            faults::apply,
-        ))
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), faults::apply))
         .layer(axum::extract::DefaultBodyLimit::disable());
     Router::new()
-        .route(
-            "/",
-            axum::routing::get(|| async {
-                "desk-sandbox: CargoExtra gateway + PayPal REST v2 simulator\n"
-            }),
-        )
+        .route("/", axum::routing::get(|| async { "desk-sandbox: CargoExtra gateway + PayPal REST v2 simulator\n" }))
         .merge(api)
         .nest("/__sandbox", control::routes())
         .with_state(shared)
 }
 
 /// Reads a request body up to `limit` bytes, for handlers that answer their own error shape.
-pub(crate) async fn read_body(
-    body: axum::body::Body,
-    limit: usize,
-) -> Result<axum::body::Bytes, BodyError> {
+pub(crate) async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, BodyError> {
     match axum::body::to_bytes(body, limit).await {
         Ok(b) => Ok(b),
         Err(e) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.to_string().contains("length limit"))
+            let too_large = std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit"))
                 || e.to_string().contains("length limit");
-            Err(if too_large {
-                BodyError::TooLarge
-            } else {
-                BodyError::Unreadable
-            })
+            Err(if too_large { BodyError::TooLarge } else { BodyError::Unreadable })
         }
     }
 }

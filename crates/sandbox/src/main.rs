@@ -30,14 +30,15 @@ struct Args {
     /// Seconds before a PENDING capture completes by itself (0 = only on request).
     #[arg(long, default_value_t = 20)]
     pending_seconds: i64,
+    /// "Today" for the generated invoices' dates (YYYY-MM-DD).
+    #[arg(long, default_value_t = sandbox::world::default_base_date())]
+    base_date: chrono::NaiveDate,
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -59,10 +60,7 @@ async fn main() -> std::process::ExitCode {
                 }
             },
             Err(e) => {
-                eprintln!(
-                    "desk-sandbox: cannot read faults from {}: {e}",
-                    path.display()
-                );
+                eprintln!("desk-sandbox: cannot read faults from {}: {e}", path.display());
                 return std::process::ExitCode::from(2);
             }
         },
@@ -74,6 +72,7 @@ async fn main() -> std::process::ExitCode {
         faults,
         state_file: args.state,
         pending_seconds: args.pending_seconds,
+        base_date: args.base_date,
     };
     let sandbox = match Sandbox::start(config, args.addr).await {
         Ok(s) => s,
@@ -86,9 +85,7 @@ async fn main() -> std::process::ExitCode {
     let terminate = async {
         #[cfg(unix)]
         {
-            if let Ok(mut s) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            {
+            if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                 s.recv().await;
                 return;
             }

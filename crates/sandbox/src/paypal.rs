@@ -22,14 +22,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v2/checkout/orders/{id}/capture", post(capture_order))
         .route("/v2/checkout/orders/{id}/authorize", post(authorize_order))
         .route("/v2/payments/authorizations/{id}", get(get_authorization))
-        .route(
-            "/v2/payments/authorizations/{id}/capture",
-            post(capture_authorization),
-        )
-        .route(
-            "/v2/payments/authorizations/{id}/void",
-            post(void_authorization),
-        )
+        .route("/v2/payments/authorizations/{id}/capture", post(capture_authorization))
+        .route("/v2/payments/authorizations/{id}/void", post(void_authorization))
         .route("/v2/payments/captures/{id}", get(get_capture))
         .route("/v2/payments/captures/{id}/refund", post(refund_capture))
         .route("/v2/payments/refunds/{id}", get(get_refund))
@@ -44,12 +38,7 @@ fn debug_id() -> String {
 }
 
 /// PayPal's error body: `{name, message, debug_id, details?, links}`.
-pub(crate) fn error(
-    status: StatusCode,
-    name: &str,
-    message: &str,
-    issue: Option<(&str, &str)>,
-) -> Response {
+pub(crate) fn error(status: StatusCode, name: &str, message: &str, issue: Option<(&str, &str)>) -> Response {
     let mut body = json!({ "name": name, "message": message, "debug_id": debug_id() });
     if let Some((issue, description)) = issue {
         body["details"] = json!([{ "issue": issue, "description": description }]);
@@ -59,12 +48,7 @@ pub(crate) fn error(
             "method": "GET"
         }]);
     }
-    (
-        status,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [("content-type", "application/json")], body.to_string()).into_response()
 }
 
 fn unprocessable(issue: &str, description: &str) -> Response {
@@ -96,17 +80,15 @@ fn not_found(what: &str) -> Response {
         StatusCode::NOT_FOUND,
         "RESOURCE_NOT_FOUND",
         "The specified resource does not exist.",
-        Some(("INVALID_RESOURCE_ID", &format!("Specified resource ID does not exist. Please check the resource ID and try again. ({what})"))),
+        Some((
+            "INVALID_RESOURCE_ID",
+            &format!("Specified resource ID does not exist. Please check the resource ID and try again. ({what})"),
+        )),
     )
 }
 
 fn ok(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [("content-type", "application/json")], body.to_string()).into_response()
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -122,75 +104,35 @@ fn money(currency: &str, value: Decimal) -> Value {
 
 async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let auth_error = |status: StatusCode, error: &str, description: &str| {
-        ok(
-            status,
-            json!({ "error": error, "error_description": description }),
-        )
+        ok(status, json!({ "error": error, "error_description": description }))
     };
     let credentials = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
         .and_then(|b| String::from_utf8(b).ok());
     let Some((id, secret)) = credentials.as_deref().and_then(|c| c.split_once(':')) else {
-        return auth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client Authentication failed",
-        );
+        return auth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client Authentication failed");
     };
     if id != crate::DEMO_CLIENT_ID || secret != crate::DEMO_CLIENT_SECRET {
-        return auth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client Authentication failed",
-        );
+        return auth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client Authentication failed");
     }
     let Ok(bytes) = read_body(body, BODY_LIMIT).await else {
-        return auth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Request body unreadable",
-        );
+        return auth_error(StatusCode::BAD_REQUEST, "invalid_request", "Request body unreadable");
     };
     let form = String::from_utf8_lossy(&bytes);
-    let grant = form
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == "grant_type")
-        .map(|(_, v)| v);
+    let grant = form.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "grant_type").map(|(_, v)| v);
     match grant {
         Some("client_credentials") => {}
-        None => {
-            return auth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "Grant Type is NULL",
-            )
-        }
-        Some(_) => {
-            return auth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "unsupported grant_type",
-            )
-        }
+        None => return auth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Grant Type is NULL"),
+        Some(_) => return auth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "unsupported grant_type"),
     }
     let mut w = state.world();
     let now = Utc::now();
     w.tokens.retain(|_, t| t.expires_at > now);
     let access_token = format!("A21AA{}", w.new_id(40));
-    w.tokens.insert(
-        access_token.clone(),
-        Token {
-            expires_at: now + Duration::seconds(TOKEN_SECONDS),
-        },
-    );
+    w.tokens.insert(access_token.clone(), Token { expires_at: now + Duration::seconds(TOKEN_SECONDS) });
     state.mark_dirty();
     ok(
         StatusCode::OK,
@@ -212,24 +154,17 @@ fn guard(w: &World, headers: &HeaderMap) -> Result<(), Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let valid = token
-        .and_then(|t| w.tokens.get(t))
-        .is_some_and(|t| t.expires_at > Utc::now());
+    let valid = token.and_then(|t| w.tokens.get(t)).is_some_and(|t| t.expires_at > Utc::now());
     if !valid {
         return Err(ok(
             StatusCode::UNAUTHORIZED,
             json!({ "error": "invalid_token", "error_description": if token.is_some() { "Token signature verification failed" } else { "No permission for the requested operation" } }),
         ));
     }
-    if let Some(mock) = headers
-        .get("paypal-mock-response")
-        .and_then(|v| v.to_str().ok())
-    {
-        let code = serde_json::from_str::<Value>(mock).ok().and_then(|v| {
-            v.get("mock_application_codes")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
+    if let Some(mock) = headers.get("paypal-mock-response").and_then(|v| v.to_str().ok()) {
+        let code = serde_json::from_str::<Value>(mock)
+            .ok()
+            .and_then(|v| v.get("mock_application_codes").and_then(Value::as_str).map(str::to_owned));
         let Some(code) = code else {
             return Err(invalid(
                 "INVALID_PARAMETER_VALUE",
@@ -249,10 +184,7 @@ fn guard(w: &World, headers: &HeaderMap) -> Result<(), Response> {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL_SERVER_ERROR",
                 "An internal server error has occurred.",
-                Some((
-                    "INTERNAL_SERVER_ERROR",
-                    "An internal server error has occurred.",
-                )),
+                Some(("INTERNAL_SERVER_ERROR", "An internal server error has occurred.")),
             ),
             "SERVICE_UNAVAILABLE" => error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -273,9 +205,7 @@ fn guard(w: &World, headers: &HeaderMap) -> Result<(), Response> {
             | "MALFORMED_REQUEST_JSON"
             | "DECIMAL_PRECISION"
             | "INVALID_PARAMETER_VALUE"
-            | "MISSING_REQUIRED_PARAMETER" => {
-                invalid(&code, "Mocked by PayPal-Mock-Response.", None)
-            }
+            | "MISSING_REQUIRED_PARAMETER" => invalid(&code, "Mocked by PayPal-Mock-Response.", None),
             other => unprocessable(other, "Mocked by PayPal-Mock-Response."),
         });
     }
@@ -288,11 +218,7 @@ fn request_key(headers: &HeaderMap, path: &str) -> Result<Option<String>, Respon
         None => Ok(None),
         Some(v) => match v.to_str() {
             Ok(s) if !s.is_empty() && s.len() <= 108 => Ok(Some(format!("{path}|{s}"))),
-            _ => Err(invalid(
-                "INVALID_PARAMETER_VALUE",
-                "PayPal-Request-Id must be 1 to 108 characters.",
-                None,
-            )),
+            _ => Err(invalid("INVALID_PARAMETER_VALUE", "PayPal-Request-Id must be 1 to 108 characters.", None)),
         },
     }
 }
@@ -301,22 +227,14 @@ fn request_key(headers: &HeaderMap, path: &str) -> Result<Option<String>, Respon
 fn replay(w: &World, key: &Option<String>) -> Option<Response> {
     let r = w.idempotency.get(key.as_ref()?)?;
     Some(match r {
-        Replay::Order(id) => w
-            .orders
-            .get(id)
-            .map_or_else(|| not_found(id), |o| ok(StatusCode::OK, order_json(w, o))),
-        Replay::Authorization(id) => w.authorizations.get(id).map_or_else(
-            || not_found(id),
-            |a| ok(StatusCode::OK, authorization_json(a)),
-        ),
-        Replay::Capture(id) => w
-            .captures
-            .get(id)
-            .map_or_else(|| not_found(id), |c| ok(StatusCode::OK, capture_json(c))),
-        Replay::Refund(id) => w
-            .refunds
-            .get(id)
-            .map_or_else(|| not_found(id), |r| ok(StatusCode::OK, refund_json(r))),
+        Replay::Order(id) => w.orders.get(id).map_or_else(|| not_found(id), |o| ok(StatusCode::OK, order_json(w, o))),
+        Replay::Authorization(id) => {
+            w.authorizations.get(id).map_or_else(|| not_found(id), |a| ok(StatusCode::OK, authorization_json(a)))
+        }
+        Replay::Capture(id) => {
+            w.captures.get(id).map_or_else(|| not_found(id), |c| ok(StatusCode::OK, capture_json(c)))
+        }
+        Replay::Refund(id) => w.refunds.get(id).map_or_else(|| not_found(id), |r| ok(StatusCode::OK, refund_json(r))),
     })
 }
 
@@ -336,11 +254,7 @@ async fn object_body(body: Body) -> Result<Map<String, Value>, Response> {
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err(invalid(
-            "MALFORMED_REQUEST_JSON",
-            "The request JSON is not well formed.",
-            None,
-        )),
+        _ => Err(invalid("MALFORMED_REQUEST_JSON", "The request JSON is not well formed.", None)),
     }
 }
 
@@ -414,18 +328,9 @@ fn refund_json(r: &Refund) -> Value {
 }
 
 fn order_json(w: &World, o: &Order) -> Value {
-    let captures: Vec<Value> = o
-        .capture_ids
-        .iter()
-        .filter_map(|id| w.captures.get(id))
-        .map(capture_json)
-        .collect();
-    let authorizations: Vec<Value> = o
-        .authorization_ids
-        .iter()
-        .filter_map(|id| w.authorizations.get(id))
-        .map(authorization_json)
-        .collect();
+    let captures: Vec<Value> = o.capture_ids.iter().filter_map(|id| w.captures.get(id)).map(capture_json).collect();
+    let authorizations: Vec<Value> =
+        o.authorization_ids.iter().filter_map(|id| w.authorizations.get(id)).map(authorization_json).collect();
     let mut payments = Map::new();
     if !captures.is_empty() {
         payments.insert("captures".into(), Value::Array(captures));
@@ -458,11 +363,7 @@ fn order_json(w: &World, o: &Order) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Orders
 
-async fn get_order(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
+async fn get_order(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut w = state.world();
     if let Err(r) = guard(&w, &headers) {
         return r;
@@ -502,17 +403,14 @@ async fn capture_order(
     }
     match order.status.as_str() {
         "APPROVED" => {}
-        "COMPLETED" => return unprocessable(
-            "ORDER_ALREADY_CAPTURED",
-            "Order already captured. If 'intent=CAPTURE' only one capture per order is allowed.",
-        ),
-        "VOIDED" => return unprocessable("ORDER_EXPIRED", "The order has expired or was voided."),
-        _ => {
+        "COMPLETED" => {
             return unprocessable(
-                "ORDER_NOT_APPROVED",
-                "Payer has not yet approved the Order for payment.",
+                "ORDER_ALREADY_CAPTURED",
+                "Order already captured. If 'intent=CAPTURE' only one capture per order is allowed.",
             )
         }
+        "VOIDED" => return unprocessable("ORDER_EXPIRED", "The order has expired or was voided."),
+        _ => return unprocessable("ORDER_NOT_APPROVED", "Payer has not yet approved the Order for payment."),
     }
     let now = Utc::now();
     let capture_id = w.record_capture(
@@ -568,7 +466,12 @@ async fn authorize_order(
     }
     match order.status.as_str() {
         "APPROVED" => {}
-        "COMPLETED" => return unprocessable("ORDER_ALREADY_AUTHORIZED", "Order already authorized. If 'intent=AUTHORIZE' only one authorization per order is allowed."),
+        "COMPLETED" => {
+            return unprocessable(
+                "ORDER_ALREADY_AUTHORIZED",
+                "Order already authorized. If 'intent=AUTHORIZE' only one authorization per order is allowed.",
+            )
+        }
         _ => return unprocessable("ORDER_NOT_APPROVED", "Payer has not yet approved the Order for payment."),
     }
     let now = Utc::now();
@@ -610,21 +513,14 @@ async fn authorize_order(
 /// Marks authorizations past their expiration time as EXPIRED.
 fn expire(w: &mut World, id: &str) {
     if let Some(a) = w.authorizations.get_mut(id) {
-        if matches!(
-            a.status.as_str(),
-            "CREATED" | "PARTIALLY_CAPTURED" | "PENDING"
-        ) && a.expiration_time <= Utc::now()
+        if matches!(a.status.as_str(), "CREATED" | "PARTIALLY_CAPTURED" | "PENDING") && a.expiration_time <= Utc::now()
         {
             a.status = "EXPIRED".into();
         }
     }
 }
 
-async fn get_authorization(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
+async fn get_authorization(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut w = state.world();
     if let Err(r) = guard(&w, &headers) {
         return r;
@@ -637,17 +533,13 @@ async fn get_authorization(
 }
 
 /// Reads an optional `amount` object against the resource's currency.
-fn requested_amount(
-    body: &Map<String, Value>,
-    currency: &str,
-) -> Result<Option<Decimal>, Response> {
+fn requested_amount(body: &Map<String, Value>, currency: &str) -> Result<Option<Decimal>, Response> {
     let Some(amount) = body.get("amount") else {
         return Ok(None);
     };
-    let (Some(code), Some(value)) = (
-        amount.get("currency_code").and_then(Value::as_str),
-        amount.get("value").and_then(Value::as_str),
-    ) else {
+    let (Some(code), Some(value)) =
+        (amount.get("currency_code").and_then(Value::as_str), amount.get("value").and_then(Value::as_str))
+    else {
         return Err(invalid(
             "MISSING_REQUIRED_PARAMETER",
             "amount needs currency_code and value as strings.",
@@ -668,11 +560,7 @@ fn requested_amount(
         ));
     }
     let Some(v) = dec::parse_plain(value) else {
-        return Err(invalid(
-            "INVALID_PARAMETER_VALUE",
-            "The value of a field is invalid.",
-            Some("/amount/value"),
-        ));
+        return Err(invalid("INVALID_PARAMETER_VALUE", "The value of a field is invalid.", Some("/amount/value")));
     };
     if !dec::fits(v, code) {
         return Err(invalid(
@@ -682,11 +570,7 @@ fn requested_amount(
         ));
     }
     if v <= Decimal::ZERO {
-        return Err(invalid(
-            "CANNOT_BE_ZERO_OR_NEGATIVE",
-            "Must be greater than zero.",
-            Some("/amount/value"),
-        ));
+        return Err(invalid("CANNOT_BE_ZERO_OR_NEGATIVE", "Must be greater than zero.", Some("/amount/value")));
     }
     Ok(Some(v))
 }
@@ -700,10 +584,7 @@ async fn capture_authorization(
     if let Err(r) = guard(&state.world(), &headers) {
         return r;
     }
-    let key = match request_key(
-        &headers,
-        &format!("/v2/payments/authorizations/{id}/capture"),
-    ) {
+    let key = match request_key(&headers, &format!("/v2/payments/authorizations/{id}/capture")) {
         Ok(k) => k,
         Err(r) => return r,
     };
@@ -722,45 +603,22 @@ async fn capture_authorization(
     match auth.status.as_str() {
         "CREATED" | "PARTIALLY_CAPTURED" => {}
         "VOIDED" => {
-            return unprocessable(
-                "AUTHORIZATION_VOIDED",
-                "A voided authorization cannot be captured or reauthorized.",
-            )
+            return unprocessable("AUTHORIZATION_VOIDED", "A voided authorization cannot be captured or reauthorized.")
         }
-        "EXPIRED" => {
-            return unprocessable(
-                "AUTHORIZATION_EXPIRED",
-                "An expired authorization cannot be captured.",
-            )
-        }
+        "EXPIRED" => return unprocessable("AUTHORIZATION_EXPIRED", "An expired authorization cannot be captured."),
         "CAPTURED" => {
-            return unprocessable(
-                "AUTHORIZATION_ALREADY_CAPTURED",
-                "Authorization has already been captured.",
-            )
+            return unprocessable("AUTHORIZATION_ALREADY_CAPTURED", "Authorization has already been captured.")
         }
-        "DENIED" => {
-            return unprocessable(
-                "AUTHORIZATION_DENIED",
-                "A denied authorization cannot be captured.",
-            )
-        }
+        "DENIED" => return unprocessable("AUTHORIZATION_DENIED", "A denied authorization cannot be captured."),
         _ => {
-            return unprocessable(
-                "PREVIOUS_REQUEST_IN_PROGRESS",
-                "A previous request on this resource is in progress.",
-            )
+            return unprocessable("PREVIOUS_REQUEST_IN_PROGRESS", "A previous request on this resource is in progress.")
         }
     }
     let final_capture = match body.get("final_capture") {
         None => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => {
-            return invalid(
-                "INVALID_PARAMETER_SYNTAX",
-                "final_capture must be a boolean.",
-                Some("/final_capture"),
-            )
+            return invalid("INVALID_PARAMETER_SYNTAX", "final_capture must be a boolean.", Some("/final_capture"))
         }
     };
     let requested = match requested_amount(&body, &auth.currency) {
@@ -777,21 +635,13 @@ async fn capture_authorization(
     let remaining = auth.value - captured;
     let amount = requested.unwrap_or(remaining);
     if auth.capture_ids.len() >= 10 {
-        return unprocessable(
-            "MAX_CAPTURE_COUNT_EXCEEDED",
-            "Maximum number of allowable captures has been reached.",
-        );
+        return unprocessable("MAX_CAPTURE_COUNT_EXCEEDED", "Maximum number of allowable captures has been reached.");
     }
     if amount > remaining || amount <= Decimal::ZERO {
-        return unprocessable(
-            "MAX_CAPTURE_AMOUNT_EXCEEDED",
-            "Capture amount exceeds allowable limit.",
-        );
+        return unprocessable("MAX_CAPTURE_AMOUNT_EXCEEDED", "Capture amount exceeds allowable limit.");
     }
-    let invoice_id = body
-        .get("invoice_id")
-        .and_then(Value::as_str)
-        .map_or_else(|| auth.invoice_id.clone(), str::to_owned);
+    let invoice_id =
+        body.get("invoice_id").and_then(Value::as_str).map_or_else(|| auth.invoice_id.clone(), str::to_owned);
     let now = Utc::now();
     let capture_id = w.record_capture(
         Some(auth.order_id.clone()),
@@ -806,12 +656,7 @@ async fn capture_authorization(
     let fully = final_capture || amount == remaining;
     if let Some(a) = w.authorizations.get_mut(&id) {
         a.capture_ids.push(capture_id.clone());
-        a.status = if fully {
-            "CAPTURED"
-        } else {
-            "PARTIALLY_CAPTURED"
-        }
-        .into();
+        a.status = if fully { "CAPTURED" } else { "PARTIALLY_CAPTURED" }.into();
         a.update_time = now;
     }
     if let Some(k) = key {
@@ -850,24 +695,11 @@ async fn void_authorization(
     };
     match auth.status.as_str() {
         "CREATED" | "PARTIALLY_CAPTURED" | "PENDING" => {}
-        "VOIDED" => {
-            return unprocessable(
-                "AUTHORIZATION_VOIDED",
-                "Authorization has already been voided.",
-            )
-        }
+        "VOIDED" => return unprocessable("AUTHORIZATION_VOIDED", "Authorization has already been voided."),
         "CAPTURED" => {
-            return unprocessable(
-                "AUTHORIZATION_ALREADY_CAPTURED",
-                "Authorization has already been captured.",
-            )
+            return unprocessable("AUTHORIZATION_ALREADY_CAPTURED", "Authorization has already been captured.")
         }
-        "EXPIRED" => {
-            return unprocessable(
-                "AUTHORIZATION_EXPIRED",
-                "An expired authorization cannot be voided.",
-            )
-        }
+        "EXPIRED" => return unprocessable("AUTHORIZATION_EXPIRED", "An expired authorization cannot be voided."),
         _ => return unprocessable("CANNOT_BE_VOIDED", "A reauthorization cannot be voided."),
     }
     let now = Utc::now();
@@ -888,11 +720,7 @@ async fn void_authorization(
 // ---------------------------------------------------------------------------------------------
 // Captures and refunds
 
-async fn get_capture(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
+async fn get_capture(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut w = state.world();
     if let Err(r) = guard(&w, &headers) {
         return r;
@@ -942,7 +770,10 @@ async fn refund_capture(
     let remaining = cap.value - cap.refunded;
     let amount = requested.unwrap_or(remaining);
     if amount > remaining {
-        return unprocessable("REFUND_AMOUNT_EXCEEDED", "The refund amount must be less than or equal to the capture amount that has not yet been refunded.");
+        return unprocessable(
+            "REFUND_AMOUNT_EXCEEDED",
+            "The refund amount must be less than or equal to the capture amount that has not yet been refunded.",
+        );
     }
     let now = Utc::now();
     let refund_id = w.new_id(17);
@@ -960,12 +791,7 @@ async fn refund_capture(
     if let Some(c) = w.captures.get_mut(&id) {
         c.refunded += amount;
         c.refund_ids.push(refund_id.clone());
-        c.status = if c.refunded >= c.value {
-            "REFUNDED"
-        } else {
-            "PARTIALLY_REFUNDED"
-        }
-        .into();
+        c.status = if c.refunded >= c.value { "REFUNDED" } else { "PARTIALLY_REFUNDED" }.into();
         c.update_time = now;
     }
     if let Some(k) = key {
@@ -978,11 +804,7 @@ async fn refund_capture(
     }
 }
 
-async fn get_refund(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
+async fn get_refund(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let w = state.world();
     if let Err(r) = guard(&w, &headers) {
         return r;

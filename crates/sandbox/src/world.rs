@@ -247,9 +247,7 @@ impl Rng {
     }
     fn id(&mut self, len: usize) -> String {
         const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPRSTUVWXY";
-        (0..len)
-            .map(|_| ALPHABET[usize::try_from(self.below(32)).unwrap_or(0)] as char)
-            .collect()
+        (0..len).map(|_| ALPHABET[usize::try_from(self.below(32)).unwrap_or(0)] as char).collect()
     }
 }
 
@@ -270,10 +268,7 @@ const USD_PER_UNIT: &[(&str, &str)] = &[
 ];
 
 fn usd_per_unit(code: &str) -> Option<Decimal> {
-    USD_PER_UNIT
-        .iter()
-        .find(|(c, _)| *c == code)
-        .and_then(|(_, v)| dec::parse_plain(v))
+    USD_PER_UNIT.iter().find(|(c, _)| *c == code).and_then(|(_, v)| dec::parse_plain(v))
 }
 
 /// Invoice-currency units per one wallet unit, to six decimals.
@@ -282,10 +277,7 @@ pub fn exchange_rate(wallet: &str, invoice: &str) -> Option<Decimal> {
         return Some(Decimal::ONE);
     }
     let r = usd_per_unit(wallet)? / usd_per_unit(invoice)?;
-    Some(
-        r.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointNearestEven)
-            .normalize(),
-    )
+    Some(r.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointNearestEven).normalize())
 }
 
 const COMPANY_HEADS: &[&str] = &[
@@ -314,35 +306,22 @@ const COMPANY_HEADS: &[&str] = &[
     "Coral",
     "Summit",
 ];
-const COMPANY_TAILS: &[&str] = &[
-    "Freight",
-    "Logistics",
-    "Shipping",
-    "Cargo",
-    "Forwarding",
-    "Trading",
-    "Transport",
-    "Lines",
-];
-const COMPANY_FORMS: &[&str] = &[
-    "GmbH", "Ltd", "Inc.", "S.A.", "B.V.", "K.K.", "AB", "Kft.", "LLC",
-];
+const COMPANY_TAILS: &[&str] =
+    &["Freight", "Logistics", "Shipping", "Cargo", "Forwarding", "Trading", "Transport", "Lines"];
+const COMPANY_FORMS: &[&str] = &["GmbH", "Ltd", "Inc.", "S.A.", "B.V.", "K.K.", "AB", "Kft.", "LLC"];
 /// Invoice currencies; six or more, JPY among them.
-const INVOICE_CURRENCIES: &[&str] = &[
-    "USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "HUF",
-];
+const INVOICE_CURRENCIES: &[&str] = &["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "HUF"];
 /// Wallet currencies; some outside PayPal's list.
-const WALLET_CURRENCIES: &[&str] = &["USD", "EUR", "GBP", "NGN", "JPY", "KWD", "ZAR"];
+const WALLET_CURRENCIES: &[&str] = &["USD", "EUR", "GBP", "USD", "EUR", "NGN", "JPY", "KWD", "ZAR", "GBP"];
 
-fn base_time() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0)
-        .single()
-        .unwrap_or_else(Utc::now)
+/// The default "today" of a seeded world, so the same seed gives the same world on any day.
+pub fn default_base_date() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default()
 }
 
 impl World {
     /// A deterministic world of `invoice_count` invoices from `seed`.
-    pub fn seeded(seed: u64, invoice_count: u64) -> World {
+    pub fn seeded(seed: u64, invoice_count: u64, today: chrono::NaiveDate) -> World {
         let mut rng = Rng::new(seed);
         let mut w = World {
             seed,
@@ -362,31 +341,21 @@ impl World {
             generation: 0,
             pending_seconds: 20,
         };
-        let base = base_time();
+        let base = today.and_hms_opt(10, 0, 0).map_or_else(Utc::now, |t| t.and_utc());
         let customer_count = (invoice_count / 4).clamp(12, 25_000);
         for i in 0..customer_count {
             let id = format!("c_{}", 100 + i);
-            let name = format!(
-                "{} {} {}",
-                rng.pick(COMPANY_HEADS),
-                rng.pick(COMPANY_TAILS),
-                rng.pick(COMPANY_FORMS)
-            );
+            let name = format!("{} {} {}", rng.pick(COMPANY_HEADS), rng.pick(COMPANY_TAILS), rng.pick(COMPANY_FORMS));
             // 55 % hold a wallet with money, 25 % an empty wallet, 20 % none.
             let roll = rng.below(100);
             let wallet = if roll < 80 {
                 let currency = rng.pick(WALLET_CURRENCIES).to_string();
-                let balance = if roll < 55 {
-                    Self::random_wallet_balance(&mut rng, &currency)
-                } else {
-                    Decimal::ZERO
-                };
+                let balance = if roll < 55 { Self::random_wallet_balance(&mut rng, &currency) } else { Decimal::ZERO };
                 Some(Wallet { currency, balance })
             } else {
                 None
             };
-            w.customers
-                .insert(id.clone(), Customer { id, name, wallet });
+            w.customers.insert(id.clone(), Customer { id, name, wallet });
         }
         // The seed example's customer.
         w.customers.insert(
@@ -394,10 +363,7 @@ impl World {
             Customer {
                 id: "c_102".into(),
                 name: "Nordlicht Freight GmbH".into(),
-                wallet: Some(Wallet {
-                    currency: "EUR".into(),
-                    balance: Decimal::new(405, 1),
-                }),
+                wallet: Some(Wallet { currency: "EUR".into(), balance: Decimal::new(405, 1) }),
             },
         );
         let customer_ids: Vec<String> = w.customers.keys().cloned().collect();
@@ -415,9 +381,14 @@ impl World {
             let currency = rng.pick(INVOICE_CURRENCIES).to_string();
             let total = Self::random_amount(&mut rng, &currency);
             let issued_at = base
-                - Duration::days(i64::try_from(rng.below(60)).unwrap_or(0))
+                - Duration::days(i64::try_from(rng.below(75)).unwrap_or(0))
                 - Duration::minutes(i64::try_from(rng.below(1440)).unwrap_or(0));
-            let due_at = issued_at + Duration::days(if rng.chance(500) { 14 } else { 30 });
+            let due_at = issued_at
+                + Duration::days(match rng.below(3) {
+                    0 => 14,
+                    1 => 30,
+                    _ => 60,
+                });
             let roll = rng.below(100);
             let status = if roll < 8 {
                 InvoiceStatus::Paid
@@ -426,18 +397,13 @@ impl World {
             } else {
                 InvoiceStatus::Outstanding
             };
-            let updated_at =
-                (issued_at + Duration::hours(i64::try_from(rng.below(72)).unwrap_or(0))).min(base);
+            let updated_at = (issued_at + Duration::hours(i64::try_from(rng.below(72)).unwrap_or(0))).min(base);
             let mut invoice = Invoice {
                 no,
                 customer_id: customer_id.clone(),
                 currency: currency.clone(),
                 total,
-                outstanding: if status == InvoiceStatus::Outstanding {
-                    total
-                } else {
-                    Decimal::ZERO
-                },
+                outstanding: if status == InvoiceStatus::Outstanding { total } else { Decimal::ZERO },
                 status,
                 issued_at,
                 due_at,
@@ -454,11 +420,8 @@ impl World {
                     at: updated_at,
                 });
             }
-            let has_wallet_money = w
-                .customers
-                .get(&customer_id)
-                .and_then(|c| c.wallet.as_ref())
-                .is_some_and(|wl| !wl.balance.is_zero());
+            let has_wallet_money =
+                w.customers.get(&customer_id).and_then(|c| c.wallet.as_ref()).is_some_and(|wl| !wl.balance.is_zero());
             let may_approve = status == InvoiceStatus::Outstanding
                 && dec::paypal_accepts(&currency)
                 && (!has_wallet_money || !approved_with_wallet.contains(&customer_id));
@@ -487,15 +450,8 @@ impl World {
             "KWD" => 5 + rng.below(60),
             _ => 5 + rng.below(200),
         };
-        let minor = if digits == 0 {
-            0
-        } else {
-            rng.below(10u64.pow(digits))
-        };
-        Decimal::new(
-            i64::try_from(major * 10u64.pow(digits) + minor).unwrap_or(0),
-            digits,
-        )
+        let minor = if digits == 0 { 0 } else { rng.below(10u64.pow(digits)) };
+        Decimal::new(i64::try_from(major * 10u64.pow(digits) + minor).unwrap_or(0), digits)
     }
 
     fn random_amount(rng: &mut Rng, currency: &str) -> Decimal {
@@ -506,30 +462,14 @@ impl World {
             "SEK" => 500 + rng.below(60_000),
             _ => 50 + rng.below(12_000),
         };
-        let minor = if digits == 0 {
-            0
-        } else {
-            rng.below(10u64.pow(digits))
-        };
-        Decimal::new(
-            i64::try_from(major * 10u64.pow(digits) + minor).unwrap_or(0),
-            digits,
-        )
+        let minor = if digits == 0 { 0 } else { rng.below(10u64.pow(digits)) };
+        Decimal::new(i64::try_from(major * 10u64.pow(digits) + minor).unwrap_or(0), digits)
     }
 
     fn add_seed_invoice(&mut self, base: DateTime<Utc>) {
-        let issued = Utc
-            .with_ymd_and_hms(2026, 11, 2, 9, 15, 0)
-            .single()
-            .unwrap_or(base);
-        let due = Utc
-            .with_ymd_and_hms(2026, 12, 2, 0, 0, 0)
-            .single()
-            .unwrap_or(base);
-        let approved = Utc
-            .with_ymd_and_hms(2026, 11, 20, 9, 58, 0)
-            .single()
-            .unwrap_or(base);
+        let issued = Utc.with_ymd_and_hms(2026, 11, 2, 9, 15, 0).single().unwrap_or(base);
+        let due = Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).single().unwrap_or(base);
+        let approved = Utc.with_ymd_and_hms(2026, 11, 20, 9, 58, 0).single().unwrap_or(base);
         let invoice = Invoice {
             no: SEED_INVOICE,
             customer_id: "c_102".into(),
@@ -544,9 +484,7 @@ impl World {
             payments: Vec::new(),
         };
         self.invoices.insert(SEED_INVOICE, invoice);
-        let amount = self
-            .online_part(SEED_INVOICE)
-            .unwrap_or(Decimal::new(25000, 2));
+        let amount = self.online_part(SEED_INVOICE).unwrap_or(Decimal::new(25000, 2));
         self.orders.insert(
             "5O190127TN364715T".into(),
             Order {
@@ -583,18 +521,9 @@ impl World {
             .customers
             .get(&inv.customer_id)
             .and_then(|c| c.wallet.as_ref())
-            .and_then(|w| {
-                Some(dec::round(
-                    w.balance * exchange_rate(&w.currency, &inv.currency)?,
-                    &inv.currency,
-                ))
-            })
+            .and_then(|w| Some(dec::round(w.balance * exchange_rate(&w.currency, &inv.currency)?, &inv.currency)))
             .unwrap_or(Decimal::ZERO);
-        Some(if wallet_part >= inv.outstanding {
-            Decimal::ZERO
-        } else {
-            inv.outstanding - wallet_part
-        })
+        Some(if wallet_part >= inv.outstanding { Decimal::ZERO } else { inv.outstanding - wallet_part })
     }
 
     /// Gives an outstanding invoice an approved PayPal order (and maybe an authorization).
@@ -725,18 +654,10 @@ impl World {
                 Some("PENDING_REVIEW".to_owned()),
                 (self.pending_seconds > 0).then(|| now + Duration::seconds(self.pending_seconds)),
             ),
-            CaptureOutcome::Declined => (
-                "DECLINED",
-                Some("DECLINED_BY_RISK_FRAUD_FILTERS".to_owned()),
-                None,
-            ),
+            CaptureOutcome::Declined => ("DECLINED", Some("DECLINED_BY_RISK_FRAUD_FILTERS".to_owned()), None),
         };
         // PayPal's fee: 3.49 % + a fixed part, rounded to the currency.
-        let fixed = if dec::digits(currency) == Some(0) {
-            Decimal::from(49)
-        } else {
-            Decimal::new(49, 2)
-        };
+        let fixed = if dec::digits(currency) == Some(0) { Decimal::from(49) } else { Decimal::new(49, 2) };
         let fee = dec::round(value * Decimal::new(349, 4) + fixed, currency).min(value);
         self.captures.insert(
             id.clone(),

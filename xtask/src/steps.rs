@@ -1,0 +1,191 @@
+//! The steps behind `run`, `test`, `e2e` and `bench`.
+
+use crate::setup::{self, Purpose};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(Path::to_path_buf).unwrap_or(here)
+}
+
+/// Runs a command to completion, failing on a non-zero exit.
+pub fn cmd(c: &mut Command) -> Result {
+    eprintln!("$ {}", describe(c));
+    let status = c.status().map_err(|e| format!("{}: {e}", describe(c)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", describe(c)).into())
+    }
+}
+
+fn describe(c: &Command) -> String {
+    std::iter::once(c.get_program().to_string_lossy().into_owned())
+        .chain(c.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn npm(args: &[&str]) -> Result {
+    cmd(Command::new("npm").args(args).current_dir(root().join("ui")))
+}
+
+fn build_ui() -> Result {
+    npm(&["run", "build"])
+}
+
+fn build_app() -> Result {
+    cmd(cargo().args(["build", "-p", "capture-desk", "--bin", "capture-desk"]))
+}
+
+fn app_binary() -> PathBuf {
+    root().join("target/debug/capture-desk")
+}
+
+/// An Xvfb display of our own, stopped on drop.
+pub struct Xvfb {
+    pub display: String,
+    child: Child,
+}
+
+impl Xvfb {
+    pub fn start() -> Result<Xvfb> {
+        let n = (90..130).find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists()).ok_or("no free X display")?;
+        let display = format!(":{n}");
+        let child = Command::new("Xvfb")
+            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("Xvfb: {e}"))?;
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        let start = Instant::now();
+        while !socket.exists() {
+            if start.elapsed() > Duration::from_secs(10) {
+                return Err("Xvfb did not start".into());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(Xvfb { display, child })
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `cargo xtask run`: set up, build, start the app in demo.
+pub fn run(args: &[String]) -> Result {
+    setup::all(Purpose::Run)?;
+    build_ui()?;
+    build_app()?;
+    let mut xvfb = None;
+    let mut app = Command::new(app_binary());
+    app.args(args).env("NO_AT_BRIDGE", "1");
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        let x = Xvfb::start()?;
+        eprintln!("xtask: no display here; starting the app on the virtual display {} (headless)", x.display);
+        app.env("DISPLAY", &x.display);
+        xvfb = Some(x);
+    }
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() && setup::which("dbus-run-session") {
+        let mut wrapped = Command::new("dbus-run-session");
+        wrapped.arg("--").arg(app.get_program()).args(app.get_args());
+        for (k, v) in app.get_envs() {
+            if let Some(v) = v {
+                wrapped.env(k, v);
+            }
+        }
+        app = wrapped;
+    }
+    eprintln!(
+        "xtask: starting Capture Desk (environment: {})",
+        std::env::var("DESK_ENV").unwrap_or_else(|_| "from settings, demo by default".into())
+    );
+    let result = cmd(&mut app);
+    drop(xvfb);
+    result
+}
+
+/// `cargo xtask test`: every check, in an order that fails fast on cheap ones.
+pub fn test() -> Result {
+    let started = Instant::now();
+    let mut passed = 0u32;
+    let mut step = |name: &str, f: &mut dyn FnMut() -> Result| -> Result {
+        eprintln!("\n=== xtask test: {name}");
+        let t = Instant::now();
+        f().map_err(|e| format!("{name}: {e}"))?;
+        passed += 1;
+        eprintln!("=== {name}: ok ({:.0?})", t.elapsed());
+        Ok(())
+    };
+    step("setup", &mut || setup::all(Purpose::Test))?;
+    step("rustfmt", &mut || cmd(cargo().args(["fmt", "--all", "--", "--check"])))?;
+    step("ui build", &mut build_ui)?;
+    step("svelte-check", &mut || npm(&["run", "check"]))?;
+    step("clippy", &mut || cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])))?;
+    step("rust tests", &mut || cmd(cargo().args(["test", "--workspace", "--exclude", "desk-e2e"])))?;
+    step("bindings up to date", &mut bindings_unchanged)?;
+    step("ui tests (chromium)", &mut || {
+        cmd(Command::new("node").args(["--test", "--test-concurrency=1", "tests/"]).current_dir(root().join("ui")))
+    })?;
+    step("app build", &mut build_app)?;
+    step("end-to-end (real app, Xvfb)", &mut e2e)?;
+    eprintln!("\nxtask test: every step green in {:.0?}", started.elapsed());
+    println!("xtask: {passed} passed, 0 failed");
+    Ok(())
+}
+
+/// The ts-rs bindings are regenerated by `cargo test`; a difference means they were stale.
+fn bindings_unchanged() -> Result {
+    if !root().join(".git").exists() {
+        eprintln!("xtask: not a git checkout; cannot compare generated bindings");
+        return Ok(());
+    }
+    let dir = "ui/src/lib/bindings";
+    let changed = Command::new("git").args(["status", "--porcelain", "--", dir]).current_dir(root()).output()?;
+    let out = String::from_utf8_lossy(&changed.stdout);
+    if out.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(format!("generated TypeScript bindings differ from the committed ones; commit them:\n{out}").into())
+    }
+}
+
+/// The end-to-end test: the real app under Xvfb, driven through tauri-driver + WebKitWebDriver.
+fn e2e() -> Result {
+    let x = Xvfb::start()?;
+    let r = cmd(cargo()
+        .args(["test", "-p", "desk-e2e", "--", "--test-threads=1", "--nocapture"])
+        .env("DISPLAY", &x.display)
+        .env("NO_AT_BRIDGE", "1")
+        .env("DESK_E2E_APP", app_binary()));
+    drop(x);
+    r
+}
+
+pub fn e2e_only() -> Result {
+    setup::all(Purpose::Test)?;
+    build_ui()?;
+    build_app()?;
+    e2e()
+}
+
+/// `cargo xtask bench`: sync and list figures against the sandbox (see crates/billing/examples/bench.rs).
+pub fn bench(args: &[String]) -> Result {
+    cmd(cargo().args(["run", "-q", "-p", "billing", "--example", "bench", "--"]).args(args))
+}
