@@ -21,11 +21,13 @@ pub struct DeskOptions {
     pub secrets: Arc<dyn Secrets>,
     /// Apply `DESK_ENV`, `DESK_GATEWAY_URL`, ... from the process environment.
     pub env_overrides: bool,
+    /// Use these settings instead of the saved ones (tests, one-off runs).
+    pub settings: Option<Settings>,
 }
 
 impl Default for DeskOptions {
     fn default() -> Self {
-        DeskOptions { data_dir: None, secrets: Arc::new(secrets::KeyringSecrets), env_overrides: true }
+        DeskOptions { data_dir: None, secrets: Arc::new(secrets::KeyringSecrets), env_overrides: true, settings: None }
     }
 }
 
@@ -71,7 +73,13 @@ impl Desk {
             None => store::default_data_dir()?,
         };
         let pool = store::open(&data_dir).await?;
-        let mut settings = Settings::load(&pool).await?;
+        let mut settings = match options.settings {
+            Some(s) => {
+                s.validate()?;
+                s
+            }
+            None => Settings::load(&pool).await?,
+        };
         if options.env_overrides {
             settings = settings.with_env_overrides()?;
         }

@@ -112,3 +112,31 @@ async fn invalid_query_values_come_back_typed() {
     let e = c.list_invoices(&InvoiceListQuery { sort_by: "color", ..Default::default() }).await.expect_err("400");
     assert!(matches!(e, GatewayError::Other { status: 400, .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn a_429_without_retries_left_is_rate_limited_with_retry_after() {
+    let sb = sandbox(10).await;
+    sb.set_faults(serde_json::from_str(r#"{"default":{"rate_limit_rate":1}}"#).expect("faults"));
+    let c = GatewayClient::new(
+        &sb.base_url(),
+        Token::new("demo-staff-token"),
+        ClientOptions { read_attempts: 1, ..fast() },
+    )
+    .expect("client");
+    let e = c.invoice(458_732).await.expect_err("429");
+    assert_eq!(e, GatewayError::RateLimited { retry_after: Some(Duration::from_secs(1)) });
+    assert!(e.is_transient());
+}
+
+#[tokio::test]
+async fn an_oversized_response_is_refused() {
+    let sb = sandbox(10).await;
+    let small = GatewayClient::new(
+        &sb.base_url(),
+        Token::new("demo-staff-token"),
+        ClientOptions { max_body_bytes: 100, ..fast() },
+    )
+    .expect("client");
+    let e = small.invoice(458_732).await.expect_err("too large");
+    assert!(matches!(e, GatewayError::InvalidResponse { .. }), "{e:?}");
+}

@@ -1,0 +1,30 @@
+use billing::secrets::{MemorySecrets, Secret, SecretKey, Secrets};
+use billing::{Desk, DeskOptions, Environment, Settings};
+use sandbox::{Config, Sandbox};
+use std::sync::Arc;
+
+pub async fn sandbox(invoices: u64, seed: u64) -> Sandbox {
+    Sandbox::start(Config { invoices, seed, rate_limit: 0, ..Config::default() }, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sandbox")
+}
+
+/// A desk in the `sandbox` environment pointed at `url`, with its own data directory.
+pub async fn desk(url: &str, dir: &std::path::Path) -> Desk {
+    let secrets = Arc::new(MemorySecrets::default());
+    secrets.set(Environment::Sandbox, SecretKey::GatewayToken, &Secret::new("demo-staff-token")).expect("secret");
+    let settings = Settings {
+        environment: Environment::Sandbox,
+        gateway_url: Some(url.to_owned()),
+        paypal_url: Some(url.to_owned()),
+        paypal_client_id: Some("demo-client-id".into()),
+        staff_name: "Test Clerk".into(),
+    };
+    Desk::open(DeskOptions { data_dir: Some(dir.to_owned()), secrets, env_overrides: false, settings: Some(settings) })
+        .await
+        .expect("desk opens")
+}
+
+pub fn no_progress() -> impl Fn(billing::SyncProgress) + Send + Sync {
+    |_| {}
+}

@@ -1,0 +1,5 @@
+//! The engine against the real sandbox on port 0 (one test binary: links once).
+
+mod common;
+mod list;
+mod sync;
