@@ -439,60 +439,67 @@ fn e4(m: &Money) -> i64 {
     i64::try_from(scaled.trunc().mantissa() / 10i128.pow(scaled.trunc().scale())).unwrap_or(i64::MAX)
 }
 
-/// Writes a page of gateway invoices in one transaction (insert or replace by number).
+/// Writes a page of gateway invoices in one transaction (insert or replace by number), as one
+/// multi-row statement: one round trip to SQLite per page.
 pub async fn upsert_page(pool: &SqlitePool, invoices: &[gateway::Invoice], run: i64) -> Result<usize, DeskError> {
+    if invoices.is_empty() {
+        return Ok(0);
+    }
     let synced_at = time::text(Utc::now());
-    let mut tx = pool.begin().await?;
+    let mut rows = Vec::with_capacity(invoices.len());
     for inv in invoices {
         let no = i64::try_from(inv.invoice_no).map_err(|_| DeskError::bad_input("invoice number out of range"))?;
+        rows.push((no, inv));
+    }
+    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        "INSERT INTO invoices (invoice_no, customer_id, customer_name, customer_sort, search_text, currency, total, outstanding, \
+         outstanding_e4, status, issued_at, due_at, due_key, updated_at, wallet_currency, wallet_balance, paypal_intent, \
+         paypal_order_id, paypal_auth_id, paypal_approved_at, has_paypal, raw_json, synced_at, sync_run) ",
+    );
+    q.push_values(rows, |mut b, (no, inv)| {
         let due_at = inv.due_at.map(time::text);
         let due_key = due_at.clone().unwrap_or_else(|| "9999-12-31T00:00:00Z".into());
-        let search = format!("{} {} {}", inv.customer.name, inv.customer.id, inv.invoice_no).to_lowercase();
         let paypal = inv.paypal.as_ref().filter(|_| inv.status == gateway::InvoiceStatus::Outstanding);
-        sqlx::query(
-            "INSERT INTO invoices (invoice_no, customer_id, customer_name, customer_sort, search_text, currency, total, outstanding, \
-             outstanding_e4, status, issued_at, due_at, due_key, updated_at, wallet_currency, wallet_balance, paypal_intent, \
-             paypal_order_id, paypal_auth_id, paypal_approved_at, has_paypal, raw_json, synced_at, sync_run) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT(invoice_no) DO UPDATE SET customer_id = excluded.customer_id, customer_name = excluded.customer_name, \
-             customer_sort = excluded.customer_sort, search_text = excluded.search_text, currency = excluded.currency, \
-             total = excluded.total, outstanding = excluded.outstanding, outstanding_e4 = excluded.outstanding_e4, \
-             status = excluded.status, issued_at = excluded.issued_at, due_at = excluded.due_at, due_key = excluded.due_key, \
-             updated_at = excluded.updated_at, wallet_currency = excluded.wallet_currency, wallet_balance = excluded.wallet_balance, \
-             paypal_intent = excluded.paypal_intent, paypal_order_id = excluded.paypal_order_id, paypal_auth_id = excluded.paypal_auth_id, \
-             paypal_approved_at = excluded.paypal_approved_at, has_paypal = excluded.has_paypal, raw_json = excluded.raw_json, \
-             synced_at = excluded.synced_at, sync_run = excluded.sync_run",
-        )
-        .bind(no)
-        .bind(&inv.customer.id)
-        .bind(&inv.customer.name)
-        .bind(inv.customer.name.to_lowercase())
-        .bind(search)
-        .bind(inv.currency.code())
-        .bind(inv.total.to_paypal_string())
-        .bind(inv.outstanding.to_paypal_string())
-        .bind(e4(&inv.outstanding))
-        .bind(inv.status.as_str())
-        .bind(time::text(inv.issued_at))
-        .bind(due_at)
-        .bind(due_key)
-        .bind(time::text(inv.updated_at))
-        .bind(inv.wallet.as_ref().map(|w| w.balance.currency().code()))
-        .bind(inv.wallet.as_ref().map(|w| w.balance.to_paypal_string()))
-        .bind(paypal.map(|p| match p.intent {
-            gateway::PaypalIntent::Capture => "CAPTURE",
-            gateway::PaypalIntent::Authorize => "AUTHORIZE",
-        }))
-        .bind(paypal.map(|p| p.order_id.clone()))
-        .bind(paypal.and_then(|p| p.authorization_id.clone()))
-        .bind(paypal.map(|p| time::text(p.approved_at)))
-        .bind(i64::from(paypal.is_some()))
-        .bind(&inv.raw)
-        .bind(&synced_at)
-        .bind(run)
-        .execute(&mut *tx)
-        .await?;
-    }
+        b.push_bind(no)
+            .push_bind(inv.customer.id.clone())
+            .push_bind(inv.customer.name.clone())
+            .push_bind(inv.customer.name.to_lowercase())
+            .push_bind(format!("{} {} {}", inv.customer.name, inv.customer.id, inv.invoice_no).to_lowercase())
+            .push_bind(inv.currency.code())
+            .push_bind(inv.total.to_paypal_string())
+            .push_bind(inv.outstanding.to_paypal_string())
+            .push_bind(e4(&inv.outstanding))
+            .push_bind(inv.status.as_str())
+            .push_bind(time::text(inv.issued_at))
+            .push_bind(due_at)
+            .push_bind(due_key)
+            .push_bind(time::text(inv.updated_at))
+            .push_bind(inv.wallet.as_ref().map(|w| w.balance.currency().code()))
+            .push_bind(inv.wallet.as_ref().map(|w| w.balance.to_paypal_string()))
+            .push_bind(paypal.map(|p| match p.intent {
+                gateway::PaypalIntent::Capture => "CAPTURE",
+                gateway::PaypalIntent::Authorize => "AUTHORIZE",
+            }))
+            .push_bind(paypal.map(|p| p.order_id.clone()))
+            .push_bind(paypal.and_then(|p| p.authorization_id.clone()))
+            .push_bind(paypal.map(|p| time::text(p.approved_at)))
+            .push_bind(i64::from(paypal.is_some()))
+            .push_bind(inv.raw.clone())
+            .push_bind(synced_at.clone())
+            .push_bind(run);
+    });
+    q.push(
+        " ON CONFLICT(invoice_no) DO UPDATE SET customer_id = excluded.customer_id, customer_name = excluded.customer_name, \
+         customer_sort = excluded.customer_sort, search_text = excluded.search_text, currency = excluded.currency, \
+         total = excluded.total, outstanding = excluded.outstanding, outstanding_e4 = excluded.outstanding_e4, \
+         status = excluded.status, issued_at = excluded.issued_at, due_at = excluded.due_at, due_key = excluded.due_key, \
+         updated_at = excluded.updated_at, wallet_currency = excluded.wallet_currency, wallet_balance = excluded.wallet_balance, \
+         paypal_intent = excluded.paypal_intent, paypal_order_id = excluded.paypal_order_id, paypal_auth_id = excluded.paypal_auth_id, \
+         paypal_approved_at = excluded.paypal_approved_at, has_paypal = excluded.has_paypal, raw_json = excluded.raw_json, \
+         synced_at = excluded.synced_at, sync_run = excluded.sync_run",
+    );
+    let mut tx = pool.begin().await?;
+    q.build().execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(invoices.len())
 }

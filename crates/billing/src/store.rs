@@ -34,7 +34,9 @@ pub async fn open(dir: &Path) -> Result<SqlitePool, DeskError> {
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
         .pragma("temp_store", "memory")
-        .pragma("cache_size", "-32000");
+        .pragma("cache_size", "-65536")
+        .pragma("wal_autocheckpoint", "8192")
+        .pragma("mmap_size", "268435456");
     let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
