@@ -23,11 +23,15 @@ async fn main() {
 async fn bench(n: u64) -> Result<(), String> {
     let config = sandbox::Config { invoices: n, seed: 7, rate_limit: 0, ..sandbox::Config::default() };
     let t = Instant::now();
-    let sb = sandbox::Sandbox::start(config, "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?).await.map_err(|e| e.to_string())?;
+    let sb = sandbox::Sandbox::start(config, "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
+        .await
+        .map_err(|e| e.to_string())?;
     let seeded = t.elapsed();
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let secrets = Arc::new(MemorySecrets::default());
-    secrets.set(Environment::Sandbox, SecretKey::GatewayToken, &Secret::new("demo-staff-token")).map_err(|e| e.message)?;
+    secrets
+        .set(Environment::Sandbox, SecretKey::GatewayToken, &Secret::new("demo-staff-token"))
+        .map_err(|e| e.message)?;
     let settings = Settings {
         environment: Environment::Sandbox,
         gateway_url: Some(sb.base_url()),
@@ -35,25 +39,93 @@ async fn bench(n: u64) -> Result<(), String> {
         paypal_client_id: None,
         staff_name: "bench".into(),
     };
-    let desk = Desk::open(DeskOptions { data_dir: Some(dir.path().to_owned()), secrets, env_overrides: false, settings: Some(settings) })
-        .await
-        .map_err(|e| e.message)?;
+    let desk = Desk::open(DeskOptions {
+        data_dir: Some(dir.path().to_owned()),
+        secrets,
+        env_overrides: false,
+        settings: Some(settings),
+    })
+    .await
+    .map_err(|e| e.message)?;
     let t = Instant::now();
     let report = desk.sync(true, &|_| {}).await.map_err(|e| format!("{}: {:?}", e.message, e.detail))?;
     let sync = t.elapsed();
     println!("\n== {n} invoices (sandbox seeded in {seeded:.2?})");
-    println!("full sync: {} invoices, {} pages in {:.2?} ({:.0} invoices/s)", report.invoices, report.pages, sync, report.invoices as f64 / sync.as_secs_f64());
+    println!(
+        "full sync: {} invoices, {} pages in {:.2?} ({} invoices/s)",
+        report.invoices,
+        report.pages,
+        sync,
+        u128::from(report.invoices) * 1000 / sync.as_millis().max(1)
+    );
     let t = Instant::now();
     let again = desk.sync(false, &|_| {}).await.map_err(|e| e.message)?;
     println!("incremental sync with nothing changed: {} invoices in {:.2?}", again.invoices, t.elapsed());
 
     let queries: Vec<(&str, ListRequest)> = vec![
-        ("first page, outstanding by due date, with totals", req(InvoiceFilter { status: Some("outstanding".into()), ..Default::default() }, SortKey::DueAt, false, true)),
-        ("currency JPY, with totals", req(InvoiceFilter { status: Some("outstanding".into()), currency: Some("JPY".into()), ..Default::default() }, SortKey::DueAt, false, true)),
-        ("search \"gmbh\", with totals", req(InvoiceFilter { status: Some("outstanding".into()), search: Some("gmbh".into()), ..Default::default() }, SortKey::DueAt, false, true)),
-        ("amount 1000..5000, by amount desc", req(InvoiceFilter { status: Some("outstanding".into()), min_amount: Some("1000".into()), max_amount: Some("5000".into()), ..Default::default() }, SortKey::Amount, true, true)),
-        ("approved PayPal, by customer", req(InvoiceFilter { status: Some("outstanding".into()), has_paypal: Some(true), ..Default::default() }, SortKey::Customer, false, true)),
-        ("overdue, by invoice no., no totals", req(InvoiceFilter { status: Some("outstanding".into()), overdue: Some(true), ..Default::default() }, SortKey::InvoiceNo, false, false)),
+        (
+            "first page, outstanding by due date, with totals",
+            req(
+                InvoiceFilter { status: Some("outstanding".into()), ..Default::default() },
+                SortKey::DueAt,
+                false,
+                true,
+            ),
+        ),
+        (
+            "currency JPY, with totals",
+            req(
+                InvoiceFilter {
+                    status: Some("outstanding".into()),
+                    currency: Some("JPY".into()),
+                    ..Default::default()
+                },
+                SortKey::DueAt,
+                false,
+                true,
+            ),
+        ),
+        (
+            "search \"gmbh\", with totals",
+            req(
+                InvoiceFilter { status: Some("outstanding".into()), search: Some("gmbh".into()), ..Default::default() },
+                SortKey::DueAt,
+                false,
+                true,
+            ),
+        ),
+        (
+            "amount 1000..5000, by amount desc",
+            req(
+                InvoiceFilter {
+                    status: Some("outstanding".into()),
+                    min_amount: Some("1000".into()),
+                    max_amount: Some("5000".into()),
+                    ..Default::default()
+                },
+                SortKey::Amount,
+                true,
+                true,
+            ),
+        ),
+        (
+            "approved PayPal, by customer",
+            req(
+                InvoiceFilter { status: Some("outstanding".into()), has_paypal: Some(true), ..Default::default() },
+                SortKey::Customer,
+                false,
+                true,
+            ),
+        ),
+        (
+            "overdue, by invoice no., no totals",
+            req(
+                InvoiceFilter { status: Some("outstanding".into()), overdue: Some(true), ..Default::default() },
+                SortKey::InvoiceNo,
+                false,
+                false,
+            ),
+        ),
     ];
     println!("{:<52} {:>9} {:>9} {:>9}", "list query (page of 200)", "median", "p95", "max");
     for (name, q) in &queries {
@@ -67,7 +139,8 @@ async fn bench(n: u64) -> Result<(), String> {
     }
     // scrolling: 50 consecutive keyset pages
     let mut times = Vec::new();
-    let mut q = req(InvoiceFilter { status: Some("outstanding".into()), ..Default::default() }, SortKey::DueAt, false, false);
+    let mut q =
+        req(InvoiceFilter { status: Some("outstanding".into()), ..Default::default() }, SortKey::DueAt, false, false);
     for _ in 0..50 {
         let t = Instant::now();
         let page = desk.list(&q).await.map_err(|e| e.message)?;
@@ -96,6 +169,11 @@ fn print_times(name: &str, times: &mut [Duration]) {
 fn peak_rss_mib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
         .map_or(0, |kb| kb / 1024)
 }

@@ -186,10 +186,30 @@ async fn dispatch(desk: &Desk, command: Command) -> Result<(), DeskError> {
         Command::Invoices { command: InvoicesCommand::Show { invoice_no, json } } => {
             let inv = desk.invoice(invoice_no).await?;
             if json {
-                print_json(&inv)
-            } else {
-                print_json(&inv)
+                return print_json(&inv);
             }
+            println!("invoice:      {}", inv.invoice_no);
+            println!("customer:     {} ({})", inv.customer_name, inv.customer_id);
+            println!("status:       {}{}", inv.status, if inv.overdue { " (overdue)" } else { "" });
+            println!("total:        {} {}", inv.total, inv.currency);
+            println!("outstanding:  {} {}", inv.outstanding, inv.currency);
+            println!("issued:       {}", inv.issued_at);
+            println!("due:          {}", inv.due_at.as_deref().unwrap_or("-"));
+            match &inv.wallet {
+                Some(w) => println!("wallet:       {} {}", w.balance, w.currency),
+                None => println!("wallet:       none"),
+            }
+            match &inv.paypal {
+                Some(p) => println!(
+                    "paypal:       {} order {}{}, approved {}",
+                    p.intent,
+                    p.order_id,
+                    p.authorization_id.as_deref().map(|a| format!(", authorization {a}")).unwrap_or_default(),
+                    p.approved_at
+                ),
+                None => println!("paypal:       no approved payment awaiting capture"),
+            }
+            Ok(())
         }
         Command::Status { json } => {
             let s = desk.status().await?;
@@ -279,8 +299,8 @@ async fn list(desk: &Desk, a: ListArgs) -> Result<(), DeskError> {
     let w = |e: std::io::Error| DeskError::internal(e);
     writeln!(
         out,
-        "{:>9}  {:<34} {:>16} {:<3}  {:<10}  {:<11}  {}",
-        "INVOICE", "CUSTOMER", "OUTSTANDING", "CUR", "DUE", "STATUS", "PAYPAL"
+        "{:>9}  {:<34} {:>16} {:<3}  {:<10}  {:<11}  PAYPAL",
+        "INVOICE", "CUSTOMER", "OUTSTANDING", "CUR", "DUE", "STATUS"
     )
     .map_err(w)?;
     for r in &rows {

@@ -59,7 +59,7 @@ async fn keyset_pages_cover_every_row_once_in_order_for_every_sort() {
         for descending in [false, true] {
             let rows = walk(&d, &everything, sort, descending, 37).await;
             let mut want = reference.clone();
-            want.sort_by(|a, b| key(a, sort).cmp(&key(b, sort)));
+            want.sort_by_key(|r| key(r, sort));
             if descending {
                 want.reverse();
             }
@@ -78,7 +78,8 @@ async fn filters_select_exactly_the_matching_rows_and_totals_add_up() {
         walk(&d, &InvoiceFilter { status: Some("all".into()), ..Default::default() }, SortKey::InvoiceNo, false, 5000)
             .await;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let cases: Vec<(InvoiceFilter, Box<dyn Fn(&InvoiceRow) -> bool>)> = vec![
+    type Matches = Box<dyn Fn(&InvoiceRow) -> bool>;
+    let cases: Vec<(InvoiceFilter, Matches)> = vec![
         (InvoiceFilter { currency: Some("jpy".into()), ..Default::default() }, Box::new(|r| r.currency == "JPY")),
         (
             InvoiceFilter { search: Some("GMBH".into()), ..Default::default() },
