@@ -5,6 +5,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use thirtyfour::prelude::*;
 
+/// A scenario's result: `Err` says what did not hold. Scenarios return it instead of panicking,
+/// so the app and its drivers are always stopped before the test fails.
+pub type Check = Result<(), String>;
+
 /// tauri-driver plus a session on the app; both stopped on drop (tauri-driver by SIGTERM,
 /// which also stops WebKitWebDriver).
 pub struct App {
@@ -56,22 +60,33 @@ impl App {
         App { driver, tauri_driver, _data_dir: data_dir }
     }
 
-    /// Waits until `css` matches at least `n` elements.
-    pub async fn wait_for(&self, css: &str, n: usize, timeout: Duration) -> Vec<WebElement> {
+    /// Runs `script` (which must `return` a boolean) until it returns true. Reading the page in
+    /// one script avoids stale element references while the list re-renders.
+    pub async fn wait_until(&self, what: &str, timeout: Duration, script: &str) -> Check {
         let started = Instant::now();
         loop {
-            let found = self.driver.find_all(By::Css(css)).await.unwrap_or_default();
-            if found.len() >= n {
-                return found;
+            let ok =
+                self.driver.execute(script, Vec::new()).await.ok().and_then(|r| r.json().as_bool()).unwrap_or(false);
+            if ok {
+                return Ok(());
             }
-            assert!(started.elapsed() < timeout, "{css}: {} elements after {timeout:?}, want {n}", found.len());
+            if started.elapsed() > timeout {
+                return Err(format!("waited {timeout:?} for {what}"));
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
+    /// Runs `script` (which must `return` a string).
+    pub async fn js_string(&self, script: &str) -> Result<String, String> {
+        let r = self.driver.execute(script, Vec::new()).await.map_err(|e| format!("{script}: {e}"))?;
+        r.json().as_str().map(str::to_owned).ok_or_else(|| format!("{script}: not a string: {}", r.json()))
+    }
+
+    /// Ends the session and stops the drivers (and with them the app).
     pub async fn quit(mut self) {
         let driver = self.driver.clone();
-        let _ = driver.quit().await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), driver.quit()).await;
         stop(&mut self.tauri_driver);
     }
 }

@@ -1,49 +1,64 @@
 //! Start the app in demo, wait for the first sync, read and filter the invoice list.
 
-use crate::driver::App;
+use crate::driver::{App, Check};
 use std::time::Duration;
 use thirtyfour::prelude::*;
 
 #[tokio::test]
 async fn the_app_lists_filters_and_totals_demo_invoices() {
     let app = App::start().await;
-    let d = &app.driver;
-
-    // the first sync from the embedded sandbox fills the list
-    let rows = app.wait_for("[data-testid=invoice-row]", 20, Duration::from_secs(60)).await;
-    let first = rows[0].attr("data-invoice").await.expect("attr").expect("an invoice number");
-    assert!(first.parse::<u64>().is_ok(), "row carries its invoice number: {first}");
-    let env = d.find(By::Css("[data-testid=environment]")).await.expect("env badge").text().await.expect("text");
-    assert_eq!(env.to_lowercase(), "demo", "environment badge");
-    let connection = d.find(By::Css("[data-testid=connection]")).await.expect("connection").text().await.expect("text");
-    assert!(connection.contains("last synced at"), "{connection}");
-    let totals = d.find(By::Css("[data-testid=totals]")).await.expect("totals").text().await.expect("text");
-    assert!(totals.contains("JPY"), "per-currency totals: {totals}");
-
-    // filter by currency: every row is JPY
-    let currency = d.find(By::Css("[data-testid=filter-currency]")).await.expect("currency filter");
-    currency.send_keys("JPY").await.expect("type");
-    currency.send_keys(Key::Tab).await.expect("tab");
-    let started = std::time::Instant::now();
-    loop {
-        let cells = d.find_all(By::Css("[data-testid=invoice-row] td:nth-child(4)")).await.expect("cells");
-        let mut texts = Vec::new();
-        for c in &cells {
-            texts.push(c.text().await.expect("text"));
-        }
-        if !texts.is_empty() && texts.iter().all(|t| t == "JPY") {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "rows still not all JPY: {texts:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    let result = scenario(&app).await;
+    app.quit().await;
+    if let Err(e) = result {
+        panic!("{e}");
     }
-    let totals = d.find(By::Css("[data-testid=totals]")).await.expect("totals").text().await.expect("text");
-    assert!(totals.contains("JPY") && !totals.contains("EUR"), "totals follow the filter: {totals}");
+}
 
-    // screenshot for people to look at
+async fn scenario(app: &App) -> Check {
+    // the first sync from the embedded sandbox fills the list
+    app.wait_until(
+        "at least 20 invoice rows",
+        Duration::from_secs(60),
+        "return document.querySelectorAll('[data-testid=invoice-row]').length >= 20",
+    )
+    .await?;
+    let first = app.js_string("return document.querySelector('[data-testid=invoice-row]').dataset.invoice").await?;
+    if first.parse::<u64>().is_err() {
+        return Err(format!("a row carries its invoice number, got {first:?}"));
+    }
+    let env = app
+        .js_string("return document.querySelector('[data-testid=environment]').textContent.trim().toLowerCase()")
+        .await?;
+    if env != "demo" {
+        return Err(format!("environment badge says {env:?}"));
+    }
+    app.wait_until(
+        "the last sync time",
+        Duration::from_secs(30),
+        "return /last synced at 20/.test(document.querySelector('[data-testid=connection]').textContent)",
+    )
+    .await?;
+    let totals = app.js_string("return document.querySelector('[data-testid=totals]').textContent").await?;
+    if !totals.contains("JPY") {
+        return Err(format!("per-currency totals: {totals}"));
+    }
+
+    // filter by currency: every row is JPY, and so are the totals
+    let currency = app.driver.find(By::Css("[data-testid=filter-currency]")).await.map_err(|e| e.to_string())?;
+    currency.send_keys("JPY").await.map_err(|e| e.to_string())?;
+    currency.send_keys(Key::Tab).await.map_err(|e| e.to_string())?;
+    app.wait_until(
+        "only JPY rows and totals",
+        Duration::from_secs(20),
+        "const cells = [...document.querySelectorAll('[data-testid=invoice-row] td:nth-child(4)')].map(c => c.textContent.trim()); \
+         const totals = document.querySelector('[data-testid=totals]').textContent; \
+         return cells.length > 0 && cells.every(c => c === 'JPY') && totals.includes('JPY') && !totals.includes('EUR');",
+    )
+    .await?;
+
     if let Ok(dir) = std::env::var("DESK_E2E_SHOTS") {
         let _ = std::fs::create_dir_all(&dir);
-        let _ = d.screenshot(&std::path::Path::new(&dir).join("invoice-list-jpy.png")).await;
+        let _ = app.driver.screenshot(&std::path::Path::new(&dir).join("invoice-list-jpy.png")).await;
     }
-    app.quit().await;
+    Ok(())
 }

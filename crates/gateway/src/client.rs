@@ -208,13 +208,37 @@ impl GatewayClient {
     }
 
     async fn get_once(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<u8>, GatewayError> {
-        let url = format!("{}{}", self.base, path);
-        let response = self
-            .http
-            .get(&url)
+        let request = self.http.get(format!("{}{}", self.base, path)).query(query);
+        self.send_once(request).await
+    }
+
+    /// A POST without side effects (part-process), retried like a read.
+    pub(crate) async fn post_with_retries(&self, path: &str, body: String) -> Result<Vec<u8>, GatewayError> {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            match self.post_once(path, body.clone()).await {
+                Err(e) if e.is_transient() && attempt < self.options.read_attempts.max(1) => {
+                    let wait = self.backoff(attempt, &e);
+                    tracing::warn!(attempt, ?wait, code = e.code(), detail = %e.detail(), path, "gateway call failed; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// A POST sent exactly once.
+    pub(crate) async fn post_once(&self, path: &str, body: String) -> Result<Vec<u8>, GatewayError> {
+        let request =
+            self.http.post(format!("{}{}", self.base, path)).header("content-type", "application/json").body(body);
+        self.send_once(request).await
+    }
+
+    async fn send_once(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, GatewayError> {
+        let response = request
             .bearer_auth(self.token.expose())
             .header("accept", "application/json")
-            .query(query)
             .send()
             .await
             .map_err(transport)?;

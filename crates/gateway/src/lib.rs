@@ -7,8 +7,10 @@
 
 mod client;
 mod error;
+mod payments;
 mod wire;
 
 pub use client::{ClientOptions, GatewayClient, InvoiceListQuery, InvoiceStatusFilter, SortOrder, Token};
 pub use error::GatewayError;
+pub use payments::{Finalized, PartPayment, WalletPaid, WalletPart};
 pub use wire::{Customer, Invoice, InvoicePage, InvoicePayment, InvoiceStatus, PaypalApproval, PaypalIntent, Wallet};
