@@ -1,12 +1,14 @@
 //! [`Desk`]: the handle the front ends hold: the database, the settings, the gateway client,
 //! and in `demo` the embedded sandbox.
 
+use crate::capture::{self, CapturePreview, CaptureResult, Engine, Interrupt};
 use crate::secrets::{self, SecretKey, Secrets};
 use crate::sync::{SyncProgress, SyncReport};
 use crate::{
     audit, invoices, store, sync, DeskError, Environment, ErrorCode, InvoicePage, InvoiceRow, ListRequest, Settings,
 };
 use gateway::{ClientOptions, GatewayClient, Token};
+use paypal::{ClientSecret, PaypalClient};
 use serde::Serialize;
 use sqlx::SqlitePool;
 use std::path::PathBuf;
@@ -59,6 +61,8 @@ pub struct Desk {
     settings: Settings,
     data_dir: PathBuf,
     gateway: Result<GatewayClient, DeskError>,
+    paypal: Result<PaypalClient, DeskError>,
+    desk_id: String,
     online: AtomicU8,
     sync_lock: tokio::sync::Mutex<()>,
     demo: Option<sandbox::Sandbox>,
@@ -106,11 +110,41 @@ impl Desk {
                 },
             }
         };
+        let paypal = match (&demo, settings.paypal_url.clone()) {
+            (Some(sb), None) => {
+                paypal_client(&sb.base_url(), crate::demo::DEMO_CLIENT_ID, crate::demo::DEMO_CLIENT_SECRET.to_owned())
+            }
+            (_, url) => {
+                let url = url.or_else(|| env.default_paypal_url().map(str::to_owned));
+                match (url, settings.paypal_client_id.clone()) {
+                    (None, _) => Err(DeskError::new(ErrorCode::MissingCredentials, "Set the PayPal URL in Settings.")),
+                    (_, None) => {
+                        Err(DeskError::new(ErrorCode::MissingCredentials, "Enter the PayPal client id in Settings."))
+                    }
+                    (Some(url), Some(id)) => {
+                        match secrets::resolve(options.secrets.as_ref(), env, SecretKey::PaypalClientSecret) {
+                            Ok(Some(secret)) => paypal_client(&url, &id, secret.expose().to_owned()),
+                            Ok(None) if env == Environment::Demo => {
+                                paypal_client(&url, &id, crate::demo::DEMO_CLIENT_SECRET.to_owned())
+                            }
+                            Ok(None) => Err(DeskError::new(
+                                ErrorCode::MissingCredentials,
+                                "Enter the PayPal client secret in Settings (it is kept in the system keyring).",
+                            )),
+                            Err(e) => Err(e),
+                        }
+                    }
+                }
+            }
+        };
+        let desk_id = capture::journal::desk_id(&pool).await?;
         Ok(Desk {
             pool,
             settings,
             data_dir,
             gateway,
+            paypal,
+            desk_id,
             online: AtomicU8::new(UNKNOWN),
             sync_lock: tokio::sync::Mutex::new(()),
             demo,
@@ -199,6 +233,52 @@ impl Desk {
         })
     }
 
+    fn engine<'a>(&'a self, interrupt: Option<&'a dyn Interrupt>) -> Result<Engine<'a>, DeskError> {
+        Ok(Engine {
+            pool: &self.pool,
+            gateway: self.gateway.as_ref().map_err(Clone::clone)?,
+            paypal: self.paypal.as_ref().map_err(Clone::clone)?,
+            staff: &self.settings.staff_name,
+            environment: self.settings.environment,
+            desk_id: &self.desk_id,
+            interrupt,
+        })
+    }
+
+    /// The breakdown of a capture (wallet part, PayPal part, the customer's approval); moves nothing.
+    pub async fn capture_preview(&self, invoice_no: i64) -> Result<CapturePreview, DeskError> {
+        self.engine(None)?.preview(invoice_no).await
+    }
+
+    /// Captures one invoice (or resumes its unfinished attempt).
+    pub async fn capture(&self, invoice_no: i64) -> Result<CaptureResult, DeskError> {
+        self.engine(None)?.capture(invoice_no).await
+    }
+
+    /// Like [`Desk::capture`], stopping where `interrupt` says (crash tests).
+    pub async fn capture_with(&self, invoice_no: i64, interrupt: &dyn Interrupt) -> Result<CaptureResult, DeskError> {
+        self.engine(Some(interrupt))?.capture(invoice_no).await
+    }
+
+    /// Resumes every unfinished attempt from its journaled state.
+    pub async fn recover(&self) -> Result<Vec<CaptureResult>, DeskError> {
+        self.recover_with(None).await
+    }
+
+    pub async fn recover_with(&self, interrupt: Option<&dyn Interrupt>) -> Result<Vec<CaptureResult>, DeskError> {
+        let engine = self.engine(interrupt)?;
+        let mut results = Vec::new();
+        for entry in capture::journal::unfinished(&self.pool).await? {
+            results.push(engine.resume(entry).await?);
+        }
+        Ok(results)
+    }
+
+    /// The newest journal entries (all, or one invoice's).
+    pub async fn journal(&self, invoice_no: Option<i64>, limit: u32) -> Result<Vec<capture::Entry>, DeskError> {
+        capture::journal::recent(&self.pool, invoice_no, limit).await
+    }
+
     /// Stops the embedded sandbox (saving its world) and closes the database.
     pub async fn close(self) {
         if let Some(sb) = self.demo {
@@ -206,6 +286,11 @@ impl Desk {
         }
         self.pool.close().await;
     }
+}
+
+fn paypal_client(url: &str, client_id: &str, secret: String) -> Result<PaypalClient, DeskError> {
+    PaypalClient::new(url, client_id, ClientSecret::new(secret), paypal::ClientOptions::default())
+        .map_err(|e| DeskError::bad_input("The PayPal URL is not valid.").with_detail(e.detail()))
 }
 
 fn client(url: &str, token: String) -> Result<GatewayClient, DeskError> {

@@ -18,6 +18,11 @@ pub enum ErrorCode {
     NoKeyring,
     MissingCredentials,
     Storage,
+    /// Another process changed the same record meanwhile.
+    Conflict,
+    /// PayPal refused or failed.
+    PaypalRejected,
+    PaypalError,
     Internal,
 }
 
@@ -30,6 +35,8 @@ impl ErrorCode {
             ErrorCode::Offline => 4,
             ErrorCode::GatewayUnauthorized | ErrorCode::MissingCredentials | ErrorCode::NoKeyring => 5,
             ErrorCode::GatewayRejected | ErrorCode::GatewayError | ErrorCode::InvalidResponse => 6,
+            ErrorCode::PaypalRejected | ErrorCode::PaypalError => 6,
+            ErrorCode::Conflict => 7,
             ErrorCode::Storage | ErrorCode::Internal => 1,
         }
     }
@@ -44,14 +51,22 @@ pub struct DeskError {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub detail: Option<String>,
+    /// A process exit code other than the code's own (CLI only).
+    #[serde(skip)]
+    #[ts(skip)]
+    pub exit: Option<u8>,
 }
 
 impl DeskError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        DeskError { code, message: message.into(), detail: None }
+        DeskError { code, message: message.into(), detail: None, exit: None }
     }
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
+        self
+    }
+    pub fn with_exit(mut self, exit: u8) -> Self {
+        self.exit = Some(exit);
         self
     }
     pub fn bad_input(message: impl Into<String>) -> Self {
@@ -87,6 +102,21 @@ impl From<gateway::GatewayError> for DeskError {
             G::InvoiceNotFound | G::UserNotFound | G::CurrencyNotFound => ErrorCode::NotFound,
             G::Server { .. } | G::RateLimited { .. } | G::Forbidden { .. } | G::Other { .. } => ErrorCode::GatewayError,
             _ => ErrorCode::GatewayRejected,
+        };
+        DeskError::new(code, e.to_string()).with_detail(format!("{}: {}", e.code(), e.detail()))
+    }
+}
+
+impl From<paypal::PaypalError> for DeskError {
+    fn from(e: paypal::PaypalError) -> Self {
+        use paypal::PaypalError as P;
+        let code = match &e {
+            P::Timeout | P::Unreachable { .. } => ErrorCode::Offline,
+            P::AuthFailed { .. } | P::Unauthorized(_) => ErrorCode::MissingCredentials,
+            P::InvalidResponse { .. } => ErrorCode::InvalidResponse,
+            P::Server(_) | P::RateLimited { .. } => ErrorCode::PaypalError,
+            P::NotFound(_) => ErrorCode::NotFound,
+            _ => ErrorCode::PaypalRejected,
         };
         DeskError::new(code, e.to_string()).with_detail(format!("{}: {}", e.code(), e.detail()))
     }

@@ -498,7 +498,7 @@ pub async fn upsert_page(pool: &SqlitePool, invoices: &[gateway::Invoice], run: 
          paypal_approved_at = excluded.paypal_approved_at, has_paypal = excluded.has_paypal, raw_json = excluded.raw_json, \
          synced_at = excluded.synced_at, sync_run = excluded.sync_run",
     );
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     q.build().execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(invoices.len())

@@ -9,6 +9,7 @@
 //! * [`desk`]: the handle that ties them together, with the embedded demo sandbox ([`demo`]).
 
 pub mod audit;
+pub mod capture;
 pub mod demo;
 pub mod desk;
 pub mod error;

@@ -93,7 +93,7 @@ impl Settings {
     /// Checks and saves all settings in one transaction.
     pub async fn save(&self, pool: &SqlitePool) -> Result<(), DeskError> {
         self.validate()?;
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("DELETE FROM settings WHERE key IN (?, ?, ?, ?, ?)")
             .bind(KEYS[0])
             .bind(KEYS[1])

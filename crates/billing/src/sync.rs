@@ -73,7 +73,7 @@ struct SyncState {
 }
 
 async fn begin(pool: &SqlitePool, started: DateTime<Utc>) -> Result<SyncState, DeskError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::query("UPDATE sync_state SET run = run + 1, last_attempt_at = ? WHERE id = 1")
         .bind(time::text(started))
         .execute(&mut *tx)

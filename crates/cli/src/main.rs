@@ -3,7 +3,8 @@
 //! Exit codes: 0 done; 1 internal or storage error; 2 bad input; 3 not found; 4 gateway
 //! unreachable (offline); 5 credentials missing or refused; 6 the gateway refused or failed.
 
-use billing::{Desk, DeskError, DeskOptions, InvoiceFilter, ListRequest, SortKey};
+use billing::capture::{CaptureResult, State};
+use billing::{Desk, DeskError, DeskOptions, ErrorCode, InvoiceFilter, ListRequest, SortKey};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,7 +17,8 @@ use std::process::ExitCode;
 )]
 #[command(after_help = "Environment: DESK_ENV (demo|sandbox|live), DESK_DATA_DIR, DESK_GATEWAY_URL, DESK_PAYPAL_URL, \
 DESK_GATEWAY_TOKEN, DESK_PAYPAL_CLIENT_ID, DESK_PAYPAL_CLIENT_SECRET, DESK_STAFF.\n\
-Exit codes: 0 ok, 1 internal, 2 bad input, 3 not found, 4 offline, 5 credentials, 6 gateway refused or failed.")]
+Exit codes: 0 ok, 1 internal, 2 bad input, 3 not found, 4 offline, 5 credentials, 6 gateway or PayPal refused or failed,\n\
+7 another process holds the invoice, 8 some captures not finished yet (run `desk recover`), 9 some captures rejected or needing attention.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,6 +39,40 @@ enum Command {
     Invoices {
         #[command(subcommand)]
         command: InvoicesCommand,
+    },
+    /// Capture the approved PayPal payments of invoices and finalize them at the gateway.
+    /// Shows each breakdown and asks first, unless --yes.
+    Capture {
+        /// Invoice numbers.
+        #[arg(required = true)]
+        invoices: Vec<i64>,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The capture journal: every attempt and where it stands.
+    Journal {
+        /// Only this invoice.
+        #[arg(long)]
+        invoice: Option<i64>,
+        /// Only unfinished attempts.
+        #[arg(long)]
+        open: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resume every unfinished capture from where it stopped.
+    Recover {
+        /// Keep re-checking captures PayPal holds as pending for up to this many seconds.
+        #[arg(long, default_value_t = 15)]
+        wait_pending: u64,
+        #[arg(long)]
+        json: bool,
     },
     /// Environment, connection and cache state.
     Status {
@@ -134,7 +170,7 @@ fn main() -> ExitCode {
                 tracing::debug!(detail = %d, "error detail");
                 eprintln!("      ({d})");
             }
-            ExitCode::from(e.code.exit_code())
+            ExitCode::from(e.exit.unwrap_or_else(|| e.code.exit_code()))
         }
     }
 }
@@ -144,6 +180,147 @@ async fn run(cli: Cli) -> Result<(), DeskError> {
     let result = dispatch(&desk, cli.command).await;
     desk.close().await;
     result
+}
+
+/// Exit codes beyond `ErrorCode`'s, for capture outcomes.
+const EXIT_UNFINISHED: u8 = 8;
+const EXIT_REFUSED: u8 = 9;
+
+fn outcome_error(results: &[CaptureResult]) -> Result<(), DeskError> {
+    let refused = results.iter().filter(|r| matches!(r.state, State::Rejected | State::NeedsAttention)).count();
+    let unfinished = results.iter().filter(|r| !r.finished).count();
+    if refused > 0 {
+        return Err(DeskError::new(
+            ErrorCode::GatewayRejected,
+            format!("{refused} capture(s) were rejected or need attention."),
+        )
+        .with_exit(EXIT_REFUSED));
+    }
+    if unfinished > 0 {
+        return Err(DeskError::new(
+            ErrorCode::Offline,
+            format!("{unfinished} capture(s) are not finished yet; `desk recover` resumes them."),
+        )
+        .with_exit(EXIT_UNFINISHED));
+    }
+    Ok(())
+}
+
+fn print_results(results: &[CaptureResult], json: bool) -> Result<(), DeskError> {
+    if json {
+        return print_json(&results);
+    }
+    for r in results {
+        println!("{:>9}  {:<16}  {}", r.invoice_no, r.state_text(), r.message);
+        if let Some(d) = &r.detail {
+            if !r.finished {
+                println!("{:>9}  {:<16}  ({d})", "", "");
+            }
+        }
+    }
+    Ok(())
+}
+
+trait StateText {
+    fn state_text(&self) -> String;
+}
+
+impl StateText for CaptureResult {
+    fn state_text(&self) -> String {
+        self.state.as_str().replace('_', " ")
+    }
+}
+
+async fn capture(desk: &Desk, invoices: Vec<i64>, yes: bool, json: bool) -> Result<(), DeskError> {
+    // finish what an earlier run left open first
+    let _ = desk.recover().await;
+    let env = desk.environment().as_str();
+    if !yes {
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err(DeskError::bad_input("Confirm captures interactively, or pass --yes."));
+        }
+        println!("Environment: {}", env.to_uppercase());
+        for no in &invoices {
+            let p = desk.capture_preview(*no).await?;
+            println!("\ninvoice {} — {} — outstanding {} {}", p.invoice_no, p.customer_name, p.outstanding, p.currency);
+            if let Some(w) = &p.wallet {
+                println!(
+                    "  wallet part:  {} {} at {} = {} {}",
+                    w.amount, w.currency, w.exchange_rate, w.in_invoice_currency, p.currency
+                );
+            }
+            if p.path == "wallet" {
+                println!("  the wallet pays everything (no PayPal capture)");
+            } else {
+                println!("  PayPal part:  {} {}", p.paypal_amount, p.currency);
+            }
+            if let Some(a) = &p.approval {
+                println!(
+                    "  approved:     {} {} ({} order {}, {})",
+                    a.amount,
+                    a.currency,
+                    a.intent.to_lowercase(),
+                    a.order_id,
+                    a.status.to_lowercase()
+                );
+            }
+            for problem in &p.problems {
+                println!("  PROBLEM:      {problem}");
+            }
+        }
+        print!("\nCapture {} invoice(s) in {}? Type yes: ", invoices.len(), env.to_uppercase());
+        std::io::stdout().flush().map_err(DeskError::internal)?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).map_err(DeskError::internal)?;
+        if answer.trim() != "yes" {
+            return Err(DeskError::bad_input("Nothing was captured."));
+        }
+    }
+    use futures::StreamExt;
+    let results: Vec<Result<CaptureResult, DeskError>> =
+        futures::stream::iter(invoices.iter().map(|no| desk.capture(*no))).buffered(4).collect().await;
+    let mut done = Vec::new();
+    let mut first_error = None;
+    for (no, r) in invoices.iter().zip(results) {
+        match r {
+            Ok(r) => done.push(r),
+            Err(e) => {
+                eprintln!(
+                    "desk: invoice {no}: {}{}",
+                    e.message,
+                    e.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+                );
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    print_results(&done, json)?;
+    match first_error {
+        Some(e) => Err(e),
+        None => outcome_error(&done),
+    }
+}
+
+async fn recover(desk: &Desk, wait_pending: u64, json: bool) -> Result<(), DeskError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_pending);
+    let mut results = desk.recover().await?;
+    while results.iter().any(|r| !r.finished) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let again = desk.recover().await?;
+        // keep the newest word on every attempt
+        for r in again {
+            match results.iter_mut().find(|x| x.journal_id == r.journal_id) {
+                Some(x) => *x = r,
+                None => results.push(r),
+            }
+        }
+    }
+    if results.is_empty() && !json {
+        println!("Nothing to recover: every capture is finished.");
+        return Ok(());
+    }
+    print_results(&results, json)?;
+    outcome_error(&results).or_else(|e| if e.exit == Some(EXIT_REFUSED) { Ok(()) } else { Err(e) })
 }
 
 async fn dispatch(desk: &Desk, command: Command) -> Result<(), DeskError> {
@@ -183,6 +360,34 @@ async fn dispatch(desk: &Desk, command: Command) -> Result<(), DeskError> {
             Ok(())
         }
         Command::Invoices { command: InvoicesCommand::List(args) } => list(desk, args).await,
+        Command::Capture { invoices, yes, json } => capture(desk, invoices, yes, json).await,
+        Command::Recover { wait_pending, json } => recover(desk, wait_pending, json).await,
+        Command::Journal { invoice, open, limit, json } => {
+            let mut entries = desk.journal(invoice, limit).await?;
+            if open {
+                entries.retain(|e| !e.state().is_terminal());
+            }
+            if json {
+                return print_json(&entries);
+            }
+            println!(
+                "{:>6}  {:>9}  {:<20} {:>14} {:<3}  {:<20} REASON / LAST ERROR",
+                "ENTRY", "INVOICE", "STATE", "PAYPAL PART", "CUR", "CAPTURE"
+            );
+            for e in &entries {
+                println!(
+                    "{:>6}  {:>9}  {:<20} {:>14} {:<3}  {:<20} {}",
+                    e.id,
+                    e.invoice_no,
+                    e.state().as_str(),
+                    e.paypal_amount.as_deref().unwrap_or("-"),
+                    e.currency,
+                    e.capture_id.as_deref().unwrap_or("-"),
+                    e.reason.as_deref().or(e.last_error.as_deref()).unwrap_or("")
+                );
+            }
+            Ok(())
+        }
         Command::Invoices { command: InvoicesCommand::Show { invoice_no, json } } => {
             let inv = desk.invoice(invoice_no).await?;
             if json {

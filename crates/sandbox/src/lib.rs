@@ -62,7 +62,7 @@ impl Default for Config {
             rate_limit: DEFAULT_RATE_LIMIT,
             faults: FaultConfig::default(),
             state_file: None,
-            pending_seconds: 20,
+            pending_seconds: 5,
             base_date: world::default_base_date(),
         }
     }

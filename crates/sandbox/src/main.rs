@@ -28,7 +28,7 @@ struct Args {
     #[arg(long)]
     state: Option<PathBuf>,
     /// Seconds before a PENDING capture completes by itself (0 = only on request).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 5)]
     pending_seconds: i64,
     /// "Today" for the generated invoices' dates (YYYY-MM-DD).
     #[arg(long, default_value_t = sandbox::world::default_base_date())]

@@ -659,6 +659,10 @@ async fn capture_authorization(
         a.status = if fully { "CAPTURED" } else { "PARTIALLY_CAPTURED" }.into();
         a.update_time = now;
     }
+    // PayPal lists an authorization's captures under the order's payments too.
+    if let Some(o) = w.orders.get_mut(&auth.order_id) {
+        o.capture_ids.push(capture_id.clone());
+    }
     if let Some(k) = key {
         w.idempotency.insert(k, Replay::Capture(capture_id.clone()));
     }

@@ -1,0 +1,357 @@
+//! The capture journal in SQLite: one row per attempt, each state change one transaction that
+//! also appends to the audit log.
+
+use crate::{time, DeskError, Environment, ErrorCode};
+use chrono::Utc;
+use serde::Serialize;
+use sqlx::SqlitePool;
+use ts_rs::TS;
+
+/// Where an attempt stands. `PaypalCaptureSent`, `FinalizeSent` and `WalletPaySent` are the
+/// "outcome unknown" states recovery resolves; the last three are terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum State {
+    Planned,
+    PartProcessed,
+    PaypalCaptureSent,
+    PaypalCaptured,
+    Verified,
+    FinalizeSent,
+    WalletPaySent,
+    Finalized,
+    Rejected,
+    NeedsAttention,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Planned => "planned",
+            State::PartProcessed => "part_processed",
+            State::PaypalCaptureSent => "paypal_capture_sent",
+            State::PaypalCaptured => "paypal_captured",
+            State::Verified => "verified",
+            State::FinalizeSent => "finalize_sent",
+            State::WalletPaySent => "wallet_pay_sent",
+            State::Finalized => "finalized",
+            State::Rejected => "rejected",
+            State::NeedsAttention => "needs_attention",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<State, DeskError> {
+        Ok(match s {
+            "planned" => State::Planned,
+            "part_processed" => State::PartProcessed,
+            "paypal_capture_sent" => State::PaypalCaptureSent,
+            "paypal_captured" => State::PaypalCaptured,
+            "verified" => State::Verified,
+            "finalize_sent" => State::FinalizeSent,
+            "wallet_pay_sent" => State::WalletPaySent,
+            "finalized" => State::Finalized,
+            "rejected" => State::Rejected,
+            "needs_attention" => State::NeedsAttention,
+            other => return Err(DeskError::storage(format!("unknown journal state {other:?}"))),
+        })
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, State::Finalized | State::Rejected | State::NeedsAttention)
+    }
+}
+
+/// One journal row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Entry {
+    #[ts(type = "number")]
+    pub id: i64,
+    #[ts(type = "number")]
+    pub invoice_no: i64,
+    #[sqlx(try_from = "String")]
+    #[ts(as = "State")]
+    pub state: StateText,
+    /// `paypal` or `wallet` (the wallet covers everything).
+    pub path: String,
+    pub intent: Option<String>,
+    pub order_id: Option<String>,
+    pub authorization_id: Option<String>,
+    pub currency: String,
+    pub outstanding: String,
+    /// `partPaymentFromWalletBalance` exactly as the gateway sent it.
+    pub wallet_part_json: Option<String>,
+    pub wallet_currency: Option<String>,
+    pub wallet_amount: Option<String>,
+    pub exchange_rate: Option<String>,
+    pub wallet_in_invoice_currency: Option<String>,
+    pub paypal_amount: Option<String>,
+    pub approved_amount: Option<String>,
+    pub request_id: String,
+    pub capture_id: Option<String>,
+    pub capture_status: Option<String>,
+    pub adopted: bool,
+    pub reason: Option<String>,
+    pub last_error: Option<String>,
+    #[ts(type = "number")]
+    pub attempts: i64,
+    pub staff: String,
+    pub environment: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A [`State`] read from its column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct StateText(pub State);
+
+impl TryFrom<String> for StateText {
+    type Error = DeskError;
+    fn try_from(s: String) -> Result<Self, DeskError> {
+        State::parse(&s).map(StateText)
+    }
+}
+
+impl Entry {
+    pub fn state(&self) -> State {
+        self.state.0
+    }
+}
+
+const COLUMNS: &str = "id, invoice_no, state, path, intent, order_id, authorization_id, currency, outstanding, wallet_part_json, \
+     wallet_currency, wallet_amount, exchange_rate, wallet_in_invoice_currency, paypal_amount, approved_amount, request_id, \
+     capture_id, capture_status, adopted, reason, last_error, attempts, staff, environment, created_at, updated_at";
+
+/// This desk's identity (part of every idempotency key).
+pub async fn desk_id(pool: &SqlitePool) -> Result<String, DeskError> {
+    Ok(sqlx::query_scalar("SELECT value FROM desk_meta WHERE key = 'desk_id'").fetch_one(pool).await?)
+}
+
+/// What a new attempt starts from.
+pub struct Plan<'a> {
+    pub invoice_no: i64,
+    pub intent: Option<&'a str>,
+    pub order_id: Option<&'a str>,
+    pub authorization_id: Option<&'a str>,
+    pub currency: &'a str,
+    pub outstanding: &'a str,
+    pub staff: &'a str,
+    pub environment: Environment,
+}
+
+/// Creates the attempt (state `planned`) and its audit entry in one transaction. If the
+/// invoice already has an unfinished attempt, that one is returned instead.
+pub async fn plan(pool: &SqlitePool, desk_id: &str, p: &Plan<'_>) -> Result<Entry, DeskError> {
+    let now = time::text(Utc::now());
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    if let Some(open) = sqlx::query_as::<_, Entry>(&format!(
+        "SELECT {COLUMNS} FROM capture_journal WHERE invoice_no = ? AND state NOT IN ('finalized','rejected','needs_attention')"
+    ))
+    .bind(p.invoice_no)
+    .fetch_optional(&mut *tx)
+    .await?
+    {
+        return Ok(open);
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO capture_journal (invoice_no, state, path, intent, order_id, authorization_id, currency, outstanding, request_id, \
+         staff, environment, created_at, updated_at) VALUES (?, 'planned', 'paypal', ?, ?, ?, ?, ?, '', ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(p.invoice_no)
+    .bind(p.intent)
+    .bind(p.order_id)
+    .bind(p.authorization_id)
+    .bind(p.currency)
+    .bind(p.outstanding)
+    .bind(p.staff)
+    .bind(p.environment.as_str())
+    .bind(&now)
+    .bind(&now)
+    .fetch_one(&mut *tx)
+    .await?;
+    // The idempotency key: this desk, this attempt, this operation. Reused on every retry.
+    let request_id = format!("capture-desk-{desk_id}-{id}-capture");
+    sqlx::query("UPDATE capture_journal SET request_id = ? WHERE id = ?")
+        .bind(&request_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        p.staff,
+        p.environment,
+        "capture.planned",
+        Some(p.invoice_no),
+        serde_json::json!({
+            "journalId": id, "orderId": p.order_id, "authorizationId": p.authorization_id,
+            "outstanding": p.outstanding, "currency": p.currency, "requestId": request_id,
+        }),
+    )
+    .await?;
+    let entry = sqlx::query_as::<_, Entry>(&format!("SELECT {COLUMNS} FROM capture_journal WHERE id = ?"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(entry)
+}
+
+async fn audit(
+    tx: &mut sqlx::SqliteConnection,
+    staff: &str,
+    env: Environment,
+    action: &str,
+    invoice_no: Option<i64>,
+    detail: serde_json::Value,
+) -> Result<(), DeskError> {
+    sqlx::query("INSERT INTO audit_log (at, staff, environment, action, invoice_no, detail) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(time::text(Utc::now()))
+        .bind(staff)
+        .bind(env.as_str())
+        .bind(action)
+        .bind(invoice_no)
+        .bind(detail.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Moves `entry` to `to`, writing every field of `entry` (as changed by the caller), in one
+/// transaction with its audit entry. Fails if the row is no longer in the state the caller read
+/// (another process moved it): nothing is written then.
+pub async fn transition(
+    pool: &SqlitePool,
+    entry: &mut Entry,
+    to: State,
+    staff: &str,
+    env: Environment,
+) -> Result<(), DeskError> {
+    let from = entry.state();
+    let now = time::text(Utc::now());
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let r = sqlx::query(
+        "UPDATE capture_journal SET state = ?, path = ?, wallet_part_json = ?, wallet_currency = ?, wallet_amount = ?, exchange_rate = ?, \
+         wallet_in_invoice_currency = ?, paypal_amount = ?, approved_amount = ?, capture_id = ?, capture_status = ?, adopted = ?, \
+         reason = ?, last_error = ?, attempts = ?, updated_at = ? WHERE id = ? AND state = ?",
+    )
+    .bind(to.as_str())
+    .bind(&entry.path)
+    .bind(&entry.wallet_part_json)
+    .bind(&entry.wallet_currency)
+    .bind(&entry.wallet_amount)
+    .bind(&entry.exchange_rate)
+    .bind(&entry.wallet_in_invoice_currency)
+    .bind(&entry.paypal_amount)
+    .bind(&entry.approved_amount)
+    .bind(&entry.capture_id)
+    .bind(&entry.capture_status)
+    .bind(entry.adopted)
+    .bind(&entry.reason)
+    .bind(&entry.last_error)
+    .bind(entry.attempts)
+    .bind(&now)
+    .bind(entry.id)
+    .bind(from.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Err(DeskError::new(
+            ErrorCode::Conflict,
+            "Another Capture Desk process is working on this invoice right now.",
+        )
+        .with_detail(format!("journal {} was no longer {}", entry.id, from.as_str())));
+    }
+    if to == State::Finalized {
+        mark_paid(&mut tx, entry.invoice_no, &entry.currency).await?;
+    }
+    let detail = serde_json::json!({
+        "journalId": entry.id, "from": from.as_str(), "to": to.as_str(), "path": entry.path,
+        "currency": entry.currency, "outstanding": entry.outstanding, "paypalAmount": entry.paypal_amount,
+        "walletAmount": entry.wallet_amount, "walletCurrency": entry.wallet_currency, "exchangeRate": entry.exchange_rate,
+        "approvedAmount": entry.approved_amount, "orderId": entry.order_id, "authorizationId": entry.authorization_id,
+        "captureId": entry.capture_id, "captureStatus": entry.capture_status, "adopted": entry.adopted,
+        "requestId": entry.request_id, "reason": entry.reason,
+    });
+    audit(&mut tx, staff, env, &format!("capture.{}", to.as_str()), Some(entry.invoice_no), detail).await?;
+    tx.commit().await?;
+    entry.state = StateText(to);
+    entry.updated_at = now;
+    Ok(())
+}
+
+/// The invoice is paid: the cache says so at once (the next sync confirms it).
+async fn mark_paid(tx: &mut sqlx::SqliteConnection, invoice_no: i64, currency: &str) -> Result<(), DeskError> {
+    let zero = money::Currency::from_code(currency)
+        .map(money::Money::zero)
+        .map_or_else(|_| "0".to_owned(), |m| m.to_paypal_string());
+    sqlx::query(
+        "UPDATE invoices SET status = 'paid', outstanding = ?, outstanding_e4 = 0, has_paypal = 0, paypal_intent = NULL, \
+         paypal_order_id = NULL, paypal_auth_id = NULL, paypal_approved_at = NULL WHERE invoice_no = ?",
+    )
+    .bind(zero)
+    .bind(invoice_no)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Marks the cached invoice paid (for "already paid" answers outside a transition).
+pub async fn mark_invoice_paid(pool: &SqlitePool, invoice_no: i64, currency: &str) -> Result<(), DeskError> {
+    let mut conn = pool.acquire().await?;
+    mark_paid(&mut conn, invoice_no, currency).await
+}
+
+/// Records a failed remote call without changing state (attempts + 1, last error).
+pub async fn note_failure(pool: &SqlitePool, entry: &mut Entry, error: &str) -> Result<(), DeskError> {
+    entry.attempts += 1;
+    entry.last_error = Some(error.chars().take(500).collect());
+    sqlx::query("UPDATE capture_journal SET attempts = ?, last_error = ?, updated_at = ? WHERE id = ?")
+        .bind(entry.attempts)
+        .bind(&entry.last_error)
+        .bind(time::text(Utc::now()))
+        .bind(entry.id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn get(pool: &SqlitePool, id: i64) -> Result<Option<Entry>, DeskError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM capture_journal WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// Every unfinished attempt, oldest first.
+pub async fn unfinished(pool: &SqlitePool) -> Result<Vec<Entry>, DeskError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM capture_journal WHERE state NOT IN ('finalized','rejected','needs_attention') ORDER BY id"
+    ))
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The newest attempts (all, or one invoice's), newest first.
+pub async fn recent(pool: &SqlitePool, invoice_no: Option<i64>, limit: u32) -> Result<Vec<Entry>, DeskError> {
+    let limit = i64::from(limit.clamp(1, 10_000));
+    Ok(match invoice_no {
+        Some(no) => {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM capture_journal WHERE invoice_no = ? ORDER BY id DESC LIMIT ?"
+            ))
+            .bind(no)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM capture_journal ORDER BY id DESC LIMIT ?"))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }
+    })
+}

@@ -1,0 +1,26 @@
+//! The capture workflow: wallet part-payment and PayPal capture, finalized on the gateway,
+//! journaled in SQLite before and after every remote call, exactly once.
+//!
+//! ```text
+//! planned ─part-process─► part_processed ─check approval─► paypal_capture_sent ─capture─►
+//! paypal_captured ─verify (COMPLETED, amount, currency)─► verified ─► finalize_sent ─finalize─► finalized
+//!        └─ the wallet covers everything ─► wallet_pay_sent ─pay─► finalized
+//! terminal failures: rejected (nothing moved) · needs_attention (money moved, something disagrees)
+//! ```
+//!
+//! * The PayPal capture carries `PayPal-Request-Id` = `capture-desk-{desk id}-{journal id}-capture`,
+//!   the same on every retry and after every restart: a replay returns the first capture.
+//! * `ORDER_ALREADY_CAPTURED` / `AUTHORIZATION_ALREADY_CAPTURED`: the existing capture is read
+//!   and adopted, never captured again.
+//! * `paypal_capture_sent`, `finalize_sent` and `wallet_pay_sent` are the unknown-outcome
+//!   states: on resume, PayPal is replayed with the same request id, and the gateway's invoice is
+//!   read (is our payment there?) before anything is sent again.
+//! * A PENDING capture waits (re-checked on resume); a DECLINED one ends `rejected`.
+
+pub mod engine;
+pub mod journal;
+pub mod preview;
+
+pub use engine::{CaptureResult, Engine, Interrupt, Step};
+pub use journal::{Entry, State};
+pub use preview::CapturePreview;
