@@ -1,7 +1,16 @@
 use tauri_build::{AppManifest, Attributes};
 
 /// Our own commands: the only ones the UI may call (see capabilities/).
-const COMMANDS: &[&str] = &["desk_status", "list_invoices", "get_invoice", "sync_now", "recent_audit"];
+const COMMANDS: &[&str] = &[
+    "desk_status",
+    "list_invoices",
+    "get_invoice",
+    "sync_now",
+    "recent_audit",
+    "capture_preview",
+    "capture_invoice",
+    "recover_captures",
+];
 
 fn main() {
     // `generate_context!` embeds ui/dist; a checkout where the UI was never built still

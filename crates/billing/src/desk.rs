@@ -235,6 +235,7 @@ impl Desk {
 
     fn engine<'a>(&'a self, interrupt: Option<&'a dyn Interrupt>) -> Result<Engine<'a>, DeskError> {
         Ok(Engine {
+            observer: None,
             pool: &self.pool,
             gateway: self.gateway.as_ref().map_err(Clone::clone)?,
             paypal: self.paypal.as_ref().map_err(Clone::clone)?,
@@ -255,6 +256,17 @@ impl Desk {
         self.engine(None)?.capture(invoice_no).await
     }
 
+    /// Like [`Desk::capture`], telling `observer` every new state.
+    pub async fn capture_observed(
+        &self,
+        invoice_no: i64,
+        observer: &(dyn Fn(&CaptureResult) + Send + Sync),
+    ) -> Result<CaptureResult, DeskError> {
+        let mut engine = self.engine(None)?;
+        engine.observer = Some(observer);
+        engine.capture(invoice_no).await
+    }
+
     /// Like [`Desk::capture`], stopping where `interrupt` says (crash tests).
     pub async fn capture_with(&self, invoice_no: i64, interrupt: &dyn Interrupt) -> Result<CaptureResult, DeskError> {
         self.engine(Some(interrupt))?.capture(invoice_no).await
@@ -266,9 +278,13 @@ impl Desk {
     }
 
     pub async fn recover_with(&self, interrupt: Option<&dyn Interrupt>) -> Result<Vec<CaptureResult>, DeskError> {
+        let unfinished = capture::journal::unfinished(&self.pool).await?;
+        if unfinished.is_empty() {
+            return Ok(Vec::new());
+        }
         let engine = self.engine(interrupt)?;
         let mut results = Vec::new();
-        for entry in capture::journal::unfinished(&self.pool).await? {
+        for entry in unfinished {
             results.push(engine.resume(entry).await?);
         }
         Ok(results)

@@ -326,6 +326,8 @@ async fn recover(desk: &Desk, wait_pending: u64, json: bool) -> Result<(), DeskE
 async fn dispatch(desk: &Desk, command: Command) -> Result<(), DeskError> {
     match command {
         Command::Sync { full, json } => {
+            // unfinished captures first: they may change what the sync should see
+            let _ = desk.recover().await;
             let quiet = json || !std::io::IsTerminal::is_terminal(&std::io::stderr());
             let report = desk
                 .sync(full, &|p| {

@@ -9,6 +9,8 @@ import type { InvoiceRow } from "./bindings/InvoiceRow";
 import type { ListRequest } from "./bindings/ListRequest";
 import type { SyncProgress } from "./bindings/SyncProgress";
 import type { SyncReport } from "./bindings/SyncReport";
+import type { CapturePreview } from "./bindings/CapturePreview";
+import type { CaptureResult } from "./bindings/CaptureResult";
 
 /** Every command failure is a DeskError; anything else is wrapped as one. */
 export function asDeskError(e: unknown): DeskError {
@@ -31,4 +33,8 @@ export const backend = {
   sync: (full: boolean) => call<SyncReport>("sync_now", { full }),
   onSyncProgress: (cb: (p: SyncProgress) => void): Promise<UnlistenFn> =>
     listen<SyncProgress>("sync-progress", (e) => cb(e.payload)),
+  capturePreview: (invoiceNo: number) => call<CapturePreview>("capture_preview", { invoiceNo }),
+  captureInvoice: (invoiceNo: number) => call<CaptureResult>("capture_invoice", { invoiceNo }),
+  onCaptureProgress: (cb: (r: CaptureResult) => void): Promise<UnlistenFn> =>
+    listen<CaptureResult>("capture-progress", (e) => cb(e.payload)),
 };

@@ -113,6 +113,8 @@ pub struct Engine<'a> {
     pub environment: Environment,
     pub desk_id: &'a str,
     pub interrupt: Option<&'a dyn Interrupt>,
+    /// Told every new state (for progress in the UI).
+    pub observer: Option<&'a (dyn Fn(&CaptureResult) + Send + Sync)>,
 }
 
 fn interrupted(step: Step, when: &str) -> DeskError {
@@ -145,7 +147,11 @@ impl Engine<'_> {
     }
 
     async fn to(&self, e: &mut Entry, state: State) -> Result<(), DeskError> {
-        journal::transition(self.pool, e, state, self.staff, self.environment).await
+        journal::transition(self.pool, e, state, self.staff, self.environment).await?;
+        if let Some(observe) = self.observer {
+            observe(&CaptureResult::of(e));
+        }
+        Ok(())
     }
 
     async fn reject(&self, e: &mut Entry, reason: impl Into<String>) -> Result<Flow, DeskError> {

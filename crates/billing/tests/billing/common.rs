@@ -13,6 +13,9 @@ pub async fn sandbox(invoices: u64, seed: u64) -> Sandbox {
 pub async fn desk(url: &str, dir: &std::path::Path) -> Desk {
     let secrets = Arc::new(MemorySecrets::default());
     secrets.set(Environment::Sandbox, SecretKey::GatewayToken, &Secret::new("demo-staff-token")).expect("secret");
+    secrets
+        .set(Environment::Sandbox, SecretKey::PaypalClientSecret, &Secret::new("demo-client-secret"))
+        .expect("secret");
     let settings = Settings {
         environment: Environment::Sandbox,
         gateway_url: Some(url.to_owned()),

@@ -1,0 +1,434 @@
+//! The capture engine against the sandbox: the happy paths, every step interrupted and
+//! recovered, faults on every call, two desks at once — checked against the sandbox ledger.
+
+use crate::common::{desk, no_progress};
+use billing::capture::{Interrupt, State, Step};
+use billing::{Desk, ErrorCode, InvoiceFilter, ListRequest};
+use sandbox::{Config, Sandbox};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+async fn sandbox_with(invoices: u64, seed: u64, pending_seconds: i64) -> Sandbox {
+    Sandbox::start(
+        Config { invoices, seed, rate_limit: 0, pending_seconds, ..Config::default() },
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("sandbox")
+}
+
+async fn ledger(sb: &Sandbox) -> Value {
+    reqwest::get(format!("{}/__sandbox/ledger", sb.base_url())).await.expect("ledger").json().await.expect("json")
+}
+
+async fn set_faults(sb: &Sandbox, json: &str) {
+    sb.set_faults(serde_json::from_str(json).expect("faults"));
+}
+
+/// The invariants of the whole product, from the sandbox's point of view.
+async fn assert_exactly_once(sb: &Sandbox, context: &str) -> (usize, usize) {
+    let l = ledger(sb).await;
+    let caps = l["paypal_captures"].as_array().cloned().unwrap_or_default();
+    let fins = l["gateway_finalizations"].as_array().cloned().unwrap_or_default();
+    let mut per_source: HashMap<String, usize> = HashMap::new();
+    for c in &caps {
+        let src = c["authorization_id"].as_str().or(c["order_id"].as_str()).unwrap_or("").to_owned();
+        *per_source.entry(src).or_default() += 1;
+    }
+    let twice: Vec<_> = per_source.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "{context}: captured more than once: {twice:?}");
+    let mut fin_count: HashMap<String, usize> = HashMap::new();
+    for f in &fins {
+        *fin_count.entry(f["paymentId"].as_str().unwrap_or("").to_owned()).or_default() += 1;
+    }
+    for c in &caps {
+        let id = c["id"].as_str().unwrap_or("");
+        let n = fin_count.get(id).copied().unwrap_or(0);
+        match c["status"].as_str() {
+            Some("COMPLETED") => assert_eq!(n, 1, "{context}: completed capture {id} finalized {n} times"),
+            _ => assert_eq!(n, 0, "{context}: capture {id} ({}) finalized {n} times", c["status"]),
+        }
+    }
+    for f in &fins {
+        let id = f["paymentId"].as_str().unwrap_or("");
+        // the gateway's own seed example pays with a made-up PayPal id
+        if id.starts_with("PAYPAL-") {
+            continue;
+        }
+        assert!(caps.iter().any(|c| c["id"] == id), "{context}: finalized {id}, which PayPal never captured");
+    }
+    (caps.len(), fins.len())
+}
+
+async fn approved(d: &Desk) -> Vec<i64> {
+    let page = d
+        .list(&ListRequest {
+            filter: InvoiceFilter { has_paypal: Some(true), ..Default::default() },
+            limit: Some(5000),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    page.rows.iter().map(|r| r.invoice_no).collect()
+}
+
+async fn all_terminal(d: &Desk) -> bool {
+    d.journal(None, 10_000).await.expect("journal").iter().all(|e| e.state().is_terminal())
+}
+
+#[tokio::test]
+async fn the_seed_invoice_pays_its_wallet_part_and_the_paypal_part_once() {
+    let sb = sandbox_with(300, 1, 5).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = desk(&sb.base_url(), dir.path()).await;
+    d.sync(false, &no_progress()).await.expect("sync");
+
+    let p = d.capture_preview(458_732).await.expect("preview");
+    let w = p.wallet.clone().expect("a wallet part");
+    assert_eq!(
+        (w.amount.as_str(), w.currency.as_str(), w.exchange_rate.as_str(), w.in_invoice_currency.as_str()),
+        ("40.50", "EUR", "1.0857", "43.97")
+    );
+    assert_eq!(p.paypal_amount, "206.03");
+    let a = p.approval.clone().expect("approval");
+    assert_eq!((a.amount.as_str(), a.status.as_str()), ("206.03", "APPROVED"));
+    assert!(p.ready, "{:?}", p.problems);
+    assert_eq!(ledger(&sb).await["paypal_captures"].as_array().map(Vec::len), Some(0), "a preview moves nothing");
+
+    let r = d.capture(458_732).await.expect("capture");
+    assert_eq!(r.state, State::Finalized, "{r:?}");
+    assert!(r.message.contains("206.03 USD") && r.message.contains("40.50 EUR"), "{}", r.message);
+    let l = ledger(&sb).await;
+    assert_eq!(l["gateway_finalizations"][0]["amount"].to_string(), "206.03");
+    assert_eq!(l["gateway_finalizations"][0]["paymentId"], l["paypal_captures"][0]["id"]);
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, "paid");
+
+    // again: nothing new, the finished attempt is reported
+    let again = d.capture(458_732).await.expect("again");
+    assert_eq!((again.journal_id, again.state), (r.journal_id, State::Finalized));
+    assert_exactly_once(&sb, "seed").await;
+
+    let actions: Vec<String> =
+        billing::audit::recent(d.pool(), 50).await.expect("audit").into_iter().map(|a| a.action).collect();
+    for want in [
+        "capture.planned",
+        "capture.part_processed",
+        "capture.paypal_capture_sent",
+        "capture.paypal_captured",
+        "capture.verified",
+        "capture.finalize_sent",
+        "capture.finalized",
+    ] {
+        assert!(actions.iter().any(|a| a == want), "{want} audited: {actions:?}");
+    }
+    let entry = d.journal(Some(458_732), 1).await.expect("journal").remove(0);
+    assert!(
+        entry.request_id.starts_with("capture-desk-") && entry.request_id.ends_with(&format!("-{}-capture", entry.id))
+    );
+    assert_eq!(
+        entry.wallet_part_json.as_deref(),
+        Some(r#"{"currency":"EUR","exchangeRate":1.0857,"chargeTotalBefore":250,"chargeTotalCurrent":40.5}"#)
+    );
+    d.close().await;
+}
+
+#[tokio::test]
+async fn every_approved_invoice_ends_in_a_clear_terminal_state() {
+    let sb = sandbox_with(300, 2, 1).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = desk(&sb.base_url(), dir.path()).await;
+    d.sync(false, &no_progress()).await.expect("sync");
+    let invoices = approved(&d).await;
+    assert!(invoices.len() >= 20);
+    let mut states: HashMap<String, usize> = HashMap::new();
+    for no in &invoices {
+        let r = d.capture(*no).await.expect("capture");
+        *states.entry(r.state.as_str().to_owned()).or_default() += 1;
+    }
+    // pending captures complete after a second; recovery finishes them
+    for _ in 0..10 {
+        if all_terminal(&d).await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        d.recover().await.expect("recover");
+    }
+    assert!(all_terminal(&d).await, "{:?}", d.journal(None, 1000).await);
+    let entries = d.journal(None, 1000).await.expect("journal");
+    assert!(
+        entries.iter().any(|e| e.state() == State::Finalized && e.intent.as_deref() == Some("AUTHORIZE")),
+        "an authorization captured"
+    );
+    assert!(entries.iter().filter(|e| e.state() == State::Rejected).all(|e| e.reason.is_some()));
+    assert!(entries.iter().all(|e| e.state() != State::NeedsAttention), "nothing disagrees without faults");
+    let (caps, fins) = assert_exactly_once(&sb, "all approved").await;
+    assert!(caps > 10 && fins > 10, "{caps} captures, {fins} finalizations; {states:?}");
+    d.close().await;
+}
+
+/// Stops once, at one step boundary.
+struct StopOnce {
+    step: Step,
+    after: bool,
+    fired: AtomicBool,
+}
+
+impl Interrupt for StopOnce {
+    fn before(&self, step: Step, _: i64) -> bool {
+        !self.after && step == self.step && !self.fired.swap(true, Ordering::SeqCst)
+    }
+    fn after(&self, step: Step, _: i64) -> bool {
+        self.after && step == self.step && !self.fired.swap(true, Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn a_crash_at_any_step_boundary_is_recovered_without_paying_twice() {
+    for step in [Step::PartProcess, Step::ReadApproval, Step::Capture, Step::Verify, Step::Finalize] {
+        for after in [false, true] {
+            let sb = sandbox_with(200, 3, 5).await;
+            let dir = tempfile::tempdir().expect("dir");
+            {
+                let d = desk(&sb.base_url(), dir.path()).await;
+                d.sync(false, &no_progress()).await.expect("sync");
+                let stop = StopOnce { step, after, fired: AtomicBool::new(false) };
+                let e = d.capture_with(458_732, &stop).await.expect_err("interrupted");
+                assert_eq!(e.code, ErrorCode::Internal, "{step:?} after={after}");
+                d.close().await;
+            }
+            // a new process on the same data directory
+            let d = desk(&sb.base_url(), dir.path()).await;
+            let results = d.recover().await.expect("recover");
+            assert_eq!(results.len(), 1, "{step:?} after={after}");
+            assert_eq!(results[0].state, State::Finalized, "{step:?} after={after}: {:?}", results[0]);
+            let (caps, fins) = assert_exactly_once(&sb, &format!("{step:?} after={after}")).await;
+            assert_eq!((caps, fins), (1, 1), "{step:?} after={after}");
+            d.close().await;
+        }
+    }
+}
+
+/// Stops at random boundaries, from a seed.
+struct Chaos {
+    state: AtomicU64,
+    per_mille: u64,
+}
+
+impl Chaos {
+    fn roll(&self) -> bool {
+        let mut x = self.state.load(Ordering::SeqCst);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.state.store(x, Ordering::SeqCst);
+        x % 1000 < self.per_mille
+    }
+}
+
+impl Interrupt for Chaos {
+    fn before(&self, _: Step, _: i64) -> bool {
+        self.roll()
+    }
+    fn after(&self, _: Step, _: i64) -> bool {
+        self.roll()
+    }
+}
+
+/// How many seeds the randomized test runs (`DESK_CHAOS_SEEDS` for more).
+fn chaos_seeds() -> u64 {
+    std::env::var("DESK_CHAOS_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10)
+}
+
+#[tokio::test]
+async fn randomized_faults_and_crashes_never_capture_twice_or_lose_a_capture() {
+    let seeds = chaos_seeds();
+    for seed in 1..=seeds {
+        let sb = sandbox_with(50, 100 + seed, 1).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let d = desk(&sb.base_url(), dir.path()).await;
+        d.sync(false, &no_progress()).await.expect("sync");
+        let invoices = approved(&d).await;
+        set_faults(
+            &sb,
+            r#"{"default":{"latency_ms":2,"error_rate":0.15,"error_status":503,"rate_limit_rate":0.03,"drop_after_commit_rate":0.25},
+                "routes":{"POST /api/v1/billing/invoice/paypal/capture":{"error_rate":0.2,"error_status":500,"drop_after_commit_rate":0.35}}}"#,
+        )
+        .await;
+        let chaos = Chaos { state: AtomicU64::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1), per_mille: 120 };
+        for no in &invoices {
+            let _ = d.capture_with(*no, &chaos).await;
+        }
+        for _ in 0..5 {
+            let _ = d.recover_with(Some(&chaos)).await;
+        }
+        set_faults(&sb, "{}").await;
+        for _ in 0..20 {
+            d.recover().await.expect("recover without faults");
+            if all_terminal(&d).await {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        assert!(
+            all_terminal(&d).await,
+            "seed {seed}: unfinished {:?}",
+            d.journal(None, 1000).await.map(|j| j.into_iter().filter(|e| !e.state().is_terminal()).collect::<Vec<_>>())
+        );
+        assert_exactly_once(&sb, &format!("seed {seed}")).await;
+        d.close().await;
+    }
+    eprintln!("randomized capture test: {seeds} seeds");
+}
+
+#[tokio::test]
+async fn two_desks_capturing_the_same_invoices_capture_each_once() {
+    let sb = sandbox_with(120, 5, 1).await;
+    let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let a = desk(&sb.base_url(), da.path()).await;
+    let b = desk(&sb.base_url(), db.path()).await;
+    a.sync(false, &no_progress()).await.expect("sync a");
+    b.sync(false, &no_progress()).await.expect("sync b");
+    let invoices = approved(&a).await;
+    set_faults(&sb, r#"{"default":{"latency_ms":3,"drop_after_commit_rate":0.2}}"#).await;
+    let run = |d: &'static Desk, list: Vec<i64>| async move {
+        for no in list {
+            let _ = d.capture(no).await;
+        }
+    };
+    let a: &'static Desk = Box::leak(Box::new(a));
+    let b: &'static Desk = Box::leak(Box::new(b));
+    let mut reversed = invoices.clone();
+    reversed.reverse();
+    tokio::join!(run(a, invoices.clone()), run(b, reversed));
+    set_faults(&sb, "{}").await;
+    for _ in 0..20 {
+        a.recover().await.expect("recover a");
+        b.recover().await.expect("recover b");
+        if all_terminal(a).await && all_terminal(b).await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    assert!(all_terminal(a).await && all_terminal(b).await);
+    let (caps, fins) = assert_exactly_once(&sb, "two desks").await;
+    assert!(caps > 5 && fins > 5);
+    // the desk that lost a race adopted the other's capture or saw the invoice paid
+    let adopted = a
+        .journal(None, 1000)
+        .await
+        .expect("j")
+        .iter()
+        .chain(b.journal(None, 1000).await.expect("j").iter())
+        .filter(|e| e.adopted)
+        .count();
+    let already_paid = a
+        .journal(None, 1000)
+        .await
+        .expect("j")
+        .iter()
+        .chain(b.journal(None, 1000).await.expect("j").iter())
+        .filter(|e| e.reason.as_deref().is_some_and(|r| r.contains("already paid")))
+        .count();
+    assert!(adopted + already_paid > 0, "the desks met at least once");
+}
+
+#[tokio::test]
+async fn bad_input_and_refusals_are_clear_and_move_nothing() {
+    let sb = sandbox_with(300, 1, 5).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = desk(&sb.base_url(), dir.path()).await;
+    d.sync(false, &no_progress()).await.expect("sync");
+    // not in the cache
+    assert_eq!(d.capture(1).await.expect_err("unknown").code, ErrorCode::NotFound);
+    // paid meanwhile at the gateway (the seed example), the cache is stale
+    let body = r#"{"amount":250,"invoiceNo":458732,"paymentId":"PAYPAL-9X8Y7Z6W5V4U3T2S1R0","currencyCode":"USD","partPaymentFromWalletBalance":{"currency":"USD","exchangeRate":1,"chargeTotalBefore":250,"chargeTotalCurrent":0}}"#;
+    reqwest::Client::new()
+        .post(format!("{}/api/v1/billing/invoice/paypal/capture", sb.base_url()))
+        .bearer_auth("demo-staff-token")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("pay");
+    let r = d.capture(458_732).await.expect("result");
+    assert_eq!(r.state, State::Rejected);
+    assert!(r.message.contains("already paid"), "{}", r.message);
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, "paid", "the cache learnt it");
+    // an invoice without an approved PayPal payment
+    let plain = d
+        .list(&ListRequest {
+            filter: InvoiceFilter { has_paypal: Some(false), ..Default::default() },
+            limit: Some(50),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .rows
+        .into_iter()
+        .find(|r| r.wallet.as_ref().is_none_or(|w| w.balance.starts_with("0")))
+        .expect("an invoice without approval");
+    let r = d.capture(plain.invoice_no).await.expect("result");
+    assert_eq!(r.state, State::Rejected, "{r:?}");
+    let (caps, fins) = assert_exactly_once(&sb, "refusals").await;
+    assert_eq!((caps, fins), (0, 1), "only the seed example's own finalization");
+    d.close().await;
+}
+
+#[tokio::test]
+async fn a_gateway_refusal_after_paypal_captured_needs_attention() {
+    let sb = sandbox_with(300, 1, 5).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = desk(&sb.base_url(), dir.path()).await;
+    d.sync(false, &no_progress()).await.expect("sync");
+    set_faults(
+        &sb,
+        r#"{"routes":{"POST /api/v1/billing/invoice/paypal/capture":{"error_rate":1,"error_status":400}}}"#,
+    )
+    .await;
+    let r = d.capture(458_732).await.expect("result");
+    assert_eq!(r.state, State::NeedsAttention, "{r:?}");
+    assert!(r.message.contains("PayPal captured") && r.capture_id.is_some(), "{}", r.message);
+    set_faults(&sb, "{}").await;
+    let l = ledger(&sb).await;
+    assert_eq!(l["paypal_captures"].as_array().map(Vec::len), Some(1));
+    assert_eq!(l["gateway_finalizations"].as_array().map(Vec::len), Some(0));
+    d.close().await;
+}
+
+#[tokio::test]
+async fn pending_captures_wait_until_paypal_completes_them() {
+    // pending captures complete only on request
+    let sb = sandbox_with(300, 2, 0).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = desk(&sb.base_url(), dir.path()).await;
+    d.sync(false, &no_progress()).await.expect("sync");
+    let mut pending = None;
+    for no in approved(&d).await {
+        let r = d.capture(no).await.expect("capture");
+        if r.state == State::PaypalCaptured {
+            pending = Some(r);
+            break;
+        }
+    }
+    let r = pending.expect("the seed has a capture that goes pending");
+    assert!(!r.finished && r.message.contains("pending"), "{}", r.message);
+    let capture_id = r.capture_id.clone().expect("capture id");
+    // still pending: recovery leaves it, nothing finalized
+    let again = d.recover().await.expect("recover");
+    assert!(again.iter().any(|x| x.journal_id == r.journal_id && x.state == State::PaypalCaptured));
+    assert!(!ledger(&sb).await["gateway_finalizations"]
+        .as_array()
+        .expect("fins")
+        .iter()
+        .any(|f| f["paymentId"] == capture_id.as_str()));
+    reqwest::Client::new()
+        .post(format!("{}/__sandbox/captures/{capture_id}/complete", sb.base_url()))
+        .send()
+        .await
+        .expect("complete");
+    let done = d.recover().await.expect("recover");
+    assert!(done.iter().any(|x| x.journal_id == r.journal_id && x.state == State::Finalized), "{done:?}");
+    assert_exactly_once(&sb, "pending").await;
+    d.close().await;
+}
