@@ -8,6 +8,7 @@
 //!   end-to-end test of the real app under Xvfb.
 //! * `e2e`   — only the end-to-end test (after setup and builds).
 //! * `bench` — sync and list-query figures against the sandbox.
+//! * `screenshots` — the end-to-end run, saving its screenshots to docs/screenshots.
 //! * `setup` — only the setup.
 
 mod setup;
@@ -25,8 +26,9 @@ fn main() -> ExitCode {
         "test" => steps::test(),
         "e2e" => steps::e2e_only(),
         "bench" => steps::bench(rest),
+        "screenshots" => steps::screenshots(),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|e2e|bench|setup>");
+            eprintln!("usage: cargo xtask <run|test|e2e|bench|screenshots|setup>");
             return ExitCode::from(2);
         }
     };

@@ -168,14 +168,56 @@ fn bindings_unchanged() -> Result {
 
 /// The end-to-end test: the real app under Xvfb, driven through tauri-driver + WebKitWebDriver.
 fn e2e() -> Result {
+    e2e_with(&[])
+}
+
+/// Bounded in time; whatever the run leaves behind is stopped.
+fn e2e_with(env: &[(&str, String)]) -> Result {
     let x = Xvfb::start()?;
-    let r = cmd(cargo()
-        .args(["test", "-p", "desk-e2e", "--", "--test-threads=1", "--nocapture"])
+    let mut c = cargo();
+    c.args(["test", "-p", "desk-e2e", "--", "--test-threads=1", "--nocapture"])
         .env("DISPLAY", &x.display)
         .env("NO_AT_BRIDGE", "1")
-        .env("DESK_E2E_APP", app_binary()));
+        .env("DESK_E2E_APP", app_binary())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    let r = cmd_with_timeout(&mut c, Duration::from_secs(15 * 60));
+    // the app is started by WebKitWebDriver; nothing of the run may outlive it
+    let _ = Command::new("pkill").args(["-TERM", "-f", &app_binary().to_string_lossy()]).status();
+    let _ = Command::new("pkill").args(["-TERM", "-x", "WebKitWebDriver"]).status();
     drop(x);
     r
+}
+
+/// Like [`cmd`], but the whole process group is stopped after `limit`.
+fn cmd_with_timeout(c: &mut Command, limit: Duration) -> Result {
+    use std::os::unix::process::CommandExt;
+    eprintln!("$ {} (at most {limit:?})", describe(c));
+    let mut child = c.process_group(0).spawn().map_err(|e| format!("{}: {e}", describe(c)))?;
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return if status.success() { Ok(()) } else { Err(format!("`{}` failed ({status})", describe(c)).into()) };
+        }
+        if started.elapsed() > limit {
+            let _ = Command::new("kill").args(["-TERM", &format!("-{}", child.id())]).status();
+            std::thread::sleep(Duration::from_secs(3));
+            let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+            let _ = child.wait();
+            return Err(format!("`{}` took longer than {limit:?}", describe(c)).into());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `cargo xtask screenshots`: the end-to-end run, saving its screenshots to docs/screenshots.
+pub fn screenshots() -> Result {
+    setup::all(Purpose::Test)?;
+    build_ui()?;
+    build_app()?;
+    let dir = root().join("docs/screenshots");
+    e2e_with(&[("DESK_E2E_SHOTS", dir.to_string_lossy().into_owned())])?;
+    eprintln!("xtask: screenshots in {}", dir.display());
+    Ok(())
 }
 
 pub fn e2e_only() -> Result {

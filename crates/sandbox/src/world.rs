@@ -430,7 +430,10 @@ impl World {
                     approved_with_wallet.insert(customer_id.clone());
                 }
                 w.invoices.insert(no, invoice);
-                w.attach_paypal(&mut rng, no, updated_at);
+                // customers approve shortly before staff capture: within the last week
+                let approved_at =
+                    (base - Duration::hours(i64::try_from(rng.below(24 * 7)).unwrap_or(0))).max(issued_at);
+                w.attach_paypal(&mut rng, no, approved_at);
                 continue;
             }
             w.invoices.insert(no, invoice);
