@@ -166,15 +166,25 @@ mod payments {
         assert_eq!(p.charge_total.to_paypal_string(), "206.03");
         assert_eq!(p.wallet_part.currency.code(), "EUR");
         assert_eq!(p.wallet_part.charge_total_current.to_paypal_string(), "40.50");
-        assert_eq!(p.wallet_part.raw.get(), r#"{"currency":"EUR","exchangeRate":1.0857,"chargeTotalBefore":250,"chargeTotalCurrent":40.5}"#);
+        assert_eq!(
+            p.wallet_part.raw.get(),
+            r#"{"currency":"EUR","exchangeRate":1.0857,"chargeTotalBefore":250,"chargeTotalCurrent":40.5}"#
+        );
         // the object goes back unchanged and the gateway accepts it
-        let f = c.finalize_paypal_capture(458_732, p.charge_total, "CAPTURE-1", &p.wallet_part).await.expect("finalize");
+        let f =
+            c.finalize_paypal_capture(458_732, p.charge_total, "CAPTURE-1", &p.wallet_part).await.expect("finalize");
         assert_eq!((f.invoice_no, f.payment_id.as_str()), (458_732, "CAPTURE-1"));
         // documented errors
         assert_eq!(c.part_process(458_732, usd()).await.expect_err("paid"), GatewayError::InvoiceAlreadyPaid);
-        assert_eq!(c.finalize_paypal_capture(458_732, p.charge_total, "CAPTURE-2", &p.wallet_part).await.expect_err("paid"), GatewayError::BadInvoice);
+        assert_eq!(
+            c.finalize_paypal_capture(458_732, p.charge_total, "CAPTURE-2", &p.wallet_part).await.expect_err("paid"),
+            GatewayError::BadInvoice
+        );
         assert_eq!(c.part_process(1, usd()).await.expect_err("unknown"), GatewayError::InvoiceNotFound);
-        assert_eq!(c.finalize_paypal_capture(1, p.charge_total, "X", &p.wallet_part).await.expect_err("unknown"), GatewayError::InvoiceNotFound);
+        assert_eq!(
+            c.finalize_paypal_capture(1, p.charge_total, "X", &p.wallet_part).await.expect_err("unknown"),
+            GatewayError::InvoiceNotFound
+        );
     }
 
     #[tokio::test]
@@ -185,14 +195,21 @@ mod payments {
         let eur = Currency::from_code("EUR").expect("EUR");
         assert_eq!(c.part_process(458_732, eur).await.expect_err("mismatch"), GatewayError::CurrencyMismatch);
         let wrong = Money::from_minor(20_000, usd());
-        assert_eq!(c.finalize_paypal_capture(458_732, wrong, "X1", &p.wallet_part).await.expect_err("amount"), GatewayError::InvalidAmount);
         assert_eq!(
-            c.finalize_paypal_capture(458_732, Money::from_minor(20_603, eur), "X2", &p.wallet_part).await.expect_err("currency"),
+            c.finalize_paypal_capture(458_732, wrong, "X1", &p.wallet_part).await.expect_err("amount"),
+            GatewayError::InvalidAmount
+        );
+        assert_eq!(
+            c.finalize_paypal_capture(458_732, Money::from_minor(20_603, eur), "X2", &p.wallet_part)
+                .await
+                .expect_err("currency"),
             GatewayError::InvalidCurrency
         );
         // no wallet part at all: the whole outstanding through PayPal is valid too
         let none = WalletPart::none(Money::from_minor(25_000, usd()));
-        c.finalize_paypal_capture(458_732, Money::from_minor(25_000, usd()), "X3", &none).await.expect("valid without wallet");
+        c.finalize_paypal_capture(458_732, Money::from_minor(25_000, usd()), "X3", &none)
+            .await
+            .expect("valid without wallet");
     }
 
     #[tokio::test]
@@ -201,13 +218,25 @@ mod payments {
         let c = client(&sb, "demo-staff-token");
         let all = outstanding(&c).await;
         let no_wallet = all.iter().find(|i| i.wallet.is_none()).expect("an invoice without wallet");
-        assert_eq!(c.part_process(no_wallet.invoice_no, no_wallet.currency).await.expect_err("no wallet"), GatewayError::WalletNotFound);
-        assert_eq!(c.pay_from_wallet(no_wallet.invoice_no, no_wallet.currency).await.expect_err("no wallet"), GatewayError::WalletNotFound);
+        assert_eq!(
+            c.part_process(no_wallet.invoice_no, no_wallet.currency).await.expect_err("no wallet"),
+            GatewayError::WalletNotFound
+        );
+        assert_eq!(
+            c.pay_from_wallet(no_wallet.invoice_no, no_wallet.currency).await.expect_err("no wallet"),
+            GatewayError::WalletNotFound
+        );
         let poor = all
             .iter()
-            .find(|i| i.wallet.as_ref().is_some_and(|w| !w.balance.is_zero()) && i.outstanding.amount() > rust_decimal::Decimal::from(20_000))
+            .find(|i| {
+                i.wallet.as_ref().is_some_and(|w| !w.balance.is_zero())
+                    && i.outstanding.amount() > rust_decimal::Decimal::from(20_000)
+            })
             .expect("a big invoice with a small wallet");
-        assert_eq!(c.pay_from_wallet(poor.invoice_no, poor.currency).await.expect_err("poor"), GatewayError::InsufficientFunds);
+        assert_eq!(
+            c.pay_from_wallet(poor.invoice_no, poor.currency).await.expect_err("poor"),
+            GatewayError::InsufficientFunds
+        );
         // a small invoice a big wallet covers: part-process refuses, the full wallet payment pays
         let mut covered = None;
         for i in all.iter().filter(|i| i.wallet.as_ref().is_some_and(|w| !w.balance.is_zero())) {
@@ -219,7 +248,10 @@ mod payments {
         if let Some(i) = covered {
             let paid = c.pay_from_wallet(i.invoice_no, i.currency).await.expect("wallet pays");
             assert_eq!(paid.amount, i.outstanding.amount());
-            assert_eq!(c.pay_from_wallet(i.invoice_no, i.currency).await.expect_err("again"), GatewayError::InvoiceAlreadyPaid);
+            assert_eq!(
+                c.pay_from_wallet(i.invoice_no, i.currency).await.expect_err("again"),
+                GatewayError::InvoiceAlreadyPaid
+            );
         }
     }
 
@@ -230,7 +262,8 @@ mod payments {
         let ngn = Currency::from_code("NGN").expect("NGN");
         // the seed invoice is in USD: asking to finalize in NGN is an invalid currency first
         let none = WalletPart::none(Money::from_minor(25_000, ngn));
-        let e = c.finalize_paypal_capture(458_732, Money::from_minor(25_000, ngn), "N1", &none).await.expect_err("refused");
+        let e =
+            c.finalize_paypal_capture(458_732, Money::from_minor(25_000, ngn), "N1", &none).await.expect_err("refused");
         assert!(matches!(e, GatewayError::InvalidCurrency | GatewayError::PaymentMethodDisabled), "{e:?}");
     }
 
@@ -239,7 +272,12 @@ mod payments {
         let sb = sandbox(300).await;
         let c = client(&sb, "demo-staff-token");
         let p = c.part_process(458_732, usd()).await.expect("part-process");
-        sb.set_faults(serde_json::from_str(r#"{"routes":{"POST /api/v1/billing/invoice/paypal/capture":{"drop_after_commit_rate":1}}}"#).expect("faults"));
+        sb.set_faults(
+            serde_json::from_str(
+                r#"{"routes":{"POST /api/v1/billing/invoice/paypal/capture":{"drop_after_commit_rate":1}}}"#,
+            )
+            .expect("faults"),
+        );
         let e = c.finalize_paypal_capture(458_732, p.charge_total, "D1", &p.wallet_part).await.expect_err("dropped");
         assert!(e.is_offline() || e.is_transient(), "{e:?}");
         sb.set_faults(Default::default());
