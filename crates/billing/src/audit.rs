@@ -31,6 +31,19 @@ pub async fn record(
     invoice_no: Option<i64>,
     detail: serde_json::Value,
 ) -> Result<(), DeskError> {
+    let mut conn = pool.acquire().await?;
+    record_in(&mut conn, staff, env, action, invoice_no, detail).await
+}
+
+/// Appends one entry on `conn`, e.g. inside the transaction whose change it records.
+pub async fn record_in(
+    conn: &mut sqlx::SqliteConnection,
+    staff: &str,
+    env: Environment,
+    action: &str,
+    invoice_no: Option<i64>,
+    detail: serde_json::Value,
+) -> Result<(), DeskError> {
     sqlx::query("INSERT INTO audit_log (at, staff, environment, action, invoice_no, detail) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(time::text(Utc::now()))
         .bind(staff)
@@ -38,7 +51,7 @@ pub async fn record(
         .bind(action)
         .bind(invoice_no)
         .bind(detail.to_string())
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The capture journal in SQLite: one row per attempt, each state change one transaction that
 //! also appends to the audit log.
 
-use crate::{time, DeskError, Environment, ErrorCode};
+use crate::{audit, time, DeskError, Environment, ErrorCode};
 use chrono::Utc;
 use serde::Serialize;
 use sqlx::SqlitePool;
@@ -179,7 +179,7 @@ pub async fn plan(pool: &SqlitePool, desk_id: &str, p: &Plan<'_>) -> Result<Entr
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    audit(
+    audit::record_in(
         &mut tx,
         p.staff,
         p.environment,
@@ -197,26 +197,6 @@ pub async fn plan(pool: &SqlitePool, desk_id: &str, p: &Plan<'_>) -> Result<Entr
         .await?;
     tx.commit().await?;
     Ok(entry)
-}
-
-async fn audit(
-    tx: &mut sqlx::SqliteConnection,
-    staff: &str,
-    env: Environment,
-    action: &str,
-    invoice_no: Option<i64>,
-    detail: serde_json::Value,
-) -> Result<(), DeskError> {
-    sqlx::query("INSERT INTO audit_log (at, staff, environment, action, invoice_no, detail) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(time::text(Utc::now()))
-        .bind(staff)
-        .bind(env.as_str())
-        .bind(action)
-        .bind(invoice_no)
-        .bind(detail.to_string())
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
 }
 
 /// Moves `entry` to `to`, writing every field of `entry` (as changed by the caller), in one
@@ -275,7 +255,7 @@ pub async fn transition(
         "captureId": entry.capture_id, "captureStatus": entry.capture_status, "adopted": entry.adopted,
         "requestId": entry.request_id, "reason": entry.reason,
     });
-    audit(&mut tx, staff, env, &format!("capture.{}", to.as_str()), Some(entry.invoice_no), detail).await?;
+    audit::record_in(&mut tx, staff, env, &format!("capture.{}", to.as_str()), Some(entry.invoice_no), detail).await?;
     tx.commit().await?;
     entry.state = StateText(to);
     entry.updated_at = now;
