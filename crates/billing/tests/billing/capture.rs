@@ -1,7 +1,7 @@
 //! The capture engine against the sandbox: the happy paths, every step interrupted and
 //! recovered, faults on every call, two desks at once — checked against the sandbox ledger.
 
-use crate::common::{desk, no_progress};
+use crate::common::{desk, no_progress, pay_seed_example};
 use billing::capture::{Interrupt, State, Step};
 use billing::{Desk, ErrorCode, InvoiceFilter, ListRequest};
 use sandbox::{Config, Sandbox};
@@ -342,15 +342,7 @@ async fn bad_input_and_refusals_are_clear_and_move_nothing() {
     // not in the cache
     assert_eq!(d.capture(1).await.expect_err("unknown").code, ErrorCode::NotFound);
     // paid meanwhile at the gateway (the seed example), the cache is stale
-    let body = r#"{"amount":250,"invoiceNo":458732,"paymentId":"PAYPAL-9X8Y7Z6W5V4U3T2S1R0","currencyCode":"USD","partPaymentFromWalletBalance":{"currency":"USD","exchangeRate":1,"chargeTotalBefore":250,"chargeTotalCurrent":0}}"#;
-    reqwest::Client::new()
-        .post(format!("{}/api/v1/billing/invoice/paypal/capture", sb.base_url()))
-        .bearer_auth("demo-staff-token")
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .expect("pay");
+    assert_eq!(pay_seed_example(&sb).await, 200);
     let r = d.capture(458_732).await.expect("result");
     assert_eq!(r.state, State::Rejected);
     assert!(r.message.contains("already paid"), "{}", r.message);

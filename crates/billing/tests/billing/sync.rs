@@ -1,4 +1,4 @@
-use crate::common::{desk, no_progress, sandbox};
+use crate::common::{desk, no_progress, pay_seed_example, sandbox};
 use billing::sync::SyncMode;
 use billing::{ErrorCode, InvoiceFilter, ListRequest};
 use std::io::{Read, Write};
@@ -34,16 +34,7 @@ async fn full_then_incremental_sync_follows_the_gateway() {
     assert!(raw.contains("\"outstanding\":250"), "raw JSON kept as received: {raw}");
 
     // the invoice is paid at the gateway (the seed example), then an incremental sync sees it
-    let body = r#"{"amount":250,"invoiceNo":458732,"paymentId":"PAYPAL-9X8Y7Z6W5V4U3T2S1R0","currencyCode":"USD","partPaymentFromWalletBalance":{"currency":"USD","exchangeRate":1,"chargeTotalBefore":250,"chargeTotalCurrent":0}}"#;
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v1/billing/invoice/paypal/capture", sb.base_url()))
-        .bearer_auth("demo-staff-token")
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .expect("capture");
-    assert_eq!(r.status(), 200);
+    assert_eq!(pay_seed_example(&sb).await, 200);
     let second = d.sync(false, &no_progress()).await.expect("second sync");
     assert_eq!(second.mode, SyncMode::Incremental);
     assert!(second.invoices >= 1);
