@@ -5,11 +5,22 @@ const COMMANDS: &[&str] = &[
     "desk_status",
     "list_invoices",
     "get_invoice",
+    "invoice_detail",
+    "invoice_live",
     "sync_now",
-    "recent_audit",
+    "audit_query",
+    "audit_facets",
+    "audit_export_csv",
     "capture_preview",
     "capture_invoice",
     "recover_captures",
+    "get_settings",
+    "save_settings",
+    "set_credential",
+    "clear_credential",
+    "test_connection",
+    "get_preference",
+    "set_preference",
 ];
 
 fn main() {

@@ -1,65 +1,130 @@
 //! Thin commands: each one line into `billing`, errors as `{code, message, detail?}`.
 
-use billing::audit::AuditEntry;
+use billing::audit::{AuditEntry, AuditFacets, AuditFilter, ExportedFile};
 use billing::capture::{CapturePreview, CaptureResult};
-use billing::{Desk, DeskError, DeskStatus, InvoicePage, InvoiceRow, ListRequest, SyncProgress, SyncReport};
-use tauri::{AppHandle, Emitter, State};
-
-/// The desk, or why it could not open (every command then answers that error).
-pub struct DeskState(pub Result<Desk, DeskError>);
-
-impl DeskState {
-    fn desk(&self) -> Result<&Desk, DeskError> {
-        self.0.as_ref().map_err(Clone::clone)
-    }
-}
+use billing::desk::ConnectionReport;
+use billing::detail::{InvoiceDetail, InvoiceLive};
+use billing::session::{CredentialKind, Session, SettingsView};
+use billing::{DeskError, DeskStatus, InvoicePage, InvoiceRow, ListRequest, Settings, SyncProgress, SyncReport};
+use tauri::{AppHandle, Emitter, Manager, State};
 
 /// Event carrying [`SyncProgress`] while a sync runs.
 pub const SYNC_PROGRESS: &str = "sync-progress";
-
-#[tauri::command]
-pub async fn desk_status(state: State<'_, DeskState>) -> Result<DeskStatus, DeskError> {
-    state.desk()?.status().await
-}
-
-#[tauri::command]
-pub async fn list_invoices(state: State<'_, DeskState>, request: ListRequest) -> Result<InvoicePage, DeskError> {
-    state.desk()?.list(&request).await
-}
-
-#[tauri::command]
-pub async fn get_invoice(state: State<'_, DeskState>, invoice_no: i64) -> Result<InvoiceRow, DeskError> {
-    state.desk()?.invoice(invoice_no).await
-}
-
-#[tauri::command]
-pub async fn sync_now(app: AppHandle, state: State<'_, DeskState>, full: bool) -> Result<SyncReport, DeskError> {
-    state.desk()?.sync(full, &|p: SyncProgress| drop(app.emit(SYNC_PROGRESS, p))).await
-}
-
-#[tauri::command]
-pub async fn recent_audit(state: State<'_, DeskState>, limit: u32) -> Result<Vec<AuditEntry>, DeskError> {
-    billing::audit::recent(state.desk()?.pool(), limit).await
-}
-
 /// Event carrying a [`CaptureResult`] at every new state of a capture.
 pub const CAPTURE_PROGRESS: &str = "capture-progress";
 
 #[tauri::command]
-pub async fn capture_preview(state: State<'_, DeskState>, invoice_no: i64) -> Result<CapturePreview, DeskError> {
-    state.desk()?.capture_preview(invoice_no).await
+pub async fn desk_status(session: State<'_, Session>) -> Result<DeskStatus, DeskError> {
+    session.desk().await?.status().await
+}
+
+#[tauri::command]
+pub async fn list_invoices(session: State<'_, Session>, request: ListRequest) -> Result<InvoicePage, DeskError> {
+    session.desk().await?.list(&request).await
+}
+
+#[tauri::command]
+pub async fn get_invoice(session: State<'_, Session>, invoice_no: i64) -> Result<InvoiceRow, DeskError> {
+    session.desk().await?.invoice(invoice_no).await
+}
+
+#[tauri::command]
+pub async fn invoice_detail(session: State<'_, Session>, invoice_no: i64) -> Result<InvoiceDetail, DeskError> {
+    session.desk().await?.invoice_detail(invoice_no).await
+}
+
+#[tauri::command]
+pub async fn invoice_live(session: State<'_, Session>, invoice_no: i64) -> Result<InvoiceLive, DeskError> {
+    session.desk().await?.invoice_live(invoice_no).await
+}
+
+#[tauri::command]
+pub async fn sync_now(app: AppHandle, session: State<'_, Session>, full: bool) -> Result<SyncReport, DeskError> {
+    session.desk().await?.sync(full, &|p: SyncProgress| drop(app.emit(SYNC_PROGRESS, p))).await
+}
+
+#[tauri::command]
+pub async fn audit_query(session: State<'_, Session>, filter: AuditFilter) -> Result<Vec<AuditEntry>, DeskError> {
+    billing::audit::query(session.desk().await?.pool(), &filter).await
+}
+
+#[tauri::command]
+pub async fn audit_facets(session: State<'_, Session>) -> Result<AuditFacets, DeskError> {
+    billing::audit::facets(session.desk().await?.pool()).await
+}
+
+/// Writes the filtered audit log as CSV into the Downloads folder (else the data directory).
+#[tauri::command]
+pub async fn audit_export_csv(
+    app: AppHandle,
+    session: State<'_, Session>,
+    filter: AuditFilter,
+) -> Result<ExportedFile, DeskError> {
+    let desk = session.desk().await?;
+    let dir = app.path().download_dir().unwrap_or_else(|_| desk.data_dir().join("exports"));
+    billing::audit::export_csv(desk.pool(), &filter, &dir).await
+}
+
+#[tauri::command]
+pub async fn capture_preview(session: State<'_, Session>, invoice_no: i64) -> Result<CapturePreview, DeskError> {
+    session.desk().await?.capture_preview(invoice_no).await
 }
 
 #[tauri::command]
 pub async fn capture_invoice(
     app: AppHandle,
-    state: State<'_, DeskState>,
+    session: State<'_, Session>,
     invoice_no: i64,
 ) -> Result<CaptureResult, DeskError> {
-    state.desk()?.capture_observed(invoice_no, &|r: &CaptureResult| drop(app.emit(CAPTURE_PROGRESS, r.clone()))).await
+    let desk = session.desk().await?;
+    desk.capture_observed(invoice_no, &|r: &CaptureResult| drop(app.emit(CAPTURE_PROGRESS, r.clone()))).await
 }
 
 #[tauri::command]
-pub async fn recover_captures(state: State<'_, DeskState>) -> Result<Vec<CaptureResult>, DeskError> {
-    state.desk()?.recover().await
+pub async fn recover_captures(session: State<'_, Session>) -> Result<Vec<CaptureResult>, DeskError> {
+    session.desk().await?.recover().await
+}
+
+#[tauri::command]
+pub async fn get_settings(session: State<'_, Session>) -> Result<SettingsView, DeskError> {
+    session.settings().await
+}
+
+#[tauri::command]
+pub async fn save_settings(
+    session: State<'_, Session>,
+    settings: Settings,
+    confirmation: Option<String>,
+) -> Result<SettingsView, DeskError> {
+    session.save_settings(settings, confirmation.as_deref()).await
+}
+
+/// Stores a credential in the keyring; the answer never contains it.
+#[tauri::command]
+pub async fn set_credential(
+    session: State<'_, Session>,
+    kind: CredentialKind,
+    value: String,
+) -> Result<SettingsView, DeskError> {
+    session.set_credential(kind, &value).await
+}
+
+#[tauri::command]
+pub async fn clear_credential(session: State<'_, Session>, kind: CredentialKind) -> Result<SettingsView, DeskError> {
+    session.clear_credential(kind).await
+}
+
+#[tauri::command]
+pub async fn test_connection(session: State<'_, Session>) -> Result<ConnectionReport, DeskError> {
+    Ok(session.desk().await?.test_connection().await)
+}
+
+#[tauri::command]
+pub async fn get_preference(session: State<'_, Session>, key: String) -> Result<Option<String>, DeskError> {
+    billing::settings::preference(session.desk().await?.pool(), &key).await
+}
+
+#[tauri::command]
+pub async fn set_preference(session: State<'_, Session>, key: String, value: String) -> Result<(), DeskError> {
+    billing::settings::set_preference(session.desk().await?.pool(), &key, &value).await
 }

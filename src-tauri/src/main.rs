@@ -1,32 +1,59 @@
-//! The desktop shell. Only this crate knows Tauri: it opens the [`billing::Desk`], hands it to
-//! Tauri as state, and exposes thin commands (see `commands`).
+//! The desktop shell. Only this crate knows Tauri: it opens the [`billing::session::Session`],
+//! hands it to Tauri as state, and exposes thin commands (see `commands`).
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
 
-use billing::{Desk, DeskError, DeskOptions};
+use billing::session::Session;
+use billing::DeskOptions;
+use std::path::Path;
 use tauri::Manager;
+use tracing_subscriber::fmt::writer::MakeWriterExt;
+
+/// Logs go to stderr and to `logs/capture-desk.log` in the data directory.
+fn init_logging(data_dir: Option<&Path>) {
+    let filter = || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
+    let file = data_dir.and_then(|d| {
+        std::fs::create_dir_all(d.join("logs")).ok()?;
+        std::fs::OpenOptions::new().create(true).append(true).open(d.join("logs").join("capture-desk.log")).ok()
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter()).with_ansi(false);
+    match file {
+        Some(f) => builder.with_writer(std::io::stderr.and(std::sync::Mutex::new(f))).init(),
+        None => builder.with_writer(std::io::stderr).init(),
+    }
+}
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let desk: Result<Desk, DeskError> = tauri::async_runtime::block_on(Desk::open(DeskOptions::default()));
-    if let Err(e) = &desk {
-        tracing::error!(code = ?e.code, message = %e.message, detail = ?e.detail, "the desk could not open");
-    }
+    let data_dir = billing::store::default_data_dir();
+    init_logging(data_dir.as_deref().ok());
+    let data_dir = match data_dir {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("Capture Desk could not start: {} ({})", e.message, e.detail.unwrap_or_default());
+            std::process::exit(1);
+        }
+    };
+    let session = tauri::async_runtime::block_on(Session::open(Some(data_dir), |dir| DeskOptions {
+        data_dir: Some(dir),
+        ..DeskOptions::default()
+    }));
+    let session = match session {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Capture Desk could not start: {}", e.message);
+            std::process::exit(1);
+        }
+    };
     let result = tauri::Builder::default()
-        .manage(commands::DeskState(desk))
+        .manage(session)
         .setup(|app| {
             // Every unfinished capture resumes from its journaled state at start.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
-                let state = handle.state::<commands::DeskState>();
-                if let Ok(desk) = state.0.as_ref() {
+                let session = handle.state::<Session>();
+                if let Ok(desk) = session.desk().await {
                     match desk.recover().await {
                         Ok(r) if !r.is_empty() => tracing::info!(resumed = r.len(), "resumed unfinished captures"),
                         Ok(_) => {}
@@ -40,11 +67,22 @@ fn main() {
             commands::desk_status,
             commands::list_invoices,
             commands::get_invoice,
+            commands::invoice_detail,
+            commands::invoice_live,
             commands::sync_now,
-            commands::recent_audit,
+            commands::audit_query,
+            commands::audit_facets,
+            commands::audit_export_csv,
             commands::capture_preview,
             commands::capture_invoice,
             commands::recover_captures,
+            commands::get_settings,
+            commands::save_settings,
+            commands::set_credential,
+            commands::clear_credential,
+            commands::test_connection,
+            commands::get_preference,
+            commands::set_preference,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {

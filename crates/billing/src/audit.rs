@@ -65,3 +65,214 @@ pub async fn recent(pool: &SqlitePool, limit: u32) -> Result<Vec<AuditEntry>, De
     .fetch_all(pool)
     .await?)
 }
+
+/// Which entries the Activity view shows. Every field is optional; `None` means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export)]
+pub struct AuditFilter {
+    #[ts(type = "number | null", optional)]
+    pub invoice_no: Option<i64>,
+    /// Exact staff name.
+    #[ts(optional)]
+    pub staff: Option<String>,
+    /// Exact action, e.g. `capture_paid`.
+    #[ts(optional)]
+    pub action: Option<String>,
+    /// On or after this day (`YYYY-MM-DD`, UTC).
+    #[ts(optional)]
+    pub from: Option<String>,
+    /// On or before this day.
+    #[ts(optional)]
+    pub to: Option<String>,
+    /// Entries older than this id (the next page).
+    #[ts(type = "number | null", optional)]
+    pub before_id: Option<i64>,
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+/// The staff names and actions present, for the Activity view's filter menus.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AuditFacets {
+    pub staff: Vec<String>,
+    pub actions: Vec<String>,
+}
+
+fn audit_day(text: &str, what: &str, end: bool) -> Result<String, DeskError> {
+    let d = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| DeskError::bad_input(format!("The {what} date {text:?} must look like 2026-12-31.")))?;
+    let t = if end { d.succ_opt().unwrap_or(d) } else { d };
+    Ok(time::text(t.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default()))
+}
+
+fn push_audit_filter(q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, f: &AuditFilter) -> Result<(), DeskError> {
+    q.push(" WHERE 1=1");
+    if let Some(n) = f.invoice_no {
+        q.push(" AND invoice_no = ").push_bind(n);
+    }
+    if let Some(s) = f.staff.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        q.push(" AND staff = ").push_bind(s.to_owned());
+    }
+    if let Some(a) = f.action.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        q.push(" AND action = ").push_bind(a.to_owned());
+    }
+    let from = f.from.as_deref().filter(|s| !s.trim().is_empty()).map(|d| audit_day(d, "from", false)).transpose()?;
+    let to = f.to.as_deref().filter(|s| !s.trim().is_empty()).map(|d| audit_day(d, "to", true)).transpose()?;
+    if let (Some(a), Some(b)) = (&from, &to) {
+        if a >= b {
+            return Err(DeskError::bad_input("The from date is after the to date."));
+        }
+    }
+    if let Some(a) = from {
+        q.push(" AND at >= ").push_bind(a);
+    }
+    if let Some(b) = to {
+        q.push(" AND at < ").push_bind(b);
+    }
+    if let Some(id) = f.before_id {
+        q.push(" AND id < ").push_bind(id);
+    }
+    Ok(())
+}
+
+/// The entries matching `filter`, newest first (at most `limit`, default 200, at most 10,000).
+pub async fn query(pool: &SqlitePool, filter: &AuditFilter) -> Result<Vec<AuditEntry>, DeskError> {
+    let mut q = sqlx::QueryBuilder::new("SELECT id, at, staff, environment, action, invoice_no, detail FROM audit_log");
+    push_audit_filter(&mut q, filter)?;
+    q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(filter.limit.unwrap_or(200).clamp(1, 10_000)));
+    Ok(q.build_query_as().fetch_all(pool).await?)
+}
+
+pub async fn facets(pool: &SqlitePool) -> Result<AuditFacets, DeskError> {
+    let staff: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT staff FROM audit_log ORDER BY staff").fetch_all(pool).await?;
+    let actions: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT action FROM audit_log ORDER BY action").fetch_all(pool).await?;
+    Ok(AuditFacets {
+        staff: staff.into_iter().map(|(s,)| s).collect(),
+        actions: actions.into_iter().map(|(a,)| a).collect(),
+    })
+}
+
+/// One CSV field: quoted when needed; a leading `=`, `+`, `-`, `@`, tab or CR is prefixed with
+/// `'` so a spreadsheet never runs it as a formula.
+fn csv_field(value: &str) -> String {
+    let guarded =
+        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_owned() };
+    if guarded.contains([',', '"', '\n', '\r']) || guarded.starts_with(' ') || guarded.ends_with(' ') {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+/// The entries as CSV (RFC 4180, CRLF line ends, a header row).
+pub fn to_csv(entries: &[AuditEntry]) -> String {
+    let mut out = String::from("id,at,staff,environment,action,invoice_no,detail\r\n");
+    for e in entries {
+        let fields = [
+            e.id.to_string(),
+            e.at.clone(),
+            e.staff.clone(),
+            e.environment.clone(),
+            e.action.clone(),
+            e.invoice_no.map(|n| n.to_string()).unwrap_or_default(),
+            e.detail.clone(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// Writes every entry matching `filter` (the limit ignored, newest first) to a new CSV file in
+/// `dir` and returns its path.
+pub async fn export_csv(
+    pool: &SqlitePool,
+    filter: &AuditFilter,
+    dir: &std::path::Path,
+) -> Result<ExportedFile, DeskError> {
+    let mut all = AuditFilter { limit: Some(10_000), ..filter.clone() };
+    let mut entries = Vec::new();
+    loop {
+        let page = query(pool, &all).await?;
+        let done = page.len() < 10_000;
+        all.before_id = page.last().map(|e| e.id);
+        entries.extend(page);
+        if done {
+            break;
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        DeskError::new(crate::ErrorCode::Storage, format!("The folder {} cannot be created.", dir.display()))
+            .with_detail(e.to_string())
+    })?;
+    let stamp = Utc::now().format("%Y%m%d-%H%M%S");
+    let mut path = dir.join(format!("capture-desk-activity-{stamp}.csv"));
+    let mut n = 1;
+    while path.exists() {
+        n += 1;
+        path = dir.join(format!("capture-desk-activity-{stamp}-{n}.csv"));
+    }
+    std::fs::write(&path, to_csv(&entries)).map_err(|e| {
+        DeskError::new(crate::ErrorCode::Storage, format!("The file {} cannot be written.", path.display()))
+            .with_detail(e.to_string())
+    })?;
+    Ok(ExportedFile { path: path.display().to_string(), rows: entries.len() as u64 })
+}
+
+/// Where an export went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ExportedFile {
+    pub path: String,
+    #[ts(type = "number")]
+    pub rows: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(detail: &str, staff: &str) -> AuditEntry {
+        AuditEntry {
+            id: 7,
+            at: "2026-11-23T10:00:00.000Z".into(),
+            staff: staff.into(),
+            environment: "demo".into(),
+            action: "capture_paid".into(),
+            invoice_no: Some(458_732),
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn csv_quotes_and_disarms_formulas() {
+        let csv = to_csv(&[entry(r#"{"a":"x, y"}"#, "=HYPERLINK(\"evil\")")]);
+        let mut lines = csv.split("\r\n");
+        assert_eq!(lines.next(), Some("id,at,staff,environment,action,invoice_no,detail"));
+        assert_eq!(
+            lines.next(),
+            Some(r#"7,2026-11-23T10:00:00.000Z,"'=HYPERLINK(""evil"")",demo,capture_paid,458732,"{""a"":""x, y""}""#)
+        );
+        assert_eq!(lines.next(), Some(""));
+        assert_eq!(csv_field("-5"), "'-5");
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn bad_dates_are_refused() {
+        let mut q = sqlx::QueryBuilder::new("SELECT 1");
+        let f = AuditFilter { from: Some("23/11/2026".into()), ..AuditFilter::default() };
+        assert_eq!(push_audit_filter(&mut q, &f).map_err(|e| e.code), Err(crate::ErrorCode::BadInput));
+        let f =
+            AuditFilter { from: Some("2026-11-24".into()), to: Some("2026-11-23".into()), ..AuditFilter::default() };
+        assert!(push_audit_filter(&mut sqlx::QueryBuilder::new("SELECT 1"), &f).is_err());
+    }
+}

@@ -2,6 +2,7 @@
 //! and in `demo` the embedded sandbox.
 
 use crate::capture::{self, CapturePreview, CaptureResult, Engine, Interrupt};
+use crate::detail::{InvoiceDetail, InvoiceLive};
 use crate::secrets::{self, SecretKey, Secrets};
 use crate::sync::{SyncProgress, SyncReport};
 use crate::{
@@ -58,7 +59,11 @@ const OFFLINE: u8 = 2;
 
 pub struct Desk {
     pool: SqlitePool,
+    /// In effect: the saved settings with the environment overrides applied.
     settings: Settings,
+    /// As saved (what the Settings screen edits).
+    saved: Settings,
+    secrets: Arc<dyn Secrets>,
     data_dir: PathBuf,
     gateway: Result<GatewayClient, DeskError>,
     paypal: Result<PaypalClient, DeskError>,
@@ -77,13 +82,14 @@ impl Desk {
             None => store::default_data_dir()?,
         };
         let pool = store::open(&data_dir).await?;
-        let mut settings = match options.settings {
+        let saved = match options.settings {
             Some(s) => {
                 s.validate()?;
                 s
             }
             None => Settings::load(&pool).await?,
         };
+        let mut settings = saved.clone();
         if options.env_overrides {
             settings = settings.with_env_overrides()?;
         }
@@ -141,6 +147,8 @@ impl Desk {
         Ok(Desk {
             pool,
             settings,
+            saved,
+            secrets: options.secrets,
             data_dir,
             gateway,
             paypal,
@@ -157,6 +165,19 @@ impl Desk {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The settings as saved, before environment overrides.
+    pub fn saved_settings(&self) -> &Settings {
+        &self.saved
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
+    pub fn secrets(&self) -> &dyn Secrets {
+        self.secrets.as_ref()
     }
 
     pub fn environment(&self) -> Environment {
@@ -246,6 +267,108 @@ impl Desk {
         })
     }
 
+    /// The cached invoice with its journal and audit entries (offline too).
+    pub async fn invoice_detail(&self, invoice_no: i64) -> Result<InvoiceDetail, DeskError> {
+        let invoice = self.invoice(invoice_no).await?;
+        let journal = capture::journal::recent(&self.pool, Some(invoice_no), 100).await?;
+        let audit = audit::query(
+            &self.pool,
+            &audit::AuditFilter { invoice_no: Some(invoice_no), limit: Some(200), ..audit::AuditFilter::default() },
+        )
+        .await?;
+        Ok(InvoiceDetail { invoice, journal, audit })
+    }
+
+    /// What the gateway (payment history; the cache is refreshed with it) and PayPal (the
+    /// approval's live status) say now. An unreachable side is reported, not fatal.
+    pub async fn invoice_live(&self, invoice_no: i64) -> Result<InvoiceLive, DeskError> {
+        let cached = self.invoice(invoice_no).await?;
+        let no = u64::try_from(invoice_no).map_err(|_| DeskError::bad_input("The invoice number is not valid."))?;
+        let mut live =
+            InvoiceLive { invoice: None, payments: Vec::new(), gateway_error: None, paypal: None, paypal_error: None };
+        match self.gateway.as_ref().map_err(Clone::clone) {
+            Err(e) => live.gateway_error = Some(e),
+            Ok(gw) => match gw.invoice(no).await {
+                Ok(inv) => {
+                    self.online.store(ONLINE, Ordering::Release);
+                    live.payments = crate::detail::payments(&inv);
+                    invoices::refresh_one(&self.pool, &inv).await?;
+                    live.invoice = invoices::get(&self.pool, invoice_no).await?;
+                }
+                Err(e) => {
+                    let e = DeskError::from(e);
+                    if e.code == ErrorCode::Offline {
+                        self.online.store(OFFLINE, Ordering::Release);
+                    }
+                    tracing::warn!(invoice_no, code = ?e.code, detail = ?e.detail, "live invoice detail failed");
+                    live.gateway_error = Some(e);
+                }
+            },
+        }
+        let row = live.invoice.as_ref().unwrap_or(&cached);
+        match self.paypal.as_ref().map_err(Clone::clone) {
+            Err(e) if row.paypal.is_some() => live.paypal_error = Some(e),
+            Err(_) => {}
+            Ok(pp) => match crate::detail::paypal_live(pp, row).await {
+                Ok(v) => live.paypal = v,
+                Err(e) => {
+                    tracing::warn!(invoice_no, code = ?e.code, detail = ?e.detail, "live PayPal status failed");
+                    live.paypal_error = Some(e);
+                }
+            },
+        }
+        Ok(live)
+    }
+
+    /// Tries both services with the credentials in use: a one-row invoice list at the gateway,
+    /// an OAuth token at PayPal. Moves nothing.
+    pub async fn test_connection(&self) -> ConnectionReport {
+        let started = std::time::Instant::now();
+        let gateway = match self.gateway.as_ref().map_err(Clone::clone) {
+            Err(e) => ConnectionCheck::failed(e, started),
+            Ok(gw) => {
+                let q = gateway::InvoiceListQuery { limit: 1, ..gateway::InvoiceListQuery::default() };
+                match gw.list_invoices(&q).await {
+                    Ok(p) => {
+                        self.online.store(ONLINE, Ordering::Release);
+                        let n = p.total.map_or_else(String::new, |t| format!(" ({t} outstanding invoices)"));
+                        ConnectionCheck::ok(format!("The gateway answered{n}."), started)
+                    }
+                    Err(e) => {
+                        let e = DeskError::from(e);
+                        if e.code == ErrorCode::Offline {
+                            self.online.store(OFFLINE, Ordering::Release);
+                        }
+                        ConnectionCheck::failed(e, started)
+                    }
+                }
+            }
+        };
+        let started = std::time::Instant::now();
+        let paypal = match self.paypal.as_ref().map_err(Clone::clone) {
+            Err(e) => ConnectionCheck::failed(e, started),
+            Ok(pp) => match pp.access_token().await {
+                Ok(_) => ConnectionCheck::ok("PayPal accepted the client id and secret.".to_owned(), started),
+                Err(e) => ConnectionCheck::failed(DeskError::from(e), started),
+            },
+        };
+        let report = ConnectionReport { gateway, paypal };
+        let detail = serde_json::json!({ "gateway": report.gateway.ok, "paypal": report.paypal.ok });
+        if let Err(e) = audit::record(
+            &self.pool,
+            &self.settings.staff_name,
+            self.settings.environment,
+            "connection_test",
+            None,
+            detail,
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "could not audit the connection test");
+        }
+        report
+    }
+
     /// The breakdown of a capture (wallet part, PayPal part, the customer's approval); moves nothing.
     pub async fn capture_preview(&self, invoice_no: i64) -> Result<CapturePreview, DeskError> {
         self.engine(None)?.preview(invoice_no).await
@@ -302,6 +425,41 @@ impl Desk {
         }
         self.pool.close().await;
     }
+}
+
+/// The outcome of one "test connection".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ConnectionCheck {
+    pub ok: bool,
+    pub message: String,
+    #[ts(optional)]
+    pub error: Option<DeskError>,
+    #[ts(type = "number")]
+    pub millis: u64,
+}
+
+impl ConnectionCheck {
+    fn ok(message: String, started: std::time::Instant) -> Self {
+        ConnectionCheck { ok: true, message, error: None, millis: millis(started) }
+    }
+    fn failed(e: DeskError, started: std::time::Instant) -> Self {
+        tracing::warn!(code = ?e.code, detail = ?e.detail, "connection test failed");
+        ConnectionCheck { ok: false, message: e.message.clone(), error: Some(e), millis: millis(started) }
+    }
+}
+
+fn millis(started: std::time::Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ConnectionReport {
+    pub gateway: ConnectionCheck,
+    pub paypal: ConnectionCheck,
 }
 
 fn paypal_client(url: &str, client_id: &str, secret: String) -> Result<PaypalClient, DeskError> {

@@ -514,3 +514,13 @@ pub async fn close_unseen(pool: &SqlitePool, run: i64) -> Result<u64, DeskError>
     .await?;
     Ok(r.rows_affected())
 }
+
+/// Writes one invoice fetched outside a sync (the detail view), keeping its sync run so a
+/// later full sync's bookkeeping is unchanged.
+pub async fn refresh_one(pool: &SqlitePool, invoice: &gateway::Invoice) -> Result<(), DeskError> {
+    let no = i64::try_from(invoice.invoice_no).map_err(|_| DeskError::bad_input("invoice number out of range"))?;
+    let run: Option<(i64,)> =
+        sqlx::query_as("SELECT sync_run FROM invoices WHERE invoice_no = ?").bind(no).fetch_optional(pool).await?;
+    upsert_page(pool, std::slice::from_ref(invoice), run.map_or(0, |(r,)| r)).await?;
+    Ok(())
+}

@@ -6,15 +6,19 @@
 //! * [`sync`]: pulling invoices from the gateway into the cache;
 //! * [`settings`] and [`secrets`]: configuration, and credentials in the OS keyring only;
 //! * [`audit`]: the append-only audit log;
-//! * [`desk`]: the handle that ties them together, with the embedded demo sandbox ([`demo`]).
+//! * [`desk`]: the handle that ties them together, with the embedded demo sandbox ([`demo`]);
+//! * [`detail`]: one invoice in full (cache, gateway payment history, live PayPal status);
+//! * [`session`]: the desk the app holds, reopened when settings or credentials change.
 
 pub mod audit;
 pub mod capture;
 pub mod demo;
 pub mod desk;
+pub mod detail;
 pub mod error;
 pub mod invoices;
 pub mod secrets;
+pub mod session;
 pub mod settings;
 pub mod store;
 pub mod sync;

@@ -161,3 +161,38 @@ impl Settings {
 pub(crate) fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
+
+/// A UI preference (column choice and the like), kept beside the settings. Keys start with `ui.`.
+pub async fn preference(pool: &SqlitePool, key: &str) -> Result<Option<String>, DeskError> {
+    check_preference_key(key)?;
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT value FROM settings WHERE key = ?").bind(key).fetch_optional(pool).await?;
+    Ok(row.map(|(v,)| v))
+}
+
+pub async fn set_preference(pool: &SqlitePool, key: &str, value: &str) -> Result<(), DeskError> {
+    check_preference_key(key)?;
+    if value.len() > 4096 {
+        return Err(DeskError::bad_input("The preference is too long."));
+    }
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+fn check_preference_key(key: &str) -> Result<(), DeskError> {
+    let ok = key.len() <= 64
+        && key
+            .strip_prefix("ui.")
+            .is_some_and(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(DeskError::bad_input(format!("Unknown preference {key:?}.")))
+    }
+}

@@ -79,7 +79,7 @@ fn caller(headers: &HeaderMap, world: &World) -> Result<Caller, Response> {
     let Some(token) = value.strip_prefix("Bearer ").map(str::trim) else {
         return Err(unauthorized("Unauthorized: token missing"));
     };
-    if token == crate::DEMO_STAFF_TOKEN {
+    if token == world.credentials.staff_token {
         return Ok(Caller::Staff);
     }
     if let Some(id) = token.strip_prefix("demo-customer-") {

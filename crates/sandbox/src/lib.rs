@@ -38,6 +38,30 @@ pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret";
 /// Default request-rate limit (requests per second, bursts up to twice that).
 pub const DEFAULT_RATE_LIMIT: u32 = 50;
 
+/// The credentials a sandbox accepts: the gateway staff token and the PayPal REST app.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub staff_token: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Credentials {
+            staff_token: DEMO_STAFF_TOKEN.to_owned(),
+            client_id: DEMO_CLIENT_ID.to_owned(),
+            client_secret: DEMO_CLIENT_SECRET.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
 /// How to start a sandbox.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -52,6 +76,7 @@ pub struct Config {
     pub pending_seconds: i64,
     /// "Today" for the generated invoices' dates.
     pub base_date: chrono::NaiveDate,
+    pub credentials: Credentials,
 }
 
 impl Default for Config {
@@ -64,6 +89,7 @@ impl Default for Config {
             state_file: None,
             pending_seconds: 5,
             base_date: world::default_base_date(),
+            credentials: Credentials::default(),
         }
     }
 }
@@ -116,6 +142,7 @@ impl Sandbox {
         };
         let mut world = world;
         world.pending_seconds = config.pending_seconds;
+        world.credentials = config.credentials.clone();
         let shared = Arc::new(Shared {
             world: Mutex::new(world),
             faults: Mutex::new(config.faults.clone()),

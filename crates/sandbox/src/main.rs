@@ -33,6 +33,15 @@ struct Args {
     /// "Today" for the generated invoices' dates (YYYY-MM-DD).
     #[arg(long, default_value_t = sandbox::world::default_base_date())]
     base_date: chrono::NaiveDate,
+    /// The gateway staff token to accept (default: the demo token).
+    #[arg(long, env = "SANDBOX_STAFF_TOKEN", hide_env_values = true)]
+    staff_token: Option<String>,
+    /// The PayPal client id to accept (default: the demo app).
+    #[arg(long, env = "SANDBOX_CLIENT_ID")]
+    client_id: Option<String>,
+    /// The PayPal client secret to accept (default: the demo app).
+    #[arg(long, env = "SANDBOX_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
 }
 
 #[tokio::main]
@@ -73,6 +82,14 @@ async fn main() -> std::process::ExitCode {
         state_file: args.state,
         pending_seconds: args.pending_seconds,
         base_date: args.base_date,
+        credentials: {
+            let d = sandbox::Credentials::default();
+            sandbox::Credentials {
+                staff_token: args.staff_token.unwrap_or(d.staff_token),
+                client_id: args.client_id.unwrap_or(d.client_id),
+                client_secret: args.client_secret.unwrap_or(d.client_secret),
+            }
+        },
     };
     let sandbox = match Sandbox::start(config, args.addr).await {
         Ok(s) => s,

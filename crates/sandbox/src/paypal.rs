@@ -115,7 +115,8 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) ->
     let Some((id, secret)) = credentials.as_deref().and_then(|c| c.split_once(':')) else {
         return auth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client Authentication failed");
     };
-    if id != crate::DEMO_CLIENT_ID || secret != crate::DEMO_CLIENT_SECRET {
+    let expected = state.world().credentials.clone();
+    if id != expected.client_id || secret != expected.client_secret {
         return auth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client Authentication failed");
     }
     let Ok(bytes) = read_body(body, BODY_LIMIT).await else {

@@ -206,6 +206,9 @@ pub struct World {
     pub generation: u64,
     /// Seconds a PENDING capture waits before completing by itself (0 = only on request).
     pub pending_seconds: i64,
+    /// The credentials this sandbox accepts (set from [`crate::Config`] at start, never saved).
+    #[serde(skip)]
+    pub credentials: crate::Credentials,
 }
 
 /// The seed example of GATEWAY-API.md.
@@ -340,6 +343,7 @@ impl World {
             counter: 0,
             generation: 0,
             pending_seconds: 20,
+            credentials: crate::Credentials::default(),
         };
         let base = today.and_hms_opt(10, 0, 0).map_or_else(Utc::now, |t| t.and_utc());
         let customer_count = (invoice_count / 4).clamp(12, 25_000);
