@@ -5,6 +5,7 @@ const COMMANDS: &[&str] = &[
     "desk_status",
     "list_invoices",
     "get_invoice",
+    "selection_totals",
     "invoice_detail",
     "invoice_live",
     "sync_now",

@@ -5,7 +5,9 @@ use billing::capture::{CapturePreview, CaptureResult};
 use billing::desk::ConnectionReport;
 use billing::detail::{InvoiceDetail, InvoiceLive};
 use billing::session::{CredentialKind, Session, SettingsView};
-use billing::{DeskError, DeskStatus, InvoicePage, InvoiceRow, ListRequest, Settings, SyncProgress, SyncReport};
+use billing::{
+    CurrencyTotal, DeskError, DeskStatus, InvoicePage, InvoiceRow, ListRequest, Settings, SyncProgress, SyncReport,
+};
 use tauri::{AppHandle, Emitter, Manager, State};
 
 /// Event carrying [`SyncProgress`] while a sync runs.
@@ -21,6 +23,14 @@ pub async fn desk_status(session: State<'_, Session>) -> Result<DeskStatus, Desk
 #[tauri::command]
 pub async fn list_invoices(session: State<'_, Session>, request: ListRequest) -> Result<InvoicePage, DeskError> {
     session.desk().await?.list(&request).await
+}
+
+#[tauri::command]
+pub async fn selection_totals(
+    session: State<'_, Session>,
+    invoice_nos: Vec<i64>,
+) -> Result<Vec<CurrencyTotal>, DeskError> {
+    billing::invoices::selection_totals(session.desk().await?.pool(), &invoice_nos).await
 }
 
 #[tauri::command]

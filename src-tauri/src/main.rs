@@ -67,6 +67,7 @@ fn main() {
             commands::desk_status,
             commands::list_invoices,
             commands::get_invoice,
+            commands::selection_totals,
             commands::invoice_detail,
             commands::invoice_live,
             commands::sync_now,

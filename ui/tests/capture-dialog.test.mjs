@@ -1,18 +1,9 @@
 // The capture dialog in real Chromium, with the IPC faked at the backend seam.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serveDist, launch, fakeBackend, row, status } from "./harness.mjs";
+import { suite, row, status } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const app = suite({ before, after });
 
 const approval = { intent: "CAPTURE", orderId: "5O190127TN364715T", authorizationId: null, approvedAt: "2026-11-20T09:58:00Z" };
 const list = {
@@ -52,9 +43,7 @@ const result = (state, over = {}) => ({
 });
 
 async function open(script) {
-  const page = await browser.newPage();
-  await fakeBackend(page, { desk_status: status({ environment: "sandbox" }), list_invoices: list, sync_now: { __pending: true }, ...script });
-  await page.goto(server.url);
+  const page = await app.open({ desk_status: status({ environment: "sandbox" }), list_invoices: list, sync_now: { __pending: true }, ...script });
   await page.click("[data-testid=capture-button]");
   await page.waitForSelector("[data-testid=capture-breakdown]");
   return page;

@@ -112,3 +112,42 @@ export const status = (over = {}) => ({
   gatewayProblem: null,
   ...over,
 });
+
+/** Answers for the commands every view calls at start; a test's script overrides them. */
+export const DEFAULTS = {
+  get_preference: null,
+  set_preference: null,
+  selection_totals: [],
+  audit_facets: { staff: [], actions: [] },
+  audit_query: [],
+};
+
+/**
+ * One browser and one server for a test file (started before, stopped after its tests), and
+ * `open(script)`: a new page on the UI with the fake backend.
+ */
+export function suite(hooks) {
+  let server;
+  let browser;
+  hooks.before(async () => {
+    server = await serveDist();
+    browser = await launch();
+  });
+  hooks.after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return {
+    /** `init`, if given, runs in the page after the fake is installed (to script answers as functions). */
+    async open(script, init) {
+      const page = await browser.newPage();
+      await fakeBackend(page, { ...DEFAULTS, ...script });
+      if (init) await page.addInitScript(init);
+      await page.goto(server.url);
+      return page;
+    },
+  };
+}
+
+/** The recorded IPC calls of one command. */
+export const calls = (page, cmd) => page.evaluate((cmd) => window.__calls.filter((c) => c.cmd === cmd), cmd);

@@ -1,18 +1,9 @@
 // The invoice browser in real Chromium, with the IPC faked at the backend seam.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serveDist, launch, fakeBackend, row, status } from "./harness.mjs";
+import { suite, calls, row, status } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const { open } = suite({ before, after });
 
 const page3 = {
   rows: [
@@ -28,20 +19,13 @@ const page3 = {
   totalCount: 3,
 };
 
-async function open(script) {
-  const page = await browser.newPage();
-  await fakeBackend(page, script);
-  await page.goto(server.url);
-  return page;
-}
 
-const calls = (page, cmd) => page.evaluate((cmd) => window.__calls.filter((c) => c.cmd === cmd), cmd);
 
 test("lists invoices with exact, grouped, right-aligned amounts and per-currency totals", async () => {
   const page = await open({ desk_status: status(), list_invoices: page3, sync_now: { mode: "incremental", pages: 1, invoices: 3, closed: 0, startedAt: "", finishedAt: "" } });
   await page.waitForSelector("[data-testid=invoice-row]");
   assert.equal(await page.locator("[data-testid=invoice-row]").count(), 3);
-  const amount = page.locator("[data-invoice='458732'] td").nth(2);
+  const amount = page.locator("[data-invoice='458732'] td[data-col=outstanding]");
   assert.equal((await amount.textContent()).trim(), "1,234,567.50");
   assert.equal(await amount.evaluate((el) => getComputedStyle(el).textAlign), "right");
   assert.match(await page.locator("[data-invoice='458733']").textContent(), /overdue/);
@@ -78,10 +62,19 @@ test("shows the offline banner with the last sync time, and the cache stays brow
     sync_now: { error: { code: "offline", message: "The gateway cannot be reached (offline?).", detail: "connection refused" } },
   });
   await page.waitForSelector("[data-testid=invoice-row]");
-  await page.waitForSelector("[role=alert]");
-  assert.match(await page.locator("[data-testid=connection]").textContent(), /Offline.*2026-11-22 17:05 UTC/);
-  assert.match(await page.locator("[role=alert]").textContent(), /cannot be reached/);
+  await page.waitForSelector("[data-testid=offline-banner]");
+  assert.match(await page.locator("[data-testid=offline-banner]").textContent(), /Offline.*last synced 2026-11-22 17:05 UTC/);
+  assert.match(await page.locator("[data-testid=connection]").textContent(), /Offline/);
+  // the background sync found the gateway away: the banner says so, no error toast
+  await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "sync_now"));
+  assert.equal(await page.locator("[data-testid=toast]").count(), 0);
   assert.equal(await page.locator("[data-testid=invoice-row]").count(), 3);
+  // a sync asked for by the clerk does say why it failed, with the detail one click away
+  await page.click("[data-testid=sync-button]");
+  await page.waitForSelector("[data-testid=toast]");
+  assert.match(await page.locator("[data-testid=toast]").textContent(), /cannot be reached/);
+  await page.click("[data-testid=toast] summary");
+  assert.match(await page.locator("[data-testid=toast] code").textContent(), /connection refused/);
   await page.close();
 });
 
@@ -114,4 +107,121 @@ test("a bad filter value shows the backend's clear error", async () => {
   await page.press("[data-testid=filter-currency]", "Tab");
   await page.waitForSelector("text=Unknown currency");
   await page.close();
+});
+
+/** A keyset-paginated fake over 100,000 invoices (cursor = last invoice number). */
+function hundredThousand() {
+  const N = 100_000;
+  const FIRST = 500_000;
+  window.__script.list_invoices = ({ request }) => {
+    const start = request.after ? Number(request.after) + 1 : FIRST;
+    const end = Math.min(FIRST + N, start + request.limit);
+    const rows = [];
+    for (let no = start; no < end; no++) {
+      rows.push({
+        invoiceNo: no, customerId: `c_${no % 997}`, customerName: `Customer ${no % 997}`, currency: "EUR",
+        total: "100.00", outstanding: "100.00", status: "outstanding", issuedAt: "2026-11-01T09:00:00Z",
+        dueAt: "2026-12-01T00:00:00Z", updatedAt: "2026-11-20T10:00:00Z", overdue: false, wallet: null, paypal: null,
+      });
+    }
+    return {
+      rows,
+      next: end < FIRST + N ? String(end - 1) : null,
+      totals: request.withTotals ? [{ currency: "EUR", count: N, outstanding: "10000000.00" }] : null,
+      totalCount: request.withTotals ? N : null,
+    };
+  };
+}
+
+const rendered = (page) => page.evaluate(() => [...document.querySelectorAll("[data-testid=invoice-row]")].map((r) => Number(r.dataset.invoice)));
+
+test("the table is virtual: 100,000 invoices, a few dozen rows in the page, scrolled anywhere", async () => {
+  const page = await open({ desk_status: status({ cachedInvoices: 100000 }), sync_now: { __pending: true } }, hundredThousand);
+  await page.waitForSelector("[data-testid=invoice-row]");
+  assert.equal(await page.locator("[data-testid=invoice-scroll]").getAttribute("aria-rowcount"), "100001");
+  assert.match(await page.locator("[data-testid=totals]").textContent(), /100000 invoices/);
+  let rows = await rendered(page);
+  assert.ok(rows.length > 10 && rows.length < 80, `${rows.length} rows rendered`);
+  assert.equal(rows[0], 500000);
+  // the scroll height stands for every row, so the scrollbar is true from the start
+  const height = await page.locator("[data-testid=invoice-scroll]").evaluate((el) => el.scrollHeight);
+  assert.ok(height >= 100000 * 34, `scroll height ${height}`);
+  // jump to the middle: the rows there are loaded through the keyset query and shown
+  await page.locator("[data-testid=invoice-scroll]").evaluate((el) => (el.scrollTop = 50000 * 34));
+  await page.waitForFunction(() => document.querySelector("[data-invoice='550000']") !== null);
+  rows = await rendered(page);
+  assert.ok(rows.length < 80, `${rows.length} rows rendered`);
+  // End goes to the last invoice
+  await page.locator("[data-testid=invoice-scroll]").focus();
+  await page.keyboard.press("End");
+  await page.waitForFunction(() => document.querySelector("[data-invoice='599999']") !== null, null, { timeout: 20000 });
+  const afters = (await calls(page, "list_invoices")).map((c) => c.args.request.after ?? "");
+  assert.equal(new Set(afters).size, afters.length, "no page fetched twice");
+  await page.close();
+});
+
+test("keyboard: arrows move, Shift extends, Space selects, Enter opens, / searches", async () => {
+  const page = await open({
+    desk_status: status(),
+    list_invoices: page3,
+    sync_now: { __pending: true },
+    selection_totals: [{ currency: "JPY", count: 1, outstanding: "150000" }, { currency: "USD", count: 1, outstanding: "1234567.50" }],
+    invoice_detail: { __pending: true },
+    invoice_live: { __pending: true },
+  });
+  await page.waitForSelector("[data-testid=invoice-row]");
+  await page.locator("[data-testid=invoice-scroll]").focus();
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("Shift+ArrowDown");
+  await page.waitForSelector("[data-testid=selection]");
+  assert.match(await page.locator("[data-testid=selection]").textContent(), /2 selected/);
+  await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "selection_totals"));
+  assert.deepEqual((await calls(page, "selection_totals")).at(-1).args.invoiceNos.sort(), [458732, 458733]);
+  await page.waitForFunction(() => /USD 1,234,567\.50/.test(document.querySelector("[data-testid=selection]")?.textContent ?? ""));
+  assert.equal(await page.locator("[data-invoice='458733']").getAttribute("aria-selected"), "true");
+  await page.keyboard.press("Space");
+  assert.equal(await page.locator("[data-invoice='458733']").getAttribute("aria-selected"), "false");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("[data-testid=invoice-detail]");
+  assert.deepEqual((await calls(page, "invoice_detail")).at(-1).args, { invoiceNo: 458733 });
+  await page.locator("[data-testid=invoice-scroll]").focus();
+  await page.keyboard.press("Escape");
+  assert.equal(await page.locator("[data-testid=invoice-detail]").count(), 0);
+  await page.keyboard.press("/");
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "filter-search");
+  await page.close();
+});
+
+test("mouse: click selects, Ctrl adds, Shift selects a range", async () => {
+  const page = await open({ desk_status: status(), list_invoices: page3, sync_now: { __pending: true } });
+  await page.waitForSelector("[data-testid=invoice-row]");
+  await page.click("[data-invoice='458732'] td[data-col=customer]");
+  await page.click("[data-invoice='458734'] td[data-col=customer]", { modifiers: ["Shift"] });
+  assert.match(await page.locator("[data-testid=selection]").textContent(), /3 selected/);
+  await page.click("[data-invoice='458733'] td[data-col=customer]", { modifiers: ["Control"] });
+  assert.match(await page.locator("[data-testid=selection]").textContent(), /2 selected/);
+  await page.click("[data-testid=selection] button");
+  assert.equal(await page.locator("[data-testid=selection]").count(), 0);
+  await page.close();
+});
+
+test("the column choice is remembered through the desk's preferences", async () => {
+  const page = await open({ desk_status: status(), list_invoices: page3, sync_now: { __pending: true } });
+  await page.waitForSelector("[data-testid=invoice-row]");
+  assert.equal(await page.locator("td[data-col=wallet]").count(), 3);
+  await page.click("[data-testid=column-menu] summary");
+  await page.uncheck("[data-testid=column-wallet]");
+  await page.check("[data-testid=column-issued]");
+  assert.equal(await page.locator("td[data-col=wallet]").count(), 0);
+  assert.equal(await page.locator("td[data-col=issued]").count(), 3);
+  const saved = (await calls(page, "set_preference")).at(-1).args;
+  assert.equal(saved.key, "ui.invoice_columns");
+  assert.ok(!JSON.parse(saved.value).includes("wallet") && JSON.parse(saved.value).includes("issued"));
+  assert.equal(await page.locator("[data-testid=column-outstanding]").isDisabled(), true);
+  await page.close();
+
+  const again = await open({ desk_status: status(), list_invoices: page3, sync_now: { __pending: true }, get_preference: saved.value });
+  await again.waitForSelector("td[data-col=issued]");
+  assert.equal(await again.locator("td[data-col=wallet]").count(), 0);
+  await again.close();
 });

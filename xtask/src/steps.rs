@@ -137,6 +137,7 @@ pub fn test() -> Result {
     step("rustfmt", &mut || cmd(cargo().args(["fmt", "--all", "--", "--check"])))?;
     step("ui build", &mut build_ui)?;
     step("svelte-check", &mut || npm(&["run", "check"]))?;
+    step("ui logic (vitest)", &mut || npm(&["run", "test:unit"]))?;
     step("clippy", &mut || cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])))?;
     step("rust tests", &mut || cmd(cargo().args(["test", "--workspace", "--exclude", "desk-e2e"])))?;
     step("bindings up to date", &mut bindings_unchanged)?;

@@ -434,6 +434,7 @@ impl Desk {
 pub struct ConnectionCheck {
     pub ok: bool,
     pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub error: Option<DeskError>,
     #[ts(type = "number")]

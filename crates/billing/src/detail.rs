@@ -66,9 +66,11 @@ pub struct InvoiceLive {
     /// The invoice as the gateway has it now (the cache is updated with it).
     pub invoice: Option<InvoiceRow>,
     pub payments: Vec<PaymentView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub gateway_error: Option<DeskError>,
     pub paypal: Option<PaypalLiveView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub paypal_error: Option<DeskError>,
 }

@@ -409,15 +409,40 @@ async fn totals(pool: &SqlitePool, f: &Checked) -> Result<Vec<CurrencyTotal>, De
     push_filter(&mut q, f);
     q.push(" GROUP BY currency ORDER BY currency");
     let rows: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(currency, count, sum_e4)| {
-            let digits = Currency::from_code(&currency).map_or(2, |c| c.minor_units());
-            let mut amount = Decimal::new(sum_e4, 4);
-            amount.rescale(digits);
-            CurrencyTotal { currency, count, outstanding: amount.to_string() }
-        })
-        .collect())
+    Ok(rows.into_iter().map(|(currency, count, sum_e4)| currency_total(currency, count, sum_e4)).collect())
+}
+
+fn currency_total(currency: String, count: i64, sum_e4: i64) -> CurrencyTotal {
+    let digits = Currency::from_code(&currency).map_or(2, |c| c.minor_units());
+    let mut amount = Decimal::new(sum_e4, 4);
+    amount.rescale(digits);
+    CurrencyTotal { currency, count, outstanding: amount.to_string() }
+}
+
+/// Count and outstanding sum per currency of the chosen invoices (a multi-selection).
+pub async fn selection_totals(pool: &SqlitePool, invoice_nos: &[i64]) -> Result<Vec<CurrencyTotal>, DeskError> {
+    if invoice_nos.len() > 200_000 {
+        return Err(DeskError::bad_input("Select at most 200,000 invoices."));
+    }
+    let mut sums: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
+    for chunk in invoice_nos.chunks(10_000) {
+        let mut q: QueryBuilder<'_, Sqlite> =
+            QueryBuilder::new("SELECT currency, COUNT(*), SUM(outstanding_e4) FROM invoices WHERE invoice_no IN (");
+        let mut list = q.separated(", ");
+        for no in chunk {
+            list.push_bind(*no);
+        }
+        q.push(") GROUP BY currency");
+        let rows: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
+        for (currency, count, sum) in rows {
+            let e = sums.entry(currency).or_default();
+            e.0 += count;
+            e.1 =
+                e.1.checked_add(sum)
+                    .ok_or_else(|| DeskError::bad_input("The selected amounts are too large to add."))?;
+        }
+    }
+    Ok(sums.into_iter().map(|(currency, (count, sum))| currency_total(currency, count, sum)).collect())
 }
 
 /// One cached invoice.

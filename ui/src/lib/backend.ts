@@ -11,6 +11,17 @@ import type { SyncProgress } from "./bindings/SyncProgress";
 import type { SyncReport } from "./bindings/SyncReport";
 import type { CapturePreview } from "./bindings/CapturePreview";
 import type { CaptureResult } from "./bindings/CaptureResult";
+import type { CurrencyTotal } from "./bindings/CurrencyTotal";
+import type { InvoiceDetail } from "./bindings/InvoiceDetail";
+import type { InvoiceLive } from "./bindings/InvoiceLive";
+import type { AuditEntry } from "./bindings/AuditEntry";
+import type { AuditFilter } from "./bindings/AuditFilter";
+import type { AuditFacets } from "./bindings/AuditFacets";
+import type { ExportedFile } from "./bindings/ExportedFile";
+import type { SettingsView } from "./bindings/SettingsView";
+import type { Settings } from "./bindings/Settings";
+import type { CredentialKind } from "./bindings/CredentialKind";
+import type { ConnectionReport } from "./bindings/ConnectionReport";
 
 /** Every command failure is a DeskError; anything else is wrapped as one. */
 export function asDeskError(e: unknown): DeskError {
@@ -35,6 +46,21 @@ export const backend = {
     listen<SyncProgress>("sync-progress", (e) => cb(e.payload)),
   capturePreview: (invoiceNo: number) => call<CapturePreview>("capture_preview", { invoiceNo }),
   captureInvoice: (invoiceNo: number) => call<CaptureResult>("capture_invoice", { invoiceNo }),
+  selectionTotals: (invoiceNos: number[]) => call<CurrencyTotal[]>("selection_totals", { invoiceNos }),
+  invoiceDetail: (invoiceNo: number) => call<InvoiceDetail>("invoice_detail", { invoiceNo }),
+  invoiceLive: (invoiceNo: number) => call<InvoiceLive>("invoice_live", { invoiceNo }),
+  auditQuery: (filter: AuditFilter) => call<AuditEntry[]>("audit_query", { filter }),
+  auditFacets: () => call<AuditFacets>("audit_facets"),
+  auditExportCsv: (filter: AuditFilter) => call<ExportedFile>("audit_export_csv", { filter }),
+  getSettings: () => call<SettingsView>("get_settings"),
+  saveSettings: (settings: Settings, confirmation: string | null) =>
+    call<SettingsView>("save_settings", { settings, confirmation }),
+  /** The value goes to the keyring; the answer never contains it. */
+  setCredential: (kind: CredentialKind, value: string) => call<SettingsView>("set_credential", { kind, value }),
+  clearCredential: (kind: CredentialKind) => call<SettingsView>("clear_credential", { kind }),
+  testConnection: () => call<ConnectionReport>("test_connection"),
+  getPreference: (key: string) => call<string | null>("get_preference", { key }),
+  setPreference: (key: string, value: string) => call<null>("set_preference", { key, value }),
   onCaptureProgress: (cb: (r: CaptureResult) => void): Promise<UnlistenFn> =>
     listen<CaptureResult>("capture-progress", (e) => cb(e.payload)),
 };

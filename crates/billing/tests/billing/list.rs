@@ -172,3 +172,27 @@ async fn bad_filters_are_clear_errors() {
     assert!(page.rows.is_empty());
     d.close().await;
 }
+
+#[tokio::test]
+async fn selection_totals_add_exactly_per_currency() {
+    let sb = crate::common::sandbox(300, 11).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let desk = desk(&sb.base_url(), dir.path()).await;
+    desk.sync(true, &no_progress()).await.expect("sync");
+    let page =
+        desk.list(&billing::ListRequest { limit: Some(300), ..billing::ListRequest::default() }).await.expect("list");
+    let nos: Vec<i64> = page.rows.iter().map(|r| r.invoice_no).collect();
+    let totals = billing::invoices::selection_totals(desk.pool(), &nos).await.expect("totals");
+    assert!(nos.len() > 100 && totals.len() > 1, "{} rows, {totals:?}", nos.len());
+    for t in &totals {
+        let expected: rust_decimal::Decimal = page
+            .rows
+            .iter()
+            .filter(|r| r.currency == t.currency)
+            .map(|r| r.outstanding.parse::<rust_decimal::Decimal>().expect("decimal"))
+            .sum();
+        assert_eq!(t.outstanding.parse::<rust_decimal::Decimal>().expect("decimal"), expected, "{}", t.currency);
+        assert_eq!(t.count, page.rows.iter().filter(|r| r.currency == t.currency).count() as i64);
+    }
+    assert!(billing::invoices::selection_totals(desk.pool(), &[]).await.expect("empty").is_empty());
+}
