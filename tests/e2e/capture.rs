@@ -1,33 +1,16 @@
-//! Capture an invoice from the app: open the dialog, read the breakdown, confirm, see it paid.
+//! A clerk's day in demo: find an invoice, open its detail, capture it, see it paid, find the
+//! capture in the Activity log.
 
 use crate::driver::{App, Check};
 use std::time::Duration;
-use thirtyfour::prelude::*;
 
 #[tokio::test]
-async fn a_clerk_captures_the_seed_invoice_from_the_app() {
+async fn a_clerk_opens_captures_and_sees_the_seed_invoice_paid() {
     let app = App::start().await;
     let result = scenario(&app).await;
     app.quit().await;
     if let Err(e) = result {
         panic!("{e}");
-    }
-}
-
-async fn click(app: &App, css: &str) -> Check {
-    app.driver
-        .find(By::Css(css))
-        .await
-        .map_err(|e| format!("{css}: {e}"))?
-        .click()
-        .await
-        .map_err(|e| format!("{css}: {e}"))
-}
-
-async fn shot(app: &App, name: &str) {
-    if let Ok(dir) = std::env::var("DESK_E2E_SHOTS") {
-        let _ = std::fs::create_dir_all(&dir);
-        let _ = app.driver.screenshot(&std::path::Path::new(&dir).join(name)).await;
     }
 }
 
@@ -39,15 +22,32 @@ async fn scenario(app: &App) -> Check {
     )
     .await?;
     // the seed invoice: USD 250, wallet EUR 40.50, an approved PayPal order
-    let search = app.driver.find(By::Css("[data-testid=filter-search]")).await.map_err(|e| e.to_string())?;
-    search.send_keys("458732").await.map_err(|e| e.to_string())?;
+    app.type_into("[data-testid=filter-search]", "458732").await?;
     app.wait_until(
         "only the seed invoice",
         Duration::from_secs(20),
         "const rows = document.querySelectorAll('[data-testid=invoice-row]'); return rows.length === 1 && rows[0].dataset.invoice === '458732';",
     )
     .await?;
-    click(app, "[data-invoice='458732'] [data-testid=capture-button]").await?;
+    // keyboard: into the table, first row, Enter opens the detail
+    app.driver
+        .execute("document.querySelector('[data-testid=invoice-scroll]').focus()", Vec::new())
+        .await
+        .map_err(|e| e.to_string())?;
+    app.driver.action_chain().send_keys("\u{E015}").send_keys("\u{E007}").perform().await.map_err(|e| e.to_string())?;
+    app.wait_until(
+        "the detail with PayPal's live status",
+        Duration::from_secs(30),
+        "const s = document.querySelector('[data-testid=detail-paypal-status]'); return !!s && /APPROVED/.test(s.textContent);",
+    )
+    .await?;
+    let customer = app.js_string("return document.querySelector('[data-testid=detail-customer]').textContent").await?;
+    if customer.trim().is_empty() {
+        return Err("the detail shows no customer".into());
+    }
+    app.shot("invoice-detail.png").await;
+
+    app.click("[data-testid=detail-capture]").await?;
     app.wait_until(
         "the breakdown",
         Duration::from_secs(30),
@@ -65,22 +65,46 @@ async fn scenario(app: &App) -> Check {
     if !env.contains("DEMO") {
         return Err(format!("environment banner: {env}"));
     }
-    shot(app, "capture-dialog.png").await;
-    click(app, "[data-testid=capture-confirm]").await?;
+    app.shot("capture-dialog.png").await;
+    app.click("[data-testid=capture-confirm]").await?;
     app.wait_until(
         "the capture's result",
         Duration::from_secs(60),
         "const r = document.querySelector('[data-testid=capture-result]'); return !!r && /Paid/.test(r.textContent);",
     )
     .await?;
-    shot(app, "capture-paid.png").await;
-    click(app, "[data-testid=capture-dialog] footer button").await?;
-    // the list shows it paid (no longer outstanding, so gone from the default filter)
+    app.shot("capture-paid.png").await;
+    app.click("[data-testid=capture-dialog] footer button").await?;
+
+    // the detail now says paid, with the payment and the journal; the list drops it
     app.wait_until(
-        "the paid invoice to leave the outstanding list",
-        Duration::from_secs(20),
-        "return !document.querySelector('[data-invoice=\"458732\"]') && !document.querySelector('[data-testid=capture-dialog]');",
+        "the detail to show it paid, with its payment and journal",
+        Duration::from_secs(30),
+        "const s = document.querySelector('[data-testid=detail-status]'); \
+         const pay = document.querySelector('[data-testid=detail-payments]'); \
+         const j = document.querySelector('[data-testid=detail-journal]'); \
+         return !!s && s.textContent.trim() === 'paid' && !!pay && !!j && /finalized/.test(j.textContent) \
+           && !document.querySelector('[data-invoice=\"458732\"]');",
     )
     .await?;
+
+    // the Activity log has the capture, filterable by invoice
+    app.click("[data-testid=nav-activity]").await?;
+    app.type_into("[data-testid=activity-invoice]", "458732").await?;
+    app.wait_until(
+        "the capture's audit entries",
+        Duration::from_secs(20),
+        "const rows = [...document.querySelectorAll('[data-testid=activity-row]')].map(r => r.textContent); \
+         return rows.length >= 3 && rows.some(t => t.includes('capture.finalized')) && rows.every(t => t.includes('458732'));",
+    )
+    .await?;
+    app.type_into("[data-testid=activity-invoice]", "").await?;
+    app.wait_until(
+        "the whole log again",
+        Duration::from_secs(20),
+        "return [...document.querySelectorAll('[data-testid=activity-row] td:nth-child(4)')].some(td => td.textContent.trim() === 'sync');",
+    )
+    .await?;
+    app.shot("activity.png").await;
     Ok(())
 }

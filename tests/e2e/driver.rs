@@ -14,8 +14,8 @@ pub type Check = Result<(), String>;
 pub struct App {
     pub driver: WebDriver,
     tauri_driver: Child,
-    /// Kept alive (and removed) with the app.
-    _data_dir: tempfile::TempDir,
+    /// Kept alive (and removed) with the app, unless [`App::quit`] hands it out.
+    data_dir: Option<tempfile::TempDir>,
 }
 
 fn app_binary() -> PathBuf {
@@ -33,6 +33,11 @@ fn free_port() -> u16 {
 impl App {
     /// Starts the app in `demo` with a fresh data directory.
     pub async fn start() -> App {
+        Self::start_with(&[("DESK_ENV", "demo".into())]).await
+    }
+
+    /// Starts the app with a fresh data directory and these extra environment variables.
+    pub async fn start_with(env: &[(&str, String)]) -> App {
         let application = app_binary();
         assert!(std::env::var_os("DISPLAY").is_some(), "DISPLAY is not set: the e2e test needs an X display (Xvfb)");
         let data_dir = tempfile::tempdir().expect("temp dir");
@@ -41,7 +46,8 @@ impl App {
         let tauri_driver = Command::new("tauri-driver")
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("DESK_DATA_DIR", data_dir.path())
-            .env("DESK_ENV", "demo")
+            .env_remove("DESK_ENV")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("NO_AT_BRIDGE", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -57,7 +63,7 @@ impl App {
         caps.set("browserName", "wry").expect("capability");
         caps.set("tauri:options", serde_json::json!({ "application": application })).expect("capability");
         let driver = WebDriver::new(&server, caps).await.expect("a WebDriver session on the app");
-        App { driver, tauri_driver, _data_dir: data_dir }
+        App { driver, tauri_driver, data_dir: Some(data_dir) }
     }
 
     /// Runs `script` (which must `return` a boolean) until it returns true. Reading the page in
@@ -71,9 +77,46 @@ impl App {
                 return Ok(());
             }
             if started.elapsed() > timeout {
-                return Err(format!("waited {timeout:?} for {what}"));
+                let shot = std::env::temp_dir().join(format!("desk-e2e-failed-{}.png", std::process::id()));
+                let saved = self.driver.screenshot(&shot).await.is_ok();
+                let body = self.js_string("return document.body.innerText").await.unwrap_or_default();
+                let shown = if saved { format!(" (screenshot: {})", shot.display()) } else { String::new() };
+                return Err(format!("waited {timeout:?} for {what}{shown}; the page read:\n{body}"));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The app's data directory (database, logs).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.as_ref().map_or(std::path::Path::new(""), |d| d.path())
+    }
+
+    /// Clicks the element `css` selects.
+    pub async fn click(&self, css: &str) -> Check {
+        let e = self.driver.find(By::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
+        e.click().await.map_err(|e| format!("{css}: {e}"))
+    }
+
+    /// Types `text` into the element `css` selects (after clearing it).
+    pub async fn type_into(&self, css: &str, text: &str) -> Check {
+        let e = self.driver.find(By::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
+        e.clear().await.map_err(|e| format!("{css}: {e}"))?;
+        if text.is_empty() {
+            // `clear` changes the value without an input event: tell the page
+            let script = format!(
+                "document.querySelector({css:?}).dispatchEvent(new Event('input', {{ bubbles: true }})); return true;"
+            );
+            return self.driver.execute(&script, Vec::new()).await.map(drop).map_err(|e| format!("{css}: {e}"));
+        }
+        e.send_keys(text).await.map_err(|e| format!("{css}: {e}"))
+    }
+
+    /// Saves a screenshot as `name` when `DESK_E2E_SHOTS` names a directory.
+    pub async fn shot(&self, name: &str) {
+        if let Ok(dir) = std::env::var("DESK_E2E_SHOTS") {
+            let _ = std::fs::create_dir_all(&dir);
+            let _ = self.driver.screenshot(&std::path::Path::new(&dir).join(name)).await;
         }
     }
 
@@ -83,11 +126,13 @@ impl App {
         r.json().as_str().map(str::to_owned).ok_or_else(|| format!("{script}: not a string: {}", r.json()))
     }
 
-    /// Ends the session and stops the drivers (and with them the app).
-    pub async fn quit(mut self) {
+    /// Ends the session and stops the drivers (and with them the app). The data directory is
+    /// handed back for inspection; it is removed when dropped.
+    pub async fn quit(mut self) -> Option<tempfile::TempDir> {
         let driver = self.driver.clone();
         let _ = tokio::time::timeout(Duration::from_secs(10), driver.quit()).await;
         stop(&mut self.tauri_driver);
+        self.data_dir.take()
     }
 }
 

@@ -38,6 +38,7 @@ async fn scenario(app: &App) -> Check {
         "return /last synced at 20/.test(document.querySelector('[data-testid=connection]').textContent)",
     )
     .await?;
+    app.shot("invoice-list.png").await;
     let totals = app.js_string("return document.querySelector('[data-testid=totals]').textContent").await?;
     if !totals.contains("JPY") {
         return Err(format!("per-currency totals: {totals}"));
@@ -50,15 +51,12 @@ async fn scenario(app: &App) -> Check {
     app.wait_until(
         "only JPY rows and totals",
         Duration::from_secs(20),
-        "const cells = [...document.querySelectorAll('[data-testid=invoice-row] td:nth-child(4)')].map(c => c.textContent.trim()); \
+        "const cells = [...document.querySelectorAll('[data-testid=invoice-row] td[data-col=currency]')].map(c => c.textContent.trim()); \
          const totals = document.querySelector('[data-testid=totals]').textContent; \
          return cells.length > 0 && cells.every(c => c === 'JPY') && totals.includes('JPY') && !totals.includes('EUR');",
     )
     .await?;
 
-    if let Ok(dir) = std::env::var("DESK_E2E_SHOTS") {
-        let _ = std::fs::create_dir_all(&dir);
-        let _ = app.driver.screenshot(&std::path::Path::new(&dir).join("invoice-list-jpy.png")).await;
-    }
+    app.shot("invoice-list-jpy.png").await;
     Ok(())
 }

@@ -4,3 +4,4 @@
 mod capture;
 mod driver;
 mod invoice_list;
+mod settings_offline;

@@ -22,7 +22,7 @@ const base = { desk_status: status(), list_invoices: list, sync_now: { __pending
 test("the detail panel shows the invoice, live PayPal status, payments, journal and audit", async () => {
   const page = await open({
     ...base,
-    invoice_detail: { invoice, journal: [journalEntry], audit: [audit(9, "capture_needs_attention"), audit(8, "capture_planned")] },
+    invoice_detail: { invoice, journal: [journalEntry], audit: [audit(9, "capture.needs_attention"), audit(8, "capture.planned")] },
     invoice_live: {
       __delay: 300,
       value: {
@@ -45,7 +45,7 @@ test("the detail panel shows the invoice, live PayPal status, payments, journal 
   assert.match(await page.locator("[data-testid=detail-paypal-status]").textContent(), /CAPTURED.*expires 2026-12-19/);
   assert.match(await page.locator("[data-testid=detail-payments]").textContent(), /WALLET-77.*43\.97 USD/);
   assert.match(await page.locator("[data-testid=detail-journal]").textContent(), /needs_attention.*PayPal 206\.03 USD.*3C679366HH908993F.*refused/);
-  assert.match(await page.locator("[data-testid=detail-audit]").textContent(), /capture_needs_attention/);
+  assert.match(await page.locator("[data-testid=detail-audit]").textContent(), /capture.needs_attention/);
   await page.click("[data-testid=detail-capture]");
   await page.waitForSelector("[data-testid=capture-dialog]");
   await page.close();
@@ -143,10 +143,10 @@ test("settings: no keyring says so clearly", async () => {
 });
 
 test("activity: filters by invoice, staff, action and date, pages, and exports CSV", async () => {
-  const entries = Array.from({ length: 200 }, (_, i) => audit(1000 - i, i % 2 ? "sync" : "capture_paid", { staff: i % 3 ? "Ada" : "Ben" }));
+  const entries = Array.from({ length: 200 }, (_, i) => audit(1000 - i, i % 2 ? "sync" : "capture.finalized", { staff: i % 3 ? "Ada" : "Ben" }));
   const page = await open({
     ...base,
-    audit_facets: { staff: ["Ada", "Ben"], actions: ["capture_paid", "sync"] },
+    audit_facets: { staff: ["Ada", "Ben"], actions: ["capture.finalized", "sync"] },
     audit_export_csv: { path: "/home/ada/Downloads/capture-desk-activity-20261123-090000.csv", rows: 201 },
   }, `window.__script.audit_query = ({ filter }) => (filter.beforeId ? [${JSON.stringify(audit(7, "sync"))}] : ${JSON.stringify(entries)});`);
   await page.click("[data-testid=nav-activity]");
@@ -156,17 +156,17 @@ test("activity: filters by invoice, staff, action and date, pages, and exports C
   await page.waitForFunction(() => document.querySelectorAll("[data-testid=activity-row]").length === 201);
   assert.equal((await calls(page, "audit_query")).at(-1).args.filter.beforeId, 801);
   await page.selectOption("[data-testid=activity-staff]", "Ben");
-  await page.selectOption("[data-testid=activity-action]", "capture_paid");
+  await page.selectOption("[data-testid=activity-action]", "capture.finalized");
   await page.fill("[data-testid=activity-invoice]", "458732");
   await page.fill("[data-testid=activity-from]", "2026-11-01");
   await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "audit_query" && c.args.filter.from === "2026-11-01"));
-  assert.deepEqual((await calls(page, "audit_query")).at(-1).args.filter, { invoiceNo: 458732, staff: "Ben", action: "capture_paid", from: "2026-11-01", limit: 200 });
+  assert.deepEqual((await calls(page, "audit_query")).at(-1).args.filter, { invoiceNo: 458732, staff: "Ben", action: "capture.finalized", from: "2026-11-01", limit: 200 });
   await page.fill("[data-testid=activity-invoice]", "45x");
   await page.waitForSelector("text=The invoice number must be digits only.");
   assert.equal(await page.locator("[data-testid=activity-export]").isDisabled(), true);
   await page.fill("[data-testid=activity-invoice]", "");
   await page.click("[data-testid=activity-export]");
   await page.waitForSelector("text=Exported 201 entries");
-  assert.deepEqual((await calls(page, "audit_export_csv")).at(-1).args.filter, { staff: "Ben", action: "capture_paid", from: "2026-11-01" });
+  assert.deepEqual((await calls(page, "audit_export_csv")).at(-1).args.filter, { staff: "Ben", action: "capture.finalized", from: "2026-11-01" });
   await page.close();
 });

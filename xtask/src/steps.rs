@@ -31,8 +31,12 @@ fn describe(c: &Command) -> String {
         .join(" ")
 }
 
+fn cargo_path() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
 fn cargo() -> Command {
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut c = Command::new(cargo_path());
     c.current_dir(root());
     c
 }
@@ -46,7 +50,17 @@ fn build_ui() -> Result {
 }
 
 fn build_app() -> Result {
-    cmd(cargo().args(["build", "-p", "capture-desk", "--bin", "capture-desk"]))
+    cmd(cargo().args([
+        "build",
+        "-p",
+        "capture-desk",
+        "--bin",
+        "capture-desk",
+        "-p",
+        "sandbox",
+        "--bin",
+        "desk-sandbox",
+    ]))
 }
 
 fn app_binary() -> PathBuf {
@@ -175,18 +189,37 @@ fn e2e() -> Result {
 /// Bounded in time; whatever the run leaves behind is stopped.
 fn e2e_with(env: &[(&str, String)]) -> Result {
     let x = Xvfb::start()?;
-    let mut c = cargo();
-    c.args(["test", "-p", "desk-e2e", "--", "--test-threads=1", "--nocapture"])
+    // A private D-Bus session with an unlocked GNOME Keyring (Secret Service), its keyrings in
+    // a temporary directory: the app stores credentials there as it would on a desktop.
+    let keyrings = tempfile_dir("desk-e2e-keyring")?;
+    let mut c = Command::new("dbus-run-session");
+    c.args(["--", "sh", "-c", KEYRING_THEN_EXEC, "sh"])
+        .arg(cargo_path())
+        .args(["test", "-p", "desk-e2e", "--", "--test-threads=1", "--nocapture"])
+        .env("XDG_DATA_HOME", &keyrings)
         .env("DISPLAY", &x.display)
         .env("NO_AT_BRIDGE", "1")
         .env("DESK_E2E_APP", app_binary())
+        .env("DESK_E2E_SANDBOX", root().join("target/debug/desk-sandbox"))
+        .current_dir(root())
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     let r = cmd_with_timeout(&mut c, Duration::from_secs(15 * 60));
     // the app is started by WebKitWebDriver; nothing of the run may outlive it
     let _ = Command::new("pkill").args(["-TERM", "-f", &app_binary().to_string_lossy()]).status();
     let _ = Command::new("pkill").args(["-TERM", "-x", "WebKitWebDriver"]).status();
     drop(x);
+    let _ = std::fs::remove_dir_all(&keyrings);
     r
+}
+
+/// Starts GNOME Keyring's Secret Service unlocked (password from stdin), then runs the command.
+const KEYRING_THEN_EXEC: &str =
+    "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec \"$@\"";
+
+fn tempfile_dir(prefix: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 /// Like [`cmd`], but the whole process group is stopped after `limit`.

@@ -76,7 +76,7 @@ pub struct AuditFilter {
     /// Exact staff name.
     #[ts(optional)]
     pub staff: Option<String>,
-    /// Exact action, e.g. `capture_paid`.
+    /// Exact action, e.g. `capture.finalized`.
     #[ts(optional)]
     pub action: Option<String>,
     /// On or after this day (`YYYY-MM-DD`, UTC).
@@ -245,7 +245,7 @@ mod tests {
             at: "2026-11-23T10:00:00.000Z".into(),
             staff: staff.into(),
             environment: "demo".into(),
-            action: "capture_paid".into(),
+            action: "capture.finalized".into(),
             invoice_no: Some(458_732),
             detail: detail.into(),
         }
@@ -258,7 +258,9 @@ mod tests {
         assert_eq!(lines.next(), Some("id,at,staff,environment,action,invoice_no,detail"));
         assert_eq!(
             lines.next(),
-            Some(r#"7,2026-11-23T10:00:00.000Z,"'=HYPERLINK(""evil"")",demo,capture_paid,458732,"{""a"":""x, y""}""#)
+            Some(
+                r#"7,2026-11-23T10:00:00.000Z,"'=HYPERLINK(""evil"")",demo,capture.finalized,458732,"{""a"":""x, y""}""#
+            )
         );
         assert_eq!(lines.next(), Some(""));
         assert_eq!(csv_field("-5"), "'-5");

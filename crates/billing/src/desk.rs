@@ -358,7 +358,7 @@ impl Desk {
             &self.pool,
             &self.settings.staff_name,
             self.settings.environment,
-            "connection_test",
+            "connection.tested",
             None,
             detail,
         )

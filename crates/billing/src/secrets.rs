@@ -79,22 +79,31 @@ impl KeyringSecrets {
     }
 }
 
+/// The Secret Service client blocks on its own runtime, which panics on a thread that already
+/// drives one (every async caller of ours): each keyring call runs on a thread of its own.
+fn off_runtime<T: Send>(op: impl FnOnce() -> Result<T, DeskError> + Send) -> Result<T, DeskError> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return op();
+    }
+    std::thread::scope(|s| s.spawn(op).join()).unwrap_or_else(|_| Err(DeskError::internal("the keyring call panicked")))
+}
+
 impl Secrets for KeyringSecrets {
     fn get(&self, env: crate::Environment, key: SecretKey) -> Result<Option<Secret>, DeskError> {
-        match Self::entry(env, key)?.get_password() {
+        off_runtime(|| match Self::entry(env, key)?.get_password() {
             Ok(p) => Ok(Some(Secret(p))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(keyring_error(e)),
-        }
+        })
     }
     fn set(&self, env: crate::Environment, key: SecretKey, value: &Secret) -> Result<(), DeskError> {
-        Self::entry(env, key)?.set_password(value.expose()).map_err(keyring_error)
+        off_runtime(|| Self::entry(env, key)?.set_password(value.expose()).map_err(keyring_error))
     }
     fn delete(&self, env: crate::Environment, key: SecretKey) -> Result<(), DeskError> {
-        match Self::entry(env, key)?.delete_credential() {
+        off_runtime(|| match Self::entry(env, key)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(keyring_error(e)),
-        }
+        })
     }
 }
 
@@ -134,6 +143,27 @@ mod tests {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s:?}"), "***");
         assert!(!format!("{:?}", Some(s)).contains("hunter2"));
+    }
+
+    /// Inside a runtime (as every command is) the keyring answers or fails cleanly; it must not
+    /// panic. With a Secret Service running (the e2e run has one) it round-trips.
+    #[tokio::test]
+    async fn the_keyring_is_usable_from_async_code() {
+        let k = KeyringSecrets;
+        let env = crate::Environment::Sandbox;
+        match k.get(env, SecretKey::GatewayToken) {
+            Err(e) => assert_eq!(e.code, ErrorCode::NoKeyring, "{e:?}"),
+            Ok(_) => {
+                let key = SecretKey::PaypalClientSecret;
+                let before = k.get(crate::Environment::Live, key).expect("get");
+                k.set(crate::Environment::Live, key, &Secret::new("unit-test-value")).expect("set");
+                assert_eq!(k.get(crate::Environment::Live, key).expect("get"), Some(Secret::new("unit-test-value")));
+                match before {
+                    Some(v) => k.set(crate::Environment::Live, key, &v).expect("restore"),
+                    None => k.delete(crate::Environment::Live, key).expect("delete"),
+                }
+            }
+        }
     }
 
     #[test]

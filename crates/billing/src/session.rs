@@ -177,7 +177,7 @@ impl Session {
                 Some(v) => d.secrets().set(env, kind.key(), v)?,
                 None => d.secrets().delete(env, kind.key())?,
             }
-            let action = if value.is_some() { "credential_saved" } else { "credential_removed" };
+            let action = if value.is_some() { "credential.saved" } else { "credential.removed" };
             let detail = serde_json::json!({ "credential": kind, "store": "keyring" });
             audit::record(d.pool(), &d.settings().staff_name, env, action, None, detail).await
         }
@@ -238,13 +238,13 @@ async fn write_settings(
     match desk {
         Some(d) => {
             new.save(d.pool()).await?;
-            audit::record(d.pool(), &new.staff_name, new.environment, "settings_saved", None, detail).await
+            audit::record(d.pool(), &new.staff_name, new.environment, "settings.saved", None, detail).await
         }
         None => {
             let pool = store::open(data_dir).await?;
             let r = async {
                 new.save(&pool).await?;
-                audit::record(&pool, &new.staff_name, new.environment, "settings_saved", None, detail).await
+                audit::record(&pool, &new.staff_name, new.environment, "settings.saved", None, detail).await
             }
             .await;
             pool.close().await;

@@ -106,8 +106,8 @@ async fn settings_and_credentials_apply_at_once_and_live_needs_the_typed_word() 
         .into_iter()
         .map(|e| e.action)
         .collect();
-    assert_eq!(actions.iter().filter(|a| *a == "settings_saved").count(), 2, "{actions:?}");
-    assert_eq!(actions.iter().filter(|a| *a == "credential_saved").count(), 3, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "settings.saved").count(), 2, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "credential.saved").count(), 3, "{actions:?}");
     s.close().await;
 }
 

@@ -9,8 +9,8 @@ describe("activity filter", () => {
   });
 
   it("passes every field through, typed", () => {
-    expect(auditFilter({ invoice: " 458732 ", staff: "Ada", action: "capture_paid", from: "2026-11-01", to: "2026-11-23" })).toEqual({
-      filter: { invoiceNo: 458732, staff: "Ada", action: "capture_paid", from: "2026-11-01", to: "2026-11-23" },
+    expect(auditFilter({ invoice: " 458732 ", staff: "Ada", action: "capture.finalized", from: "2026-11-01", to: "2026-11-23" })).toEqual({
+      filter: { invoiceNo: 458732, staff: "Ada", action: "capture.finalized", from: "2026-11-01", to: "2026-11-23" },
     });
   });
 
