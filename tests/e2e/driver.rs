@@ -87,11 +87,6 @@ impl App {
         }
     }
 
-    /// The app's data directory (database, logs).
-    pub fn data_dir(&self) -> &std::path::Path {
-        self.data_dir.as_ref().map_or(std::path::Path::new(""), |d| d.path())
-    }
-
     /// Clicks the element `css` selects.
     pub async fn click(&self, css: &str) -> Check {
         let e = self.driver.find(By::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
