@@ -9,7 +9,7 @@ export type AuditFilter = { invoiceNo?: number | null,
  */
 staff?: string, 
 /**
- * Exact action, e.g. `capture_paid`.
+ * Exact action, e.g. `capture.finalized`.
  */
 action?: string, 
 /**
