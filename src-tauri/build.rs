@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "set_credential",
     "clear_credential",
     "test_connection",
+    "list_painted",
     "get_preference",
     "set_preference",
 ];

@@ -129,6 +129,17 @@ pub async fn test_connection(session: State<'_, Session>) -> Result<ConnectionRe
     Ok(session.desk().await?.test_connection().await)
 }
 
+/// The UI's report that the invoice list is on screen: logged with the time since the process
+/// started (`cargo xtask bench-app` reads it). Only the first report counts.
+#[tauri::command]
+pub fn list_painted(rows: u32) {
+    static ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !ONCE.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        let ms = crate::STARTED.get().map_or(0, |t| t.elapsed().as_millis());
+        tracing::info!(ms, rows, "invoice list painted");
+    }
+}
+
 #[tauri::command]
 pub async fn get_preference(session: State<'_, Session>, key: String) -> Result<Option<String>, DeskError> {
     billing::settings::preference(session.desk().await?.pool(), &key).await

@@ -25,7 +25,11 @@ fn init_logging(data_dir: Option<&Path>) {
     }
 }
 
+/// When the process started (for the start-up figure `list_painted` logs).
+pub(crate) static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 fn main() {
+    STARTED.get_or_init(std::time::Instant::now);
     let data_dir = billing::store::default_data_dir();
     init_logging(data_dir.as_deref().ok());
     let data_dir = match data_dir {
@@ -82,6 +86,7 @@ fn main() {
             commands::set_credential,
             commands::clear_credential,
             commands::test_connection,
+            commands::list_painted,
             commands::get_preference,
             commands::set_preference,
         ])

@@ -116,6 +116,7 @@ export const status = (over = {}) => ({
 /** Answers for the commands every view calls at start; a test's script overrides them. */
 export const DEFAULTS = {
   get_preference: null,
+  list_painted: null,
   set_preference: null,
   selection_totals: [],
   audit_facets: { staff: [], actions: [] },

@@ -11,6 +11,7 @@
 //! * `screenshots` — the end-to-end run, saving its screenshots to docs/screenshots.
 //! * `setup` — only the setup.
 
+mod bench_app;
 mod setup;
 mod steps;
 
@@ -27,8 +28,9 @@ fn main() -> ExitCode {
         "e2e" => steps::e2e_only(),
         "bench" => steps::bench(rest),
         "screenshots" => steps::screenshots(),
+        "bench-app" => bench_app::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|e2e|bench|screenshots|setup>");
+            eprintln!("usage: cargo xtask <run|test|e2e|bench|bench-app|screenshots|setup>");
             return ExitCode::from(2);
         }
     };

@@ -31,7 +31,7 @@ fn describe(c: &Command) -> String {
         .join(" ")
 }
 
-fn cargo_path() -> String {
+pub(crate) fn cargo_path() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
@@ -45,7 +45,7 @@ fn npm(args: &[&str]) -> Result {
     cmd(Command::new("npm").args(args).current_dir(root().join("ui")))
 }
 
-fn build_ui() -> Result {
+pub(crate) fn build_ui() -> Result {
     npm(&["run", "build"])
 }
 
@@ -216,7 +216,7 @@ fn e2e_with(env: &[(&str, String)]) -> Result {
 const KEYRING_THEN_EXEC: &str =
     "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec \"$@\"";
 
-fn tempfile_dir(prefix: &str) -> Result<PathBuf> {
+pub(crate) fn tempfile_dir(prefix: &str) -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)

@@ -59,6 +59,8 @@ export const backend = {
   setCredential: (kind: CredentialKind, value: string) => call<SettingsView>("set_credential", { kind, value }),
   clearCredential: (kind: CredentialKind) => call<SettingsView>("clear_credential", { kind }),
   testConnection: () => call<ConnectionReport>("test_connection"),
+  /** Start-up figure: the list is on screen (logged by the app once). */
+  listPainted: (rows: number) => call<null>("list_painted", { rows }),
   getPreference: (key: string) => call<string | null>("get_preference", { key }),
   setPreference: (key: string, value: string) => call<null>("set_preference", { key, value }),
   onCaptureProgress: (cb: (r: CaptureResult) => void): Promise<UnlistenFn> =>
