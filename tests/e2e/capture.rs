@@ -106,5 +106,22 @@ async fn scenario(app: &App) -> Check {
     )
     .await?;
     app.shot("activity.png").await;
+
+    // the webview may not reach anything but the app: its CSP blocks a fetch to the internet
+    let outcome = app
+        .driver
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             document.addEventListener('securitypolicyviolation', e => done('blocked by ' + e.violatedDirective), { once: true }); \
+             fetch('https://api-m.paypal.com/v1/oauth2/token').then(() => done('fetched'), () => {}); \
+             setTimeout(() => done('not blocked'), 5000);",
+            Vec::new(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let outcome = outcome.json().as_str().unwrap_or_default().to_owned();
+    if !outcome.starts_with("blocked by connect-src") {
+        return Err(format!("a fetch to an external URL: {outcome}"));
+    }
     Ok(())
 }

@@ -170,3 +170,27 @@ test("activity: filters by invoice, staff, action and date, pages, and exports C
   assert.deepEqual((await calls(page, "audit_export_csv")).at(-1).args.filter, { staff: "Ben", action: "capture.finalized", from: "2026-11-01" });
   await page.close();
 });
+
+test("every view loads nothing but the app's own files; the theme follows the OS", async () => {
+  const page = await open({ ...base, get_settings: settingsView(), invoice_detail: { invoice, journal: [], audit: [] }, invoice_live: { invoice, payments: [], paypal: null } });
+  const requests = [];
+  page.on("request", (r) => requests.push(r.url()));
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.reload();
+  await page.waitForSelector("[data-testid=invoice-row]");
+  await page.click("[data-invoice='458732'] [data-testid=open-button]");
+  await page.waitForSelector("[data-testid=detail-customer]");
+  for (const view of ["activity", "settings", "invoices"]) {
+    await page.click(`[data-testid=nav-${view}]`);
+    await page.waitForTimeout(100);
+  }
+  const origin = new URL(page.url()).origin;
+  const foreign = requests.filter((u) => new URL(u).origin !== origin);
+  assert.deepEqual(foreign, []);
+  const dark = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  assert.equal(dark, "rgb(21, 24, 28)");
+  await page.emulateMedia({ colorScheme: "light" });
+  const light = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  assert.equal(light, "rgb(246, 247, 249)");
+  await page.close();
+});

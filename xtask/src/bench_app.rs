@@ -6,7 +6,7 @@
 //! painted page) and the resident memory of the app and its WebKit processes at that moment.
 
 use crate::setup::{self, Purpose};
-use crate::steps::{build_ui, cargo_path, cmd, root, tempfile_dir, Result, Xvfb};
+use crate::steps::{build_app, build_ui, cmd, root, tempfile_dir, Result, Xvfb};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -19,21 +19,7 @@ pub fn run(args: &[String]) -> Result {
     };
     setup::all(Purpose::Run)?;
     build_ui()?;
-    cmd(Command::new(cargo_path()).current_dir(root()).args([
-        "build",
-        "-p",
-        "capture-desk",
-        "--bin",
-        "capture-desk",
-        "-p",
-        "sandbox",
-        "--bin",
-        "desk-sandbox",
-        "-p",
-        "cli",
-        "--bin",
-        "desk",
-    ]))?;
+    build_app()?;
     let bin = root().join("target/debug");
     let data = tempfile_dir("desk-bench-app")?;
     let _ = std::fs::remove_dir_all(&data);

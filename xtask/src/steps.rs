@@ -31,7 +31,7 @@ fn describe(c: &Command) -> String {
         .join(" ")
 }
 
-pub(crate) fn cargo_path() -> String {
+fn cargo_path() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
@@ -49,7 +49,8 @@ pub(crate) fn build_ui() -> Result {
     npm(&["run", "build"])
 }
 
-fn build_app() -> Result {
+/// The app and the binaries its end-to-end tests and benchmarks start beside it.
+pub(crate) fn build_app() -> Result {
     cmd(cargo().args([
         "build",
         "-p",
@@ -60,6 +61,10 @@ fn build_app() -> Result {
         "sandbox",
         "--bin",
         "desk-sandbox",
+        "-p",
+        "cli",
+        "--bin",
+        "desk",
     ]))
 }
 

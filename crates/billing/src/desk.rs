@@ -213,6 +213,15 @@ impl Desk {
         })
     }
 
+    /// Records whether the gateway answered: any answer, even a refusal, means online.
+    fn note_reachability(&self, error: Option<&DeskError>) {
+        let state = match error {
+            Some(e) if e.code == ErrorCode::Offline => OFFLINE,
+            _ => ONLINE,
+        };
+        self.online.store(state, Ordering::Release);
+    }
+
     /// Syncs the cache with the gateway (one sync at a time; a second caller waits).
     pub async fn sync(
         &self,
@@ -222,12 +231,7 @@ impl Desk {
         let gw = self.gateway.as_ref().map_err(Clone::clone)?;
         let _one_at_a_time = self.sync_lock.lock().await;
         let result = sync::run(&self.pool, gw, force_full, progress).await;
-        let online = match &result {
-            Ok(_) => ONLINE,
-            Err(e) if e.code == ErrorCode::Offline => OFFLINE,
-            Err(_) => ONLINE,
-        };
-        self.online.store(online, Ordering::Release);
+        self.note_reachability(result.as_ref().err());
         let detail = match &result {
             Ok(r) => {
                 serde_json::json!({ "mode": r.mode, "invoices": r.invoices, "pages": r.pages, "closed": r.closed })
@@ -290,16 +294,14 @@ impl Desk {
             Err(e) => live.gateway_error = Some(e),
             Ok(gw) => match gw.invoice(no).await {
                 Ok(inv) => {
-                    self.online.store(ONLINE, Ordering::Release);
+                    self.note_reachability(None);
                     live.payments = crate::detail::payments(&inv);
                     invoices::refresh_one(&self.pool, &inv).await?;
                     live.invoice = invoices::get(&self.pool, invoice_no).await?;
                 }
                 Err(e) => {
                     let e = DeskError::from(e);
-                    if e.code == ErrorCode::Offline {
-                        self.online.store(OFFLINE, Ordering::Release);
-                    }
+                    self.note_reachability(Some(&e));
                     tracing::warn!(invoice_no, code = ?e.code, detail = ?e.detail, "live invoice detail failed");
                     live.gateway_error = Some(e);
                 }
@@ -330,15 +332,13 @@ impl Desk {
                 let q = gateway::InvoiceListQuery { limit: 1, ..gateway::InvoiceListQuery::default() };
                 match gw.list_invoices(&q).await {
                     Ok(p) => {
-                        self.online.store(ONLINE, Ordering::Release);
+                        self.note_reachability(None);
                         let n = p.total.map_or_else(String::new, |t| format!(" ({t} outstanding invoices)"));
                         ConnectionCheck::ok(format!("The gateway answered{n}."), started)
                     }
                     Err(e) => {
                         let e = DeskError::from(e);
-                        if e.code == ErrorCode::Offline {
-                            self.online.store(OFFLINE, Ordering::Release);
-                        }
+                        self.note_reachability(Some(&e));
                         ConnectionCheck::failed(e, started)
                     }
                 }
