@@ -31,7 +31,7 @@ async fn scenario(app: &App) -> Check {
     .await?;
     // keyboard: into the table, first row, Enter opens the detail
     app.driver
-        .execute("document.querySelector('[data-testid=invoice-scroll]').focus()", Vec::new())
+        .execute("document.querySelector('[data-testid=invoice-table]').focus()", Vec::new())
         .await
         .map_err(|e| e.to_string())?;
     app.driver.action_chain().send_keys("\u{E015}").send_keys("\u{E007}").perform().await.map_err(|e| e.to_string())?;

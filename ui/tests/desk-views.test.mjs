@@ -91,12 +91,14 @@ test("settings: live needs the typed word; saving sends typed settings", async (
   await page.fill("[data-testid=live-confirmation]", "LIVE");
   await page.fill("[data-testid=staff-name]", "  Ada Lovelace ");
   await page.fill("[data-testid=paypal-url]", "");
+  assert.equal(await page.locator("[data-testid=unsaved-hint]").count(), 1);
   await page.click("[data-testid=save-settings]");
   await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "save_settings"));
   const sent = (await calls(page, "save_settings"))[0].args;
   assert.equal(sent.confirmation, "LIVE");
   assert.deepEqual(sent.settings, { environment: "live", gatewayUrl: "https://gw.example", paypalUrl: null, paypalClientId: "app-1", staffName: "Ada Lovelace" });
   await page.waitForSelector("text=Settings saved.");
+  assert.equal(await page.locator("[data-testid=unsaved-hint]").count(), 0);
   await page.close();
 });
 

@@ -138,7 +138,8 @@ const rendered = (page) => page.evaluate(() => [...document.querySelectorAll("[d
 test("the table is virtual: 100,000 invoices, a few dozen rows in the page, scrolled anywhere", async () => {
   const page = await open({ desk_status: status({ cachedInvoices: 100000 }), sync_now: { __pending: true } }, hundredThousand);
   await page.waitForSelector("[data-testid=invoice-row]");
-  assert.equal(await page.locator("[data-testid=invoice-scroll]").getAttribute("aria-rowcount"), "100001");
+  assert.equal(await page.locator("[data-testid=invoice-table]").getAttribute("aria-rowcount"), "100001");
+  assert.equal(await page.locator("[data-testid=invoice-table]").getAttribute("role"), "grid");
   assert.match(await page.locator("[data-testid=totals]").textContent(), /100000 invoices/);
   let rows = await rendered(page);
   assert.ok(rows.length > 10 && rows.length < 80, `${rows.length} rows rendered`);
@@ -152,7 +153,7 @@ test("the table is virtual: 100,000 invoices, a few dozen rows in the page, scro
   rows = await rendered(page);
   assert.ok(rows.length < 80, `${rows.length} rows rendered`);
   // End goes to the last invoice
-  await page.locator("[data-testid=invoice-scroll]").focus();
+  await page.locator("[data-testid=invoice-table]").focus();
   await page.keyboard.press("End");
   await page.waitForFunction(() => document.querySelector("[data-invoice='599999']") !== null, null, { timeout: 20000 });
   const afters = (await calls(page, "list_invoices")).map((c) => c.args.request.after ?? "");
@@ -170,7 +171,7 @@ test("keyboard: arrows move, Shift extends, Space selects, Enter opens, / search
     invoice_live: { __pending: true },
   });
   await page.waitForSelector("[data-testid=invoice-row]");
-  await page.locator("[data-testid=invoice-scroll]").focus();
+  await page.locator("[data-testid=invoice-table]").focus();
   await page.keyboard.press("ArrowDown");
   await page.keyboard.press("Shift+ArrowDown");
   await page.waitForSelector("[data-testid=selection]");
@@ -179,14 +180,18 @@ test("keyboard: arrows move, Shift extends, Space selects, Enter opens, / search
   assert.deepEqual((await calls(page, "selection_totals")).at(-1).args.invoiceNos.sort(), [458732, 458733]);
   await page.waitForFunction(() => /USD 1,234,567\.50/.test(document.querySelector("[data-testid=selection]")?.textContent ?? ""));
   assert.equal(await page.locator("[data-invoice='458733']").getAttribute("aria-selected"), "true");
+  assert.equal(await page.locator("[data-testid=invoice-table]").getAttribute("aria-activedescendant"), "invoice-row-1");
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "invoice-table");
   await page.keyboard.press("Space");
   assert.equal(await page.locator("[data-invoice='458733']").getAttribute("aria-selected"), "false");
   await page.keyboard.press("Enter");
   await page.waitForSelector("[data-testid=invoice-detail]");
   assert.deepEqual((await calls(page, "invoice_detail")).at(-1).args, { invoiceNo: 458733 });
-  await page.locator("[data-testid=invoice-scroll]").focus();
+  // Esc in the panel closes it and gives the focus back to the table
+  await page.locator("[data-testid=invoice-detail] h2").focus();
   await page.keyboard.press("Escape");
   assert.equal(await page.locator("[data-testid=invoice-detail]").count(), 0);
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "invoice-table");
   await page.keyboard.press("/");
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "filter-search");
   await page.close();
