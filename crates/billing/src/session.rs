@@ -200,8 +200,9 @@ impl Session {
     /// Closes the desk (stopping the demo sandbox and saving its world).
     pub async fn close(self) {
         if let Ok(desk) = self.current.into_inner() {
-            if let Ok(desk) = Arc::try_unwrap(desk) {
-                desk.close().await;
+            match Arc::try_unwrap(desk) {
+                Ok(desk) => desk.close().await,
+                Err(_) => tracing::warn!("the desk is still in use; it closes when the last user lets go"),
             }
         }
     }
