@@ -161,6 +161,17 @@ test("the table is virtual: 100,000 invoices, a few dozen rows in the page, scro
   await page.close();
 });
 
+test("Ctrl+A selects every filtered invoice, not only the loaded ones", async () => {
+  const page = await open({ desk_status: status({ cachedInvoices: 100000 }), sync_now: { __pending: true } }, hundredThousand);
+  await page.waitForSelector("[data-testid=invoice-row]");
+  await page.locator("[data-testid=invoice-table]").focus();
+  await page.keyboard.press("Control+a");
+  await page.waitForFunction(() => /100000 selected/.test(document.querySelector("[data-testid=selection]")?.textContent ?? ""), null, { timeout: 20000 });
+  await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "selection_totals"));
+  assert.equal((await calls(page, "selection_totals")).at(-1).args.invoiceNos.length, 100000);
+  await page.close();
+});
+
 test("keyboard: arrows move, Shift extends, Space selects, Enter opens, / searches", async () => {
   const page = await open({
     desk_status: status(),
