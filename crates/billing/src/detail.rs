@@ -92,7 +92,7 @@ pub(crate) fn payments(invoice: &gateway::Invoice) -> Vec<PaymentView> {
 fn capture_view(c: &paypal::Capture) -> PaypalCaptureView {
     PaypalCaptureView {
         id: c.id.clone(),
-        status: screaming(&format!("{:?}", c.status)),
+        status: c.status.as_str().to_owned(),
         amount: c.amount.to_paypal_string(),
         currency: c.amount.currency().code().to_owned(),
         at: c.create_time.map(time::text),
@@ -117,7 +117,7 @@ pub(crate) async fn paypal_live(
         return Ok(Some(PaypalLiveView {
             kind: "authorization".into(),
             id: a.id.clone(),
-            status: screaming(&format!("{:?}", a.status)),
+            status: a.status.as_str().to_owned(),
             amount: Some(a.amount.to_paypal_string()),
             currency: Some(a.amount.currency().code().to_owned()),
             expires_at: a.expiration_time.map(time::text),
@@ -129,32 +129,10 @@ pub(crate) async fn paypal_live(
     Ok(Some(PaypalLiveView {
         kind: "order".into(),
         id: o.id.clone(),
-        status: screaming(&format!("{:?}", o.status)),
+        status: o.status.as_str().to_owned(),
         amount: unit.map(|u| u.amount.to_paypal_string()),
         currency: unit.map(|u| u.amount.currency().code().to_owned()),
         expires_at: None,
         captures: o.captures().map(capture_view).collect(),
     }))
-}
-
-/// `PartiallyCaptured` → `PARTIALLY_CAPTURED` (PayPal's own spelling).
-fn screaming(debug: &str) -> String {
-    let mut out = String::new();
-    for (i, ch) in debug.chars().enumerate() {
-        if ch.is_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(ch.to_ascii_uppercase());
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn status_words_are_paypals() {
-        assert_eq!(super::screaming("PartiallyCaptured"), "PARTIALLY_CAPTURED");
-        assert_eq!(super::screaming("Approved"), "APPROVED");
-        assert_eq!(super::screaming("PayerActionRequired"), "PAYER_ACTION_REQUIRED");
-    }
 }

@@ -45,6 +45,52 @@ pub enum CaptureStatus {
     Unknown,
 }
 
+impl OrderStatus {
+    /// PayPal's own word for the status (`PAYER_ACTION_REQUIRED`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OrderStatus::Created => "CREATED",
+            OrderStatus::Saved => "SAVED",
+            OrderStatus::Approved => "APPROVED",
+            OrderStatus::Voided => "VOIDED",
+            OrderStatus::Completed => "COMPLETED",
+            OrderStatus::PayerActionRequired => "PAYER_ACTION_REQUIRED",
+            OrderStatus::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+impl AuthorizationStatus {
+    /// PayPal's own word for the status (`PARTIALLY_CAPTURED`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AuthorizationStatus::Created => "CREATED",
+            AuthorizationStatus::Captured => "CAPTURED",
+            AuthorizationStatus::Denied => "DENIED",
+            AuthorizationStatus::PartiallyCaptured => "PARTIALLY_CAPTURED",
+            AuthorizationStatus::Voided => "VOIDED",
+            AuthorizationStatus::Pending => "PENDING",
+            AuthorizationStatus::Expired => "EXPIRED",
+            AuthorizationStatus::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+impl CaptureStatus {
+    /// PayPal's own word for the status (`PARTIALLY_REFUNDED`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CaptureStatus::Completed => "COMPLETED",
+            CaptureStatus::Declined => "DECLINED",
+            CaptureStatus::PartiallyRefunded => "PARTIALLY_REFUNDED",
+            CaptureStatus::Pending => "PENDING",
+            CaptureStatus::Refunded => "REFUNDED",
+            CaptureStatus::Failed => "FAILED",
+            CaptureStatus::Unknown => "UNKNOWN",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capture {
     pub id: String,
@@ -304,4 +350,31 @@ fn non_empty(s: &str, what: &str) -> Result<(), PaypalError> {
         return Err(PaypalError::InvalidResponse { detail: format!("{what} empty or too long") });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod status_words {
+    use super::*;
+
+    /// `as_str` gives back exactly the word PayPal sends (what serde reads).
+    #[test]
+    fn status_words_are_paypals() {
+        fn check<T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(v: T, word: &str) {
+            assert_eq!(serde_json::from_str::<T>(&format!("\"{word}\"")).expect("reads"), v, "{word}");
+        }
+        use AuthorizationStatus as A;
+        use CaptureStatus as C;
+        use OrderStatus as O;
+        for o in [O::Created, O::Saved, O::Approved, O::Voided, O::Completed, O::PayerActionRequired] {
+            check(o.clone(), o.as_str());
+        }
+        for a in [A::Created, A::Captured, A::Denied, A::PartiallyCaptured, A::Voided, A::Pending, A::Expired] {
+            check(a.clone(), a.as_str());
+        }
+        for c in [C::Completed, C::Declined, C::PartiallyRefunded, C::Pending, C::Refunded, C::Failed] {
+            check(c.clone(), c.as_str());
+        }
+        assert_eq!(A::PartiallyCaptured.as_str(), "PARTIALLY_CAPTURED");
+        assert_eq!(O::Unknown.as_str(), "UNKNOWN");
+    }
 }

@@ -452,7 +452,7 @@ impl Engine<'_> {
         };
         tracing::info!(capture_id = %capture.id, "adopting the existing capture");
         e.capture_id = Some(capture.id.clone());
-        e.capture_status = Some(format!("{:?}", capture.status).to_uppercase());
+        e.capture_status = Some(capture.status.as_str().to_owned());
         e.adopted = true;
         e.last_error = None;
         self.to(e, State::PaypalCaptured).await?;
@@ -482,7 +482,7 @@ impl Engine<'_> {
         match result {
             Ok(Some(capture)) => {
                 e.capture_id = Some(capture.id.clone());
-                e.capture_status = Some(format!("{:?}", capture.status).to_uppercase());
+                e.capture_status = Some(capture.status.as_str().to_owned());
                 e.last_error = None;
                 self.to(e, State::PaypalCaptured).await?;
                 Ok(Flow::Continue)
@@ -525,7 +525,7 @@ impl Engine<'_> {
             }
         };
         self.check_after(Step::Verify, e.id)?;
-        let status = format!("{:?}", capture.status).to_uppercase();
+        let status = capture.status.as_str().to_owned();
         match capture.status {
             CaptureStatus::Completed => {}
             CaptureStatus::Pending => {
@@ -786,7 +786,7 @@ impl Engine<'_> {
                                 intent: a.intent.clone(),
                                 order_id: a.order_id.clone(),
                                 authorization_id: a.authorization_id.clone(),
-                                status: format!("{:?}", auth.status).to_uppercase(),
+                                status: auth.status.as_str().to_owned(),
                                 amount: auth.amount.to_paypal_string(),
                                 currency: auth.amount.currency().code().to_owned(),
                             });
@@ -817,7 +817,7 @@ impl Engine<'_> {
                             intent: a.intent.clone(),
                             order_id: a.order_id.clone(),
                             authorization_id: None,
-                            status: format!("{:?}", order.status).to_uppercase(),
+                            status: order.status.as_str().to_owned(),
                             amount: amount.map(|m| m.to_paypal_string()).unwrap_or_default(),
                             currency: amount.map(|m| m.currency().code().to_owned()).unwrap_or_default(),
                         });
