@@ -56,16 +56,6 @@ pub async fn record_in(
     Ok(())
 }
 
-/// The newest entries first.
-pub async fn recent(pool: &SqlitePool, limit: u32) -> Result<Vec<AuditEntry>, DeskError> {
-    Ok(sqlx::query_as(
-        "SELECT id, at, staff, environment, action, invoice_no, detail FROM audit_log ORDER BY id DESC LIMIT ?",
-    )
-    .bind(i64::from(limit.min(10_000)))
-    .fetch_all(pool)
-    .await?)
-}
-
 /// Which entries the Activity view shows. Every field is optional; `None` means "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]

@@ -110,7 +110,12 @@ async fn the_seed_invoice_pays_its_wallet_part_and_the_paypal_part_once() {
     assert_exactly_once(&sb, "seed").await;
 
     let actions: Vec<String> =
-        billing::audit::recent(d.pool(), 50).await.expect("audit").into_iter().map(|a| a.action).collect();
+        billing::audit::query(d.pool(), &billing::audit::AuditFilter { limit: Some(50), ..Default::default() })
+            .await
+            .expect("audit")
+            .into_iter()
+            .map(|a| a.action)
+            .collect();
     for want in [
         "capture.planned",
         "capture.part_processed",

@@ -48,7 +48,10 @@ async fn full_then_incremental_sync_follows_the_gateway() {
     let status = d.status().await.expect("status");
     assert_eq!(status.online, Some(true));
     assert!(status.last_synced_at.is_some());
-    let audits = billing::audit::recent(d.pool(), 10).await.expect("audit");
+    let audits =
+        billing::audit::query(d.pool(), &billing::audit::AuditFilter { limit: Some(10), ..Default::default() })
+            .await
+            .expect("audit");
     assert_eq!(audits.iter().filter(|a| a.action == "sync").count(), 2);
     assert!(audits.iter().all(|a| a.staff == "Test Clerk" && a.environment == "sandbox"));
     d.close().await;
