@@ -8,10 +8,7 @@ use std::time::Duration;
 async fn a_clerk_opens_captures_and_sees_the_seed_invoice_paid() {
     let app = App::start().await;
     let result = scenario(&app).await;
-    app.quit().await;
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    app.finish(result).await;
 }
 
 async fn scenario(app: &App) -> Check {

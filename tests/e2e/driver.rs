@@ -121,6 +121,14 @@ impl App {
         r.json().as_str().map(str::to_owned).ok_or_else(|| format!("{script}: not a string: {}", r.json()))
     }
 
+    /// Stops the app, then fails the test with what `result` says did not hold.
+    pub async fn finish(self, result: Check) {
+        self.quit().await;
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+    }
+
     /// Ends the session and stops the drivers (and with them the app). The data directory is
     /// handed back for inspection; it is removed when dropped.
     pub async fn quit(mut self) -> Option<tempfile::TempDir> {

@@ -8,10 +8,7 @@ use thirtyfour::prelude::*;
 async fn the_app_lists_filters_and_totals_demo_invoices() {
     let app = App::start().await;
     let result = scenario(&app).await;
-    app.quit().await;
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    app.finish(result).await;
 }
 
 async fn scenario(app: &App) -> Check {
