@@ -4,7 +4,6 @@ use tauri_build::{AppManifest, Attributes};
 const COMMANDS: &[&str] = &[
     "desk_status",
     "list_invoices",
-    "get_invoice",
     "selection_totals",
     "invoice_detail",
     "invoice_live",

@@ -5,9 +5,7 @@ use billing::capture::{CapturePreview, CaptureResult};
 use billing::desk::ConnectionReport;
 use billing::detail::{InvoiceDetail, InvoiceLive};
 use billing::session::{CredentialKind, Session, SettingsView};
-use billing::{
-    CurrencyTotal, DeskError, DeskStatus, InvoicePage, InvoiceRow, ListRequest, Settings, SyncProgress, SyncReport,
-};
+use billing::{CurrencyTotal, DeskError, DeskStatus, InvoicePage, ListRequest, Settings, SyncProgress, SyncReport};
 use tauri::{AppHandle, Emitter, Manager, State};
 
 /// Event carrying [`SyncProgress`] while a sync runs.
@@ -31,11 +29,6 @@ pub async fn selection_totals(
     invoice_nos: Vec<i64>,
 ) -> Result<Vec<CurrencyTotal>, DeskError> {
     billing::invoices::selection_totals(session.desk().await?.pool(), &invoice_nos).await
-}
-
-#[tauri::command]
-pub async fn get_invoice(session: State<'_, Session>, invoice_no: i64) -> Result<InvoiceRow, DeskError> {
-    session.desk().await?.invoice(invoice_no).await
 }
 
 #[tauri::command]

@@ -70,7 +70,6 @@ fn main() {
         .invoke_handler(tauri::generate_handler![
             commands::desk_status,
             commands::list_invoices,
-            commands::get_invoice,
             commands::selection_totals,
             commands::invoice_detail,
             commands::invoice_live,

@@ -5,7 +5,6 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { DeskError } from "./bindings/DeskError";
 import type { DeskStatus } from "./bindings/DeskStatus";
 import type { InvoicePage } from "./bindings/InvoicePage";
-import type { InvoiceRow } from "./bindings/InvoiceRow";
 import type { ListRequest } from "./bindings/ListRequest";
 import type { SyncProgress } from "./bindings/SyncProgress";
 import type { SyncReport } from "./bindings/SyncReport";
@@ -40,7 +39,6 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const backend = {
   status: () => call<DeskStatus>("desk_status"),
   listInvoices: (request: ListRequest) => call<InvoicePage>("list_invoices", { request }),
-  getInvoice: (invoiceNo: number) => call<InvoiceRow>("get_invoice", { invoiceNo }),
   sync: (full: boolean) => call<SyncReport>("sync_now", { full }),
   onSyncProgress: (cb: (p: SyncProgress) => void): Promise<UnlistenFn> =>
     listen<SyncProgress>("sync-progress", (e) => cb(e.payload)),
