@@ -1,56 +1,38 @@
 // The capture dialog in real Chromium, with the IPC faked at the backend seam.
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { suite, row, status } from "./harness.mjs";
+import { suite, calls, held, release } from "./harness.mjs";
+import { captureList, needsAttention, paypalSteps, preview, result, status, walletPreview, walletResult } from "./fixtures.mjs";
 
-const app = suite({ before, after });
-
-const approval = { intent: "CAPTURE", orderId: "5O190127TN364715T", authorizationId: null, approvedAt: "2026-11-20T09:58:00Z" };
-const list = {
-  rows: [row(458732, { customerName: "Nordlicht Freight GmbH", outstanding: "250.00", total: "250.00", paypal: approval, wallet: { currency: "EUR", balance: "40.50" } })],
-  next: null,
-  totals: [{ currency: "USD", count: 1, outstanding: "250.00" }],
-  totalCount: 1,
-};
-const preview = (over = {}) => ({
-  invoiceNo: 458732,
-  customerName: "Nordlicht Freight GmbH",
-  environment: "sandbox",
-  currency: "USD",
-  outstanding: "250.00",
-  path: "paypal",
-  wallet: { amount: "40.50", currency: "EUR", exchangeRate: "1.0857", inInvoiceCurrency: "43.97" },
-  paypalAmount: "206.03",
-  approval: { intent: "CAPTURE", orderId: "5O190127TN364715T", authorizationId: null, status: "APPROVED", amount: "206.03", currency: "USD" },
-  ready: true,
-  problems: [],
-  ...over,
-});
-const result = (state, over = {}) => ({
-  journalId: 7,
-  invoiceNo: 458732,
-  state,
-  finished: ["finalized", "rejected", "needs_attention"].includes(state),
-  message: "Paid: 206.03 USD captured at PayPal plus 40.50 EUR from the wallet and the invoice is paid at the gateway.",
-  captureId: "3C679366HH908993F",
-  paypalAmount: "206.03",
-  walletAmount: "40.50",
-  walletCurrency: "EUR",
-  currency: "USD",
-  adopted: false,
-  detail: null,
-  ...over,
-});
+const app = suite({ before, after, afterEach });
 
 async function open(script) {
-  const page = await app.open({ desk_status: status({ environment: "sandbox" }), list_invoices: list, sync_now: { __pending: true }, ...script });
+  const page = await app.open({ desk_status: status({ environment: "sandbox" }), list_invoices: captureList, sync_now: { __pending: true }, ...script });
   await page.click("[data-testid=capture-button]");
   await page.waitForSelector("[data-testid=capture-breakdown]");
+  // the dialog listens for progress before the clerk can confirm
+  await page.waitForFunction(() => window.__listening("capture-progress"));
   return page;
 }
 
-test("shows the breakdown and the environment, captures on confirm with step-by-step progress", async () => {
-  const page = await open({ capture_preview: preview(), capture_invoice: { __delay: 400, value: result("finalized") } });
+/** The steps as shown: their state, and whether each is marked done or current. */
+const steps = (page) =>
+  page.locator("[data-testid=capture-steps] li").evaluateAll((lis) =>
+    lis.map((li) => ({ state: li.dataset.state, done: li.classList.contains("done"), current: li.getAttribute("aria-current") === "step" })),
+  );
+
+/** What `steps` should read when the first `done` of `chain` are done and the capture still runs. */
+const expected = (chain, done, running) =>
+  chain.map((state, i) => ({ state, done: i < done, current: running && i === done }));
+
+/** Delivers one progress event, then waits until the dialog shows it. */
+async function progress(page, report) {
+  await page.evaluate((r) => window.__emit("capture-progress", r), report);
+  await page.waitForFunction((state) => document.querySelector(`[data-testid=capture-steps] li[data-state=${state}]`)?.classList.contains("done"), report.state);
+}
+
+test("shows the breakdown and the environment, and each step as the desk reports it", async () => {
+  const page = await open({ capture_preview: preview(), capture_invoice: held(result("finalized")) });
   const text = await page.locator("[data-testid=capture-breakdown]").textContent();
   assert.match(text, /40\.50 EUR/);
   assert.match(text, /1\.0857/);
@@ -59,42 +41,86 @@ test("shows the breakdown and the environment, captures on confirm with step-by-
   assert.match(await page.locator("[data-testid=capture-environment]").textContent(), /SANDBOX/);
   await page.click("[data-testid=capture-confirm]");
   await page.waitForSelector("[data-testid=capture-steps]");
-  await page.evaluate(() => {
-    for (const s of ["part_processed", "paypal_capture_sent", "paypal_captured"]) {
-      window.__emit("capture-progress", { invoiceNo: 458732, state: s });
-    }
-  });
-  await page.waitForFunction(() => document.querySelectorAll("[data-testid=capture-steps] li.done").length >= 3);
+  // nothing reported yet: nothing done, the first step under way
+  assert.deepEqual(await steps(page), expected(paypalSteps, 0, true));
+  assert.equal(await page.locator("[data-testid=capture-confirm]").isDisabled(), true);
+  // every report marks exactly the steps so far, and the next one is under way
+  for (const [i, state] of paypalSteps.slice(0, -1).entries()) {
+    await progress(page, result(state));
+    assert.deepEqual(await steps(page), expected(paypalSteps, i + 1, true), `after ${state}`);
+  }
+  assert.equal(await page.locator("[data-testid=capture-result]").count(), 0);
+  // the desk's answer: paid
+  await progress(page, result("finalized"));
+  await release(page, "capture_invoice");
   await page.waitForSelector("[data-testid=capture-result]");
+  assert.deepEqual(await steps(page), expected(paypalSteps, paypalSteps.length, false));
   assert.match(await page.locator("[data-testid=capture-result]").textContent(), /Paid: 206\.03 USD/);
-  const calls = await page.evaluate(() => window.__calls.filter((c) => c.cmd === "capture_invoice"));
-  assert.deepEqual(calls.map((c) => c.args), [{ invoiceNo: 458732 }]);
-  await page.close();
+  assert.deepEqual((await calls(page, "capture_invoice")).map((c) => c.args), [{ invoiceNo: 458732 }]);
+});
+
+test("progress of another invoice's capture does not move this dialog", async () => {
+  const page = await open({ capture_preview: preview(), capture_invoice: held(result("finalized")) });
+  await page.click("[data-testid=capture-confirm]");
+  await page.waitForSelector("[data-testid=capture-steps]");
+  await page.evaluate((r) => window.__emit("capture-progress", r), result("paypal_captured", { invoiceNo: 458999 }));
+  await progress(page, result("part_processed"));
+  assert.deepEqual(await steps(page), expected(paypalSteps, 1, true));
+  await release(page, "capture_invoice", { value: result("part_processed", { message: "Not finished yet (part processed); it resumes automatically." }) });
+  await page.waitForSelector("[data-testid=capture-result]");
+  // stopped after the first step: the rest is neither done nor under way
+  assert.deepEqual(await steps(page), expected(paypalSteps, 1, false));
+  assert.match(await page.locator("[data-testid=capture-result]").textContent(), /resumes automatically/);
+});
+
+test("a full-wallet payment shows the wallet's steps and no PayPal step", async () => {
+  const page = await open({ capture_preview: walletPreview, capture_invoice: held(walletResult("finalized")) });
+  assert.match(await page.locator("[data-testid=capture-breakdown]").textContent(), /nothing — the wallet pays the whole invoice/);
+  await page.click("[data-testid=capture-confirm]");
+  await page.waitForSelector("[data-testid=capture-steps]");
+  const chain = ["wallet_pay_sent", "finalized"];
+  assert.deepEqual(await steps(page), expected(chain, 0, true));
+  await progress(page, walletResult("wallet_pay_sent"));
+  assert.deepEqual(await steps(page), expected(chain, 1, true));
+  await release(page, "capture_invoice");
+  await page.waitForSelector("[data-testid=capture-result]");
+  assert.deepEqual(await steps(page), expected(chain, 2, false));
+  assert.doesNotMatch(await page.locator("[data-testid=capture-steps]").textContent(), /PayPal/);
+  assert.match(await page.locator("[data-testid=capture-result]").textContent(), /Paid in full from the customer's wallet/);
+});
+
+test("an adopted capture does not claim this desk sent one", async () => {
+  const page = await open({ capture_preview: preview(), capture_invoice: held(result("finalized", { adopted: true })) });
+  await page.click("[data-testid=capture-confirm]");
+  await page.waitForSelector("[data-testid=capture-steps]");
+  await progress(page, result("part_processed"));
+  // PayPal says the order was captured already: the engine adopts it, no capture is sent
+  await progress(page, result("paypal_captured", { adopted: true }));
+  assert.deepEqual(await steps(page), expected(paypalSteps, 3, true));
+  const sent = page.locator("[data-testid=capture-steps] li[data-state=paypal_capture_sent]");
+  assert.match(await sent.textContent(), /captured already.*none sent/);
+  assert.doesNotMatch(await sent.textContent(), /capture sent/);
+  await release(page, "capture_invoice");
+  await page.waitForSelector("[data-testid=capture-result]");
+  assert.deepEqual(await steps(page), expected(paypalSteps, paypalSteps.length, false));
 });
 
 test("a mismatch blocks the capture and says why", async () => {
   const page = await open({
     capture_preview: preview({ ready: false, problems: ["The customer approved 250.00 USD at PayPal but the PayPal part is 206.03 USD."] }),
-    capture_invoice: result("finalized"),
   });
   assert.match(await page.locator("[data-testid=capture-problems]").textContent(), /approved 250\.00 USD/);
   assert.equal(await page.locator("[data-testid=capture-confirm]").isDisabled(), true);
-  await page.close();
 });
 
 test("an error reads for a clerk, with the technical detail one click away", async () => {
-  const page = await open({
-    capture_preview: preview(),
-    capture_invoice: result("needs_attention", {
-      message: "Needs attention: PayPal captured 206.03 USD (3C679366HH908993F) but the gateway refused to finalize: The amount differs from what the gateway expects for this invoice.",
-      detail: "invalid_amount: InvalidAmount",
-    }),
-  });
+  const page = await open({ capture_preview: preview(), capture_invoice: needsAttention });
   await page.click("[data-testid=capture-confirm]");
   await page.waitForSelector("[data-testid=capture-result]");
   assert.match(await page.locator("[data-testid=capture-result]").textContent(), /Needs attention/);
+  // no step was reported in this run: none is shown as done
+  assert.deepEqual(await steps(page), expected(paypalSteps, 0, false));
   assert.equal(await page.locator("pre.detail").count(), 0);
   await page.getByRole("button", { name: "Show technical detail" }).click();
   assert.match(await page.locator("pre.detail").textContent(), /invalid_amount/);
-  await page.close();
 });

@@ -1,37 +1,19 @@
 // The invoice detail, Settings and Activity views in real Chromium, IPC faked at the seam.
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { suite, calls, row, status } from "./harness.mjs";
+import { suite, calls, held, release } from "./harness.mjs";
+import {
+  activityEntries, activityFacets, authPreview, connectionHalf, detailEmpty, detailList, detailWithJournal, exportRefused, exported,
+  liveCaptured, liveOffline, liveQuiet, noKeyringError, olderEntry, settingsNoKeyring, settingsStored, settingsView, status,
+} from "./fixtures.mjs";
 
-const { open } = suite({ before, after });
+const app = suite({ before, after, afterEach });
+const { open } = app;
 
-const approval = { intent: "AUTHORIZE", orderId: "5O190127TN364715T", authorizationId: "0VF52814937998046", approvedAt: "2026-11-20T09:58:00Z" };
-const invoice = row(458732, { customerName: "Nordlicht Freight GmbH", outstanding: "250.00", total: "250.00", paypal: approval, wallet: { currency: "EUR", balance: "40.50" } });
-const list = { rows: [invoice, row(458733)], next: null, totals: [{ currency: "USD", count: 2, outstanding: "1500.00" }], totalCount: 2 };
-const journalEntry = {
-  id: 3, invoiceNo: 458732, state: "needs_attention", path: "paypal", intent: "AUTHORIZE", orderId: approval.orderId,
-  authorizationId: approval.authorizationId, currency: "USD", outstanding: "250.00", walletPartJson: null, walletCurrency: "EUR",
-  walletAmount: "40.50", exchangeRate: "1.0857", walletInInvoiceCurrency: "43.97", paypalAmount: "206.03", approvedAmount: "206.03",
-  requestId: "capture-desk-x-3-capture", captureId: "3C679366HH908993F", captureStatus: "COMPLETED", adopted: false, reason: null,
-  lastError: "The gateway refused the payment report.", attempts: 2, staff: "Ada", environment: "demo",
-  createdAt: "2026-11-23T09:00:00Z", updatedAt: "2026-11-23T09:00:05Z",
-};
-const audit = (id, action, over = {}) => ({ id, at: "2026-11-23T09:00:00Z", staff: "Ada", environment: "demo", action, invoiceNo: 458732, detail: '{"amount":"206.03"}', ...over });
-const base = { desk_status: status(), list_invoices: list, sync_now: { __pending: true } };
+const base = { desk_status: status(), list_invoices: detailList, sync_now: { __pending: true } };
 
 test("the detail panel shows the invoice, live PayPal status, payments, journal and audit", async () => {
-  const page = await open({
-    ...base,
-    invoice_detail: { invoice, journal: [journalEntry], audit: [audit(9, "capture.needs_attention"), audit(8, "capture.planned")] },
-    invoice_live: {
-      __delay: 300,
-      value: {
-        invoice,
-        payments: [{ paymentId: "WALLET-77", amount: "43.97", currency: "USD", method: "wallet", at: "2026-11-23T09:00:01Z" }],
-        paypal: { kind: "authorization", id: approval.authorizationId, status: "CAPTURED", amount: "206.03", currency: "USD", expiresAt: "2026-12-19T09:58:00Z", captures: [{ id: "3C679366HH908993F", status: "COMPLETED", amount: "206.03", currency: "USD", at: "2026-11-23T09:00:03Z" }] },
-      },
-    },
-  });
+  const page = await open({ ...base, invoice_detail: detailWithJournal, invoice_live: held(liveCaptured), capture_preview: authPreview });
   await page.click("[data-invoice='458732'] [data-testid=open-button]");
   await page.waitForSelector("[data-testid=detail-customer]");
   assert.match(await page.locator("[data-testid=detail-customer]").textContent(), /Nordlicht Freight GmbH/);
@@ -39,6 +21,7 @@ test("the detail panel shows the invoice, live PayPal status, payments, journal 
   assert.match(await page.locator("[data-testid=detail-paypal-status]").textContent(), /asking PayPal/);
   // the panel's size does not change when the live part arrives
   const before = await page.locator("[data-testid=invoice-scroll]").boundingBox();
+  await release(page, "invoice_live");
   await page.waitForSelector("[data-testid=detail-payments]");
   const after = await page.locator("[data-testid=invoice-scroll]").boundingBox();
   assert.deepEqual(before, after);
@@ -47,33 +30,18 @@ test("the detail panel shows the invoice, live PayPal status, payments, journal 
   assert.match(await page.locator("[data-testid=detail-journal]").textContent(), /needs_attention.*PayPal 206\.03 USD.*3C679366HH908993F.*refused/);
   assert.match(await page.locator("[data-testid=detail-audit]").textContent(), /capture.needs_attention/);
   await page.click("[data-testid=detail-capture]");
-  await page.waitForSelector("[data-testid=capture-dialog]");
-  await page.close();
+  await page.waitForSelector("[data-testid=capture-breakdown]");
+  assert.match(await page.locator("[data-testid=capture-breakdown]").textContent(), /206\.03 USD \(authorize, created\)/);
+  assert.deepEqual((await calls(page, "capture_preview")).map((c) => c.args), [{ invoiceNo: 458732 }]);
 });
 
 test("offline, the detail still opens from the cache and says what is missing", async () => {
-  const offline = { code: "offline", message: "The gateway cannot be reached (offline?).", detail: "connection refused" };
-  const page = await open({
-    ...base,
-    invoice_detail: { invoice, journal: [], audit: [] },
-    invoice_live: { invoice: null, payments: [], paypal: null, gatewayError: offline, paypalError: offline },
-  });
+  const page = await open({ ...base, invoice_detail: detailEmpty, invoice_live: liveOffline });
   await page.click("[data-invoice='458732'] [data-testid=open-button]");
   await page.waitForSelector("[data-testid=detail-offline]");
   assert.match(await page.locator("[data-testid=detail-offline]").textContent(), /cannot be reached/);
   assert.match(await page.locator("[data-testid=detail-paypal-status]").textContent(), /unavailable/);
   assert.match(await page.locator("[data-testid=invoice-detail]").textContent(), /No capture attempts/);
-  await page.close();
-});
-
-const settingsView = (over = {}) => ({
-  saved: { environment: "sandbox", gatewayUrl: "https://gw.example", paypalUrl: null, paypalClientId: "app-1", staffName: "Ada" },
-  effective: { environment: "sandbox", gatewayUrl: "https://gw.example", paypalUrl: null, paypalClientId: "app-1", staffName: "Ada" },
-  overriddenBy: [],
-  credentials: [{ kind: "gatewayToken", source: "missing" }, { kind: "paypalClientSecret", source: "keyring" }],
-  keyringProblem: null,
-  dataDir: "/home/ada/.local/share/com.cargoextra.capturedesk",
-  ...over,
 });
 
 test("settings: live needs the typed word; saving sends typed settings", async () => {
@@ -99,15 +67,10 @@ test("settings: live needs the typed word; saving sends typed settings", async (
   assert.deepEqual(sent.settings, { environment: "live", gatewayUrl: "https://gw.example", paypalUrl: null, paypalClientId: "app-1", staffName: "Ada Lovelace" });
   await page.waitForSelector("text=Settings saved.");
   assert.equal(await page.locator("[data-testid=unsaved-hint]").count(), 0);
-  await page.close();
 });
 
 test("settings: a credential goes to the keyring once and is never shown again", async () => {
-  const stored = settingsView({ credentials: [{ kind: "gatewayToken", source: "keyring" }, { kind: "paypalClientSecret", source: "keyring" }] });
-  const page = await open({ ...base, get_settings: settingsView(), set_credential: stored, test_connection: {
-    gateway: { ok: true, message: "The gateway answered (312 outstanding invoices).", millis: 41 },
-    paypal: { ok: false, message: "PayPal refused the client id or secret.", error: { code: "missing_credentials", message: "PayPal refused the client id or secret.", detail: "401 invalid_client" }, millis: 12 },
-  } });
+  const page = await open({ ...base, get_settings: settingsView(), set_credential: settingsStored, test_connection: connectionHalf });
   await page.click("[data-testid=nav-settings]");
   await page.waitForSelector("[data-testid=source-gatewayToken]");
   assert.match(await page.locator("[data-testid=source-gatewayToken]").textContent(), /Not stored yet/);
@@ -124,16 +87,10 @@ test("settings: a credential goes to the keyring once and is never shown again",
   await page.waitForSelector("[data-testid=check-paypal]");
   assert.match(await page.locator("[data-testid=check-gateway]").textContent(), /✓ Gateway: The gateway answered/);
   assert.match(await page.locator("[data-testid=check-paypal]").textContent(), /✗ PayPal: PayPal refused/);
-  await page.close();
 });
 
 test("settings: no keyring says so clearly", async () => {
-  const problem = "No keyring is available, so credentials cannot be stored. On Linux, start a Secret Service (GNOME Keyring or KWallet) and unlock it.";
-  const page = await open({
-    ...base,
-    get_settings: settingsView({ keyringProblem: problem, credentials: [{ kind: "gatewayToken", source: "unavailable" }, { kind: "paypalClientSecret", source: "unavailable" }] }),
-    set_credential: { error: { code: "no_keyring", message: problem, detail: "org.freedesktop.DBus.Error.ServiceUnknown" } },
-  });
+  const page = await open({ ...base, get_settings: settingsNoKeyring, set_credential: { error: noKeyringError } });
   await page.click("[data-testid=nav-settings]");
   await page.waitForSelector("[data-testid=keyring-problem]");
   assert.match(await page.locator("[data-testid=keyring-problem]").textContent(), /No keyring is available/);
@@ -141,16 +98,13 @@ test("settings: no keyring says so clearly", async () => {
   await page.click("[data-testid=store-gatewayToken]");
   await page.waitForSelector("[data-testid=toast]");
   assert.match(await page.locator("[data-testid=toast]").textContent(), /Secret Service/);
-  await page.close();
 });
 
 test("activity: filters by invoice, staff, action and date, pages, and exports CSV", async () => {
-  const entries = Array.from({ length: 200 }, (_, i) => audit(1000 - i, i % 2 ? "sync" : "capture.finalized", { staff: i % 3 ? "Ada" : "Ben" }));
-  const page = await open({
-    ...base,
-    audit_facets: { staff: ["Ada", "Ben"], actions: ["capture.finalized", "sync"] },
-    audit_export_csv: { path: "/home/ada/Downloads/capture-desk-activity-20261123-090000.csv", rows: 201 },
-  }, `window.__script.audit_query = ({ filter }) => (filter.beforeId ? [${JSON.stringify(audit(7, "sync"))}] : ${JSON.stringify(entries)});`);
+  const page = await open(
+    { ...base, audit_facets: activityFacets, audit_export_csv: exported },
+    `window.__script.audit_query = ({ filter }) => (filter.beforeId ? [${JSON.stringify(olderEntry)}] : ${JSON.stringify(activityEntries)});`,
+  );
   await page.click("[data-testid=nav-activity]");
   await page.waitForSelector("[data-testid=activity-row]");
   assert.equal(await page.locator("[data-testid=activity-row]").count(), 200);
@@ -168,31 +122,41 @@ test("activity: filters by invoice, staff, action and date, pages, and exports C
   assert.equal(await page.locator("[data-testid=activity-export]").isDisabled(), true);
   await page.fill("[data-testid=activity-invoice]", "");
   await page.click("[data-testid=activity-export]");
-  await page.waitForSelector("text=Exported 201 entries");
+  await page.waitForSelector("text=Exported 201 entries to /home/ada/Downloads/capture-desk-activity-20261123-090000.csv");
   assert.deepEqual((await calls(page, "audit_export_csv")).at(-1).args.filter, { staff: "Ben", action: "capture.finalized", from: "2026-11-01" });
-  await page.close();
 });
 
 test("every view loads nothing but the app's own files; the theme follows the OS", async () => {
-  const page = await open({ ...base, get_settings: settingsView(), invoice_detail: { invoice, journal: [], audit: [] }, invoice_live: { invoice, payments: [], paypal: null } });
-  const requests = [];
-  page.on("request", (r) => requests.push(r.url()));
+  const page = await open({ ...base, get_settings: settingsView(), invoice_detail: detailEmpty, invoice_live: liveQuiet });
   await page.emulateMedia({ colorScheme: "dark" });
   await page.reload();
   await page.waitForSelector("[data-testid=invoice-row]");
   await page.click("[data-invoice='458732'] [data-testid=open-button]");
   await page.waitForSelector("[data-testid=detail-customer]");
-  for (const view of ["activity", "settings", "invoices"]) {
+  for (const [view, shown] of [["activity", "activity-export"], ["settings", "settings-form"], ["invoices", "invoice-row"]]) {
     await page.click(`[data-testid=nav-${view}]`);
-    await page.waitForTimeout(100);
+    await page.waitForSelector(`[data-testid=${shown}]`);
   }
-  const origin = new URL(page.url()).origin;
-  const foreign = requests.filter((u) => new URL(u).origin !== origin);
-  assert.deepEqual(foreign, []);
   const dark = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
   assert.equal(dark, "rgb(21, 24, 28)");
   await page.emulateMedia({ colorScheme: "light" });
   const light = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
   assert.equal(light, "rgb(246, 247, 249)");
-  await page.close();
+  // the harness watched every request since the page was created (and fails the test on a
+  // foreign one when it ends): here, the bundle itself, loaded twice
+  const origin = new URL(page.url()).origin;
+  const requests = app.requests(page);
+  assert.deepEqual(requests.filter((u) => new URL(u).origin !== origin), []);
+  assert.equal(requests.filter((u) => /\/assets\/index-[\w-]+\.js$/.test(u)).length, 2, requests.join("\n"));
+});
+
+test("activity: a refused export says why, with the technical detail", async () => {
+  const page = await open({ ...base, audit_export_csv: { error: exportRefused } });
+  await page.click("[data-testid=nav-activity]");
+  await page.click("[data-testid=activity-export]");
+  await page.waitForSelector("[data-testid=toast]");
+  assert.match(await page.locator("[data-testid=toast]").textContent(), /could not be written/);
+  await page.click("[data-testid=toast] summary");
+  assert.match(await page.locator("[data-testid=toast] code").textContent(), /Permission denied/);
+  assert.deepEqual((await calls(page, "audit_export_csv")).map((c) => c.args), [{ filter: {} }]);
 });

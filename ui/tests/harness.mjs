@@ -1,9 +1,17 @@
 // UI test harness: serves the built UI (ui/dist) on loopback, opens it in Debian's Chromium
 // through playwright-core, and replaces Tauri's IPC with a scripted fake (the backend seam).
+//
+// Every page a test opens is watched from its creation to the end of the test; after every
+// test the harness fails it if the page
+// - threw (`pageerror`) or logged a console error,
+// - called a command the test did not script (the fake logs it as a console error), or
+// - requested anything but the bundle's own origin.
 import http from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
+import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
+import { DEFAULTS } from "./fixtures.mjs";
 
 const DIST = new URL("../dist/", import.meta.url).pathname;
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml" };
@@ -32,21 +40,30 @@ export async function launch() {
   });
 }
 
+/** The console error the fake logs for a command no test scripted. */
+export const UNSCRIPTED = "unscripted command:";
+
 /**
  * Installs a fake `window.__TAURI_INTERNALS__` before the page loads. `script` is a plain
- * object of command name -> response (or {error}); every call is recorded in window.__calls,
- * and window.__emit(event, payload) delivers a Tauri event to listeners.
+ * object of command name -> answer; every call is recorded in window.__calls, and
+ * window.__emit(event, payload) delivers a Tauri event to listeners. An answer is
+ * - a value (returned as is), `{ error }` (thrown), a function of the arguments (giving one of these);
+ * - `{ __pending: true }`: never answers;
+ * - `{ __held: value }`: answers only when the test calls `release(page, cmd)` (one call per release).
+ * A command without an answer is refused and logged as a console error, which fails the test.
  */
 export async function fakeBackend(page, script) {
-  await page.addInitScript((script) => {
+  await page.addInitScript(([script, unscripted]) => {
     const callbacks = new Map();
     const listeners = new Map();
     let next = 1;
     window.__calls = [];
+    window.__held = {};
     window.__script = script;
     window.__emit = (event, payload) => {
       for (const id of listeners.get(event) ?? []) callbacks.get(id)?.({ event, id, payload });
     };
+    window.__listening = (event) => (listeners.get(event) ?? []).length > 0;
     window.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener: () => {} };
     window.__TAURI_INTERNALS__ = {
       transformCallback(cb) {
@@ -65,71 +82,89 @@ export async function fakeBackend(page, script) {
           listeners.set(args.event, list);
           return args.handler;
         }
-        if (cmd === "plugin:event|unlisten") return null;
+        if (cmd === "plugin:event|unlisten") {
+          const list = listeners.get(args.event) ?? [];
+          listeners.set(args.event, list.filter((id) => id !== args.eventId));
+          return null;
+        }
         const answer = window.__script[cmd];
-        if (answer === undefined) throw { code: "internal", message: `no fake for ${cmd}` };
+        if (answer === undefined) {
+          console.error(`${unscripted} ${cmd} ${JSON.stringify(args ?? {})}`);
+          throw { code: "internal", message: `no fake for ${cmd}` };
+        }
         const value = typeof answer === "function" ? answer(args) : answer;
         if (value && value.__pending) return new Promise(() => {});
-        if (value && value.error) throw value.error;
-        if (value && value.__delay) {
-          await new Promise((ok) => setTimeout(ok, value.__delay));
-          return value.value;
+        if (value && typeof value === "object" && "__held" in value) {
+          const held = await new Promise((resolve) => (window.__held[cmd] ??= []).push({ resolve, value: value.__held }));
+          if (held && held.error) throw held.error;
+          return held;
         }
+        if (value && value.error) throw value.error;
         return value;
       },
     };
-  }, script);
+  }, [script, UNSCRIPTED]);
 }
 
-export function row(no, over = {}) {
-  return {
-    invoiceNo: no,
-    customerId: `c_${no}`,
-    customerName: `Customer ${no} GmbH`,
-    currency: "USD",
-    total: "1250.00",
-    outstanding: "1250.00",
-    status: "outstanding",
-    issuedAt: "2026-11-01T09:00:00Z",
-    dueAt: "2026-12-01T00:00:00Z",
-    updatedAt: "2026-11-20T10:00:00Z",
-    overdue: false,
-    wallet: null,
-    paypal: null,
-    ...over,
-  };
+/** An answer the fake holds until the test calls `release(page, cmd)`. */
+export const held = (value) => ({ __held: value });
+
+/**
+ * Waits until a call of `cmd` is held by the fake (see `held`), then answers it with its
+ * scripted value, or with `options.value` if given (`{ error }` to fail it). The oldest held
+ * call is answered first, or the newest with `options.newest`.
+ */
+export async function release(page, cmd, options = {}) {
+  await page.waitForFunction((cmd) => (window.__held[cmd] ?? []).length > 0, cmd);
+  await page.evaluate(
+    ([cmd, newest, given, value]) => {
+      const h = newest ? window.__held[cmd].pop() : window.__held[cmd].shift();
+      h.resolve(given ? value : h.value);
+    },
+    [cmd, options.newest === true, "value" in options, options.value],
+  );
 }
 
-export const status = (over = {}) => ({
-  environment: "demo",
-  online: true,
-  lastSyncedAt: "2026-11-23T08:00:00Z",
-  lastSyncError: null,
-  cachedInvoices: 3,
-  gatewayUrl: "http://127.0.0.1:1",
-  staffName: "Ada",
-  dataDir: "/tmp/x",
-  gatewayProblem: null,
-  ...over,
-});
+/** Waits until `n` calls of `cmd` are held by the fake. */
+export const heldCalls = (page, cmd, n) => page.waitForFunction(([cmd, n]) => (window.__held[cmd] ?? []).length === n, [cmd, n]);
 
-/** Answers for the commands every view calls at start; a test's script overrides them. */
-export const DEFAULTS = {
-  get_preference: null,
-  list_painted: null,
-  set_preference: null,
-  selection_totals: [],
-  audit_facets: { staff: [], actions: [] },
-  audit_query: [],
-};
+/** Waits until the page has rendered twice more (answers given to it have been painted). */
+export const painted = (page) =>
+  page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(null)))));
+
+/**
+ * What the harness saw of one page: problems (page errors, console errors, unscripted
+ * commands) and every URL requested, from its creation on.
+ */
+function watch(page, origin) {
+  const seen = { problems: [], requests: [], origin };
+  page.on("pageerror", (e) => seen.problems.push(`page error: ${e.stack ?? e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") seen.problems.push(`console error: ${m.text()}`);
+  });
+  page.on("request", (r) => seen.requests.push(r.url()));
+  return seen;
+}
+
+/** The problems of a watched page, including requests to any origin but the bundle's. */
+export function problemsOf(seen) {
+  const foreign = seen.requests.filter((u) => new URL(u).origin !== seen.origin);
+  const problems = [...seen.problems, ...foreign.map((u) => `foreign request: ${u}`)];
+  // the watch itself must have worked: the page at least loaded the bundle
+  if (!seen.requests.some((u) => new URL(u).origin === seen.origin)) problems.push("no request of the bundle was seen");
+  return problems;
+}
 
 /**
  * One browser and one server for a test file (started before, stopped after its tests), and
- * `open(script)`: a new page on the UI with the fake backend.
+ * `open(script)`: a new page on the UI with the fake backend. After each test every page it
+ * opened is closed and must have stayed clean (see the top of this file).
  */
 export function suite(hooks) {
   let server;
   let browser;
+  /** Pages of the running test, with what was seen of them. */
+  let pages = new Map();
   hooks.before(async () => {
     server = await serveDist();
     browser = await launch();
@@ -138,15 +173,37 @@ export function suite(hooks) {
     await browser?.close();
     await server?.close();
   });
+  hooks.afterEach(async () => {
+    const these = pages;
+    pages = new Map();
+    const problems = [];
+    for (const [page, seen] of these) {
+      if (!page.isClosed()) await page.close();
+      problems.push(...problemsOf(seen));
+    }
+    assert.deepEqual(problems, [], "the page stayed clean");
+  });
   return {
     /** `init`, if given, runs in the page after the fake is installed (to script answers as functions). */
     async open(script, init) {
       const page = await browser.newPage();
+      pages.set(page, watch(page, new URL(server.url).origin));
       await fakeBackend(page, { ...DEFAULTS, ...script });
       if (init) await page.addInitScript(init);
       await page.goto(server.url);
       return page;
     },
+    /**
+     * What the harness has seen of `page` so far (its problems, as the end-of-test check
+     * reports them), and stops watching it: for the harness's own tests.
+     */
+    takeProblems(page) {
+      const seen = pages.get(page);
+      pages.delete(page);
+      return problemsOf(seen);
+    },
+    /** Every URL `page` requested so far. */
+    requests: (page) => [...pages.get(page).requests],
   };
 }
 

@@ -1,28 +1,13 @@
 // The invoice browser in real Chromium, with the IPC faked at the backend seam.
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { suite, calls, row, status } from "./harness.mjs";
+import { suite, calls, held, heldCalls, painted, release } from "./harness.mjs";
+import { page3, status, syncReport, syncProgress, unknownCurrency, offlineError, hundredThousand, twoSelected, threeSelected } from "./fixtures.mjs";
 
-const { open } = suite({ before, after });
-
-const page3 = {
-  rows: [
-    row(458732, { customerName: "Nordlicht Freight GmbH", outstanding: "1234567.50", paypal: { intent: "CAPTURE", orderId: "5O190127TN364715T", authorizationId: null, approvedAt: "2026-11-20T09:58:00Z" } }),
-    row(458733, { currency: "JPY", outstanding: "150000", total: "150000", overdue: true, dueAt: "2026-11-01T00:00:00Z" }),
-    row(458734, { wallet: { currency: "EUR", balance: "40.50" } }),
-  ],
-  next: null,
-  totals: [
-    { currency: "JPY", count: 1, outstanding: "150000" },
-    { currency: "USD", count: 2, outstanding: "1235817.50" },
-  ],
-  totalCount: 3,
-};
-
-
+const { open } = suite({ before, after, afterEach });
 
 test("lists invoices with exact, grouped, right-aligned amounts and per-currency totals", async () => {
-  const page = await open({ desk_status: status(), list_invoices: page3, sync_now: { mode: "incremental", pages: 1, invoices: 3, closed: 0, startedAt: "", finishedAt: "" } });
+  const page = await open({ desk_status: status(), list_invoices: page3, sync_now: syncReport });
   await page.waitForSelector("[data-testid=invoice-row]");
   assert.equal(await page.locator("[data-testid=invoice-row]").count(), 3);
   const amount = page.locator("[data-invoice='458732'] td[data-col=outstanding]");
@@ -33,7 +18,6 @@ test("lists invoices with exact, grouped, right-aligned amounts and per-currency
   assert.match(await page.locator("[data-testid=total-JPY]").textContent(), /150,000/);
   assert.match(await page.locator("[data-testid=totals]").textContent(), /3 invoices/);
   assert.match(await page.locator("[data-invoice='458732']").textContent(), /5O190127TN364715T/);
-  await page.close();
 });
 
 test("filters and sorting go to the backend as a typed ListRequest", async () => {
@@ -52,14 +36,13 @@ test("filters and sorting go to the backend as a typed ListRequest", async () =>
   assert.equal(last.sort, "amount");
   assert.equal(last.descending, false);
   assert.equal(last.withTotals, true);
-  await page.close();
 });
 
 test("shows the offline banner with the last sync time, and the cache stays browsable", async () => {
   const page = await open({
     desk_status: status({ online: false, lastSyncedAt: "2026-11-22T17:05:00Z" }),
     list_invoices: page3,
-    sync_now: { error: { code: "offline", message: "The gateway cannot be reached (offline?).", detail: "connection refused" } },
+    sync_now: { error: offlineError },
   });
   await page.waitForSelector("[data-testid=invoice-row]");
   await page.waitForSelector("[data-testid=offline-banner]");
@@ -75,17 +58,15 @@ test("shows the offline banner with the last sync time, and the cache stays brow
   assert.match(await page.locator("[data-testid=toast]").textContent(), /cannot be reached/);
   await page.click("[data-testid=toast] summary");
   assert.match(await page.locator("[data-testid=toast] code").textContent(), /connection refused/);
-  await page.close();
 });
 
 test("shows sync progress from events while a sync runs", async () => {
   const page = await open({ desk_status: status(), list_invoices: page3, sync_now: { __pending: true } });
   await page.waitForSelector("[data-testid=sync-progress]");
   await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "plugin:event|listen"));
-  await page.evaluate(() => window.__emit("sync-progress", { mode: "full", pagesDone: 3, pagesTotal: 10, invoices: 300 }));
+  await page.evaluate((p) => window.__emit("sync-progress", p), syncProgress);
   await page.waitForFunction(() => /page 3 of 10/.test(document.querySelector("[data-testid=sync-progress]")?.textContent ?? ""));
   assert.equal(await page.locator("[data-testid=sync-button]").isDisabled(), true);
-  await page.close();
 });
 
 test("a bad filter value shows the backend's clear error", async () => {
@@ -96,42 +77,14 @@ test("a bad filter value shows the backend's clear error", async () => {
   });
   await page.waitForSelector("[data-testid=invoice-row]");
   // the backend refuses an unknown currency with a bad_input error
-  await page.evaluate(() => {
+  await page.evaluate((refused) => {
     const ok = window.__script.list_invoices;
-    window.__script.list_invoices = (args) =>
-      args.request.filter.currency === "XYZ"
-        ? { error: { code: "bad_input", message: 'Unknown currency "XYZ": use an ISO code such as USD or EUR.' } }
-        : ok;
-  });
+    window.__script.list_invoices = (args) => (args.request.filter.currency === "XYZ" ? { error: refused } : ok);
+  }, unknownCurrency);
   await page.fill("[data-testid=filter-currency]", "xyz");
   await page.press("[data-testid=filter-currency]", "Tab");
   await page.waitForSelector("text=Unknown currency");
-  await page.close();
 });
-
-/** A keyset-paginated fake over 100,000 invoices (cursor = last invoice number). */
-function hundredThousand() {
-  const N = 100_000;
-  const FIRST = 500_000;
-  window.__script.list_invoices = ({ request }) => {
-    const start = request.after ? Number(request.after) + 1 : FIRST;
-    const end = Math.min(FIRST + N, start + request.limit);
-    const rows = [];
-    for (let no = start; no < end; no++) {
-      rows.push({
-        invoiceNo: no, customerId: `c_${no % 997}`, customerName: `Customer ${no % 997}`, currency: "EUR",
-        total: "100.00", outstanding: "100.00", status: "outstanding", issuedAt: "2026-11-01T09:00:00Z",
-        dueAt: "2026-12-01T00:00:00Z", updatedAt: "2026-11-20T10:00:00Z", overdue: false, wallet: null, paypal: null,
-      });
-    }
-    return {
-      rows,
-      next: end < FIRST + N ? String(end - 1) : null,
-      totals: request.withTotals ? [{ currency: "EUR", count: N, outstanding: "10000000.00" }] : null,
-      totalCount: request.withTotals ? N : null,
-    };
-  };
-}
 
 const rendered = (page) => page.evaluate(() => [...document.querySelectorAll("[data-testid=invoice-row]")].map((r) => Number(r.dataset.invoice)));
 
@@ -158,7 +111,6 @@ test("the table is virtual: 100,000 invoices, a few dozen rows in the page, scro
   await page.waitForFunction(() => document.querySelector("[data-invoice='599999']") !== null, null, { timeout: 20000 });
   const afters = (await calls(page, "list_invoices")).map((c) => c.args.request.after ?? "");
   assert.equal(new Set(afters).size, afters.length, "no page fetched twice");
-  await page.close();
 });
 
 test("Ctrl+A selects every filtered invoice, not only the loaded ones", async () => {
@@ -169,7 +121,6 @@ test("Ctrl+A selects every filtered invoice, not only the loaded ones", async ()
   await page.waitForFunction(() => /100000 selected/.test(document.querySelector("[data-testid=selection]")?.textContent ?? ""), null, { timeout: 20000 });
   await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "selection_totals"));
   assert.equal((await calls(page, "selection_totals")).at(-1).args.invoiceNos.length, 100000);
-  await page.close();
 });
 
 test("keyboard: arrows move, Shift extends, Space selects, Enter opens, / searches", async () => {
@@ -177,7 +128,7 @@ test("keyboard: arrows move, Shift extends, Space selects, Enter opens, / search
     desk_status: status(),
     list_invoices: page3,
     sync_now: { __pending: true },
-    selection_totals: [{ currency: "JPY", count: 1, outstanding: "150000" }, { currency: "USD", count: 1, outstanding: "1234567.50" }],
+    selection_totals: twoSelected,
     invoice_detail: { __pending: true },
     invoice_live: { __pending: true },
   });
@@ -205,7 +156,37 @@ test("keyboard: arrows move, Shift extends, Space selects, Enter opens, / search
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "invoice-table");
   await page.keyboard.press("/");
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "filter-search");
-  await page.close();
+});
+
+test("selection totals come from the desk, and an answer for an older selection never shows", async () => {
+  const page = await open({ desk_status: status(), list_invoices: page3, sync_now: { __pending: true }, selection_totals: held(null) });
+  await page.waitForSelector("[data-testid=invoice-row]");
+  const shown = () => page.locator("[data-testid=selection]").textContent();
+  await page.click("[data-invoice='458732'] td[data-col=customer]");
+  await page.click("[data-invoice='458733'] td[data-col=customer]", { modifiers: ["Shift"] });
+  await release(page, "selection_totals", { value: twoSelected });
+  await page.waitForFunction(() => /USD 1,234,567\.50/.test(document.querySelector("[data-testid=selection]")?.textContent ?? ""));
+  assert.match(await shown(), /2 selected.*JPY 150,000.*USD 1,234,567\.50/);
+  // a third invoice: the two-invoice totals go at once, the desk is asked again
+  await page.click("[data-invoice='458734'] td[data-col=customer]", { modifiers: ["Shift"] });
+  assert.match(await shown(), /3 selected/);
+  assert.doesNotMatch(await shown(), /USD|JPY/);
+  await heldCalls(page, "selection_totals", 1);
+  // and off again before the desk answered: two answers are outstanding
+  await page.click("[data-invoice='458734'] td[data-col=customer]", { modifiers: ["Control"] });
+  await heldCalls(page, "selection_totals", 2);
+  assert.deepEqual((await calls(page, "selection_totals")).map((c) => c.args.invoiceNos.sort()), [
+    [458732, 458733],
+    [458732, 458733, 458734],
+    [458732, 458733],
+  ]);
+  await release(page, "selection_totals", { newest: true, value: twoSelected });
+  await page.waitForFunction(() => /USD 1,234,567\.50/.test(document.querySelector("[data-testid=selection]")?.textContent ?? ""));
+  // the late answer for the three-invoice selection is not shown for these two
+  await release(page, "selection_totals", { value: threeSelected });
+  await painted(page);
+  assert.match(await shown(), /2 selected.*JPY 150,000.*USD 1,234,567\.50/);
+  assert.doesNotMatch(await shown(), /1,235,817\.50/);
 });
 
 test("mouse: click selects, Ctrl adds, Shift selects a range", async () => {
@@ -218,7 +199,6 @@ test("mouse: click selects, Ctrl adds, Shift selects a range", async () => {
   assert.match(await page.locator("[data-testid=selection]").textContent(), /2 selected/);
   await page.click("[data-testid=selection] button");
   assert.equal(await page.locator("[data-testid=selection]").count(), 0);
-  await page.close();
 });
 
 test("the column choice is remembered through the desk's preferences", async () => {
@@ -234,10 +214,8 @@ test("the column choice is remembered through the desk's preferences", async () 
   assert.equal(saved.key, "ui.invoice_columns");
   assert.ok(!JSON.parse(saved.value).includes("wallet") && JSON.parse(saved.value).includes("issued"));
   assert.equal(await page.locator("[data-testid=column-outstanding]").isDisabled(), true);
-  await page.close();
 
   const again = await open({ desk_status: status(), list_invoices: page3, sync_now: { __pending: true }, get_preference: saved.value });
   await again.waitForSelector("td[data-col=issued]");
   assert.equal(await again.locator("td[data-col=wallet]").count(), 0);
-  await again.close();
 });
