@@ -1,6 +1,7 @@
 //! The engine against the real sandbox on port 0 (one test binary: links once).
 
 mod capture;
+mod capture_paths;
 mod common;
 mod list;
 mod session;

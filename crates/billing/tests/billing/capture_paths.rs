@@ -1,0 +1,854 @@
+//! The capture engine's money paths against the sandbox, each checked against the sandbox's
+//! ledger, PayPal's and the gateway's own view, and the journal: partial authorization captures,
+//! the full wallet payment, a finalization that lost the race, a DECLINED capture, FX wallet
+//! parts on a rounding tie and in a zero-digit currency, and every refusal of `engine.rs`.
+//!
+//! Fixtures come from the seeded world (the same seed gives the same world). Where no seeded
+//! invoice has the shape a path needs, the world is shaped through the sandbox's own state file
+//! (`Config::state_file`): seeded, saved, one field changed, loaded again. Where only a
+//! misbehaving gateway reaches a refusal, a small proxy rewrites one gateway answer.
+
+use crate::common::no_progress;
+use billing::capture::{Entry, Interrupt, State, Step};
+use billing::secrets::{MemorySecrets, Secret, SecretKey, Secrets};
+use billing::{Desk, DeskOptions, Environment, ErrorCode, Settings};
+use rust_decimal::Decimal;
+use sandbox::{Config, Sandbox};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+fn config(seed: u64, invoices: u64, state_file: &Path) -> Config {
+    Config {
+        seed,
+        invoices,
+        rate_limit: 0,
+        pending_seconds: 5,
+        state_file: Some(state_file.to_owned()),
+        ..Config::default()
+    }
+}
+
+/// A seeded world as the sandbox saves it, to find a fixture in or to shape one.
+pub(crate) struct World {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    seed: u64,
+    invoices: u64,
+    pub json: Value,
+}
+
+fn dec(v: &Value) -> Decimal {
+    v.as_str().and_then(|s| Decimal::from_str(s).ok()).unwrap_or_else(|| panic!("a decimal: {v}"))
+}
+
+impl World {
+    /// The world of `seed` with `invoices` invoices, exactly as a sandbox seeds it.
+    pub(crate) async fn seeded(seed: u64, invoices: u64) -> World {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("world.json");
+        let sb =
+            Sandbox::start(config(seed, invoices, &path), "127.0.0.1:0".parse().expect("addr")).await.expect("sandbox");
+        sb.shutdown().await;
+        let json = serde_json::from_slice(&std::fs::read(&path).expect("the saved world")).expect("world json");
+        World { _dir: dir, path, seed, invoices, json }
+    }
+
+    /// A sandbox serving this world (as shaped).
+    pub(crate) async fn start(&self) -> Sandbox {
+        std::fs::write(&self.path, serde_json::to_vec(&self.json).expect("json")).expect("write the world");
+        Sandbox::start(config(self.seed, self.invoices, &self.path), "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("sandbox")
+    }
+
+    pub(crate) fn invoice(&self, no: i64) -> &Value {
+        &self.json["invoices"][no.to_string()]
+    }
+
+    fn invoice_mut(&mut self, no: i64) -> &mut Value {
+        &mut self.json["invoices"][no.to_string()]
+    }
+
+    fn customer_id(&self, no: i64) -> String {
+        self.invoice(no)["customer_id"].as_str().expect("customer").to_owned()
+    }
+
+    fn customer(&self, no: i64) -> &Value {
+        &self.json["customers"][self.customer_id(no)]
+    }
+
+    /// Replaces the wallet of `no`'s customer.
+    fn set_wallet(&mut self, no: i64, currency: &str, balance: &str) {
+        let id = self.customer_id(no);
+        self.json["customers"][id]["wallet"] = json!({ "currency": currency, "balance": balance });
+    }
+
+    fn has_wallet_money(&self, no: i64) -> bool {
+        let w = &self.customer(no)["wallet"];
+        !w.is_null() && !dec(&w["balance"]).is_zero()
+    }
+
+    pub(crate) fn order_id(&self, no: i64) -> String {
+        self.invoice(no)["paypal"]["order_id"].as_str().expect("order id").to_owned()
+    }
+
+    pub(crate) fn authorization_id(&self, no: i64) -> String {
+        self.invoice(no)["paypal"]["authorization_id"].as_str().expect("authorization id").to_owned()
+    }
+
+    fn order(&self, no: i64) -> &Value {
+        &self.json["orders"][self.order_id(no)]
+    }
+
+    fn order_mut(&mut self, no: i64) -> &mut Value {
+        let id = self.order_id(no);
+        &mut self.json["orders"][id]
+    }
+
+    fn authorization(&self, no: i64) -> &Value {
+        &self.json["authorizations"][self.authorization_id(no)]
+    }
+
+    fn authorization_mut(&mut self, no: i64) -> &mut Value {
+        let id = self.authorization_id(no);
+        &mut self.json["authorizations"][id]
+    }
+
+    /// The first outstanding invoice (in invoice order) with a PayPal approval that `pred` accepts.
+    pub(crate) fn find(&self, what: &str, pred: impl Fn(&World, i64) -> bool) -> i64 {
+        self.json["invoices"]
+            .as_object()
+            .expect("invoices")
+            .values()
+            .filter(|i| i["status"] == "outstanding")
+            .filter_map(|i| i["no"].as_i64())
+            .find(|no| pred(self, *no))
+            .unwrap_or_else(|| panic!("seed {} has {what}", self.seed))
+    }
+
+    fn intent(&self, no: i64) -> Option<&str> {
+        self.invoice(no)["paypal"]["intent"].as_str()
+    }
+
+    /// An order (intent CAPTURE) in `status` whose capture turns out `outcome`.
+    pub(crate) fn is_order(&self, no: i64, status: &str, outcome: &str) -> bool {
+        self.intent(no) == Some("CAPTURE") && self.order(no)["status"] == status && self.order(no)["outcome"] == outcome
+    }
+
+    /// An authorization in `status` whose capture turns out `outcome`.
+    pub(crate) fn is_authorization(&self, no: i64, status: &str, outcome: &str) -> bool {
+        self.intent(no) == Some("AUTHORIZE")
+            && self.authorization(no)["status"] == status
+            && self.authorization(no)["outcome"] == outcome
+    }
+
+    fn currency(&self, no: i64) -> &str {
+        self.invoice(no)["currency"].as_str().expect("currency")
+    }
+
+    fn outstanding(&self, no: i64) -> Decimal {
+        dec(&self.invoice(no)["outstanding"])
+    }
+
+    /// A capturable authorization for the whole invoice (the customer has no wallet money),
+    /// in a currency with cents.
+    pub(crate) fn plain_authorization(&self) -> i64 {
+        self.find("a capturable authorization of a customer without wallet money", |w, no| {
+            w.is_authorization(no, "CREATED", "Completed")
+                && !w.has_wallet_money(no)
+                && !matches!(w.currency(no), "JPY" | "HUF")
+        })
+    }
+
+    /// A capturable authorization of the PayPal part of an invoice with a wallet part.
+    pub(crate) fn wallet_authorization(&self) -> i64 {
+        self.find("a capturable authorization of a customer with wallet money", |w, no| {
+            w.is_authorization(no, "CREATED", "Completed") && w.has_wallet_money(no)
+        })
+    }
+}
+
+/// A desk in the `sandbox` environment, its gateway at `gateway`, PayPal at `paypal`.
+pub(crate) async fn desk_at(gateway: &str, paypal: &str, dir: &Path, paypal_secret: &str) -> Desk {
+    let secrets = Arc::new(MemorySecrets::default());
+    secrets.set(Environment::Sandbox, SecretKey::GatewayToken, &Secret::new("demo-staff-token")).expect("secret");
+    secrets.set(Environment::Sandbox, SecretKey::PaypalClientSecret, &Secret::new(paypal_secret)).expect("secret");
+    let settings = Settings {
+        environment: Environment::Sandbox,
+        gateway_url: Some(gateway.to_owned()),
+        paypal_url: Some(paypal.to_owned()),
+        paypal_client_id: Some("demo-client-id".into()),
+        staff_name: "Test Clerk".into(),
+    };
+    Desk::open(DeskOptions { data_dir: Some(dir.to_owned()), secrets, env_overrides: false, settings: Some(settings) })
+        .await
+        .expect("desk opens")
+}
+
+/// A desk on `sb` with its cache synced.
+pub(crate) async fn synced_desk(sb: &Sandbox, dir: &Path) -> Desk {
+    let d = desk_at(&sb.base_url(), &sb.base_url(), dir, "demo-client-secret").await;
+    d.sync(false, &no_progress()).await.expect("sync");
+    d
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the services hold
+
+pub(crate) async fn ledger(sb: &Sandbox) -> Value {
+    reqwest::get(format!("{}/__sandbox/ledger", sb.base_url())).await.expect("ledger").json().await.expect("json")
+}
+
+pub(crate) async fn paypal_get(sb: &Sandbox, path: &str) -> Value {
+    let client = reqwest::Client::new();
+    let token: Value = client
+        .post(format!("{}/v1/oauth2/token", sb.base_url()))
+        .basic_auth("demo-client-id", Some("demo-client-secret"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token json");
+    let r = client
+        .get(format!("{}{path}", sb.base_url()))
+        .bearer_auth(token["access_token"].as_str().expect("access token"))
+        .send()
+        .await
+        .expect("paypal get");
+    assert_eq!(r.status().as_u16(), 200, "GET {path}");
+    r.json().await.expect("json")
+}
+
+pub(crate) async fn paypal_post(sb: &Sandbox, path: &str, body: Value) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let token: Value = client
+        .post(format!("{}/v1/oauth2/token", sb.base_url()))
+        .basic_auth("demo-client-id", Some("demo-client-secret"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token json");
+    let r = client
+        .post(format!("{}{path}", sb.base_url()))
+        .bearer_auth(token["access_token"].as_str().expect("access token"))
+        .json(&body)
+        .send()
+        .await
+        .expect("paypal post");
+    (r.status().as_u16(), r.json().await.expect("json"))
+}
+
+/// The gateway's own view of an invoice, with its payments and the customer's wallet.
+pub(crate) async fn gateway_invoice(sb: &Sandbox, no: i64) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}/api/v1/billing_admin/invoices/{no}", sb.base_url()))
+        .bearer_auth("demo-staff-token")
+        .send()
+        .await
+        .expect("invoice")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// Pays `no` at the gateway as another payer would: a PayPal payment of the whole outstanding
+/// amount with no wallet part. The HTTP status.
+pub(crate) async fn pay_elsewhere(sb: &Sandbox, no: i64, payment_id: &str) -> u16 {
+    let inv = gateway_invoice(sb, no).await;
+    let body = format!(
+        r#"{{"amount":{o},"invoiceNo":{no},"paymentId":"{payment_id}","currencyCode":"{c}","partPaymentFromWalletBalance":{{"currency":"{c}","exchangeRate":1,"chargeTotalBefore":{o},"chargeTotalCurrent":0}}}}"#,
+        o = inv["outstanding"],
+        c = inv["currency"].as_str().expect("currency"),
+    );
+    reqwest::Client::new()
+        .post(format!("{}/api/v1/billing/invoice/paypal/capture", sb.base_url()))
+        .bearer_auth("demo-staff-token")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("pay")
+        .status()
+        .as_u16()
+}
+
+async fn set_faults(sb: &Sandbox, json: &str) {
+    sb.set_faults(serde_json::from_str(json).expect("faults"));
+}
+
+/// Nothing moved for `no`: no PayPal capture, no finalization, the invoice and the customer's
+/// wallet at the gateway exactly as `before`.
+pub(crate) async fn assert_nothing_moved(sb: &Sandbox, no: i64, before: &Value) {
+    let l = ledger(sb).await;
+    assert_eq!(l["paypal_captures"], json!([]), "no PayPal capture");
+    assert_eq!(l["gateway_finalizations"], json!([]), "no finalization");
+    let now = gateway_invoice(sb, no).await;
+    assert_eq!(now["status"], "outstanding");
+    assert_eq!(now["payments"], json!([]));
+    assert_eq!((&now["outstanding"], &now["wallet"]), (&before["outstanding"], &before["wallet"]));
+}
+
+/// The one journal entry of `no`.
+async fn only_entry(d: &Desk, no: i64) -> Entry {
+    let mut j = d.journal(Some(no), 10).await.expect("journal");
+    assert_eq!(j.len(), 1, "one attempt: {j:?}");
+    j.remove(0)
+}
+
+/// Captures `no` and checks it is refused with `reason`, journaled `rejected` with no capture.
+async fn assert_refused(d: &Desk, no: i64, reason: &str) -> Entry {
+    let r = d.capture(no).await.expect("a result");
+    assert_eq!((r.state, r.finished), (State::Rejected, true), "{r:?}");
+    assert_eq!(r.message, format!("Not captured: {reason}"));
+    let e = only_entry(d, no).await;
+    assert_eq!((e.state(), e.reason.as_deref(), e.capture_id.as_deref()), (State::Rejected, Some(reason), None));
+    e
+}
+
+/// Decimal text as the gateway writes a JSON number (`250`, `40.5`).
+fn number(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interrupt hooks
+
+/// Stops once, at one step boundary.
+pub(crate) struct StopOnce {
+    step: Step,
+    after: bool,
+    fired: AtomicBool,
+}
+
+impl StopOnce {
+    pub(crate) fn new(step: Step, after: bool) -> StopOnce {
+        StopOnce { step, after, fired: AtomicBool::new(false) }
+    }
+}
+
+impl Interrupt for StopOnce {
+    fn before(&self, step: Step, _: i64) -> bool {
+        !self.after && step == self.step && !self.fired.swap(true, Ordering::SeqCst)
+    }
+    fn after(&self, step: Step, _: i64) -> bool {
+        self.after && step == self.step && !self.fired.swap(true, Ordering::SeqCst)
+    }
+}
+
+/// Runs `action` once, just before `step`, and lets the engine go on (multi-thread runtime).
+struct JustBefore<F: Fn() + Send + Sync> {
+    step: Step,
+    fired: AtomicBool,
+    action: F,
+}
+
+impl<F: Fn() + Send + Sync> Interrupt for JustBefore<F> {
+    fn before(&self, step: Step, _: i64) -> bool {
+        if step == self.step && !self.fired.swap(true, Ordering::SeqCst) {
+            (self.action)();
+        }
+        false
+    }
+    fn after(&self, _: Step, _: i64) -> bool {
+        false
+    }
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+}
+
+// ---------------------------------------------------------------------------------------------
+// A gateway that answers part-process its own way
+
+/// A proxy to `upstream` that passes every call through, rewriting part-process answers.
+async fn part_process_proxy(upstream: String, rewrite: fn(&mut Value)) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let client = reqwest::Client::new();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let (client, upstream) = (client.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let (read, mut write) = sock.into_split();
+                let mut read = BufReader::new(read);
+                let mut line = String::new();
+                read.read_line(&mut line).await.expect("request line");
+                let mut parts = line.split_whitespace();
+                let (method, path) = (parts.next().unwrap_or("GET").to_owned(), parts.next().unwrap_or("/").to_owned());
+                let mut headers = Vec::new();
+                let mut length = 0usize;
+                loop {
+                    let mut h = String::new();
+                    read.read_line(&mut h).await.expect("header");
+                    let h = h.trim_end();
+                    if h.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':') {
+                        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
+                        if k == "content-length" {
+                            length = v.parse().expect("length");
+                        }
+                        if matches!(k.as_str(), "authorization" | "content-type" | "accept") {
+                            headers.push((k, v));
+                        }
+                    }
+                }
+                let mut body = vec![0u8; length];
+                read.read_exact(&mut body).await.expect("body");
+                let mut req = client.request(
+                    reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                    format!("{upstream}{path}"),
+                );
+                for (k, v) in headers {
+                    req = req.header(k, v);
+                }
+                let resp = req.body(body).send().await.expect("upstream");
+                let status = resp.status().as_u16();
+                let mut bytes = resp.bytes().await.expect("upstream body").to_vec();
+                if status == 200 && path == "/api/v1/billing/invoice/part-process" {
+                    let mut v: Value = serde_json::from_slice(&bytes).expect("part-process json");
+                    rewrite(&mut v);
+                    bytes = serde_json::to_vec(&v).expect("json");
+                }
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    bytes.len()
+                );
+                write.write_all(head.as_bytes()).await.expect("write");
+                write.write_all(&bytes).await.expect("write");
+                write.shutdown().await.expect("shutdown");
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Partial authorization capture
+
+/// The engine captures the PayPal part of an authorization with `final_capture: true`: the
+/// invoice is paid by this one capture, so PayPal releases the rest of the authorization and no
+/// second capture (by this desk or any other) can draw on it. The authorization ends CAPTURED.
+#[tokio::test]
+async fn an_authorization_larger_than_the_paypal_part_is_captured_for_the_paypal_part_only_and_closed() {
+    let mut world = World::seeded(1, 300).await;
+    // No seeded authorization is larger than its PayPal part (the seed authorizes exactly the
+    // part left after the wallet): the customer's wallet gets 10 units after the approval.
+    let no = world.plain_authorization();
+    let cur = world.currency(no).to_owned();
+    let authorized = dec(&world.authorization(no)["value"]);
+    assert_eq!(authorized, world.outstanding(no), "the seed authorized the whole invoice");
+    world.set_wallet(no, &cur, "10.00");
+    let paypal_part = world.outstanding(no) - Decimal::new(1000, 2);
+    let sb = world.start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced_desk(&sb, dir.path()).await;
+    let auth_id = world.authorization_id(no);
+
+    let p = d.capture_preview(no).await.expect("preview");
+    let w = p.wallet.clone().expect("wallet part");
+    assert_eq!(
+        (w.amount.as_str(), w.currency.as_str(), w.exchange_rate.as_str(), w.in_invoice_currency.as_str()),
+        ("10.00", cur.as_str(), "1", "10.00")
+    );
+    assert_eq!(p.paypal_amount, paypal_part.to_string());
+    let a = p.approval.clone().expect("approval");
+    assert_eq!((a.amount.as_str(), a.status.as_str()), (authorized.to_string().as_str(), "CREATED"));
+    assert!(p.ready, "an authorization larger than the PayPal part can be captured: {:?}", p.problems);
+
+    let r = d.capture(no).await.expect("capture");
+    assert_eq!(r.state, State::Finalized, "{r:?}");
+    let e = only_entry(&d, no).await;
+    assert_eq!(
+        (e.paypal_amount.as_deref(), e.approved_amount.as_deref(), e.wallet_amount.as_deref()),
+        (Some(paypal_part.to_string().as_str()), Some(authorized.to_string().as_str()), Some("10.00"))
+    );
+    let capture_id = e.capture_id.clone().expect("capture id");
+
+    let l = ledger(&sb).await;
+    assert_eq!(
+        l["paypal_captures"],
+        json!([{ "id": capture_id, "order_id": world.order_id(no), "authorization_id": auth_id,
+                 "amount": { "currency_code": cur, "value": paypal_part.to_string() }, "status": "COMPLETED" }])
+    );
+    assert_eq!(l["gateway_finalizations"].as_array().map(Vec::len), Some(1));
+    let fin = &l["gateway_finalizations"][0];
+    assert_eq!((&fin["paymentId"], fin["amount"].to_string()), (&json!(capture_id), number(paypal_part)));
+
+    // what PayPal received: the PayPal part, final; the authorization is closed
+    let cap = paypal_get(&sb, &format!("/v2/payments/captures/{capture_id}")).await;
+    assert_eq!((&cap["final_capture"], &cap["amount"]["value"]), (&json!(true), &json!(paypal_part.to_string())));
+    let auth = paypal_get(&sb, &format!("/v2/payments/authorizations/{auth_id}")).await;
+    assert_eq!((&auth["status"], &auth["amount"]["value"]), (&json!("CAPTURED"), &json!(authorized.to_string())));
+    // the gateway: the wallet part and the PayPal part
+    let inv = gateway_invoice(&sb, no).await;
+    assert_eq!(inv["status"], "paid");
+    let paid: Vec<(String, String)> = inv["payments"]
+        .as_array()
+        .expect("payments")
+        .iter()
+        .map(|p| (p["method"].as_str().unwrap_or("").to_owned(), p["amount"].to_string()))
+        .collect();
+    assert_eq!(paid, vec![("wallet".to_owned(), "10".to_owned()), ("paypal".to_owned(), number(paypal_part))]);
+    d.close().await;
+}
+
+#[tokio::test]
+async fn an_authorization_smaller_than_the_paypal_part_is_refused_before_anything_moves() {
+    let mut world = World::seeded(1, 300).await;
+    // The seed authorized the part left after the wallet; the wallet was spent meanwhile, so the
+    // PayPal part is now the whole invoice.
+    let no = world.wallet_authorization();
+    let cur = world.currency(no).to_owned();
+    let authorized = dec(&world.authorization(no)["value"]);
+    let outstanding = world.outstanding(no);
+    assert!(authorized < outstanding);
+    let wallet_currency = world.customer(no)["wallet"]["currency"].as_str().expect("wallet").to_owned();
+    world.set_wallet(no, &wallet_currency, "0");
+    let sb = world.start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced_desk(&sb, dir.path()).await;
+    let before = gateway_invoice(&sb, no).await;
+
+    let p = d.capture_preview(no).await.expect("preview");
+    assert_eq!(p.paypal_amount, outstanding.to_string());
+    assert!(!p.ready);
+    assert_eq!(
+        p.problems,
+        vec![format!("The customer authorized {authorized} {cur} but the PayPal part is {outstanding} {cur}.")]
+    );
+
+    let e = assert_refused(
+        &d,
+        no,
+        &format!("the customer authorized {authorized} {cur} but the PayPal part is {outstanding} {cur}"),
+    )
+    .await;
+    assert_eq!(
+        (e.approved_amount.as_deref(), e.paypal_amount.as_deref()),
+        (Some(authorized.to_string().as_str()), Some(outstanding.to_string().as_str()))
+    );
+    assert_nothing_moved(&sb, no, &before).await;
+    let auth = paypal_get(&sb, &format!("/v2/payments/authorizations/{}", world.authorization_id(no))).await;
+    assert_eq!(auth["status"], "CREATED", "the authorization is untouched");
+    d.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Full wallet payment
+
+/// The first cached invoice the customer's wallet covers entirely (the preview says `wallet`).
+pub(crate) async fn full_wallet_invoice(d: &Desk) -> i64 {
+    let rows = d
+        .list(&billing::ListRequest {
+            filter: billing::InvoiceFilter { has_paypal: Some(false), ..Default::default() },
+            limit: Some(5000),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .rows;
+    for r in rows.iter().filter(|r| r.wallet.as_ref().is_some_and(|w| !is_zero(&w.balance))) {
+        if d.capture_preview(r.invoice_no).await.expect("preview").path == "wallet" {
+            return r.invoice_no;
+        }
+    }
+    panic!("the seed has an invoice the wallet covers");
+}
+
+fn is_zero(s: &str) -> bool {
+    Decimal::from_str(s).is_ok_and(|d| d.is_zero())
+}
+
+/// The gateway's wallet payments of `no` and the wallet's balance.
+pub(crate) async fn wallet_payments(sb: &Sandbox, no: i64) -> (Vec<Value>, Value) {
+    let inv = gateway_invoice(sb, no).await;
+    let pays = inv["payments"].as_array().expect("payments").iter().filter(|p| p["method"] == "wallet").cloned();
+    (pays.collect(), inv["wallet"]["balance"].clone())
+}
+
+#[tokio::test]
+async fn a_wallet_that_covers_the_invoice_pays_it_in_full_once() {
+    let sb = crate::common::sandbox(300, 1).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced_desk(&sb, dir.path()).await;
+    let no = full_wallet_invoice(&d).await;
+    let before = gateway_invoice(&sb, no).await;
+    let cur = before["currency"].as_str().expect("currency").to_owned();
+    let outstanding = d.invoice(no).await.expect("cached").outstanding;
+
+    let p = d.capture_preview(no).await.expect("preview");
+    assert_eq!((p.path.as_str(), p.paypal_amount.as_str(), p.ready), ("wallet", "0.00", true), "{p:?}");
+    assert!(p.approval.is_none() && p.problems.is_empty());
+
+    let r = d.capture(no).await.expect("capture");
+    assert_eq!((r.state, r.finished), (State::Finalized, true), "{r:?}");
+    assert_eq!(r.message, format!("Paid in full from the customer's wallet ({outstanding} {cur})."));
+    let e = only_entry(&d, no).await;
+    assert_eq!((e.path.as_str(), e.capture_id.as_deref(), e.paypal_amount.as_deref()), ("wallet", None, Some("0.00")));
+    let actions: Vec<String> =
+        billing::audit::query(d.pool(), &billing::audit::AuditFilter { limit: Some(50), ..Default::default() })
+            .await
+            .expect("audit")
+            .into_iter()
+            .filter(|a| a.action.starts_with("capture."))
+            .map(|a| a.action)
+            .rev()
+            .collect();
+    assert_eq!(actions, ["capture.planned", "capture.wallet_pay_sent", "capture.finalized"]);
+
+    // nothing at PayPal, one wallet payment of the whole invoice at the gateway
+    let l = ledger(&sb).await;
+    assert_eq!((&l["paypal_captures"], &l["gateway_finalizations"]), (&json!([]), &json!([])));
+    let inv = gateway_invoice(&sb, no).await;
+    assert_eq!(inv["status"], "paid");
+    let pays = inv["payments"].as_array().expect("payments");
+    assert_eq!(pays.len(), 1, "{pays:?}");
+    assert_eq!(
+        (&pays[0]["method"], pays[0]["amount"].to_string()),
+        (&json!("wallet"), number(Decimal::from_str(&outstanding).expect("dec")))
+    );
+    assert!(dec(&json!(inv["wallet"]["balance"].to_string())) < dec(&json!(before["wallet"]["balance"].to_string())));
+    assert_eq!(d.invoice(no).await.expect("cached").status, "paid");
+
+    // again: the finished attempt, nothing new
+    let again = d.capture(no).await.expect("again");
+    assert_eq!((again.journal_id, again.state), (r.journal_id, State::Finalized));
+    assert_eq!(gateway_invoice(&sb, no).await["payments"].as_array().map(Vec::len), Some(1));
+    d.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finalization after someone else paid
+
+#[tokio::test]
+async fn finalize_sent_then_paid_by_someone_else_needs_attention_and_is_not_finalized_again() {
+    let sb = crate::common::sandbox(300, 1).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let no = 458_732;
+    {
+        let d = synced_desk(&sb, dir.path()).await;
+        let e = d.capture_with(no, &StopOnce::new(Step::Finalize, false)).await.expect_err("crash");
+        assert_eq!(e.code, ErrorCode::Internal);
+        assert_eq!(only_entry(&d, no).await.state(), State::FinalizeSent);
+        d.close().await;
+    }
+    // meanwhile another payer pays the invoice
+    assert_eq!(crate::common::pay_seed_example(&sb).await, 200);
+    let d = desk_at(&sb.base_url(), &sb.base_url(), dir.path(), "demo-client-secret").await;
+    let results = d.recover().await.expect("recover");
+    assert_eq!(results.len(), 1);
+    let r = &results[0];
+    let capture_id = r.capture_id.clone().expect("our capture");
+    assert_eq!((r.state, r.finished), (State::NeedsAttention, true), "{r:?}");
+    let reason = format!(
+        "PayPal captured {capture_id} but the invoice is already paid at the gateway by another payment; refund or reconcile"
+    );
+    assert_eq!(r.message, format!("Needs attention: {reason}"));
+    assert_eq!(only_entry(&d, no).await.reason.as_deref(), Some(reason.as_str()));
+    // resuming again does nothing: the attempt is finished
+    assert!(d.recover().await.expect("recover").is_empty());
+    let l = ledger(&sb).await;
+    assert_eq!(l["paypal_captures"].as_array().map(Vec::len), Some(1));
+    assert_eq!(l["paypal_captures"][0]["id"], capture_id.as_str());
+    assert_eq!(
+        l["gateway_finalizations"],
+        json!([{ "invoiceNo": no, "paymentId": "PAYPAL-9X8Y7Z6W5V4U3T2S1R0", "amount": 250, "currencyCode": "USD" }]),
+        "only the other payer's finalization; ours never"
+    );
+    d.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paid_by_someone_else_just_before_our_finalization_needs_attention() {
+    let sb = crate::common::sandbox(300, 1).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced_desk(&sb, dir.path()).await;
+    let no = 458_732;
+    let hook = JustBefore {
+        step: Step::Finalize,
+        fired: AtomicBool::new(false),
+        action: || assert_eq!(block_on(crate::common::pay_seed_example(&sb)), 200),
+    };
+    let r = d.capture_with(no, &hook).await.expect("result");
+    assert!(hook.fired.load(Ordering::SeqCst));
+    let capture_id = r.capture_id.clone().expect("our capture");
+    assert_eq!((r.state, r.finished), (State::NeedsAttention, true), "{r:?}");
+    assert_eq!(
+        r.message,
+        format!(
+            "Needs attention: PayPal captured 206.03 USD ({capture_id}) but the gateway refuses the invoice (it is paid, paid by PAYPAL-9X8Y7Z6W5V4U3T2S1R0); refund or reconcile"
+        )
+    );
+    let l = ledger(&sb).await;
+    assert_eq!(l["paypal_captures"].as_array().map(Vec::len), Some(1));
+    assert_eq!(l["gateway_finalizations"].as_array().map(Vec::len), Some(1));
+    assert_eq!(l["gateway_finalizations"][0]["paymentId"], "PAYPAL-9X8Y7Z6W5V4U3T2S1R0");
+    assert!(d.recover().await.expect("recover").is_empty());
+    assert_eq!(ledger(&sb).await["gateway_finalizations"].as_array().map(Vec::len), Some(1));
+    d.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// DECLINED
+
+#[tokio::test]
+async fn a_declined_capture_ends_rejected_with_nothing_finalized_and_is_never_captured_again() {
+    let world = World::seeded(1, 300).await;
+    // the seed decides at approval that this order's capture is declined (risk filters)
+    let no = world.find("an approved order whose capture is declined", |w, no| w.is_order(no, "APPROVED", "Declined"));
+    let sb = world.start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced_desk(&sb, dir.path()).await;
+    let before = gateway_invoice(&sb, no).await;
+
+    let reason = "PayPal declined the capture (DECLINED_BY_RISK_FRAUD_FILTERS); nothing was finalized";
+    let r = d.capture(no).await.expect("result");
+    assert_eq!((r.state, r.finished), (State::Rejected, true), "{r:?}");
+    assert_eq!(r.message, format!("Not captured: {reason}"));
+    let e = only_entry(&d, no).await;
+    assert_eq!((e.reason.as_deref(), e.capture_status.as_deref()), (Some(reason), Some("DECLINED")));
+    let capture_id = e.capture_id.clone().expect("the declined capture is journaled");
+    let l = ledger(&sb).await;
+    assert_eq!(l["paypal_captures"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        (&l["paypal_captures"][0]["id"], &l["paypal_captures"][0]["status"]),
+        (&json!(capture_id), &json!("DECLINED"))
+    );
+    assert_eq!(l["gateway_finalizations"], json!([]));
+    let inv = gateway_invoice(&sb, no).await;
+    assert_eq!(
+        (&inv["status"], &inv["payments"], &inv["wallet"]),
+        (&json!("outstanding"), &json!([]), &before["wallet"])
+    );
+    assert_eq!(d.invoice(no).await.expect("cached").status, "outstanding");
+
+    // a second try finds the declined capture and captures nothing new
+    let again = d.capture(no).await.expect("again");
+    assert_eq!(again.state, State::Rejected, "{again:?}");
+    assert_ne!(again.journal_id, r.journal_id);
+    let l = ledger(&sb).await;
+    assert_eq!((l["paypal_captures"].as_array().map(Vec::len), &l["gateway_finalizations"]), (Some(1), &json!([])));
+    d.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// FX wallet parts
+
+/// Shapes `no`'s customer wallet and the order so the PayPal part is `outstanding - part`.
+fn shape_fx(world: &mut World, no: i64, wallet_currency: &str, balance: &str, part: Decimal) -> Decimal {
+    world.set_wallet(no, wallet_currency, balance);
+    let paypal_part = world.outstanding(no) - part;
+    world.order_mut(no)["value"] = json!(paypal_part.to_string());
+    paypal_part
+}
+
+async fn assert_fx_paid(world: &World, no: i64, wallet: (&str, &str, &str), in_invoice: &str, paypal_part: Decimal) {
+    let cur = world.currency(no).to_owned();
+    let sb = world.start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced_desk(&sb, dir.path()).await;
+    let p = d.capture_preview(no).await.expect("preview");
+    let w = p.wallet.clone().expect("wallet part");
+    assert_eq!(
+        (w.amount.as_str(), w.currency.as_str(), w.exchange_rate.as_str(), w.in_invoice_currency.as_str()),
+        (wallet.0, wallet.1, wallet.2, in_invoice)
+    );
+    assert_eq!(p.paypal_amount, paypal_part.to_string());
+    assert!(p.ready, "{:?}", p.problems);
+
+    let r = d.capture(no).await.expect("capture");
+    assert_eq!(r.state, State::Finalized, "{r:?}");
+    let e = only_entry(&d, no).await;
+    assert_eq!(
+        (e.wallet_amount.as_deref(), e.wallet_currency.as_deref(), e.exchange_rate.as_deref()),
+        (Some(wallet.0), Some(wallet.1), Some(wallet.2))
+    );
+    assert_eq!(
+        (e.wallet_in_invoice_currency.as_deref(), e.paypal_amount.as_deref()),
+        (Some(in_invoice), Some(paypal_part.to_string().as_str()))
+    );
+    assert_eq!(
+        e.wallet_part_json.as_deref(),
+        Some(
+            format!(
+                r#"{{"currency":"{}","exchangeRate":{},"chargeTotalBefore":{},"chargeTotalCurrent":{}}}"#,
+                wallet.1,
+                wallet.2,
+                number(world.outstanding(no)),
+                number(Decimal::from_str(wallet.0).expect("dec"))
+            )
+            .as_str()
+        ),
+        "the gateway's wallet part, kept as sent"
+    );
+    let l = ledger(&sb).await;
+    assert_eq!(l["paypal_captures"][0]["amount"], json!({ "currency_code": cur, "value": paypal_part.to_string() }));
+    assert_eq!(
+        l["gateway_finalizations"],
+        json!([{ "invoiceNo": no, "paymentId": e.capture_id, "amount": serde_json::from_str::<Value>(&number(paypal_part)).expect("n"), "currencyCode": cur }])
+    );
+    let inv = gateway_invoice(&sb, no).await;
+    assert_eq!(inv["status"], "paid");
+    let paid: Vec<(String, String, String)> = inv["payments"]
+        .as_array()
+        .expect("payments")
+        .iter()
+        .map(|p| {
+            (
+                p["method"].as_str().unwrap_or("").to_owned(),
+                p["amount"].to_string(),
+                p["currency"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        paid,
+        vec![
+            ("wallet".to_owned(), number(Decimal::from_str(wallet.0).expect("dec")), wallet.1.to_owned()),
+            ("paypal".to_owned(), number(paypal_part), cur.clone())
+        ]
+    );
+    assert_eq!(inv["wallet"]["balance"].to_string(), "0", "the whole wallet went into the part payment");
+    d.close().await;
+}
+
+/// 50.00 EUR × 1.0857 = 54.285 USD: a tie, rounded half-even to 54.28 (half-up would say 54.29,
+/// and the gateway would refuse the finalization's amount).
+#[tokio::test]
+async fn an_fx_wallet_part_on_a_rounding_tie_is_rounded_half_even() {
+    let mut world = World::seeded(1, 300).await;
+    let no = world.find("an approved USD order over 100 USD", |w, no| {
+        w.is_order(no, "APPROVED", "Completed") && w.currency(no) == "USD" && w.outstanding(no) > Decimal::from(100)
+    });
+    let paypal_part = shape_fx(&mut world, no, "EUR", "50.00", Decimal::new(5428, 2));
+    assert_fx_paid(&world, no, ("50.00", "EUR", "1.0857"), "54.28", paypal_part).await;
+}
+
+/// A zero-digit invoice currency on a tie: 500000 HUF × 0.408373 = 204186.5 JPY → 204186.
+#[tokio::test]
+async fn an_fx_wallet_part_in_a_zero_digit_currency_is_whole_units_rounded_half_even() {
+    let mut world = World::seeded(1, 300).await;
+    let no = world.find("an approved JPY order over 205000 JPY", |w, no| {
+        w.is_order(no, "APPROVED", "Completed") && w.currency(no) == "JPY" && w.outstanding(no) > Decimal::from(205_000)
+    });
+    let paypal_part = shape_fx(&mut world, no, "HUF", "500000", Decimal::from(204_186));
+    assert_eq!(paypal_part.scale(), 0);
+    assert_fx_paid(&world, no, ("500000", "HUF", "0.408373"), "204186", paypal_part).await;
+}
