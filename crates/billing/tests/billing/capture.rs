@@ -1,11 +1,12 @@
 //! The capture engine against the sandbox: the happy paths, every step interrupted and
 //! recovered, faults on every call, two desks at once — checked against the sandbox ledger.
 
+use crate::capture_paths::{full_wallet_invoice, gateway_invoice, ledger, paypal_get, wallet_payments, World};
 use crate::common::{desk, no_progress, pay_seed_example};
 use billing::capture::{Interrupt, State, Step};
 use billing::{Desk, ErrorCode, InvoiceFilter, ListRequest};
 use sandbox::{Config, Sandbox};
-use serde_json::Value;
+use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -16,10 +17,6 @@ async fn sandbox_with(invoices: u64, seed: u64, pending_seconds: i64) -> Sandbox
     )
     .await
     .expect("sandbox")
-}
-
-async fn ledger(sb: &Sandbox) -> Value {
-    reqwest::get(format!("{}/__sandbox/ledger", sb.base_url())).await.expect("ledger").json().await.expect("json")
 }
 
 async fn set_faults(sb: &Sandbox, json: &str) {
@@ -428,4 +425,110 @@ async fn pending_captures_wait_until_paypal_completes_them() {
     assert!(done.iter().any(|x| x.journal_id == r.journal_id && x.state == State::Finalized), "{done:?}");
     assert_exactly_once(&sb, "pending").await;
     d.close().await;
+}
+
+/// Crashes `no`'s capture once at `step` (before or after the call), then resumes it in a new
+/// desk on the same data directory; the resumed result.
+async fn crash_and_recover(
+    sb: &Sandbox,
+    no: i64,
+    step: Step,
+    after: bool,
+    crashed_in: State,
+) -> billing::capture::CaptureResult {
+    let dir = tempfile::tempdir().expect("dir");
+    {
+        let d = desk(&sb.base_url(), dir.path()).await;
+        d.sync(false, &no_progress()).await.expect("sync");
+        let stop = StopOnce { step, after, fired: AtomicBool::new(false) };
+        let e = d.capture_with(no, &stop).await.expect_err("interrupted");
+        assert_eq!(e.code, ErrorCode::Internal, "{step:?} after={after}");
+        assert!(stop.fired.load(Ordering::SeqCst), "{step:?} after={after}: the step was reached");
+        let j = d.journal(Some(no), 10).await.expect("journal");
+        assert_eq!(j.len(), 1);
+        assert_eq!(j[0].state(), crashed_in, "{step:?} after={after}: the journal at the crash");
+        d.close().await;
+    }
+    let d = desk(&sb.base_url(), dir.path()).await;
+    let mut results = d.recover().await.expect("recover");
+    assert_eq!(results.len(), 1, "{step:?} after={after}");
+    assert!(d.recover().await.expect("recover again").is_empty(), "{step:?} after={after}: finished");
+    d.close().await;
+    results.remove(0)
+}
+
+#[tokio::test]
+async fn a_crash_at_any_step_of_an_authorization_capture_is_recovered_without_paying_twice() {
+    // an authorization of the PayPal part, with a wallet part (so the finalization carries both)
+    let world = World::seeded(1, 300).await;
+    let no = world.wallet_authorization();
+    let auth_id = world.authorization_id(no);
+    let matrix = [
+        (Step::PartProcess, State::Planned, State::Planned),
+        (Step::ReadApproval, State::PartProcessed, State::PartProcessed),
+        (Step::Capture, State::PaypalCaptureSent, State::PaypalCaptureSent),
+        (Step::Verify, State::PaypalCaptured, State::PaypalCaptured),
+        (Step::Finalize, State::FinalizeSent, State::FinalizeSent),
+    ];
+    for (step, before_state, after_state) in matrix {
+        for (after, crashed_in) in [(false, before_state), (true, after_state)] {
+            let sb = world.start().await;
+            let r = crash_and_recover(&sb, no, step, after, crashed_in).await;
+            assert_eq!(r.state, State::Finalized, "{step:?} after={after}: {r:?}");
+            let capture_id = r.capture_id.clone().expect("capture id");
+            let l = ledger(&sb).await;
+            let caps = l["paypal_captures"].as_array().expect("captures");
+            assert_eq!(caps.len(), 1, "{step:?} after={after}: captured once: {caps:?}");
+            assert_eq!((&caps[0]["id"], &caps[0]["authorization_id"]), (&json!(capture_id), &json!(auth_id)));
+            assert_eq!(caps[0]["amount"]["value"], json!(r.paypal_amount), "{step:?} after={after}");
+            let fins = l["gateway_finalizations"].as_array().expect("finalizations");
+            assert_eq!(fins.len(), 1, "{step:?} after={after}: finalized once");
+            assert_eq!(fins[0]["paymentId"], json!(capture_id));
+            let auth = paypal_get(&sb, &format!("/v2/payments/authorizations/{auth_id}")).await;
+            assert_eq!(auth["status"], "CAPTURED", "{step:?} after={after}");
+            let inv = gateway_invoice(&sb, no).await;
+            let methods: Vec<&str> =
+                inv["payments"].as_array().expect("payments").iter().filter_map(|p| p["method"].as_str()).collect();
+            assert_eq!((&inv["status"], methods), (&json!("paid"), vec!["wallet", "paypal"]), "{step:?} after={after}");
+            sb.shutdown().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_crash_at_any_step_of_a_full_wallet_payment_is_recovered_without_paying_twice() {
+    // the wallet balance an uninterrupted payment leaves
+    let reference = sandbox_with(300, 1, 5).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = desk(&reference.base_url(), dir.path()).await;
+    d.sync(false, &no_progress()).await.expect("sync");
+    let no = full_wallet_invoice(&d).await;
+    assert_eq!(d.capture(no).await.expect("capture").state, State::Finalized);
+    d.close().await;
+    let (paid, balance_after) = wallet_payments(&reference, no).await;
+    assert_eq!(paid.len(), 1);
+
+    // a crash before part-process or after it (the gateway said "use the full wallet payment",
+    // nothing journaled yet), before the payment (`wallet_pay_sent`, nothing sent) or after it
+    // (`wallet_pay_sent`, the gateway paid): recovery pays exactly once
+    let matrix = [
+        (Step::PartProcess, false, State::Planned),
+        (Step::PartProcess, true, State::Planned),
+        (Step::WalletPay, false, State::WalletPaySent),
+        (Step::WalletPay, true, State::WalletPaySent),
+    ];
+    for (step, after, crashed_in) in matrix {
+        let sb = sandbox_with(300, 1, 5).await;
+        let r = crash_and_recover(&sb, no, step, after, crashed_in).await;
+        assert_eq!(r.state, State::Finalized, "{step:?} after={after}: {r:?}");
+        assert_eq!(
+            r.message,
+            format!("Paid in full from the customer's wallet ({} {}).", paid[0]["amount"], r.currency)
+        );
+        let (payments, balance) = wallet_payments(&sb, no).await;
+        assert_eq!(payments.len(), 1, "{step:?} after={after}: one wallet payment: {payments:?}");
+        assert_eq!((&payments[0]["amount"], &balance), (&paid[0]["amount"], &balance_after), "{step:?} after={after}");
+        let l = ledger(&sb).await;
+        assert_eq!((&l["paypal_captures"], &l["gateway_finalizations"]), (&json!([]), &json!([])), "nothing at PayPal");
+    }
 }

@@ -17,7 +17,7 @@ use sandbox::{Config, Sandbox};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------------
@@ -40,6 +40,7 @@ pub(crate) struct World {
     path: PathBuf,
     seed: u64,
     invoices: u64,
+    started: AtomicUsize,
     pub json: Value,
 }
 
@@ -56,13 +57,15 @@ impl World {
             Sandbox::start(config(seed, invoices, &path), "127.0.0.1:0".parse().expect("addr")).await.expect("sandbox");
         sb.shutdown().await;
         let json = serde_json::from_slice(&std::fs::read(&path).expect("the saved world")).expect("world json");
-        World { _dir: dir, path, seed, invoices, json }
+        World { _dir: dir, path, seed, invoices, started: AtomicUsize::new(0), json }
     }
 
-    /// A sandbox serving this world (as shaped).
+    /// A sandbox serving this world (as shaped), from a state file of its own.
     pub(crate) async fn start(&self) -> Sandbox {
-        std::fs::write(&self.path, serde_json::to_vec(&self.json).expect("json")).expect("write the world");
-        Sandbox::start(config(self.seed, self.invoices, &self.path), "127.0.0.1:0".parse().expect("addr"))
+        let n = self.started.fetch_add(1, Ordering::SeqCst);
+        let path = self.path.with_file_name(format!("world-{n}.json"));
+        std::fs::write(&path, serde_json::to_vec(&self.json).expect("json")).expect("write the world");
+        Sandbox::start(config(self.seed, self.invoices, &path), "127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("sandbox")
     }
