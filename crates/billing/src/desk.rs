@@ -4,6 +4,7 @@
 use crate::capture::{self, CapturePreview, CaptureResult, Engine, Interrupt};
 use crate::detail::{InvoiceDetail, InvoiceLive};
 use crate::secrets::{self, SecretKey, Secrets};
+use crate::settings::EnvOverrides;
 use crate::sync::{SyncProgress, SyncReport};
 use crate::{
     audit, invoices, store, sync, DeskError, Environment, ErrorCode, InvoicePage, InvoiceRow, ListRequest, Settings,
@@ -22,7 +23,10 @@ pub struct DeskOptions {
     /// `None`: `DESK_DATA_DIR`, else the OS app-data directory.
     pub data_dir: Option<PathBuf>,
     pub secrets: Arc<dyn Secrets>,
-    /// Apply `DESK_ENV`, `DESK_GATEWAY_URL`, ... from the process environment.
+    /// Apply `DESK_ENV`, `DESK_GATEWAY_URL`, ..., `DESK_GATEWAY_TOKEN` and
+    /// `DESK_PAYPAL_CLIENT_SECRET` from the process environment. Only the front ends turn this
+    /// on; with it off no `DESK_*` variable is read (`DESK_DATA_DIR` only when `data_dir` is
+    /// `None`).
     pub env_overrides: bool,
     /// Use these settings instead of the saved ones (tests, one-off runs).
     pub settings: Option<Settings>,
@@ -30,7 +34,12 @@ pub struct DeskOptions {
 
 impl Default for DeskOptions {
     fn default() -> Self {
-        DeskOptions { data_dir: None, secrets: Arc::new(secrets::KeyringSecrets), env_overrides: true, settings: None }
+        DeskOptions {
+            data_dir: None,
+            secrets: Arc::new(secrets::KeyringSecrets::default()),
+            env_overrides: true,
+            settings: None,
+        }
     }
 }
 
@@ -64,6 +73,8 @@ pub struct Desk {
     /// As saved (what the Settings screen edits).
     saved: Settings,
     secrets: Arc<dyn Secrets>,
+    /// The `DESK_*` variables in effect (none unless the options turned them on).
+    overrides: EnvOverrides,
     data_dir: PathBuf,
     gateway: Result<GatewayClient, DeskError>,
     paypal: Result<PaypalClient, DeskError>,
@@ -77,6 +88,13 @@ impl Desk {
     /// Opens the database (migrating it), reads settings and credentials, and in `demo`
     /// starts the embedded sandbox.
     pub async fn open(options: DeskOptions) -> Result<Desk, DeskError> {
+        Self::open_with_env(options, EnvOverrides::process()).await
+    }
+
+    /// Like [`Desk::open`], reading the overrides from `vars` instead of the process
+    /// environment, and only if `options.env_overrides` is on.
+    pub async fn open_with_env(options: DeskOptions, vars: EnvOverrides) -> Result<Desk, DeskError> {
+        let overrides = if options.env_overrides { vars } else { EnvOverrides::off() };
         let data_dir = match options.data_dir {
             Some(d) => d,
             None => store::default_data_dir()?,
@@ -89,23 +107,21 @@ impl Desk {
             }
             None => Settings::load(&pool).await?,
         };
-        let mut settings = saved.clone();
-        if options.env_overrides {
-            settings = settings.with_env_overrides()?;
-        }
+        let settings = saved.clone().with_overrides(&overrides)?;
         let env = settings.environment;
+        let stored = |key| secrets::resolve(options.secrets.as_ref(), &overrides, env, key);
         let mut demo = None;
         let gateway = if env == Environment::Demo && settings.gateway_url.is_none() {
             let sb = crate::demo::start(&data_dir).await?;
             let url = sb.base_url();
             demo = Some(sb);
-            let token = secrets::resolve(&NoStore, env, SecretKey::GatewayToken)?
+            let token = secrets::resolve(&NoStore, &overrides, env, SecretKey::GatewayToken)?
                 .map_or_else(|| crate::demo::DEMO_STAFF_TOKEN.to_owned(), |s| s.expose().to_owned());
             client(&url, token)
         } else {
             match settings.gateway_url.clone() {
                 None => Err(DeskError::new(ErrorCode::MissingCredentials, "Set the gateway URL in Settings.")),
-                Some(url) => match secrets::resolve(options.secrets.as_ref(), env, SecretKey::GatewayToken) {
+                Some(url) => match stored(SecretKey::GatewayToken) {
                     Ok(Some(token)) => client(&url, token.expose().to_owned()),
                     Ok(None) if env == Environment::Demo => client(&url, crate::demo::DEMO_STAFF_TOKEN.to_owned()),
                     Ok(None) => Err(DeskError::new(
@@ -127,19 +143,17 @@ impl Desk {
                     (_, None) => {
                         Err(DeskError::new(ErrorCode::MissingCredentials, "Enter the PayPal client id in Settings."))
                     }
-                    (Some(url), Some(id)) => {
-                        match secrets::resolve(options.secrets.as_ref(), env, SecretKey::PaypalClientSecret) {
-                            Ok(Some(secret)) => paypal_client(&url, &id, secret.expose().to_owned()),
-                            Ok(None) if env == Environment::Demo => {
-                                paypal_client(&url, &id, crate::demo::DEMO_CLIENT_SECRET.to_owned())
-                            }
-                            Ok(None) => Err(DeskError::new(
-                                ErrorCode::MissingCredentials,
-                                "Enter the PayPal client secret in Settings (it is kept in the system keyring).",
-                            )),
-                            Err(e) => Err(e),
+                    (Some(url), Some(id)) => match stored(SecretKey::PaypalClientSecret) {
+                        Ok(Some(secret)) => paypal_client(&url, &id, secret.expose().to_owned()),
+                        Ok(None) if env == Environment::Demo => {
+                            paypal_client(&url, &id, crate::demo::DEMO_CLIENT_SECRET.to_owned())
                         }
-                    }
+                        Ok(None) => Err(DeskError::new(
+                            ErrorCode::MissingCredentials,
+                            "Enter the PayPal client secret in Settings (it is kept in the system keyring).",
+                        )),
+                        Err(e) => Err(e),
+                    },
                 }
             }
         };
@@ -149,6 +163,7 @@ impl Desk {
             settings,
             saved,
             secrets: options.secrets,
+            overrides,
             data_dir,
             gateway,
             paypal,
@@ -174,6 +189,11 @@ impl Desk {
 
     pub fn data_dir(&self) -> &std::path::Path {
         &self.data_dir
+    }
+
+    /// The `DESK_*` variables in effect (all absent unless the front end turned them on).
+    pub fn env_overrides(&self) -> &EnvOverrides {
+        &self.overrides
     }
 
     pub fn secrets(&self) -> &dyn Secrets {
@@ -485,5 +505,88 @@ impl Secrets for NoStore {
     }
     fn delete(&self, _: Environment, _: SecretKey) -> Result<(), DeskError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::{MemorySecrets, Secret};
+
+    /// What a developer might have exported: every override, all of them wrong for the sandbox.
+    fn exported() -> EnvOverrides {
+        EnvOverrides::from_fn(|name| {
+            let v = match name {
+                "DESK_ENV" => "live",
+                "DESK_GATEWAY_URL" => "http://127.0.0.1:9",
+                "DESK_PAYPAL_URL" => "http://127.0.0.1:9",
+                "DESK_PAYPAL_CLIENT_ID" => "exported-client-id",
+                "DESK_STAFF" => "Exported Name",
+                "DESK_GATEWAY_TOKEN" => "exported-wrong-token",
+                "DESK_PAYPAL_CLIENT_SECRET" => "exported-wrong-secret",
+                _ => return None,
+            };
+            Some(v.to_owned())
+        })
+    }
+
+    async fn open(url: &str, dir: &std::path::Path, env_overrides: bool, vars: EnvOverrides) -> Desk {
+        let store = Arc::new(MemorySecrets::default());
+        let env = Environment::Sandbox;
+        store.set(env, SecretKey::GatewayToken, &Secret::new(sandbox::DEMO_STAFF_TOKEN)).expect("secret");
+        store.set(env, SecretKey::PaypalClientSecret, &Secret::new(sandbox::DEMO_CLIENT_SECRET)).expect("secret");
+        let settings = Settings {
+            environment: env,
+            gateway_url: Some(url.to_owned()),
+            paypal_url: Some(url.to_owned()),
+            paypal_client_id: Some(sandbox::DEMO_CLIENT_ID.to_owned()),
+            staff_name: "Test Clerk".into(),
+        };
+        let options =
+            DeskOptions { data_dir: Some(dir.to_owned()), secrets: store, env_overrides, settings: Some(settings) };
+        Desk::open_with_env(options, vars).await.expect("desk opens")
+    }
+
+    /// With the overrides off, exported `DESK_*` variables (the credentials included) change
+    /// nothing: the desk uses its settings and its store, and both services accept them. With the
+    /// overrides on, the same variables are what the desk uses (so the lookup is really wired).
+    #[tokio::test]
+    async fn exported_variables_are_ignored_unless_the_overrides_are_on() {
+        let config = sandbox::Config { invoices: 3, rate_limit: 0, ..sandbox::Config::default() };
+        let sb = sandbox::Sandbox::start(config, "127.0.0.1:0".parse().expect("addr")).await.expect("sandbox");
+        let url = sb.base_url();
+
+        let dir = tempfile::tempdir().expect("dir");
+        let off = open(&url, dir.path(), false, exported()).await;
+        assert_eq!(off.environment(), Environment::Sandbox);
+        assert_eq!(off.settings(), off.saved_settings());
+        assert_eq!(off.env_overrides().get("DESK_GATEWAY_TOKEN"), None);
+        let report = off.test_connection().await;
+        assert!(report.gateway.ok, "{report:?}");
+        assert!(report.paypal.ok, "{report:?}");
+        off.close().await;
+
+        // the same variables with the overrides on: only the credentials (the settings kept), so
+        // the services are the sandbox and the credentials are the exported, wrong ones
+        let credentials_only = EnvOverrides::from_fn(|name| {
+            ["DESK_GATEWAY_TOKEN", "DESK_PAYPAL_CLIENT_SECRET", "DESK_STAFF"]
+                .contains(&name)
+                .then(|| exported().get(name))
+                .flatten()
+        });
+        let dir = tempfile::tempdir().expect("dir");
+        let on = open(&url, dir.path(), true, credentials_only).await;
+        assert_eq!(on.settings().staff_name, "Exported Name");
+        let report = on.test_connection().await;
+        assert!(!report.gateway.ok, "the exported gateway token is used: {report:?}");
+        assert!(!report.paypal.ok, "the exported client secret is used: {report:?}");
+        on.close().await;
+
+        let dir = tempfile::tempdir().expect("dir");
+        let all = open(&url, dir.path(), true, exported()).await;
+        assert_eq!(all.environment(), Environment::Live);
+        assert_eq!(all.settings().gateway_url.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(all.saved_settings().environment, Environment::Sandbox);
+        all.close().await;
     }
 }

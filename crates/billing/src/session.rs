@@ -261,7 +261,7 @@ fn view(desk: &Desk) -> SettingsView {
     let credentials = [CredentialKind::GatewayToken, CredentialKind::PaypalClientSecret]
         .into_iter()
         .map(|kind| {
-            let source = if crate::settings::env(kind.key().env_var()).is_some() {
+            let source = if desk.env_overrides().get(kind.key().env_var()).is_some() {
                 CredentialSource::EnvironmentVariable
             } else if env == Environment::Demo {
                 CredentialSource::NotNeeded
@@ -283,7 +283,7 @@ fn view(desk: &Desk) -> SettingsView {
         effective,
         overridden_by: OVERRIDES
             .iter()
-            .filter(|v| crate::settings::env(v).is_some())
+            .filter(|v| desk.env_overrides().get(v).is_some())
             .map(|v| (*v).to_owned())
             .collect(),
         credentials,

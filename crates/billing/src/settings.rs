@@ -4,6 +4,7 @@
 use crate::DeskError;
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
+use std::sync::Arc;
 use ts_rs::TS;
 
 /// Where money moves. `demo` is the embedded sandbox; `live` moves real money.
@@ -136,21 +137,22 @@ impl Settings {
         Ok(())
     }
 
-    /// Applies `DESK_ENV`, `DESK_GATEWAY_URL` and `DESK_PAYPAL_URL` from the process environment.
-    pub fn with_env_overrides(mut self) -> Result<Settings, DeskError> {
-        if let Some(e) = env("DESK_ENV") {
+    /// Applies `DESK_ENV`, `DESK_GATEWAY_URL`, `DESK_PAYPAL_URL`, `DESK_PAYPAL_CLIENT_ID` and
+    /// `DESK_STAFF` as `vars` gives them (none when the overrides are off).
+    pub fn with_overrides(mut self, vars: &EnvOverrides) -> Result<Settings, DeskError> {
+        if let Some(e) = vars.get("DESK_ENV") {
             self.environment = Environment::parse(&e)?;
         }
-        if let Some(u) = env("DESK_GATEWAY_URL") {
+        if let Some(u) = vars.get("DESK_GATEWAY_URL") {
             self.gateway_url = Some(u);
         }
-        if let Some(u) = env("DESK_PAYPAL_URL") {
+        if let Some(u) = vars.get("DESK_PAYPAL_URL") {
             self.paypal_url = Some(u);
         }
-        if let Some(id) = env("DESK_PAYPAL_CLIENT_ID") {
+        if let Some(id) = vars.get("DESK_PAYPAL_CLIENT_ID") {
             self.paypal_client_id = Some(id);
         }
-        if let Some(n) = env("DESK_STAFF") {
+        if let Some(n) = vars.get("DESK_STAFF") {
             self.staff_name = n;
         }
         self.validate()?;
@@ -158,8 +160,53 @@ impl Settings {
     }
 }
 
+type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+/// Where the `DESK_*` overrides (settings and credentials) are read from. Only a front end turns
+/// them on, with the process environment ([`EnvOverrides::process`]); a desk opened without them
+/// reads no variable at all, so what a developer exported changes no test. Tests that need a
+/// variable pass a lookup of their own ([`EnvOverrides::from_fn`]) instead of touching the
+/// process environment.
+#[derive(Clone, Default)]
+pub struct EnvOverrides(Option<Arc<Lookup>>);
+
+impl EnvOverrides {
+    /// No overrides: every lookup answers `None`.
+    pub fn off() -> Self {
+        EnvOverrides(None)
+    }
+
+    /// The process environment.
+    pub fn process() -> Self {
+        EnvOverrides(Some(Arc::new(|name: &str| std::env::var(name).ok())))
+    }
+
+    /// Variables from `lookup` (tests).
+    pub fn from_fn(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        EnvOverrides(Some(Arc::new(lookup)))
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// The variable's value, trimmed; `None` when unset, blank, or the overrides are off.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let value = (self.0.as_ref()?)(name)?;
+        Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+}
+
+impl std::fmt::Debug for EnvOverrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_on() { "EnvOverrides(on)" } else { "EnvOverrides(off)" })
+    }
+}
+
+/// A process environment variable, trimmed (for what is read before any desk exists, such as
+/// `DESK_DATA_DIR`).
 pub(crate) fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    EnvOverrides::process().get(name)
 }
 
 /// A UI preference (column choice and the like), kept beside the settings. Keys start with `ui.`.
