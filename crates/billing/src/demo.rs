@@ -12,8 +12,7 @@ pub async fn start(data_dir: &Path) -> Result<sandbox::Sandbox, DeskError> {
         seed: 2026,
         invoices: 400,
         state_file: Some(data_dir.join("demo-world.json")),
-        // A new demo world is dated today (then kept in the state file).
-        base_date: chrono::Utc::now().date_naive(),
+        // a new demo world is dated around now (the sandbox clock), then kept in the state file
         ..sandbox::Config::default()
     };
     sandbox::Sandbox::start(config, ([127, 0, 0, 1], 0).into())

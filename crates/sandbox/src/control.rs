@@ -1,15 +1,15 @@
-//! The control API under `/__sandbox/`: faults, reset, the ledger, completing PENDING captures.
+//! The control API under `/__sandbox/`: faults, reset, the ledger, completing PENDING captures,
+//! the clock, and request statistics.
 
 use crate::faults::FaultConfig;
-use crate::world::World;
-use crate::{dec, read_body, AppState};
+use crate::{dec, read_body, AppState, Shared};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::Utc;
+use chrono::{Duration, SecondsFormat};
 use serde_json::json;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -18,6 +18,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/reset", post(reset))
         .route("/ledger", get(ledger))
         .route("/captures/{id}/complete", post(complete_capture))
+        .route("/clock", get(get_clock).post(advance_clock))
+        .route("/stats", get(stats))
 }
 
 fn reply(status: StatusCode, body: serde_json::Value) -> Response {
@@ -45,15 +47,18 @@ async fn get_faults(State(state): State<AppState>) -> Response {
     reply(StatusCode::OK, serde_json::to_value(&config).unwrap_or_default())
 }
 
-/// Back to the seeded world, with no faults.
+/// Back to the seeded world (seeded again around the clock's now; the clock keeps its time),
+/// with no faults, fresh fault generators and no statistics.
 async fn reset(State(state): State<AppState>) -> Response {
     let mut w = state.world();
-    let pending = w.pending_seconds;
     let generation = w.generation;
-    *w = World::seeded(state.config.seed, state.config.invoices, state.config.base_date);
+    let pending = w.pending_seconds;
+    *w = Shared::seed_world(&state.config, w.clock);
     w.pending_seconds = pending;
     w.generation = generation.wrapping_add(1);
     *state.faults.lock().unwrap_or_else(|p| p.into_inner()) = FaultConfig::default();
+    state.chaos.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    state.stats.lock().unwrap_or_else(|p| p.into_inner()).clear();
     state.mark_dirty();
     reply(StatusCode::OK, json!({ "message": "reset", "invoices": w.invoices.len() }))
 }
@@ -61,7 +66,7 @@ async fn reset(State(state): State<AppState>) -> Response {
 /// Everything captured at PayPal and finalized at the gateway so far.
 async fn ledger(State(state): State<AppState>) -> Response {
     let mut w = state.world();
-    w.settle_pending(Utc::now());
+    w.catch_up();
     let captures: Vec<_> = w
         .capture_log
         .iter()
@@ -90,6 +95,7 @@ async fn ledger(State(state): State<AppState>) -> Response {
 
 async fn complete_capture(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let mut w = state.world();
+    let now = w.now();
     let Some(c) = w.captures.get_mut(&id) else {
         return reply(StatusCode::NOT_FOUND, json!({ "message": format!("no capture {id}") }));
     };
@@ -99,7 +105,59 @@ async fn complete_capture(State(state): State<AppState>, Path(id): Path<String>)
     c.status = "COMPLETED".into();
     c.reason = None;
     c.completes_at = None;
-    c.update_time = Utc::now();
+    c.update_time = now;
     state.mark_dirty();
     reply(StatusCode::OK, json!({ "id": id, "status": "COMPLETED" }))
+}
+
+fn clock_json(w: &crate::world::World) -> serde_json::Value {
+    json!({
+        "now": w.now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        "offset_seconds": w.clock.offset().num_seconds(),
+    })
+}
+
+async fn get_clock(State(state): State<AppState>) -> Response {
+    reply(StatusCode::OK, clock_json(&state.world()))
+}
+
+/// `{"advance_days": N}` and/or `{"advance_seconds": N}` (whole, ≥ 0): time passes for
+/// everything at once — tokens, authorizations, PENDING captures, `updatedAt`.
+async fn advance_clock(State(state): State<AppState>, body: Body) -> Response {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Advance {
+        #[serde(default)]
+        advance_days: u32,
+        #[serde(default)]
+        advance_seconds: u64,
+    }
+    let Ok(bytes) = read_body(body, 4096).await else {
+        return reply(StatusCode::BAD_REQUEST, json!({ "message": "unreadable body" }));
+    };
+    let a: Advance = match serde_json::from_slice(&bytes) {
+        Ok(a) => a,
+        Err(e) => return reply(StatusCode::BAD_REQUEST, json!({ "message": format!("bad clock request: {e}") })),
+    };
+    let by = i64::try_from(a.advance_seconds)
+        .ok()
+        .and_then(Duration::try_seconds)
+        .and_then(|s| s.checked_add(&Duration::days(i64::from(a.advance_days))));
+    let mut w = state.world();
+    if let Err(e) =
+        by.ok_or_else(|| "the sandbox clock cannot move that far".to_owned()).and_then(|by| w.clock.advance(by))
+    {
+        return reply(StatusCode::BAD_REQUEST, json!({ "message": e }));
+    }
+    w.catch_up();
+    state.mark_dirty();
+    tracing::info!(offset_seconds = w.clock.offset().num_seconds(), "sandbox clock moved");
+    reply(StatusCode::OK, clock_json(&w))
+}
+
+/// Requests received per `METHOD /path` since the start or the last reset (rate-limited and
+/// faulted ones included: this is what the clients sent).
+async fn stats(State(state): State<AppState>) -> Response {
+    let requests = state.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    reply(StatusCode::OK, json!({ "requests": requests }))
 }

@@ -122,37 +122,60 @@ fn path_matches(pattern: &str, path: &str) -> bool {
         && p.iter().zip(&a).all(|(p, a)| (p.starts_with('{') && p.ends_with('}') && !a.is_empty()) || p == a)
 }
 
-/// A token bucket over all API requests.
+/// A token bucket over all API requests: `per_second` tokens a second, bursts up to two
+/// seconds' worth. Kept in nanotokens (a token is 10⁹) and refilled from exact elapsed
+/// nanoseconds, so no remainder is ever dropped and the rate is exactly the nominal one.
 pub struct Bucket {
     per_second: u32,
-    /// Millitokens, so the bucket needs no floating point.
-    millitokens: u64,
+    nanotokens: u128,
     last: Instant,
 }
 
+const NANOS_PER_TOKEN: u128 = 1_000_000_000;
+
 impl Bucket {
     pub fn new(per_second: u32) -> Self {
-        Bucket { per_second, millitokens: u64::from(per_second) * 2000, last: Instant::now() }
+        Self::starting_at(per_second, Instant::now())
     }
 
-    /// Takes one token; `Err(seconds to wait)` when empty.
-    fn take(&mut self) -> Result<(), u64> {
+    fn starting_at(per_second: u32, now: Instant) -> Self {
+        Bucket { per_second, nanotokens: Self::cap(per_second), last: now }
+    }
+
+    fn cap(per_second: u32) -> u128 {
+        u128::from(per_second) * 2 * NANOS_PER_TOKEN
+    }
+
+    /// Takes one token; `Err(())` when empty.
+    fn take(&mut self) -> Result<(), ()> {
+        self.take_at(Instant::now())
+    }
+
+    fn take_at(&mut self, now: Instant) -> Result<(), ()> {
         if self.per_second == 0 {
             return Ok(());
         }
-        let now = Instant::now();
-        let elapsed_ms = u64::try_from(now.duration_since(self.last).as_millis()).unwrap_or(u64::MAX);
-        self.last = now;
-        let cap = u64::from(self.per_second) * 2000; // burst: two seconds' worth
-        self.millitokens =
-            (self.millitokens.saturating_add(elapsed_ms.saturating_mul(u64::from(self.per_second)))).min(cap);
-        if self.millitokens >= 1000 {
-            self.millitokens -= 1000;
+        // a second's worth of nanoseconds at `per_second` tokens a second is exactly that many tokens
+        let elapsed = now.saturating_duration_since(self.last).as_nanos();
+        self.last = self.last.max(now);
+        self.nanotokens = self
+            .nanotokens
+            .saturating_add(elapsed.saturating_mul(u128::from(self.per_second)))
+            .min(Self::cap(self.per_second));
+        if self.nanotokens >= NANOS_PER_TOKEN {
+            self.nanotokens -= NANOS_PER_TOKEN;
             Ok(())
         } else {
-            Err(1)
+            Err(())
         }
     }
+}
+
+/// The fault generator of one request target (`METHOD /path`): FNV-1a of the target, mixed
+/// with the seed.
+fn chaos_generator(seed: u64, target: &str) -> crate::world::Rng {
+    let hash = target.bytes().fold(0xCBF2_9CE4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3));
+    crate::world::Rng::new(seed.wrapping_add(0xC4A05) ^ hash)
 }
 
 /// Which API a path belongs to, for the error body's shape.
@@ -212,6 +235,8 @@ fn too_many(path: &str) -> Response {
 pub(crate) async fn apply(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let method = req.method().as_str().to_owned();
+    let target = format!("{method} {path}");
+    *state.stats.lock().unwrap_or_else(|p| p.into_inner()).entry(target.clone()).or_insert(0) += 1;
     if state.limiter.lock().unwrap_or_else(|p| p.into_inner()).take().is_err() {
         return too_many(&path);
     }
@@ -223,7 +248,10 @@ pub(crate) async fn apply(State(state): State<AppState>, req: Request, next: Nex
         tokio::time::sleep(Duration::from_millis(ms.min(60_000))).await;
     }
     let (limited, failed, dropped) = {
-        let mut rng = state.chaos.lock().unwrap_or_else(|p| p.into_inner());
+        // each target has its own generator keyed on the seed: what one request rolls does not
+        // depend on what concurrent requests to other targets rolled, so a seed replays exactly
+        let mut generators = state.chaos.lock().unwrap_or_else(|p| p.into_inner());
+        let rng = generators.entry(target).or_insert_with_key(|t| chaos_generator(state.config.seed, t));
         let mut roll = |p: Option<Rate>| p.is_some_and(|p| rng.chance_dec(p.0));
         (roll(fault.rate_limit_rate), roll(fault.error_rate), roll(fault.drop_after_commit_rate))
     };
@@ -282,9 +310,33 @@ mod tests {
 
     #[test]
     fn bucket_limits_and_refills() {
-        let mut b = Bucket::new(2);
-        let granted = (0..10).filter(|_| b.take().is_ok()).count();
+        let t0 = Instant::now();
+        let mut b = Bucket::starting_at(2, t0);
+        let granted = (0..10).filter(|_| b.take_at(t0).is_ok()).count();
         assert_eq!(granted, 4, "burst of two seconds' worth");
+        assert!(b.take_at(t0 + Duration::from_millis(499)).is_err(), "half a token is not a token");
+        assert!(b.take_at(t0 + Duration::from_millis(500)).is_ok(), "one token after half a second");
         assert!(Bucket::new(0).take().is_ok());
+    }
+
+    #[test]
+    fn bucket_keeps_sub_millisecond_remainders() {
+        // 50/s asked every 0.3 ms over 10 s: exactly 500 refilled tokens plus the burst of 100,
+        // where dropping the remainder of each millisecond would lose a share of them.
+        let t0 = Instant::now();
+        let mut b = Bucket::starting_at(50, t0);
+        let granted = (0..=33_333u64).filter(|i| b.take_at(t0 + Duration::from_micros(i * 300)).is_ok()).count();
+        assert_eq!(granted, 100 + 499, "burst + 9.9999 s at 50/s");
+    }
+
+    #[test]
+    fn each_target_replays_its_own_faults() {
+        let rolls = |seed, target: &str| {
+            let mut r = chaos_generator(seed, target);
+            (0..64).map(|_| r.chance(500)).collect::<Vec<_>>()
+        };
+        assert_eq!(rolls(7, "POST /v2/checkout/orders/A/capture"), rolls(7, "POST /v2/checkout/orders/A/capture"));
+        assert_ne!(rolls(7, "POST /v2/checkout/orders/A/capture"), rolls(7, "POST /v2/checkout/orders/B/capture"));
+        assert_ne!(rolls(7, "POST /v2/checkout/orders/A/capture"), rolls(8, "POST /v2/checkout/orders/A/capture"));
     }
 }

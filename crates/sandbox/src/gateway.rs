@@ -528,7 +528,7 @@ async fn paypal_capture(State(state): State<AppState>, headers: HeaderMap, body:
     if !amount_ok || !part_ok || amount != expected {
         return bad("Invalid Amount");
     }
-    let now = Utc::now();
+    let now = w.now();
     if !current.is_zero() {
         let wallet_payment_id = format!("WALLET-{}", w.new_id(12));
         debit_wallet(
@@ -667,7 +667,7 @@ async fn pay(State(state): State<AppState>, headers: HeaderMap, body: Body) -> R
     if needed > wallet.balance || dec::round(wallet.balance * rate, &inv.currency) < inv.outstanding {
         return bad("Insufficient funds");
     }
-    let now = Utc::now();
+    let now = w.now();
     let payment_id = format!("WALLET-{}", w.new_id(12));
     debit_wallet(&mut w, &inv.customer_id, needed, rate, &payment_id, &format!("Invoice {no} wallet payment"), now);
     if let Some(i) = w.invoices.get_mut(&no) {

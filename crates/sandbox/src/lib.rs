@@ -12,6 +12,7 @@
 // per request, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod clock;
 mod control;
 mod dec;
 pub mod faults;
@@ -28,6 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use clock::Clock;
 pub use faults::FaultConfig;
 
 /// The demo gateway staff token.
@@ -74,9 +76,30 @@ pub struct Config {
     pub state_file: Option<PathBuf>,
     /// Seconds before a PENDING capture completes by itself (0: only on request).
     pub pending_seconds: i64,
-    /// "Today" for the generated invoices' dates.
-    pub base_date: chrono::NaiveDate,
+    /// Where the sandbox clock starts, ahead of real time. The world is seeded around the
+    /// clock's now, so it is the same world, shifted. Default: `SANDBOX_CLOCK_OFFSET_DAYS`
+    /// (whole days, ≥ 0) or zero; `cargo xtask test` can run the whole suite in the future.
+    pub clock_offset: chrono::Duration,
     pub credentials: Credentials,
+}
+
+/// The environment variable that starts every sandbox's clock some days ahead.
+pub const CLOCK_OFFSET_ENV: &str = "SANDBOX_CLOCK_OFFSET_DAYS";
+
+/// [`CLOCK_OFFSET_ENV`] read: unset is zero; anything but a whole number of days ≥ 0 is refused
+/// (a mistyped value must not quietly run the suite at today's date).
+pub fn clock_offset_from_env() -> Result<chrono::Duration, String> {
+    match std::env::var(CLOCK_OFFSET_ENV) {
+        Err(std::env::VarError::NotPresent) => Ok(chrono::Duration::zero()),
+        Err(e) => Err(format!("{CLOCK_OFFSET_ENV}: {e}")),
+        Ok(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|d| *d <= 36_500)
+            .map(|d| chrono::Duration::days(i64::from(d)))
+            .ok_or_else(|| format!("{CLOCK_OFFSET_ENV}={v:?}: expected whole days from 0 to 36500")),
+    }
 }
 
 impl Default for Config {
@@ -88,7 +111,10 @@ impl Default for Config {
             faults: FaultConfig::default(),
             state_file: None,
             pending_seconds: 5,
-            base_date: world::default_base_date(),
+            clock_offset: clock_offset_from_env().unwrap_or_else(|e| {
+                tracing::error!("{e}; the sandbox clock starts at real time");
+                chrono::Duration::zero()
+            }),
             credentials: Credentials::default(),
         }
     }
@@ -98,7 +124,10 @@ impl Default for Config {
 pub(crate) struct Shared {
     world: Mutex<world::World>,
     pub(crate) faults: Mutex<FaultConfig>,
-    pub(crate) chaos: Mutex<world::Rng>,
+    /// One fault generator per request target, so a seed replays whatever runs concurrently.
+    pub(crate) chaos: Mutex<std::collections::HashMap<String, world::Rng>>,
+    /// Requests received per `METHOD /path`, for `/__sandbox/stats`.
+    pub(crate) stats: Mutex<std::collections::BTreeMap<String, u64>>,
     pub(crate) limiter: Mutex<faults::Bucket>,
     pub(crate) view: Mutex<Option<gateway::ListView>>,
     dirty: AtomicBool,
@@ -112,6 +141,13 @@ impl Shared {
     }
     pub(crate) fn mark_dirty(&self) {
         self.dirty.store(true, Ordering::Release);
+    }
+    /// A freshly seeded world by `clock`, with this sandbox's settings.
+    pub(crate) fn seed_world(config: &Config, clock: Clock) -> world::World {
+        let mut w = world::World::seeded(config.seed, config.invoices, clock::seed_base(clock.now()), clock);
+        w.pending_seconds = config.pending_seconds;
+        w.credentials = config.credentials.clone();
+        w
     }
 }
 
@@ -135,18 +171,24 @@ impl Sandbox {
     /// Serves on an already bound listener.
     pub fn serve(config: Config, listener: TcpListener) -> std::io::Result<Sandbox> {
         let addr = listener.local_addr()?;
+        let fresh = || Shared::seed_world(&config, Clock::with_offset(config.clock_offset));
         let world = match &config.state_file {
-            Some(path) => persist::load(path)?
-                .unwrap_or_else(|| world::World::seeded(config.seed, config.invoices, config.base_date)),
-            None => world::World::seeded(config.seed, config.invoices, config.base_date),
+            Some(path) => match persist::load(path)? {
+                // a saved world keeps its own clock, so what expired stays expired
+                Some(mut w) => {
+                    w.pending_seconds = config.pending_seconds;
+                    w.credentials = config.credentials.clone();
+                    w
+                }
+                None => fresh(),
+            },
+            None => fresh(),
         };
-        let mut world = world;
-        world.pending_seconds = config.pending_seconds;
-        world.credentials = config.credentials.clone();
         let shared = Arc::new(Shared {
             world: Mutex::new(world),
             faults: Mutex::new(config.faults.clone()),
-            chaos: Mutex::new(world::Rng::new(config.seed.wrapping_add(0xC4A05))),
+            chaos: Mutex::new(Default::default()),
+            stats: Mutex::new(Default::default()),
             limiter: Mutex::new(faults::Bucket::new(config.rate_limit)),
             view: Mutex::new(None),
             dirty: AtomicBool::new(config.state_file.is_some()),
@@ -177,6 +219,20 @@ impl Sandbox {
     /// `http://127.0.0.1:PORT`
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Now, by the sandbox clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.shared.world().now()
+    }
+
+    /// Moves the sandbox clock forward (see [`Clock::advance`]).
+    pub fn advance_clock(&self, by: chrono::Duration) -> Result<(), String> {
+        let mut w = self.shared.world();
+        w.clock.advance(by)?;
+        w.catch_up();
+        self.shared.mark_dirty();
+        Ok(())
     }
 
     /// Replaces the fault configuration.

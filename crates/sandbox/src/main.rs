@@ -30,9 +30,10 @@ struct Args {
     /// Seconds before a PENDING capture completes by itself (0 = only on request).
     #[arg(long, default_value_t = 5)]
     pending_seconds: i64,
-    /// "Today" for the generated invoices' dates (YYYY-MM-DD).
-    #[arg(long, default_value_t = sandbox::world::default_base_date())]
-    base_date: chrono::NaiveDate,
+    /// Start the sandbox clock this many days ahead of real time (the world is seeded around
+    /// the clock's now). Default: SANDBOX_CLOCK_OFFSET_DAYS, else 0.
+    #[arg(long)]
+    clock_offset_days: Option<u32>,
     /// The gateway staff token to accept (default: the demo token).
     #[arg(long, env = "SANDBOX_STAFF_TOKEN", hide_env_values = true)]
     staff_token: Option<String>,
@@ -74,6 +75,16 @@ async fn main() -> std::process::ExitCode {
             }
         },
     };
+    let clock_offset = match args.clock_offset_days {
+        Some(days) => chrono::Duration::days(i64::from(days)),
+        None => match sandbox::clock_offset_from_env() {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("desk-sandbox: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        },
+    };
     let config = Config {
         seed: args.seed,
         invoices: args.invoices,
@@ -81,7 +92,7 @@ async fn main() -> std::process::ExitCode {
         faults,
         state_file: args.state,
         pending_seconds: args.pending_seconds,
-        base_date: args.base_date,
+        clock_offset,
         credentials: {
             let d = sandbox::Credentials::default();
             sandbox::Credentials {

@@ -130,7 +130,7 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) ->
         Some(_) => return auth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "unsupported grant_type"),
     }
     let mut w = state.world();
-    let now = Utc::now();
+    let now = w.now();
     w.tokens.retain(|_, t| t.expires_at > now);
     let access_token = format!("A21AA{}", w.new_id(40));
     w.tokens.insert(access_token.clone(), Token { expires_at: now + Duration::seconds(TOKEN_SECONDS) });
@@ -155,7 +155,7 @@ fn guard(w: &World, headers: &HeaderMap) -> Result<(), Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let valid = token.and_then(|t| w.tokens.get(t)).is_some_and(|t| t.expires_at > Utc::now());
+    let valid = token.and_then(|t| w.tokens.get(t)).is_some_and(|t| t.expires_at > w.now());
     if !valid {
         return Err(ok(
             StatusCode::UNAUTHORIZED,
@@ -369,7 +369,7 @@ async fn get_order(State(state): State<AppState>, headers: HeaderMap, Path(id): 
     if let Err(r) = guard(&w, &headers) {
         return r;
     }
-    w.settle_pending(Utc::now());
+    w.catch_up();
     match w.orders.get(&id) {
         Some(o) => ok(StatusCode::OK, order_json(&w, o)),
         None => not_found(&id),
@@ -393,6 +393,7 @@ async fn capture_order(
         return r;
     }
     let mut w = state.world();
+    w.catch_up();
     if let Some(r) = replay(&w, &key) {
         return r;
     }
@@ -413,7 +414,7 @@ async fn capture_order(
         "VOIDED" => return unprocessable("ORDER_EXPIRED", "The order has expired or was voided."),
         _ => return unprocessable("ORDER_NOT_APPROVED", "Payer has not yet approved the Order for payment."),
     }
-    let now = Utc::now();
+    let now = w.now();
     let capture_id = w.record_capture(
         Some(id.clone()),
         None,
@@ -456,6 +457,7 @@ async fn authorize_order(
         return r;
     }
     let mut w = state.world();
+    w.catch_up();
     if let Some(r) = replay(&w, &key) {
         return r;
     }
@@ -475,7 +477,7 @@ async fn authorize_order(
         }
         _ => return unprocessable("ORDER_NOT_APPROVED", "Payer has not yet approved the Order for payment."),
     }
-    let now = Utc::now();
+    let now = w.now();
     let auth_id = w.new_id(17);
     w.authorizations.insert(
         auth_id.clone(),
@@ -511,22 +513,12 @@ async fn authorize_order(
 // ---------------------------------------------------------------------------------------------
 // Authorizations
 
-/// Marks authorizations past their expiration time as EXPIRED.
-fn expire(w: &mut World, id: &str) {
-    if let Some(a) = w.authorizations.get_mut(id) {
-        if matches!(a.status.as_str(), "CREATED" | "PARTIALLY_CAPTURED" | "PENDING") && a.expiration_time <= Utc::now()
-        {
-            a.status = "EXPIRED".into();
-        }
-    }
-}
-
 async fn get_authorization(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut w = state.world();
     if let Err(r) = guard(&w, &headers) {
         return r;
     }
-    expire(&mut w, &id);
+    w.catch_up();
     match w.authorizations.get(&id) {
         Some(a) => ok(StatusCode::OK, authorization_json(a)),
         None => not_found(&id),
@@ -597,7 +589,7 @@ async fn capture_authorization(
     if let Some(r) = replay(&w, &key) {
         return r;
     }
-    expire(&mut w, &id);
+    w.catch_up();
     let Some(auth) = w.authorizations.get(&id).cloned() else {
         return not_found(&id);
     };
@@ -643,7 +635,7 @@ async fn capture_authorization(
     }
     let invoice_id =
         body.get("invoice_id").and_then(Value::as_str).map_or_else(|| auth.invoice_id.clone(), str::to_owned);
-    let now = Utc::now();
+    let now = w.now();
     let capture_id = w.record_capture(
         Some(auth.order_id.clone()),
         Some(id.clone()),
@@ -694,7 +686,7 @@ async fn void_authorization(
     if let Some(r) = replay(&w, &key) {
         return r;
     }
-    expire(&mut w, &id);
+    w.catch_up();
     let Some(auth) = w.authorizations.get(&id).cloned() else {
         return not_found(&id);
     };
@@ -707,7 +699,7 @@ async fn void_authorization(
         "EXPIRED" => return unprocessable("AUTHORIZATION_EXPIRED", "An expired authorization cannot be voided."),
         _ => return unprocessable("CANNOT_BE_VOIDED", "A reauthorization cannot be voided."),
     }
-    let now = Utc::now();
+    let now = w.now();
     if let Some(a) = w.authorizations.get_mut(&id) {
         a.status = "VOIDED".into();
         a.update_time = now;
@@ -730,7 +722,7 @@ async fn get_capture(State(state): State<AppState>, headers: HeaderMap, Path(id)
     if let Err(r) = guard(&w, &headers) {
         return r;
     }
-    w.settle_pending(Utc::now());
+    w.catch_up();
     match w.captures.get(&id) {
         Some(c) => ok(StatusCode::OK, capture_json(c)),
         None => not_found(&id),
@@ -758,7 +750,7 @@ async fn refund_capture(
     if let Some(r) = replay(&w, &key) {
         return r;
     }
-    w.settle_pending(Utc::now());
+    w.catch_up();
     let Some(cap) = w.captures.get(&id).cloned() else {
         return not_found(&id);
     };
@@ -780,7 +772,7 @@ async fn refund_capture(
             "The refund amount must be less than or equal to the capture amount that has not yet been refunded.",
         );
     }
-    let now = Utc::now();
+    let now = w.now();
     let refund_id = w.new_id(17);
     w.refunds.insert(
         refund_id.clone(),

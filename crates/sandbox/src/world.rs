@@ -2,6 +2,7 @@
 //! authorizations, captures and refunds. Pure state and rules; HTTP lives in `gateway` and
 //! `paypal`. Everything here is serialisable so `--state FILE` can keep it across restarts.
 
+use crate::clock::Clock;
 use crate::dec;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
@@ -209,6 +210,9 @@ pub struct World {
     /// The credentials this sandbox accepts (set from [`crate::Config`] at start, never saved).
     #[serde(skip)]
     pub credentials: crate::Credentials,
+    /// The one clock every rule of this world reads.
+    #[serde(default)]
+    pub clock: Clock,
 }
 
 /// The seed example of GATEWAY-API.md.
@@ -317,14 +321,17 @@ const INVOICE_CURRENCIES: &[&str] = &["USD", "EUR", "GBP", "JPY", "CAD", "AUD", 
 /// Wallet currencies; some outside PayPal's list.
 const WALLET_CURRENCIES: &[&str] = &["USD", "EUR", "GBP", "USD", "EUR", "NGN", "JPY", "KWD", "ZAR", "GBP"];
 
-/// The default "today" of a seeded world, so the same seed gives the same world on any day.
-pub fn default_base_date() -> chrono::NaiveDate {
-    chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default()
+/// The base time of GATEWAY-API.md's seed example: a world seeded at this time holds the
+/// example's invoice with the example's own dates. Other bases shift it by whole days.
+fn seed_example_base() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).single().unwrap_or_default()
 }
 
 impl World {
-    /// A deterministic world of `invoice_count` invoices from `seed`.
-    pub fn seeded(seed: u64, invoice_count: u64, today: chrono::NaiveDate) -> World {
+    /// A deterministic world of `invoice_count` invoices from `seed`, dated around `base`
+    /// ("this morning"; see [`crate::clock::seed_base`]): the same seed and base give the same
+    /// world, and another base gives the same world shifted in time. Its clock is `clock`.
+    pub fn seeded(seed: u64, invoice_count: u64, base: DateTime<Utc>, clock: Clock) -> World {
         let mut rng = Rng::new(seed);
         let mut w = World {
             seed,
@@ -344,8 +351,8 @@ impl World {
             generation: 0,
             pending_seconds: 20,
             credentials: crate::Credentials::default(),
+            clock,
         };
-        let base = today.and_hms_opt(10, 0, 0).map_or_else(Utc::now, |t| t.and_utc());
         let customer_count = (invoice_count / 4).clamp(12, 25_000);
         for i in 0..customer_count {
             let id = format!("c_{}", 100 + i);
@@ -474,9 +481,12 @@ impl World {
     }
 
     fn add_seed_invoice(&mut self, base: DateTime<Utc>) {
-        let issued = Utc.with_ymd_and_hms(2026, 11, 2, 9, 15, 0).single().unwrap_or(base);
-        let due = Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).single().unwrap_or(base);
-        let approved = Utc.with_ymd_and_hms(2026, 11, 20, 9, 58, 0).single().unwrap_or(base);
+        // GATEWAY-API.md's dates, moved with the world.
+        let shift = base - seed_example_base();
+        let at = |m, d, h, min| Utc.with_ymd_and_hms(2026, m, d, h, min, 0).single().map_or(base, |t| t + shift);
+        let issued = at(11, 2, 9, 15);
+        let due = at(12, 2, 0, 0);
+        let approved = at(11, 20, 9, 58);
         let invoice = Invoice {
             no: SEED_INVOICE,
             customer_id: "c_102".into(),
@@ -624,12 +634,31 @@ impl World {
         rng.id(len)
     }
 
+    /// Now, by this world's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     pub fn touch(&mut self) {
         self.generation = self.generation.wrapping_add(1);
     }
 
+    /// Brings the world up to its clock's now: PENDING captures whose time has come complete,
+    /// authorizations past their expiration time expire. Every handler calls it before it reads
+    /// or changes PayPal's state, so what it answers is true at the moment it answers.
+    pub fn catch_up(&mut self) {
+        let now = self.now();
+        self.settle_pending(now);
+        for a in self.authorizations.values_mut() {
+            if matches!(a.status.as_str(), "CREATED" | "PARTIALLY_CAPTURED" | "PENDING") && a.expiration_time <= now {
+                a.status = "EXPIRED".into();
+                a.update_time = a.expiration_time;
+            }
+        }
+    }
+
     /// Completes PENDING captures whose time has come.
-    pub fn settle_pending(&mut self, now: DateTime<Utc>) {
+    fn settle_pending(&mut self, now: DateTime<Utc>) {
         for cap in self.captures.values_mut() {
             if cap.status == "PENDING" && cap.completes_at.is_some_and(|t| t <= now) {
                 cap.status = "COMPLETED".into();

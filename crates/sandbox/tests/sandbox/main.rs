@@ -1,5 +1,6 @@
 //! The sandbox over HTTP, as a client of the published APIs would see it.
 
+mod clock;
 mod control;
 mod gateway;
 mod paypal;

@@ -1,14 +1,17 @@
 use crate::{issue, quiet, Http};
 use serde_json::Value;
 
-/// Approved orders of one intent, as the gateway lists them.
-async fn approved(h: &Http, intent: &str) -> Vec<Value> {
+/// Invoices with a PayPal approval of one intent, as the gateway lists them (every page).
+pub async fn approved(h: &Http, intent: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    for page in 1..=3 {
-        let (_, v) = h.gw("GET", &format!("/api/v1/billing_admin/invoices?limit=100&page={page}"), None).await;
-        out.extend(
-            v["data"].as_array().cloned().unwrap_or_default().into_iter().filter(|i| i["paypal"]["intent"] == intent),
-        );
+    for page in 1.. {
+        let (s, v) = h.gw("GET", &format!("/api/v1/billing_admin/invoices?limit=100&page={page}"), None).await;
+        assert_eq!(s, 200, "{v}");
+        let data = v["data"].as_array().cloned().unwrap_or_default();
+        out.extend(data.into_iter().filter(|i| i["paypal"]["intent"] == intent));
+        if v["pagination"]["totalPages"].as_u64().is_none_or(|n| page >= n) {
+            break;
+        }
     }
     out
 }
@@ -53,28 +56,26 @@ async fn oauth_tokens_and_their_errors() {
     assert_eq!((s, v["error"].as_str()), (401, Some("invalid_token")));
 }
 
+/// Every CAPTURE order the gateway lists, with PayPal's status of it.
+async fn capture_orders(h: &Http, t: &str) -> Vec<(Value, String)> {
+    let mut out = Vec::new();
+    for inv in approved(h, "CAPTURE").await {
+        let order = inv["paypal"]["orderId"].as_str().expect("order id").to_owned();
+        let (s, o) = pp(h, t, "GET", &format!("/v2/checkout/orders/{order}"), None, &[]).await;
+        assert_eq!(s, 200, "{o}");
+        out.push((inv, o["status"].as_str().expect("status").to_owned()));
+    }
+    out
+}
+
 #[tokio::test]
 async fn an_order_captures_once_and_idempotency_replays() {
     let (_sb, h) = quiet().await;
     let t = h.paypal_token().await;
-    let inv = approved(&h, "CAPTURE").await.into_iter().next().expect("an approved CAPTURE order");
+    let orders = capture_orders(&h, &t).await;
+    // the seed's first approved order captures COMPLETED
+    let (inv, _) = orders.iter().find(|(_, s)| s == "APPROVED").expect("an APPROVED order in the seed");
     let order = inv["paypal"]["orderId"].as_str().expect("order id").to_owned();
-    let (s, o) = pp(&h, &t, "GET", &format!("/v2/checkout/orders/{order}"), None, &[]).await;
-    assert_eq!(s, 200);
-    let status = o["status"].as_str().expect("status").to_owned();
-    if status != "APPROVED" {
-        let (s, e) = pp(
-            &h,
-            &t,
-            "POST",
-            &format!("/v2/checkout/orders/{order}/capture"),
-            Some("{}"),
-            &[("PayPal-Request-Id", "k0")],
-        )
-        .await;
-        assert_eq!(s, 422, "{e}");
-        return;
-    }
     let path = format!("/v2/checkout/orders/{order}/capture");
     let (s, first) =
         pp(&h, &t, "POST", &path, Some("{}"), &[("PayPal-Request-Id", "key-1"), ("Prefer", "return=representation")])
@@ -82,6 +83,7 @@ async fn an_order_captures_once_and_idempotency_replays() {
     assert_eq!(s, 201, "{first}");
     let capture = &first["purchase_units"][0]["payments"]["captures"][0];
     assert_eq!(capture["amount"]["currency_code"], inv["currency"]);
+    assert_eq!(capture["status"], "COMPLETED", "{first}");
     let cid = capture["id"].as_str().expect("capture id").to_owned();
     // the same key: the same capture, no new one
     let (s, again) = pp(&h, &t, "POST", &path, Some("{}"), &[("PayPal-Request-Id", "key-1")]).await;
@@ -93,37 +95,94 @@ async fn an_order_captures_once_and_idempotency_replays() {
     assert!(e["debug_id"].as_str().is_some_and(|d| !d.is_empty()));
     let (s, c) = pp(&h, &t, "GET", &format!("/v2/payments/captures/{cid}"), None, &[]).await;
     assert_eq!(s, 200);
+    assert_eq!(c["status"], "COMPLETED");
     assert_eq!(c["supplementary_data"]["related_ids"]["order_id"], order.as_str());
     assert!(c["seller_receivable_breakdown"]["paypal_fee"]["value"].is_string());
     // refunds: full, then nothing left
-    let (s, r) =
-        pp(&h, &t, "POST", &format!("/v2/payments/captures/{cid}/refund"), Some("{}"), &[("PayPal-Request-Id", "r1")])
-            .await;
-    if c["status"] == "COMPLETED" {
-        assert_eq!(s, 201, "{r}");
+    let refund = format!("/v2/payments/captures/{cid}/refund");
+    let (s, r) = pp(&h, &t, "POST", &refund, Some("{}"), &[("PayPal-Request-Id", "r1")]).await;
+    assert_eq!((s, r["status"].as_str()), (201, Some("COMPLETED")), "{r}");
+    assert_eq!(r["amount"]["value"], c["amount"]["value"]);
+    let (s, c) = pp(&h, &t, "GET", &format!("/v2/payments/captures/{cid}"), None, &[]).await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("REFUNDED")));
+    let (s, e) = pp(&h, &t, "POST", &refund, Some("{}"), &[("PayPal-Request-Id", "r2")]).await;
+    assert_eq!((s, issue(&e)), (422, "CAPTURE_FULLY_REFUNDED"), "{e}");
+}
+
+#[tokio::test]
+async fn orders_not_approved_or_voided_refuse_the_capture() {
+    let (_sb, h) = quiet().await;
+    let t = h.paypal_token().await;
+    let orders = capture_orders(&h, &t).await;
+    for (status, issue_expected) in [("CREATED", "ORDER_NOT_APPROVED"), ("VOIDED", "ORDER_EXPIRED")] {
+        let (inv, _) =
+            orders.iter().find(|(_, s)| s == status).unwrap_or_else(|| panic!("a {status} order in the seed"));
+        let order = inv["paypal"]["orderId"].as_str().expect("order id");
         let (s, e) = pp(
             &h,
             &t,
             "POST",
-            &format!("/v2/payments/captures/{cid}/refund"),
+            &format!("/v2/checkout/orders/{order}/capture"),
             Some("{}"),
-            &[("PayPal-Request-Id", "r2")],
+            &[("PayPal-Request-Id", status)],
         )
         .await;
-        assert_eq!(s, 422, "{e}");
+        assert_eq!((s, issue(&e)), (422, issue_expected), "{status}: {e}");
+    }
+    let (_, ledger) = h.send("GET", "/__sandbox/ledger", None, None, &[]).await;
+    assert_eq!(ledger["paypal_captures"].as_array().map(Vec::len), Some(0), "nothing captured");
+}
+
+#[tokio::test]
+async fn captures_come_back_completed_pending_or_declined_and_only_completed_ones_refund() {
+    let (_sb, h) = crate::start(sandbox::Config { rate_limit: 0, pending_seconds: 0, ..Default::default() }).await;
+    let t = h.paypal_token().await;
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    for (inv, status) in capture_orders(&h, &t).await {
+        if status != "APPROVED" {
+            continue;
+        }
+        let order = inv["paypal"]["orderId"].as_str().expect("order id");
+        let (s, o) = pp(&h, &t, "POST", &format!("/v2/checkout/orders/{order}/capture"), Some("{}"), &[]).await;
+        assert_eq!(s, 201, "{o}");
+        // PayPal: the order can be COMPLETED while its capture is DECLINED; read the capture's own status
+        assert_eq!(o["status"], "COMPLETED");
+        let c = &o["purchase_units"][0]["payments"]["captures"][0];
+        seen.entry(c["status"].as_str().expect("status").to_owned())
+            .or_insert_with(|| c["id"].as_str().expect("id").to_owned());
+        if seen.len() == 3 {
+            break;
+        }
+    }
+    let ids: Vec<&str> = ["COMPLETED", "PENDING", "DECLINED"]
+        .iter()
+        .map(|s| seen.get(*s).unwrap_or_else(|| panic!("the seed has a {s} capture: {seen:?}")).as_str())
+        .collect();
+    let (pending, declined) = (ids[1], ids[2]);
+    let (_, c) = pp(&h, &t, "GET", &format!("/v2/payments/captures/{pending}"), None, &[]).await;
+    assert_eq!(c["status_details"]["reason"], "PENDING_REVIEW");
+    let (_, c) = pp(&h, &t, "GET", &format!("/v2/payments/captures/{declined}"), None, &[]).await;
+    assert_eq!(c["status"], "DECLINED");
+    for id in [pending, declined] {
+        let (s, e) =
+            pp(&h, &t, "POST", &format!("/v2/payments/captures/{id}/refund"), Some("{}"), &[("PayPal-Request-Id", id)])
+                .await;
+        assert_eq!((s, issue(&e)), (422, "CAPTURE_FULLY_REFUNDED"), "{id}: {e}");
     }
 }
 
 #[tokio::test]
 async fn authorizations_capture_up_to_their_amount() {
-    let (_sb, h) = quiet().await;
+    // 1,200 invoices: the smallest seeded world here with a voided and an expired authorization
+    let (_sb, h) = crate::start(sandbox::Config { rate_limit: 0, invoices: 1200, ..Default::default() }).await;
     let t = h.paypal_token().await;
-    let mut checked = 0;
+    let mut seen: std::collections::BTreeMap<String, usize> = Default::default();
     for inv in approved(&h, "AUTHORIZE").await {
         let auth = inv["paypal"]["authorizationId"].as_str().expect("authorization id").to_owned();
         let (s, a) = pp(&h, &t, "GET", &format!("/v2/payments/authorizations/{auth}"), None, &[]).await;
         assert_eq!(s, 200);
         let path = format!("/v2/payments/authorizations/{auth}/capture");
+        *seen.entry(a["status"].as_str().unwrap_or("").to_owned()).or_default() += 1;
         match a["status"].as_str() {
             Some("VOIDED") => {
                 let (s, e) = pp(&h, &t, "POST", &path, Some("{}"), &[("PayPal-Request-Id", "v")]).await;
@@ -167,12 +226,13 @@ async fn authorizations_capture_up_to_their_amount() {
                 assert_eq!(c["final_capture"], true);
                 let (s, e) = pp(&h, &t, "POST", &path, Some("{}"), &[("PayPal-Request-Id", "c5")]).await;
                 assert_eq!((s, issue(&e)), (422, "AUTHORIZATION_ALREADY_CAPTURED"));
-                checked += 1;
             }
             other => panic!("unexpected authorization status {other:?}"),
         }
     }
-    assert!(checked > 0, "at least one capturable authorization in the seed");
+    for status in ["CREATED", "VOIDED", "EXPIRED"] {
+        assert!(seen.get(status).is_some_and(|n| *n > 0), "the seed has a {status} authorization: {seen:?}");
+    }
 }
 
 #[tokio::test]
