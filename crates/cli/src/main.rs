@@ -1,7 +1,9 @@
 //! `desk`: the same engine and settings as the app, from a terminal or a script.
 //!
 //! Exit codes: 0 done; 1 internal or storage error; 2 bad input; 3 not found; 4 gateway
-//! unreachable (offline); 5 credentials missing or refused; 6 the gateway refused or failed.
+//! unreachable (offline); 5 credentials missing or refused; 6 the gateway or PayPal refused or
+//! failed; 7 another process holds the invoice; 8 some captures not finished yet; 9 some captures
+//! rejected or needing attention.
 
 use billing::capture::{CaptureResult, State};
 use billing::{Desk, DeskError, DeskOptions, ErrorCode, InvoiceFilter, ListRequest, SortKey};
@@ -176,7 +178,8 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), DeskError> {
-    let desk = Desk::open(DeskOptions::default()).await?;
+    // the command line is where the environment variables override settings and the keyring
+    let desk = Desk::open(DeskOptions { env_overrides: true, ..DeskOptions::default() }).await?;
     let result = dispatch(&desk, cli.command).await;
     desk.close().await;
     result
@@ -320,7 +323,7 @@ async fn recover(desk: &Desk, wait_pending: u64, json: bool) -> Result<(), DeskE
         return Ok(());
     }
     print_results(&results, json)?;
-    outcome_error(&results).or_else(|e| if e.exit == Some(EXIT_REFUSED) { Ok(()) } else { Err(e) })
+    outcome_error(&results)
 }
 
 async fn dispatch(desk: &Desk, command: Command) -> Result<(), DeskError> {

@@ -1,0 +1,7 @@
+//! The real `desk` binary against a sandbox: every command of the README, its output and its
+//! `--json`, and every exit code of the README's table.
+
+mod browse;
+mod capture;
+mod common;
+mod exit_codes;
