@@ -855,3 +855,200 @@ async fn an_fx_wallet_part_in_a_zero_digit_currency_is_whole_units_rounded_half_
     assert_eq!(paypal_part.scale(), 0);
     assert_fx_paid(&world, no, ("500000", "HUF", "0.408373"), "204186", paypal_part).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Every refusal of engine.rs, top to bottom
+
+/// A sandbox serving `world`, a desk synced against it, and the gateway's view of `no` before.
+struct Case {
+    sb: Sandbox,
+    d: Desk,
+    _dir: tempfile::TempDir,
+    before: Value,
+}
+
+async fn case(world: &World, no: i64) -> Case {
+    let sb = world.start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced_desk(&sb, dir.path()).await;
+    let before = gateway_invoice(&sb, no).await;
+    Case { sb, d, _dir: dir, before }
+}
+
+impl World {
+    /// An approved order (capturable, completes) of a customer with a wallet (so part-process
+    /// answers with a wallet part), in a currency with cents.
+    fn order_with_wallet(&self) -> i64 {
+        self.find("an approved order of a customer with a wallet", |w, no| {
+            w.is_order(no, "APPROVED", "Completed")
+                && !w.customer(no)["wallet"].is_null()
+                && !matches!(w.currency(no), "JPY" | "HUF")
+        })
+    }
+
+    /// An approved order (capturable, completes) of a customer without a wallet.
+    fn order_without_wallet(&self) -> i64 {
+        self.find("an approved order of a customer without a wallet", |w, no| {
+            w.is_order(no, "APPROVED", "Completed") && w.customer(no)["wallet"].is_null()
+        })
+    }
+
+    /// An outstanding invoice with no PayPal approval, the customer without a wallet.
+    fn unapproved(&self) -> i64 {
+        self.json["invoices"]
+            .as_object()
+            .expect("invoices")
+            .values()
+            .filter(|i| i["status"] == "outstanding" && i["paypal"].is_null())
+            .filter_map(|i| i["no"].as_i64())
+            .find(|no| self.customer(*no)["wallet"].is_null())
+            .expect("an invoice without approval or wallet")
+    }
+}
+
+fn other_currency(cur: &str) -> &'static str {
+    if cur == "EUR" {
+        "USD"
+    } else {
+        "EUR"
+    }
+}
+
+/// `capture()` itself: an invoice the cache does not hold, and one the cache says is no longer
+/// outstanding, are errors before any attempt is journaled.
+#[tokio::test]
+async fn an_invoice_not_cached_or_not_outstanding_is_an_error_and_journals_nothing() {
+    let world = World::seeded(1, 300).await;
+    let no = world.order_without_wallet();
+    let c = case(&world, no).await;
+    let e = c.d.capture(1).await.expect_err("not cached");
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (ErrorCode::NotFound, "Invoice 1 is not in the local cache. Sync, then try again.")
+    );
+    assert!(c.d.journal(None, 10).await.expect("journal").is_empty());
+
+    // paid elsewhere: the attempt learns it at part-process (rejected, the cache marked paid) …
+    assert_eq!(pay_elsewhere(&c.sb, no, "BANK-TRANSFER-1").await, 200);
+    assert_refused(&c.d, no, "the invoice is already paid at the gateway").await;
+    assert_eq!(c.d.invoice(no).await.expect("cached").status, "paid");
+    // … and a second capture is refused before planning
+    let e = c.d.capture(no).await.expect_err("not outstanding");
+    assert_eq!(
+        (e.code, e.message),
+        (ErrorCode::GatewayRejected, format!("Invoice {no} is not outstanding (it is paid)."))
+    );
+    assert_eq!(c.d.journal(Some(no), 10).await.expect("journal").len(), 1, "no new attempt");
+    let l = ledger(&c.sb).await;
+    assert_eq!(l["paypal_captures"], json!([]));
+    assert_eq!(l["gateway_finalizations"].as_array().map(Vec::len), Some(1), "only the other payment");
+    c.d.close().await;
+}
+
+#[tokio::test]
+async fn part_process_refusals_reject_with_nothing_moved() {
+    let world = World::seeded(1, 300).await;
+    let no = world.order_with_wallet();
+    let cur = world.currency(no).to_owned();
+    let outstanding = world.outstanding(no);
+
+    // the cache is stale: its outstanding differs from the gateway's
+    let c = case(&world, no).await;
+    let ours = outstanding + Decimal::ONE;
+    sqlx::query("UPDATE invoices SET outstanding = ? WHERE invoice_no = ?")
+        .bind(ours.to_string())
+        .bind(no)
+        .execute(c.d.pool())
+        .await
+        .expect("stale cache");
+    assert_refused(
+        &c.d,
+        no,
+        &format!(
+            "the gateway's outstanding total ({}) differs from ours ({ours} {cur}); sync and try again",
+            number(outstanding)
+        ),
+    )
+    .await;
+    assert_nothing_moved(&c.sb, no, &c.before).await;
+    c.d.close().await;
+
+    // the gateway refuses to prepare the payment
+    let c = case(&world, no).await;
+    set_faults(
+        &c.sb,
+        r#"{"routes":{"POST /api/v1/billing/invoice/part-process":{"error_rate":1,"error_status":403}}}"#,
+    )
+    .await;
+    let refused = gateway::GatewayError::Forbidden { message: "Request blocked by traffic guard".into() };
+    let e = assert_refused(&c.d, no, &format!("the gateway refused to prepare the payment: {refused}")).await;
+    assert_eq!(e.paypal_amount, None);
+    set_faults(&c.sb, "{}").await;
+    assert_nothing_moved(&c.sb, no, &c.before).await;
+    c.d.close().await;
+
+    // the gateway is down: not a refusal, the attempt waits in `planned` and resumes later
+    let c = case(&world, no).await;
+    set_faults(
+        &c.sb,
+        r#"{"routes":{"POST /api/v1/billing/invoice/part-process":{"error_rate":1,"error_status":503}}}"#,
+    )
+    .await;
+    let r = c.d.capture(no).await.expect("result");
+    assert_eq!((r.state, r.finished), (State::Planned, false), "{r:?}");
+    assert_eq!(r.message, "Not finished yet (planned); it resumes automatically.");
+    let e = only_entry(&c.d, no).await;
+    assert_eq!(e.attempts, 1);
+    assert!(e.last_error.as_deref().is_some_and(|x| x.starts_with("gateway_server_error: ")), "{e:?}");
+    set_faults(&c.sb, "{}").await;
+    assert_nothing_moved(&c.sb, no, &c.before).await;
+    let done = c.d.recover().await.expect("recover");
+    assert_eq!(done.iter().map(|r| r.state).collect::<Vec<_>>(), vec![State::Finalized]);
+    c.d.close().await;
+}
+
+/// Refusals only a gateway that breaks its own rules reaches: a proxy rewrites part-process.
+#[tokio::test]
+async fn a_part_payment_that_does_not_add_up_is_rejected_with_nothing_moved() {
+    let world = World::seeded(1, 300).await;
+    let no = world.order_with_wallet();
+    let cur = world.currency(no).to_owned();
+    let outstanding = world.outstanding(no);
+    let other = other_currency(&cur);
+    type Rewrite = fn(&mut Value);
+    let cases: [(Rewrite, String); 3] = [
+        (
+            |v| {
+                let cur = v["invoice"]["currencyPaid"].as_str().expect("currency").to_owned();
+                v["invoice"]["currencyPaid"] = json!(other_currency(&cur));
+            },
+            format!("the gateway prepared the payment in {other}, the invoice is in {cur}"),
+        ),
+        (
+            |v| {
+                let before = v["invoice"]["partPaymentFromWalletBalance"]["chargeTotalBefore"].to_string();
+                let more = Decimal::from_str(&before).expect("before") + Decimal::ONE;
+                v["invoice"]["chargeTotal"] =
+                    Value::Number(serde_json::Number::from_str(&number(more)).expect("number"));
+            },
+            format!(
+                "the PayPal part {} {cur} is more than the outstanding {outstanding} {cur}",
+                outstanding + Decimal::ONE
+            ),
+        ),
+        (|v| v["invoice"]["chargeTotal"] = json!(0), "nothing is left to pay through PayPal".to_owned()),
+    ];
+    for (rewrite, reason) in cases {
+        let sb = world.start().await;
+        let before = gateway_invoice(&sb, no).await;
+        let gateway = part_process_proxy(sb.base_url(), rewrite).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let d = desk_at(&gateway, &sb.base_url(), dir.path(), "demo-client-secret").await;
+        d.sync(false, &no_progress()).await.expect("sync through the proxy");
+        assert_refused(&d, no, &reason).await;
+        assert_nothing_moved(&sb, no, &before).await;
+        let order = paypal_get(&sb, &format!("/v2/checkout/orders/{}", world.order_id(no))).await;
+        assert_eq!(order["status"], "APPROVED", "{reason}");
+        d.close().await;
+    }
+}
