@@ -24,7 +24,7 @@ async fn set_faults(sb: &Sandbox, json: &str) {
 }
 
 /// The invariants of the whole product, from the sandbox's point of view.
-async fn assert_exactly_once(sb: &Sandbox, context: &str) -> (usize, usize) {
+pub(crate) async fn assert_exactly_once(sb: &Sandbox, context: &str) -> (usize, usize) {
     let l = ledger(sb).await;
     let caps = l["paypal_captures"].as_array().cloned().unwrap_or_default();
     let fins = l["gateway_finalizations"].as_array().cloned().unwrap_or_default();

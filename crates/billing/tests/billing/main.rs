@@ -2,6 +2,7 @@
 
 mod capture;
 mod capture_paths;
+mod clock_ahead;
 mod common;
 mod list;
 mod session;
