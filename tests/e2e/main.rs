@@ -2,6 +2,7 @@
 //! `DESK_E2E_APP` to the built binary and `DISPLAY` to its virtual screen).
 
 mod capture;
+mod commands;
 mod driver;
 mod invoice_list;
 mod settings_offline;
