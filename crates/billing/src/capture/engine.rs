@@ -822,7 +822,12 @@ impl Engine<'_> {
                             currency: amount.map(|m| m.currency().code().to_owned()).unwrap_or_default(),
                         });
                         match order.status {
-                            OrderStatus::Approved | OrderStatus::Completed => {}
+                            OrderStatus::Approved => {}
+                            // captured already: the capture adopts it
+                            OrderStatus::Completed if order.captures().next().is_some() => {}
+                            OrderStatus::Completed => problems.push(
+                                "The PayPal order is completed but holds no capture; it cannot be captured.".into(),
+                            ),
                             OrderStatus::Voided => {
                                 problems.push("The PayPal order was voided; the customer must pay again.".into())
                             }
