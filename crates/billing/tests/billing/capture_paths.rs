@@ -1052,3 +1052,184 @@ async fn a_part_payment_that_does_not_add_up_is_rejected_with_nothing_moved() {
         d.close().await;
     }
 }
+
+/// check_approval: every way the customer's approval does not fit ends `rejected` before any
+/// money moves; PayPal's order or authorization is left as it was.
+#[tokio::test]
+async fn approval_refusals_reject_with_nothing_moved() {
+    let seeded = World::seeded(1, 300).await;
+    type Shape = Box<dyn Fn(&mut World, i64)>;
+    let keep: fn() -> Shape = || Box::new(|_, _| {});
+    let auth = seeded.plain_authorization();
+    let order = seeded.order_without_wallet();
+    let mut cases: Vec<(i64, Shape, String)> = Vec::new();
+    // no approval at all
+    let plain = seeded.unapproved();
+    cases.push((plain, keep(), "the customer has no approved PayPal payment for this invoice".into()));
+    // PayPal does not know the authorization / the order
+    cases.push((
+        auth,
+        Box::new(|w, no| {
+            let id = w.authorization_id(no);
+            w.json["authorizations"].as_object_mut().expect("authorizations").remove(&id);
+        }),
+        "PayPal does not know this payment".into(),
+    ));
+    cases.push((
+        order,
+        Box::new(|w, no| {
+            let id = w.order_id(no);
+            w.json["orders"].as_object_mut().expect("orders").remove(&id);
+        }),
+        "PayPal does not know this payment".into(),
+    ));
+    // the authorization voided (seeded), expired (its expiry passed), denied, pending
+    let voided = seeded.find("a voided authorization", |w, no| w.is_authorization(no, "VOIDED", "Completed"));
+    cases.push((voided, keep(), "the PayPal authorization was voided; the customer must pay again".into()));
+    cases.push((
+        auth,
+        Box::new(|w, no| {
+            let created = w.authorization(no)["create_time"].clone();
+            w.authorization_mut(no)["expiration_time"] = created;
+        }),
+        "the PayPal authorization has expired; the customer must pay again".into(),
+    ));
+    cases.push((
+        auth,
+        Box::new(|w, no| w.authorization_mut(no)["status"] = json!("DENIED")),
+        "the PayPal authorization cannot be captured (Denied)".into(),
+    ));
+    cases.push((
+        auth,
+        Box::new(|w, no| w.authorization_mut(no)["status"] = json!("PENDING")),
+        "the PayPal authorization cannot be captured (Pending)".into(),
+    ));
+    // authorized in another currency
+    let (auth_cur, auth_value) = (seeded.currency(auth).to_owned(), dec(&seeded.authorization(auth)["value"]));
+    cases.push((
+        auth,
+        Box::new(|w, no| {
+            let other = other_currency(w.currency(no));
+            w.authorization_mut(no)["currency"] = json!(other);
+        }),
+        format!("the customer authorized {auth_value} {} but the invoice is in {auth_cur}", other_currency(&auth_cur)),
+    ));
+    // the order not approved yet (seeded), voided (seeded), completed without a capture
+    let created = seeded.find("an order not approved yet", |w, no| w.is_order(no, "CREATED", "Completed"));
+    cases.push((created, keep(), "the customer has not approved the PayPal payment yet".into()));
+    let voided_order = seeded.find("a voided order", |w, no| w.is_order(no, "VOIDED", "Completed"));
+    cases.push((voided_order, keep(), "the PayPal order was voided; the customer must pay again".into()));
+    cases.push((
+        order,
+        Box::new(|w, no| w.order_mut(no)["status"] = json!("COMPLETED")),
+        "the PayPal order cannot be captured (Completed)".into(),
+    ));
+    // the customer approved another amount than the PayPal part
+    let (cur, o) = (seeded.currency(order).to_owned(), seeded.outstanding(order));
+    cases.push((
+        order,
+        Box::new(|w, no| {
+            let more = w.outstanding(no) + Decimal::ONE;
+            w.order_mut(no)["value"] = json!(more.to_string());
+        }),
+        format!("the customer approved {} {cur} at PayPal but the PayPal part is {o} {cur}", o + Decimal::ONE),
+    ));
+
+    for (no, shape, reason) in cases {
+        let mut world = World::seeded(1, 300).await;
+        shape(&mut world, no);
+        let c = case(&world, no).await;
+        let paypal_before = match world.invoice(no)["paypal"]["intent"].as_str() {
+            Some("AUTHORIZE") if !world.authorization(no).is_null() => {
+                Some(format!("/v2/payments/authorizations/{}", world.authorization_id(no)))
+            }
+            Some(_) if !world.order(no).is_null() => Some(format!("/v2/checkout/orders/{}", world.order_id(no))),
+            _ => None,
+        };
+        let status_before = match &paypal_before {
+            Some(path) => paypal_get(&c.sb, path).await["status"].clone(),
+            None => Value::Null,
+        };
+        let p = c.d.capture_preview(no).await.expect("preview");
+        assert!(!p.ready, "{reason}: the preview shows it: {p:?}");
+        let e = assert_refused(&c.d, no, &reason).await;
+        assert_nothing_moved(&c.sb, no, &c.before).await;
+        if let Some(path) = &paypal_before {
+            assert_eq!(paypal_get(&c.sb, path).await["status"], status_before, "{reason}: PayPal untouched");
+        }
+        assert_eq!(e.paypal_amount.as_deref().map(|_| ()), Some(()), "{reason}: the PayPal part was known");
+        c.d.close().await;
+    }
+}
+
+/// A journal row that names no authorization for an AUTHORIZE invoice (the gateway's listing
+/// always names one; only a damaged cache lacks it).
+#[tokio::test]
+async fn an_authorization_without_its_id_is_rejected_with_nothing_moved() {
+    let world = World::seeded(1, 300).await;
+    let no = world.plain_authorization();
+    let c = case(&world, no).await;
+    sqlx::query("UPDATE invoices SET paypal_auth_id = NULL WHERE invoice_no = ?")
+        .bind(no)
+        .execute(c.d.pool())
+        .await
+        .expect("damage the cache");
+    assert_refused(&c.d, no, "the PayPal authorization id is missing").await;
+    assert_nothing_moved(&c.sb, no, &c.before).await;
+    c.d.close().await;
+}
+
+/// PayPal refusing our credentials, or not answering, while reading the approval: an error or
+/// a wait, the attempt kept open in `part_processed`, nothing moved; it finishes once PayPal
+/// answers.
+#[tokio::test]
+async fn paypal_unreadable_at_the_approval_keeps_the_attempt_open_with_nothing_moved() {
+    let world = World::seeded(1, 300).await;
+    let no = world.plain_authorization();
+    let c = case(&world, no).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let wrong = desk_at(&c.sb.base_url(), &c.sb.base_url(), dir.path(), "not-the-secret").await;
+    wrong.sync(false, &no_progress()).await.expect("sync");
+    let e = wrong.capture(no).await.expect_err("credentials refused");
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (
+            ErrorCode::MissingCredentials,
+            "PayPal refused our API credentials. Check the PayPal client id and secret in Settings."
+        )
+    );
+    let entry = only_entry(&wrong, no).await;
+    assert_eq!(entry.state(), State::PartProcessed);
+    wrong.close().await;
+    assert_nothing_moved(&c.sb, no, &c.before).await;
+
+    set_faults(&c.sb, r#"{"routes":{"GET /v2/payments/authorizations/{id}":{"error_rate":1,"error_status":503}}}"#)
+        .await;
+    let r = c.d.capture(no).await.expect("result");
+    assert_eq!((r.state, r.finished), (State::PartProcessed, false), "{r:?}");
+    let entry = only_entry(&c.d, no).await;
+    assert!(entry.last_error.as_deref().is_some_and(|x| x.starts_with("paypal_")), "{entry:?}");
+    assert_nothing_moved(&c.sb, no, &c.before).await;
+    set_faults(&c.sb, "{}").await;
+    let done = c.d.recover().await.expect("recover");
+    assert_eq!(done.iter().map(|r| r.state).collect::<Vec<_>>(), vec![State::Finalized]);
+    c.d.close().await;
+}
+
+/// send_capture: PayPal refuses the capture itself (an order and an authorization).
+#[tokio::test]
+async fn a_capture_paypal_refuses_is_rejected_with_nothing_moved() {
+    let world = World::seeded(1, 300).await;
+    for (no, route) in [
+        (world.order_without_wallet(), "POST /v2/checkout/orders/{id}/capture"),
+        (world.plain_authorization(), "POST /v2/payments/authorizations/{id}/capture"),
+    ] {
+        let c = case(&world, no).await;
+        set_faults(&c.sb, &format!(r#"{{"routes":{{"{route}":{{"error_rate":1,"error_status":403}}}}}}"#)).await;
+        let e = assert_refused(&c.d, no, "PayPal refused the capture: PayPal refused the request.").await;
+        assert!(e.last_error.as_deref().is_some_and(|x| x.contains("PERMISSION_DENIED")), "{e:?}");
+        set_faults(&c.sb, "{}").await;
+        assert_nothing_moved(&c.sb, no, &c.before).await;
+        c.d.close().await;
+    }
+}
