@@ -118,11 +118,11 @@ pub async fn run(
             let since = state.cursor.as_deref().and_then(time::parse).unwrap_or(started);
             pass(pool, gw, state.run, InvoiceStatusFilter::All, Some(since), SyncMode::Incremental, progress)
                 .await
-                .map(|(p, n, _)| (p, n, 0))
+                .map(|(p, n, _)| (p, n, 0, false))
         }
     };
     match result {
-        Ok((pages, count, closed)) => {
+        Ok((pages, count, closed, complete_full)) => {
             let finished = Utc::now();
             let cursor = time::text(started - Duration::minutes(MARGIN_MINUTES));
             let mut q = sqlx::query(
@@ -134,7 +134,8 @@ pub async fn run(
                 .bind(time::text(finished))
                 .bind(if mode == SyncMode::Full { "full" } else { "incremental" })
                 .bind(i64::try_from(count).unwrap_or(i64::MAX))
-                .bind(mode == SyncMode::Full)
+                // a disturbed full sync leaves `last_full_at` empty: the next sync is full again
+                .bind(complete_full)
                 .bind(time::text(started));
             q.execute(pool).await?;
             tracing::info!(pages, count, closed, "sync done");
@@ -161,22 +162,22 @@ async fn full(
     run: i64,
     started: DateTime<Utc>,
     progress: &(dyn Fn(SyncProgress) + Send + Sync),
-) -> Result<(u64, u64, u64), DeskError> {
+) -> Result<(u64, u64, u64, bool), DeskError> {
     let (pages, count, _) =
         pass(pool, gw, run, InvoiceStatusFilter::Outstanding, None, SyncMode::Full, progress).await?;
     let since = started - Duration::minutes(MARGIN_MINUTES);
     let (more_pages, more, left) =
         pass(pool, gw, run, InvoiceStatusFilter::All, Some(since), SyncMode::Full, progress).await?;
     let closed = if left == 0 {
-        invoices::close_unseen(pool, run).await?
+        Some(invoices::close_unseen(pool, run).await?)
     } else {
         // Invoices left the outstanding set while we paged through it: an offset page may
         // have skipped one, so absence proves nothing this time. The next full sync closes.
         tracing::info!(left, "invoices changed during the full sync; not closing unseen ones this time");
         sqlx::query("UPDATE sync_state SET last_full_at = NULL WHERE id = 1").execute(pool).await?;
-        0
+        None
     };
-    Ok((pages + more_pages, count + more, closed))
+    Ok((pages + more_pages, count + more, closed.unwrap_or(0), closed.is_some()))
 }
 
 /// Pages through one list query, writing each page. Returns (pages, invoices, how many of them

@@ -1,7 +1,9 @@
 use crate::common::{desk, no_progress, pay_seed_example, sandbox};
 use billing::sync::SyncMode;
 use billing::{ErrorCode, InvoiceFilter, ListRequest};
+use futures::FutureExt;
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 fn all(status: &str) -> ListRequest {
     ListRequest {
@@ -208,5 +210,368 @@ async fn without_a_token_the_desk_says_what_to_do() {
     let e = d.sync(false, &no_progress()).await.expect_err("no token");
     assert_eq!(e.code, ErrorCode::MissingCredentials);
     assert!(d.status().await.expect("status").gateway_problem.is_some());
+    d.close().await;
+}
+
+/// An HTTP/1.1 proxy in front of the sandbox: the test double the closing rule needs. The
+/// sandbox's faults match a route, not a page, and the sandbox cannot make an invoice's last
+/// change older than the catch-up window; the proxy can do both.
+mod double {
+    use futures::future::BoxFuture;
+    use serde_json::value::RawValue;
+    use std::collections::{BTreeMap, HashSet};
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    const LIST: &str = "/api/v1/billing_admin/invoices";
+
+    /// One invoice-list request as the proxy saw it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ListCall {
+        /// The `status` query value (`outstanding` when absent).
+        pub status: String,
+        /// It carried `updatedSince` (the catch-up pass, or an incremental sync).
+        pub since: bool,
+        pub page: u64,
+    }
+
+    impl ListCall {
+        /// A page of a full sync's first pass (every outstanding invoice).
+        pub fn outstanding_page(&self) -> Option<u64> {
+            (self.status == "outstanding" && !self.since).then_some(self.page)
+        }
+    }
+
+    /// Runs before a list request is forwarded; `Some(status)` answers it with that error instead.
+    pub type Hook = Arc<dyn Fn(ListCall) -> BoxFuture<'static, Option<u16>> + Send + Sync>;
+
+    #[derive(Clone)]
+    pub struct Proxy {
+        pub url: String,
+        shared: Arc<Shared>,
+    }
+
+    struct Shared {
+        upstream: String,
+        client: reqwest::Client,
+        hidden: Mutex<HashSet<u64>>,
+        hook: Mutex<Option<Hook>>,
+        answered: Mutex<Vec<ListCall>>,
+    }
+
+    impl Proxy {
+        pub async fn start(upstream: &str) -> Proxy {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let url = format!("http://{}", listener.local_addr().expect("addr"));
+            let shared = Arc::new(Shared {
+                upstream: upstream.to_owned(),
+                client: reqwest::Client::new(),
+                hidden: Mutex::default(),
+                hook: Mutex::default(),
+                answered: Mutex::default(),
+            });
+            let s = shared.clone();
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let s = s.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = serve(&s, stream).await {
+                            eprintln!("test proxy: {e}");
+                        }
+                    });
+                }
+            });
+            Proxy { url, shared }
+        }
+
+        /// From now on list answers leave `invoice_no` out.
+        pub fn hide(&self, invoice_no: u64) {
+            self.shared.hidden.lock().expect("lock").insert(invoice_no);
+        }
+
+        /// Sets (or clears) the hook and forgets the requests answered so far.
+        pub fn set_hook(&self, hook: Option<Hook>) {
+            *self.shared.hook.lock().expect("lock") = hook;
+            self.shared.answered.lock().expect("lock").clear();
+        }
+
+        /// Every list request answered from the sandbox since the hook was set, in order.
+        pub fn answered(&self) -> Vec<ListCall> {
+            self.shared.answered.lock().expect("lock").clone()
+        }
+
+        /// Waits (at most 20 s) until `call` was answered from the sandbox.
+        pub async fn wait_answered(&self, call: &ListCall) {
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+            while !self.answered().contains(call) {
+                assert!(tokio::time::Instant::now() < deadline, "{call:?} was never answered");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    }
+
+    fn list_call(target: &str) -> Option<ListCall> {
+        let url = reqwest::Url::parse(&format!("http://proxy{target}")).ok()?;
+        if url.path() != LIST {
+            return None;
+        }
+        let q: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+        Some(ListCall {
+            status: q.get("status").cloned().unwrap_or_else(|| "outstanding".into()),
+            since: q.contains_key("updatedSince"),
+            page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+        })
+    }
+
+    /// The list answer without the hidden invoices; every other byte as the sandbox sent it.
+    fn without(body: &[u8], hidden: &HashSet<u64>) -> Vec<u8> {
+        let mut top: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(body).expect("a list answer");
+        let data: Vec<Box<RawValue>> = serde_json::from_str(top["data"].get()).expect("data");
+        let kept: Vec<Box<RawValue>> = data
+            .into_iter()
+            .filter(|i| {
+                let v: serde_json::Value = serde_json::from_str(i.get()).expect("invoice");
+                !v["invoiceNo"].as_u64().is_some_and(|n| hidden.contains(&n))
+            })
+            .collect();
+        top.insert("data".into(), serde_json::value::to_raw_value(&kept).expect("raw"));
+        serde_json::to_vec(&top).expect("json")
+    }
+
+    async fn serve(shared: &Shared, mut s: TcpStream) -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let head_end = loop {
+            let n = s.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let mut request_line = lines.next().unwrap_or_default().split(' ');
+        let method = request_line.next().unwrap_or_default().to_owned();
+        let target = request_line.next().unwrap_or_default().to_owned();
+        let mut headers = reqwest::header::HeaderMap::new();
+        let mut length = 0usize;
+        for line in lines {
+            let Some((k, v)) = line.split_once(':') else { continue };
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+            if k == "content-length" {
+                length = v.parse().unwrap_or(0);
+            } else if !["host", "connection"].contains(&k.as_str()) {
+                if let (Ok(k), Ok(v)) =
+                    (reqwest::header::HeaderName::from_bytes(k.as_bytes()), reqwest::header::HeaderValue::from_str(v))
+                {
+                    headers.append(k, v);
+                }
+            }
+        }
+        while buf.len() < head_end + length {
+            let n = s.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let body = buf[head_end..(head_end + length).min(buf.len())].to_vec();
+
+        let call = if method == "GET" { list_call(&target) } else { None };
+        let hook = shared.hook.lock().expect("lock").clone();
+        let injected = match (&call, hook) {
+            (Some(c), Some(h)) => h(c.clone()).await,
+            _ => None,
+        };
+        let (status, content_type, body) = match injected {
+            Some(status) => (
+                status,
+                "application/json".to_owned(),
+                br#"{"message":"Unxepected Error: injected by the test proxy"}"#.to_vec(),
+            ),
+            None => {
+                let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
+                let answer = shared
+                    .client
+                    .request(method, format!("{}{target}", shared.upstream))
+                    .headers(headers)
+                    .body(body)
+                    .send()
+                    .await;
+                match answer {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let content_type = r
+                            .headers()
+                            .get("content-type")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("application/json")
+                            .to_owned();
+                        let mut bytes = r.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                        if let Some(c) = &call {
+                            let hidden = shared.hidden.lock().expect("lock").clone();
+                            if status == 200 && !hidden.is_empty() {
+                                bytes = without(&bytes, &hidden);
+                            }
+                            shared.answered.lock().expect("lock").push(c.clone());
+                        }
+                        (status, content_type, bytes)
+                    }
+                    Err(e) => (502, "text/plain".to_owned(), e.to_string().into_bytes()),
+                }
+            }
+        };
+        let head = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await?;
+        s.write_all(&body).await?;
+        s.shutdown().await
+    }
+}
+
+/// The run number of the latest sync, and the run that last saw `invoice_no`.
+async fn runs(d: &billing::Desk, invoice_no: i64) -> (i64, i64) {
+    let latest: i64 =
+        sqlx::query_scalar("SELECT run FROM sync_state WHERE id = 1").fetch_one(d.pool()).await.expect("run");
+    let seen: i64 = sqlx::query_scalar("SELECT sync_run FROM invoices WHERE invoice_no = ?")
+        .bind(invoice_no)
+        .fetch_one(d.pool())
+        .await
+        .expect("sync_run");
+    (latest, seen)
+}
+
+/// The invoice numbers of `page`, ascending (the gateway's list order in a sync).
+fn numbers(page: &billing::InvoicePage) -> Vec<i64> {
+    let mut n: Vec<i64> = page.rows.iter().map(|r| r.invoice_no).collect();
+    n.sort_unstable();
+    n
+}
+
+/// Pays `invoice_no` in full at the gateway (a PayPal payment without a wallet part).
+async fn pay_at_gateway(url: &str, invoice_no: u64, payment_id: &str) {
+    let gw =
+        gateway::GatewayClient::new(url, gateway::Token::new("demo-staff-token"), Default::default()).expect("client");
+    let inv = gw.invoice(invoice_no).await.expect("invoice");
+    gw.finalize_paypal_capture(invoice_no, inv.outstanding, payment_id, &gateway::WalletPart::none(inv.outstanding))
+        .await
+        .expect("paid");
+}
+
+#[tokio::test]
+async fn an_invoice_gone_from_the_outstanding_list_is_closed_after_an_undisturbed_full_sync() {
+    let sb = sandbox(300, 8).await;
+    let proxy = double::Proxy::start(&sb.base_url()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = desk(&proxy.url, dir.path()).await;
+    d.sync(true, &no_progress()).await.expect("first sync");
+    let before = numbers(&d.list(&all("outstanding")).await.expect("list"));
+    assert!(before.contains(&458_732));
+
+    // paid at the gateway long before this sync (the catch-up pass does not list it any more)
+    assert_eq!(pay_seed_example(&sb).await, 200);
+    proxy.hide(458_732);
+    let report = d.sync(true, &no_progress()).await.expect("full sync");
+    assert_eq!((report.mode, report.closed), (SyncMode::Full, 1), "{report:?}");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, "closed");
+    let after = numbers(&d.list(&all("outstanding")).await.expect("list"));
+    let want: Vec<i64> = before.iter().copied().filter(|n| *n != 458_732).collect();
+    assert_eq!(after, want, "only the invoice the gateway stopped listing was closed");
+    d.close().await;
+}
+
+#[tokio::test]
+async fn nothing_is_closed_when_an_invoice_left_the_outstanding_set_during_the_full_pass() {
+    let sb = sandbox(500, 9).await;
+    let proxy = double::Proxy::start(&sb.base_url()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = desk(&proxy.url, dir.path()).await;
+    d.sync(true, &no_progress()).await.expect("first sync");
+    let before = numbers(&d.list(&all("outstanding")).await.expect("list"));
+    assert!(before.len() > 300, "at least four pages: {}", before.len());
+    // Paid while the pass runs: the first outstanding invoice (page 1, already read). Every later
+    // page then starts one invoice further on, so the first invoice of page 3 is on no page.
+    let (paid, skipped) = (before[0], before[200]);
+
+    let paid_once = Arc::new(tokio::sync::OnceCell::new());
+    let (hook_proxy, url) = (proxy.clone(), sb.base_url());
+    proxy.set_hook(Some(Arc::new(move |call: double::ListCall| {
+        let (proxy, url, paid_once) = (hook_proxy.clone(), url.clone(), paid_once.clone());
+        async move {
+            if call.outstanding_page().is_some_and(|p| p >= 3) {
+                // page 2 was read before the payment, pages 3.. after it
+                proxy.wait_answered(&double::ListCall { page: 2, ..call }).await;
+                paid_once
+                    .get_or_init(|| pay_at_gateway(&url, u64::try_from(paid).expect("no"), "PAYPAL-DURING-SYNC"))
+                    .await;
+            }
+            None
+        }
+        .boxed()
+    })));
+    let report = d.sync(true, &no_progress()).await.expect("full sync");
+    proxy.set_hook(None);
+    assert_eq!((report.mode, report.closed), (SyncMode::Full, 0), "{report:?}");
+    let (latest, seen) = runs(&d, skipped).await;
+    assert!(seen < latest, "invoice {skipped} was on no page of this sync (the case under test)");
+    assert_eq!(d.invoice(skipped).await.expect("cached").status, "outstanding", "not closed on a shifted page");
+    assert_eq!(d.invoice(paid).await.expect("cached").status, "paid", "the catch-up pass saw it leave");
+    let after = numbers(&d.list(&all("outstanding")).await.expect("list"));
+    let want: Vec<i64> = before.iter().copied().filter(|n| *n != paid).collect();
+    assert_eq!(after, want);
+
+    // the next sync is a full one again, and undisturbed it sees the invoice still outstanding
+    let next = d.sync(false, &no_progress()).await.expect("next sync");
+    assert_eq!((next.mode, next.closed), (SyncMode::Full, 0), "{next:?}");
+    let (latest, seen) = runs(&d, skipped).await;
+    assert_eq!(seen, latest);
+    assert_eq!(numbers(&d.list(&all("outstanding")).await.expect("list")), want);
+    d.close().await;
+}
+
+#[tokio::test]
+async fn nothing_is_closed_when_the_full_sync_fails_midway() {
+    let sb = sandbox(400, 10).await;
+    let proxy = double::Proxy::start(&sb.base_url()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = desk(&proxy.url, dir.path()).await;
+    d.sync(true, &no_progress()).await.expect("first sync");
+    let before = numbers(&d.list(&all("outstanding")).await.expect("list"));
+    assert!(before.len() > 250, "at least three pages: {}", before.len());
+    // the same case as the undisturbed sync that closes (see above) ...
+    assert_eq!(pay_seed_example(&sb).await, 200);
+    proxy.hide(458_732);
+    // ... but the third page of the pass fails, on every retry
+    proxy.set_hook(Some(Arc::new(|call: double::ListCall| {
+        async move { (call.outstanding_page() == Some(3)).then_some(500) }.boxed()
+    })));
+    let e = d.sync(true, &no_progress()).await.expect_err("page 3 fails");
+    assert_eq!(e.code, ErrorCode::GatewayError, "{e:?}");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, "outstanding", "not closed");
+    assert_eq!(numbers(&d.list(&all("outstanding")).await.expect("list")), before, "nothing closed");
+    // the pages read before the failure are kept: exactly the first two pages of the list
+    let failed_run: i64 =
+        sqlx::query_scalar("SELECT run FROM sync_state WHERE id = 1").fetch_one(d.pool()).await.expect("run");
+    let written: Vec<i64> =
+        sqlx::query_scalar("SELECT invoice_no FROM invoices WHERE sync_run = ? ORDER BY invoice_no")
+            .bind(failed_run)
+            .fetch_all(d.pool())
+            .await
+            .expect("written");
+    let listed: Vec<i64> = before.iter().copied().filter(|n| *n != 458_732).take(200).collect();
+    assert_eq!(written, listed);
+    assert!(d.status().await.expect("status").last_sync_error.is_some());
+
+    // once the gateway answers again, the same case closes
+    proxy.set_hook(None);
+    let report = d.sync(true, &no_progress()).await.expect("full sync");
+    assert_eq!((report.mode, report.closed), (SyncMode::Full, 1), "{report:?}");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, "closed");
     d.close().await;
 }
