@@ -4,6 +4,7 @@ mod capture;
 mod capture_paths;
 mod clock_ahead;
 mod common;
+mod journal;
 mod list;
 mod session;
 mod sync;

@@ -1,0 +1,193 @@
+//! The capture journal with two desks (two processes, as far as SQLite can tell) on one data
+//! directory: a state change another desk got to first is refused with `Conflict`, and an
+//! invoice has one unfinished attempt however many desks ask.
+
+use crate::common::{desk, no_progress, sandbox};
+use billing::capture::journal;
+use billing::capture::{CaptureResult, Interrupt, State, Step};
+use billing::{Desk, DeskError, Environment, ErrorCode};
+use sandbox::Sandbox;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+const SEED: i64 = 458_732;
+
+/// What the sandbox has received so far, per `METHOD /path`.
+async fn requests(sb: &Sandbox) -> BTreeMap<String, u64> {
+    let v: Value =
+        reqwest::get(format!("{}/__sandbox/stats", sb.base_url())).await.expect("stats").json().await.expect("json");
+    serde_json::from_value(v["requests"].clone()).expect("request counts")
+}
+
+/// The POSTs among `requests` that can move money (every one but asking for a token).
+fn posts(requests: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    requests
+        .iter()
+        .filter(|(k, _)| k.starts_with("POST ") && k.as_str() != "POST /v1/oauth2/token")
+        .map(|(k, v)| (k.clone(), *v))
+        .collect()
+}
+
+async fn ledger_counts(sb: &Sandbox) -> (usize, usize) {
+    let l: Value =
+        reqwest::get(format!("{}/__sandbox/ledger", sb.base_url())).await.expect("ledger").json().await.expect("json");
+    let n = |k: &str| l[k].as_array().map(Vec::len).expect("a list");
+    (n("paypal_captures"), n("gateway_finalizations"))
+}
+
+/// Stops the engine before its first remote call, as a crash would.
+struct StopBefore(Step);
+
+impl Interrupt for StopBefore {
+    fn before(&self, step: Step, _: i64) -> bool {
+        step == self.0
+    }
+    fn after(&self, _: Step, _: i64) -> bool {
+        false
+    }
+}
+
+async fn audit_count(d: &Desk) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(d.pool()).await.expect("count")
+}
+
+#[tokio::test]
+async fn a_state_change_another_desk_made_first_is_refused_with_conflict() {
+    let sb = sandbox(200, 3).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let a = desk(&sb.base_url(), dir.path()).await;
+    a.sync(false, &no_progress()).await.expect("sync");
+    let b = desk(&sb.base_url(), dir.path()).await;
+    let stopped = a.capture_with(SEED, &StopBefore(Step::PartProcess)).await.expect_err("stopped");
+    assert_eq!(stopped.code, ErrorCode::Internal);
+    let planned = a.journal(Some(SEED), 10).await.expect("journal");
+    assert_eq!(planned.len(), 1);
+    assert_eq!(planned[0].state(), State::Planned);
+
+    // both desks read the attempt; B moves it first
+    let mut in_a = journal::get(a.pool(), planned[0].id).await.expect("read").expect("entry");
+    let mut in_b = journal::get(b.pool(), planned[0].id).await.expect("read").expect("entry");
+    in_b.reason = Some("stopped by the other clerk".into());
+    journal::transition(b.pool(), &mut in_b, State::Rejected, "Other Clerk", Environment::Sandbox)
+        .await
+        .expect("B moves it");
+    let audits = audit_count(&a).await;
+
+    in_a.paypal_amount = Some("250.00".into());
+    let e: DeskError =
+        journal::transition(a.pool(), &mut in_a, State::PartProcessed, "Test Clerk", Environment::Sandbox)
+            .await
+            .expect_err("A read a state that is gone");
+    assert_eq!(e.code, ErrorCode::Conflict, "{e:?}");
+    assert_eq!(e.code.exit_code(), 7, "README: 7 another process holds the invoice");
+    assert_eq!(in_a.state(), State::Planned, "A's copy is not advanced either");
+    // nothing of A's change was written: the row is B's, and no audit entry was added
+    let row = journal::get(a.pool(), planned[0].id).await.expect("read").expect("entry");
+    assert_eq!(row.state(), State::Rejected);
+    assert_eq!(row.reason.as_deref(), Some("stopped by the other clerk"));
+    assert_eq!(row.paypal_amount, None);
+    assert_eq!(audit_count(&a).await, audits);
+    assert_eq!(ledger_counts(&sb).await, (0, 0));
+    a.close().await;
+    b.close().await;
+}
+
+/// In desk A's run, just before it reads the PayPal approval, desk B captures the same invoice
+/// to the end (what a second clerk's click does while A's capture is under way).
+struct OtherDeskFirst<'a> {
+    other: &'a Desk,
+    sb: &'a Sandbox,
+    runtime: tokio::runtime::Handle,
+    /// B's result, and the POSTs the sandbox had received when B finished.
+    seen: Mutex<Option<(Result<CaptureResult, DeskError>, BTreeMap<String, u64>)>>,
+}
+
+impl Interrupt for OtherDeskFirst<'_> {
+    fn before(&self, step: Step, _: i64) -> bool {
+        if step == Step::ReadApproval && self.seen.lock().expect("lock").is_none() {
+            let seen = tokio::task::block_in_place(|| {
+                self.runtime.block_on(async {
+                    let result = self.other.capture(SEED).await;
+                    (result, posts(&requests(self.sb).await))
+                })
+            });
+            *self.seen.lock().expect("lock") = Some(seen);
+        }
+        false
+    }
+    fn after(&self, _: Step, _: i64) -> bool {
+        false
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_desks_on_one_data_directory_run_one_attempt_and_the_late_one_is_refused() {
+    let sb = sandbox(200, 3).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let a = desk(&sb.base_url(), dir.path()).await;
+    a.sync(false, &no_progress()).await.expect("sync");
+    let b = desk(&sb.base_url(), dir.path()).await;
+
+    let hook =
+        OtherDeskFirst { other: &b, sb: &sb, runtime: tokio::runtime::Handle::current(), seen: Mutex::new(None) };
+    let late = a.capture_with(SEED, &hook).await;
+    let (first, posts_when_b_finished) = hook.seen.lock().expect("lock").take().expect("B ran inside A's capture");
+
+    // B found A's open attempt and finished it: one attempt, not two
+    let first = first.expect("B's capture");
+    assert_eq!(first.state, State::Finalized, "{first:?}");
+    let attempts = a.journal(Some(SEED), 10).await.expect("journal");
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0].id, first.journal_id);
+    assert_eq!(attempts[0].state(), State::Finalized);
+
+    // A's own next state change is refused, and A moved nothing at the sandbox after B
+    let e = late.expect_err("A is refused");
+    assert_eq!(e.code, ErrorCode::Conflict, "{e:?}");
+    assert_eq!(posts(&requests(&sb).await), posts_when_b_finished, "A sent nothing that moves money");
+    assert_eq!(ledger_counts(&sb).await, (1, 1), "captured once, finalized once");
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_journal_holds_one_unfinished_attempt_per_invoice() {
+    let sb = sandbox(200, 3).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let a = desk(&sb.base_url(), dir.path()).await;
+    a.sync(false, &no_progress()).await.expect("sync");
+    let b = desk(&sb.base_url(), dir.path()).await;
+
+    // both desks start the same invoice at once: one attempt
+    let stop = StopBefore(Step::PartProcess);
+    let (ra, rb) = tokio::join!(a.capture_with(SEED, &stop), b.capture_with(SEED, &stop));
+    assert_eq!(ra.expect_err("stopped").code, ErrorCode::Internal);
+    assert_eq!(rb.expect_err("stopped").code, ErrorCode::Internal);
+    let open = a.journal(Some(SEED), 10).await.expect("journal");
+    assert_eq!(open.len(), 1, "{open:?}");
+
+    // the partial unique index refuses a second unfinished row, whoever writes it
+    let insert = |state: &'static str| {
+        sqlx::query(
+            "INSERT INTO capture_journal (invoice_no, state, path, currency, outstanding, request_id, staff, environment, \
+             created_at, updated_at) VALUES (?, ?, 'paypal', 'USD', '250.00', ?, 'Raw', 'sandbox', '', '')",
+        )
+        .bind(SEED)
+        .bind(state)
+        .bind(format!("raw-{state}"))
+        .execute(b.pool())
+    };
+    for state in ["planned", "paypal_capture_sent", "finalize_sent"] {
+        let e = insert(state).await.expect_err("a second unfinished attempt");
+        assert!(e.to_string().contains("UNIQUE constraint failed"), "{state}: {e}");
+    }
+    // finished attempts are not limited
+    for state in ["rejected", "needs_attention", "finalized"] {
+        insert(state).await.expect("a finished attempt");
+    }
+    assert_eq!(a.journal(Some(SEED), 10).await.expect("journal").len(), 4);
+    assert_eq!(requests(&sb).await.keys().filter(|k| k.starts_with("POST /api")).count(), 0, "nothing sent");
+    a.close().await;
+    b.close().await;
+}
