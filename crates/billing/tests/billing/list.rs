@@ -78,6 +78,19 @@ async fn filters_select_exactly_the_matching_rows_and_totals_add_up() {
         walk(&d, &InvoiceFilter { status: Some("all".into()), ..Default::default() }, SortKey::InvoiceNo, false, 5000)
             .await;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // a due-date range inside the seeded world's (its dates follow the sandbox clock): the
+    // middle half of the outstanding invoices' due days
+    let mut due_days: Vec<chrono::NaiveDate> = everything
+        .iter()
+        .filter(|r| r.status == "outstanding")
+        .filter_map(|r| r.due_at.as_deref())
+        .map(|d| chrono::NaiveDate::parse_from_str(&d[..10], "%Y-%m-%d").expect("due day"))
+        .collect();
+    due_days.sort_unstable();
+    let (due_from, due_to) = (due_days[due_days.len() / 4], due_days[due_days.len() * 3 / 4]);
+    assert!(due_from < due_to, "{due_from}..{due_to}");
+    let (from_text, to_text) = (due_from.to_string(), due_to.to_string());
+    let after_to = due_to.succ_opt().expect("next day").to_string();
     type Matches = Box<dyn Fn(&InvoiceRow) -> bool>;
     let cases: Vec<(InvoiceFilter, Matches)> = vec![
         (InvoiceFilter { currency: Some("jpy".into()), ..Default::default() }, Box::new(|r| r.currency == "JPY")),
@@ -96,12 +109,10 @@ async fn filters_select_exactly_the_matching_rows_and_totals_add_up() {
             Box::new(|r| dec(&r.outstanding) >= dec("1000") && dec(&r.outstanding) <= dec("5000.50")),
         ),
         (
-            InvoiceFilter {
-                due_from: Some("2026-11-01".into()),
-                due_to: Some("2026-11-30".into()),
-                ..Default::default()
-            },
-            Box::new(|r| r.due_at.as_deref().is_some_and(|d| ("2026-11-01".."2026-12-01").contains(&&d[..10]))),
+            InvoiceFilter { due_from: Some(from_text.clone()), due_to: Some(to_text.clone()), ..Default::default() },
+            Box::new(move |r| {
+                r.due_at.as_deref().is_some_and(|d| (from_text.as_str()..after_to.as_str()).contains(&&d[..10]))
+            }),
         ),
         (InvoiceFilter { overdue: Some(true), ..Default::default() }, {
             let now = now.clone();
@@ -117,10 +128,13 @@ async fn filters_select_exactly_the_matching_rows_and_totals_add_up() {
             Box::new(|r| r.currency == "EUR" && r.paypal.is_some() && r.customer_name.to_lowercase().contains('a')),
         ),
     ];
+    let outstanding = everything.iter().filter(|r| r.status == "outstanding").count();
     for (mut filter, matches) in cases {
         filter.status = Some("outstanding".into());
         let want: Vec<i64> =
             everything.iter().filter(|r| r.status == "outstanding" && matches(r)).map(|r| r.invoice_no).collect();
+        // each case selects some of the outstanding invoices, not none and not all
+        assert!(!want.is_empty() && want.len() < outstanding, "{} of {outstanding}: {filter:?}", want.len());
         let got: Vec<i64> =
             walk(&d, &filter, SortKey::InvoiceNo, false, 97).await.iter().map(|r| r.invoice_no).collect();
         assert_eq!(got, want, "{filter:?}");

@@ -4,6 +4,7 @@
 
 use crate::common;
 use billing::audit::AuditFilter;
+use billing::capture::State;
 use billing::secrets::MemorySecrets;
 use billing::session::{CredentialKind, CredentialSource, Session};
 use billing::{DeskOptions, Environment, ErrorCode, InvoiceFilter, ListRequest, Settings};
@@ -182,7 +183,7 @@ async fn a_whole_session_leaves_no_secret_in_files_logs_or_answers() {
     keep(&desk.invoice_live(no).await.expect("live"));
     keep(&desk.capture_preview(no).await.expect("preview"));
     let result = desk.capture(no).await.expect("capture");
-    assert!(result.finished, "{result:?}");
+    assert_eq!(result.state, State::Finalized, "{result:?}");
     keep(&result);
     keep(&desk.invoice_live(no).await.expect("live after"));
     keep(&billing::audit::query(desk.pool(), &AuditFilter::default()).await.expect("audit"));
@@ -261,22 +262,48 @@ async fn the_detail_shows_payment_history_and_paypal_status_and_works_offline() 
     assert!(pp.captures.is_empty());
 
     let result = desk.capture(row.invoice_no).await.expect("capture");
-    assert!(result.finished);
+    assert_eq!(result.state, State::Finalized, "{result:?}");
+    let capture_id = result.capture_id.clone().expect("capture id");
     let live = desk.invoice_live(row.invoice_no).await.expect("live");
     let inv = live.invoice.clone().expect("fresh invoice");
     assert_eq!(inv.status, "paid");
-    assert!(!live.payments.is_empty(), "the gateway lists the payment: {live:?}");
-    if let Some(pp) = &live.paypal {
-        assert_eq!(pp.captures.len(), 1, "{pp:?}");
-    }
+    assert_eq!(
+        live.payments.iter().map(|p| p.payment_id.as_str()).collect::<Vec<_>>(),
+        vec![capture_id.as_str()],
+        "the gateway lists the payment: {live:?}"
+    );
+    // a paid invoice has no PayPal approval awaiting capture any more: nothing to ask PayPal
+    assert!(live.paypal.is_none() && live.paypal_error.is_none(), "{live:?}");
     let detail = desk.invoice_detail(row.invoice_no).await.expect("detail");
-    assert!(!detail.journal.is_empty());
-    assert!(detail.audit.iter().any(|a| a.action.starts_with("capture")), "{:?}", detail.audit);
+    assert_eq!(detail.journal.iter().map(|j| j.state()).collect::<Vec<_>>(), vec![State::Finalized]);
+    assert!(detail.audit.iter().any(|a| a.action == "capture.finalized"), "{:?}", detail.audit);
     assert!(detail.audit.iter().all(|a| a.invoice_no == Some(row.invoice_no)));
 
+    // PayPal captured but the gateway refused: the invoice still has its approval, and the
+    // live part shows PayPal's capture
+    let other = page.rows.iter().find(|r| r.invoice_no != row.invoice_no).expect("another approved invoice");
+    sb.set_faults(
+        serde_json::from_str(
+            r#"{"routes":{"POST /api/v1/billing/invoice/paypal/capture":{"error_rate":1,"error_status":400}}}"#,
+        )
+        .expect("faults"),
+    );
+    let stuck = desk.capture(other.invoice_no).await.expect("capture");
+    sb.set_faults(Default::default());
+    assert_eq!(stuck.state, State::NeedsAttention, "{stuck:?}");
+    let live = desk.invoice_live(other.invoice_no).await.expect("live");
+    assert!(live.gateway_error.is_none() && live.paypal_error.is_none(), "{live:?}");
+    assert_eq!(live.invoice.as_ref().map(|i| i.status.as_str()), Some("outstanding"));
+    assert!(live.payments.is_empty(), "{live:?}");
+    let pp = live.paypal.expect("the approval is still there");
+    assert_eq!(
+        pp.captures.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        vec![stuck.capture_id.as_deref().expect("id")]
+    );
+    assert_eq!(pp.captures[0].status, "COMPLETED", "{pp:?}");
+
     // the sandbox goes away: the cached detail still opens, the live part says offline
-    drop(sb);
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    sb.shutdown().await;
     let offline = desk.invoice_live(row.invoice_no).await.expect("answers");
     assert_eq!(offline.gateway_error.map(|e| e.code), Some(ErrorCode::Offline));
     assert_eq!(desk.invoice_detail(row.invoice_no).await.expect("cached").invoice.status, "paid");
@@ -299,11 +326,23 @@ async fn the_activity_log_filters_and_exports() {
     assert_eq!(q(AuditFilter { staff: Some("Ana".into()), ..AuditFilter::default() }).await.len(), 2);
     assert_eq!(q(AuditFilter { action: Some("note".into()), ..AuditFilter::default() }).await.len(), 2);
     assert_eq!(q(AuditFilter { invoice_no: Some(2), ..AuditFilter::default() }).await[0].staff, "Ben");
-    let today = chrono::Utc::now().date_naive();
-    let all_today =
-        q(AuditFilter { from: Some(today.to_string()), to: Some(today.to_string()), ..AuditFilter::default() }).await;
-    assert_eq!(all_today.len(), 4, "sync + three notes");
-    let tomorrow = today.succ_opt().expect("tomorrow").to_string();
+    // the days the entries were written on (two if the test ran across midnight UTC)
+    let all = q(AuditFilter::default()).await;
+    assert_eq!(all.len(), 4, "sync + three notes");
+    let days: Vec<chrono::NaiveDate> =
+        all.iter().map(|e| chrono::DateTime::parse_from_rfc3339(&e.at).expect("at").to_utc().date_naive()).collect();
+    let (first, last) = (days.iter().min().expect("a day"), days.iter().max().expect("a day"));
+    let on_their_days =
+        q(AuditFilter { from: Some(first.to_string()), to: Some(last.to_string()), ..AuditFilter::default() }).await;
+    assert_eq!(on_their_days, all);
+    for day in &days {
+        let that_day =
+            q(AuditFilter { from: Some(day.to_string()), to: Some(day.to_string()), ..AuditFilter::default() }).await;
+        assert_eq!(that_day.len(), days.iter().filter(|d| *d == day).count(), "{day}");
+    }
+    let before = first.pred_opt().expect("the day before").to_string();
+    assert!(q(AuditFilter { to: Some(before), ..AuditFilter::default() }).await.is_empty());
+    let tomorrow = last.succ_opt().expect("tomorrow").to_string();
     assert!(q(AuditFilter { from: Some(tomorrow), ..AuditFilter::default() }).await.is_empty());
     let first = q(AuditFilter { limit: Some(2), ..AuditFilter::default() }).await;
     let rest = q(AuditFilter { before_id: first.last().map(|e| e.id), ..AuditFilter::default() }).await;
