@@ -259,6 +259,62 @@ mod tests {
     }
 
     #[test]
+    fn every_formula_lead_is_disarmed() {
+        // a spreadsheet runs a cell starting with any of these as a formula
+        let cases = [
+            ("=1+1", "'=1+1"),
+            ("+1+1", "'+1+1"),
+            ("-1+1", "'-1+1"),
+            ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+            ("\t=1+1", "'\t=1+1"),
+            // CR also makes the field quoted
+            ("\r=1+1", "\"'\r=1+1\""),
+        ];
+        for (value, want) in cases {
+            assert_eq!(csv_field(value), want, "{value:?}");
+        }
+        // the same characters elsewhere in a field are data
+        for value in ["1=1", "a+b", "x-y", "me@example.com", "a\tb"] {
+            assert_eq!(csv_field(value), value, "{value:?}");
+        }
+        // and whole rows: every column is guarded, not only the first
+        let mut e = entry("@cmd", "+Ben");
+        e.action = "-action".into();
+        let csv = to_csv(&[e]);
+        assert_eq!(csv.lines().nth(1), Some("7,2026-11-23T10:00:00.000Z,'+Ben,demo,'-action,458732,'@cmd"));
+    }
+
+    #[tokio::test]
+    async fn the_log_refuses_update_and_delete_in_the_database_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let pool = crate::store::open(dir.path()).await.expect("open");
+        record(&pool, "Ana", Environment::Sandbox, "note", Some(1), serde_json::json!({ "n": 1 }))
+            .await
+            .expect("record");
+        let before = query(&pool, &AuditFilter::default()).await.expect("query");
+        assert_eq!(before.len(), 1);
+        pool.close().await;
+
+        // another connection to the same file, as any other program would open it
+        let pool = crate::store::open(dir.path()).await.expect("reopen");
+        for sql in [
+            "UPDATE audit_log SET staff = 'Mallory'",
+            "UPDATE audit_log SET detail = '{}' WHERE id = 1",
+            "DELETE FROM audit_log",
+            "DELETE FROM audit_log WHERE id = 1",
+        ] {
+            let e = sqlx::query(sql).execute(&pool).await.expect_err(sql);
+            assert!(e.to_string().contains("audit_log is append-only"), "{sql}: {e}");
+        }
+        // appending still works, and the first entry is as it was
+        record(&pool, "Ben", Environment::Sandbox, "note", None, serde_json::json!({})).await.expect("append");
+        let after = query(&pool, &AuditFilter::default()).await.expect("query");
+        assert_eq!(after.len(), 2);
+        assert_eq!(after[1], before[0]);
+        pool.close().await;
+    }
+
+    #[test]
     fn bad_dates_are_refused() {
         let mut q = sqlx::QueryBuilder::new("SELECT 1");
         let f = AuditFilter { from: Some("23/11/2026".into()), ..AuditFilter::default() };
