@@ -1233,3 +1233,171 @@ async fn a_capture_paypal_refuses_is_rejected_with_nothing_moved() {
         c.d.close().await;
     }
 }
+
+/// After PayPal captured, a disagreement needs a clerk (`needs_attention`) and nothing is
+/// finalized: the capture unreadable, refunded before verification, captured by someone else
+/// for another amount, or the journal lost the capture id.
+#[tokio::test]
+async fn disagreements_after_the_capture_need_attention_and_finalize_nothing() {
+    let world = World::seeded(1, 300).await;
+    let order = world.order_without_wallet();
+    let auth = world.plain_authorization();
+
+    // the capture cannot be read back
+    let c = case(&world, order).await;
+    set_faults(&c.sb, r#"{"routes":{"GET /v2/payments/captures/{id}":{"error_rate":1,"error_status":404}}}"#).await;
+    let r = c.d.capture(order).await.expect("result");
+    let id = r.capture_id.clone().expect("captured");
+    assert_eq!((r.state, r.finished), (State::NeedsAttention, true), "{r:?}");
+    assert_eq!(
+        r.message,
+        format!("Needs attention: the PayPal capture {id} cannot be read: PayPal does not know this order, authorization or capture.")
+    );
+    set_faults(&c.sb, "{}").await;
+    assert_captured_not_finalized(&c.sb, &id).await;
+    c.d.close().await;
+
+    // refunded between the capture and its verification
+    let c = case(&world, order).await;
+    let e = c.d.capture_with(order, &StopOnce::new(Step::Capture, true)).await.expect_err("crash");
+    assert_eq!(e.code, ErrorCode::Internal);
+    let id = ledger(&c.sb).await["paypal_captures"][0]["id"].as_str().expect("captured").to_owned();
+    let (status, _) = paypal_post(&c.sb, &format!("/v2/payments/captures/{id}/refund"), json!({})).await;
+    assert_eq!(status, 201);
+    let r = c.d.recover().await.expect("recover").remove(0);
+    assert_eq!((r.state, r.capture_id.as_deref()), (State::NeedsAttention, Some(id.as_str())), "{r:?}");
+    assert_eq!(r.message, format!("Needs attention: the PayPal capture {id} is Refunded; check it before finalizing"));
+    assert_captured_not_finalized(&c.sb, &id).await;
+    c.d.close().await;
+
+    // someone else captured the authorization, for another amount: adopted, then refused
+    let c = case(&world, auth).await;
+    let cur = world.currency(auth).to_owned();
+    let (status, theirs) = paypal_post(
+        &c.sb,
+        &format!("/v2/payments/authorizations/{}/capture", world.authorization_id(auth)),
+        json!({ "amount": { "currency_code": cur, "value": "1.00" }, "final_capture": true }),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let id = theirs["id"].as_str().expect("their capture").to_owned();
+    let r = c.d.capture(auth).await.expect("result");
+    assert_eq!(
+        (r.state, r.adopted, r.capture_id.as_deref()),
+        (State::NeedsAttention, true, Some(id.as_str())),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.message,
+        format!("Needs attention: PayPal captured 1.00 {cur} but the PayPal part is {} {cur}", world.outstanding(auth))
+    );
+    assert_captured_not_finalized(&c.sb, &id).await;
+    c.d.close().await;
+
+    // the journal lost the capture id (a damaged database): before verifying, before finalizing
+    for (step, reason) in
+        [(Step::Verify, "the journal has no capture id"), (Step::Finalize, "the journal has no capture id to finalize")]
+    {
+        let c = case(&world, order).await;
+        c.d.capture_with(order, &StopOnce::new(step, false)).await.expect_err("crash");
+        sqlx::query("UPDATE capture_journal SET capture_id = NULL").execute(c.d.pool()).await.expect("damage");
+        let r = c.d.recover().await.expect("recover").remove(0);
+        assert_eq!((r.state, r.message.clone()), (State::NeedsAttention, format!("Needs attention: {reason}")));
+        let id = ledger(&c.sb).await["paypal_captures"][0]["id"].as_str().expect("captured").to_owned();
+        assert_captured_not_finalized(&c.sb, &id).await;
+        c.d.close().await;
+    }
+}
+
+/// One PayPal capture (`id`), no finalization, the invoice still outstanding at the gateway.
+async fn assert_captured_not_finalized(sb: &Sandbox, id: &str) {
+    let l = ledger(sb).await;
+    let ids: Vec<&str> =
+        l["paypal_captures"].as_array().expect("captures").iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(ids, vec![id]);
+    assert_eq!(l["gateway_finalizations"], json!([]));
+}
+
+/// finalize: the gateway does not answer → the attempt waits in `finalize_sent`; the next
+/// resume reads the invoice first and finalizes once.
+#[tokio::test]
+async fn a_finalization_without_an_answer_waits_and_is_sent_once_on_resume() {
+    let world = World::seeded(1, 300).await;
+    let no = world.order_with_wallet();
+    let c = case(&world, no).await;
+    set_faults(
+        &c.sb,
+        r#"{"routes":{"POST /api/v1/billing/invoice/paypal/capture":{"error_rate":1,"error_status":503}}}"#,
+    )
+    .await;
+    let r = c.d.capture(no).await.expect("result");
+    assert_eq!((r.state, r.finished), (State::FinalizeSent, false), "{r:?}");
+    assert_captured_not_finalized(&c.sb, r.capture_id.as_deref().expect("captured")).await;
+    set_faults(&c.sb, "{}").await;
+    let done = c.d.recover().await.expect("recover").remove(0);
+    assert_eq!(done.state, State::Finalized, "{done:?}");
+    let l = ledger(&c.sb).await;
+    assert_eq!(l["gateway_finalizations"].as_array().map(Vec::len), Some(1));
+    assert_eq!(l["gateway_finalizations"][0]["paymentId"], json!(r.capture_id));
+    c.d.close().await;
+}
+
+/// wallet_pay: paid by someone else meanwhile → rejected (the wallet untouched); the gateway
+/// refuses the payment → rejected; the gateway does not answer → waits, pays once on resume.
+#[tokio::test]
+async fn full_wallet_payment_refusals() {
+    let sb = crate::common::sandbox(300, 1).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let no = {
+        let d = synced_desk(&sb, dir.path()).await;
+        let no = full_wallet_invoice(&d).await;
+        d.close().await;
+        no
+    };
+    drop(sb);
+
+    // paid elsewhere between the decision and the payment
+    let sb = crate::common::sandbox(300, 1).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced_desk(&sb, dir.path()).await;
+    let before = gateway_invoice(&sb, no).await;
+    d.capture_with(no, &StopOnce::new(Step::WalletPay, false)).await.expect_err("crash");
+    assert_eq!(pay_elsewhere(&sb, no, "BANK-TRANSFER-2").await, 200);
+    let r = d.recover().await.expect("recover").remove(0);
+    assert_eq!(
+        (r.state, r.message.as_str()),
+        (State::Rejected, "Not captured: the invoice is already paid at the gateway")
+    );
+    let (wallet, _) = wallet_payments(&sb, no).await;
+    assert!(wallet.is_empty(), "no wallet payment: {wallet:?}");
+    assert_eq!(gateway_invoice(&sb, no).await["wallet"], before["wallet"], "the wallet is untouched");
+    assert_eq!(d.invoice(no).await.expect("cached").status, "paid");
+    d.close().await;
+
+    // the gateway refuses the wallet payment
+    let sb = crate::common::sandbox(300, 1).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced_desk(&sb, dir.path()).await;
+    let before = gateway_invoice(&sb, no).await;
+    set_faults(&sb, r#"{"routes":{"POST /api/v1/billing/invoice/pay":{"error_rate":1,"error_status":403}}}"#).await;
+    let refused = gateway::GatewayError::Forbidden { message: "Request blocked by traffic guard".into() };
+    assert_refused(&d, no, &format!("the wallet payment was refused: {refused}")).await;
+    set_faults(&sb, "{}").await;
+    assert_nothing_moved(&sb, no, &before).await;
+    d.close().await;
+
+    // the gateway does not answer: waits in wallet_pay_sent, then pays once
+    let sb = crate::common::sandbox(300, 1).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced_desk(&sb, dir.path()).await;
+    let before = gateway_invoice(&sb, no).await;
+    set_faults(&sb, r#"{"routes":{"POST /api/v1/billing/invoice/pay":{"error_rate":1,"error_status":503}}}"#).await;
+    let r = d.capture(no).await.expect("result");
+    assert_eq!((r.state, r.finished), (State::WalletPaySent, false), "{r:?}");
+    set_faults(&sb, "{}").await;
+    assert_nothing_moved(&sb, no, &before).await;
+    assert_eq!(d.recover().await.expect("recover").remove(0).state, State::Finalized);
+    let (wallet, _) = wallet_payments(&sb, no).await;
+    assert_eq!(wallet.len(), 1, "{wallet:?}");
+    d.close().await;
+}
