@@ -213,3 +213,21 @@ async fn stats_count_what_the_clients_sent() {
     let (_, v) = h.send("GET", "/__sandbox/stats", None, None, &[]).await;
     assert_eq!(v["requests"], serde_json::json!({}), "reset clears them");
 }
+
+#[tokio::test]
+async fn past_the_honour_period_an_authorization_still_captures_within_its_29_days() {
+    // PayPal guarantees the funds for 3 days; after that it tries again at capture time. The
+    // sandbox's stance: the capture goes through (its seeded outcome decides, as on day one).
+    let (_sb, h) = start(quiet_at(0)).await;
+    let (id, _) = created_authorization(&h).await;
+    assert_eq!(advance(&h, r#"{"advance_days":4}"#).await.0, 200);
+    let t = h.paypal_token().await;
+    let path = format!("/v2/payments/authorizations/{id}");
+    let (_, a) = h.send("GET", &path, Some(&t), None, &[]).await;
+    assert!(at(&a["expiration_time"]) > clock(&h).await, "{a}");
+    assert_eq!(a["status"], "CREATED", "{a}");
+    let (s, c) =
+        h.send("POST", &format!("{path}/capture"), Some(&t), Some("{}"), &[("PayPal-Request-Id", "day-5")]).await;
+    assert_eq!(s, 201, "{c}");
+    assert_eq!(c["amount"], a["amount"], "no amount: the whole authorization");
+}
