@@ -74,10 +74,6 @@ impl World {
         &self.json["invoices"][no.to_string()]
     }
 
-    fn invoice_mut(&mut self, no: i64) -> &mut Value {
-        &mut self.json["invoices"][no.to_string()]
-    }
-
     fn customer_id(&self, no: i64) -> String {
         self.invoice(no)["customer_id"].as_str().expect("customer").to_owned()
     }
