@@ -93,14 +93,16 @@ async fn a_state_change_another_desk_made_first_is_refused_with_conflict() {
     b.close().await;
 }
 
+/// B's capture result, and the money-moving POSTs the sandbox had received when B finished.
+type OtherDeskRun = (Result<CaptureResult, DeskError>, BTreeMap<String, u64>);
+
 /// In desk A's run, just before it reads the PayPal approval, desk B captures the same invoice
 /// to the end (what a second clerk's click does while A's capture is under way).
 struct OtherDeskFirst<'a> {
     other: &'a Desk,
     sb: &'a Sandbox,
     runtime: tokio::runtime::Handle,
-    /// B's result, and the POSTs the sandbox had received when B finished.
-    seen: Mutex<Option<(Result<CaptureResult, DeskError>, BTreeMap<String, u64>)>>,
+    seen: Mutex<Option<OtherDeskRun>>,
 }
 
 impl Interrupt for OtherDeskFirst<'_> {
