@@ -10,7 +10,11 @@ use sandbox::{Config, Sandbox};
 use std::time::Duration;
 
 async fn sandbox() -> Sandbox {
-    Sandbox::start(Config { rate_limit: 0, ..Config::default() }, "127.0.0.1:0".parse().expect("addr"))
+    seeded(Config::default().seed).await
+}
+
+async fn seeded(seed: u64) -> Sandbox {
+    Sandbox::start(Config { rate_limit: 0, seed, ..Config::default() }, "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sandbox")
 }
@@ -44,6 +48,13 @@ async fn approvals(sb: &Sandbox, intent: PaypalIntent) -> Vec<gateway::PaypalApp
         out.extend(p.invoices.into_iter().filter_map(|i| i.paypal).filter(|p| p.intent == intent));
     }
     out
+}
+
+/// Requests the sandbox received per `METHOD /path` (since its start or last reset).
+async fn requests(sb: &Sandbox) -> std::collections::BTreeMap<String, u64> {
+    let v: serde_json::Value =
+        reqwest::get(format!("{}/__sandbox/stats", sb.base_url())).await.expect("stats").json().await.expect("json");
+    serde_json::from_value(v["requests"].clone()).expect("counts")
 }
 
 async fn ledger_captures(sb: &Sandbox) -> usize {
@@ -83,10 +94,12 @@ async fn capture_is_idempotent_and_never_captures_twice() {
     let read = c.get_capture(&cap.id).await.expect("get capture");
     assert_eq!(read.id, cap.id);
     assert!(read.paypal_fee.is_some() && read.net_amount.is_some());
-    if read.status == CaptureStatus::Completed {
-        let refund = c.refund_capture(&cap.id, None, &rid("refund-1")).await.expect("refund");
-        assert_eq!(refund.amount, cap.amount);
-    }
+    // the seed order's capture completes at once (GATEWAY-API.md's example), so it can be refunded
+    assert_eq!(read.status, CaptureStatus::Completed);
+    let refund = c.refund_capture(&cap.id, None, &rid("refund-1")).await.expect("refund");
+    assert_eq!(refund.amount, cap.amount);
+    let again = c.refund_capture(&cap.id, None, &rid("refund-1")).await.expect("replayed refund");
+    assert_eq!(again.id, refund.id, "the same request id is the same refund");
 }
 
 #[tokio::test]
@@ -133,9 +146,37 @@ async fn an_expired_token_is_refreshed_once() {
     let sb = sandbox().await;
     let c = client(&sb);
     c.get_order("5O190127TN364715T").await.expect("first");
-    // the sandbox forgets every token (and its world) on reset
-    reqwest::Client::new().post(format!("{}/__sandbox/reset", sb.base_url())).send().await.expect("reset");
+    c.get_order("5O190127TN364715T").await.expect("second, same token");
+    let token = "POST /v1/oauth2/token";
+    let order = "GET /v2/checkout/orders/5O190127TN364715T";
+    let seen = requests(&sb).await;
+    assert_eq!((seen.get(token), seen.get(order)), (Some(&1), Some(&2)), "{seen:?}");
+    // the sandbox forgets every token (and its world, and its counts) on reset
+    let reset = reqwest::Client::new().post(format!("{}/__sandbox/reset", sb.base_url())).send().await.expect("reset");
+    assert!(reset.status().is_success());
     c.get_order("5O190127TN364715T").await.expect("refreshed and retried");
+    let seen = requests(&sb).await;
+    // one 401, one new token, one retry
+    assert_eq!((seen.get(token), seen.get(order)), (Some(&1), Some(&2)), "{seen:?}");
+    c.get_order("5O190127TN364715T").await.expect("the new token is kept");
+    let seen = requests(&sb).await;
+    assert_eq!((seen.get(token), seen.get(order)), (Some(&1), Some(&3)), "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_token_that_keeps_being_refused_is_refreshed_only_once_per_call() {
+    let sb = sandbox().await;
+    let c = client(&sb);
+    c.access_token().await.expect("token");
+    sb.set_faults(
+        serde_json::from_str(r#"{"routes":{"GET /v2/checkout/orders/{id}":{"error_rate":1,"error_status":401}}}"#)
+            .expect("faults"),
+    );
+    let e = c.get_order("5O190127TN364715T").await.expect_err("401 twice");
+    assert!(matches!(e, PaypalError::Unauthorized(_) | PaypalError::AuthFailed { .. }), "{e:?}");
+    let seen = requests(&sb).await;
+    assert_eq!(seen.get("POST /v1/oauth2/token"), Some(&2), "the first token and one refresh: {seen:?}");
+    assert_eq!(seen.get("GET /v2/checkout/orders/5O190127TN364715T"), Some(&2), "{seen:?}");
 }
 
 #[tokio::test]
@@ -172,7 +213,8 @@ async fn unknown_ids_and_negative_testing_map_to_typed_errors() {
 
 #[tokio::test]
 async fn authorizations_capture_once_up_to_their_amount() {
-    let sb = sandbox().await;
+    // seed 2 has voided, expired and capturable authorizations among its outstanding invoices
+    let sb = seeded(2).await;
     let c = client(&sb);
     let mut seen = (0, 0, 0);
     for a in approvals(&sb, PaypalIntent::Authorize).await {
@@ -218,7 +260,8 @@ async fn authorizations_capture_once_up_to_their_amount() {
             other => panic!("unexpected seeded authorization status {other:?}"),
         }
     }
-    assert!(seen.2 > 0, "some capturable authorizations: {seen:?}");
+    // the seeded world has every case: voided, expired and capturable authorizations
+    assert!(seen.0 > 0 && seen.1 > 0 && seen.2 > 0, "(voided, expired, created): {seen:?}");
 }
 
 #[tokio::test]
