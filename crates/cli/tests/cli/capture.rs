@@ -315,7 +315,12 @@ async fn an_invoice_paid_by_someone_else_after_finalize_was_sent_needs_attention
     let ledger = h.ledger().await;
     assert_eq!(ledger.paypal_captures.len(), 1, "{ledger:?}");
     assert_eq!(ledger.gateway_finalizations.len(), 1, "{ledger:?}");
-    assert_eq!(h.json(&["journal", "--invoice", &f.no()]).await.as_array().map(Vec::len), Some(2));
+    // the journal, newest first: the rejected retry, then the attempt that needs attention
+    let journal = h.json(&["journal", "--invoice", &f.no()]).await;
+    let states: Vec<&str> = journal.as_array().expect("entries").iter().map(|e| s(e, "state")).collect();
+    assert_eq!(states, ["rejected", "needs_attention"]);
+    assert_eq!(journal[1]["id"], e["id"]);
+    assert_eq!(h.json(&["journal", "--limit", "1"]).await, json!([journal[0].clone()]));
 }
 
 #[tokio::test]
@@ -323,7 +328,7 @@ async fn a_capture_another_process_took_over_exits_7_and_money_moves_once() {
     let h = Harness::synced(config(300, 5)).await;
     let f = h.order_fixture(CaptureOutcome::Completed);
     // A reads the order slowly; stop it while its attempt is part_processed
-    h.set_faults(json!({"routes":{"GET /v2/checkout/orders/{id}":{"latency_ms":3000}}})).await;
+    h.set_faults(json!({"routes":{"GET /v2/checkout/orders/{id}":{"latency_ms":5000}}})).await;
     let a = h.desk(&["capture", &f.no(), "--yes", "--json"]).spawn();
     let (hr, no) = (&h, f.no());
     let no = no.as_str();
