@@ -5,7 +5,9 @@
 //!   pass (`status=all`, `updatedSince` = start − margin) picks up what changed meanwhile.
 //!   Only when both passes completed, and nothing left the outstanding set during them (which
 //!   could have shifted the gateway's offset pages), are cached invoices the gateway no longer
-//!   lists marked `closed`.
+//!   lists marked `closed`; otherwise the next sync is a full one again. "Left" is judged
+//!   against the cache, not the clock (see [`left_since_read`]), so a gateway whose clock runs
+//!   ahead of the desk's does not make every full sync look disturbed.
 //! * **Incremental**: `status=all&updatedSince=cursor`, by invoice number (a fixed order, so an
 //!   update during the pass can duplicate a row but never skip one).
 //!
@@ -181,7 +183,7 @@ async fn full(
 }
 
 /// Pages through one list query, writing each page. Returns (pages, invoices, how many of them
-/// are no longer outstanding).
+/// left the outstanding set since the cache last had them outstanding).
 async fn pass(
     pool: &SqlitePool,
     gw: &GatewayClient,
@@ -203,7 +205,7 @@ async fn pass(
     let total_pages = first.total_pages.unwrap_or(1).max(1);
     let mut pages = 1u64;
     let mut count = first.invoices.len() as u64;
-    let mut left = first.invoices.iter().filter(|i| i.status != gateway::InvoiceStatus::Outstanding).count() as u64;
+    let mut left = left_since_read(pool, &first.invoices).await?;
     invoices::upsert_page(pool, &first.invoices, run).await?;
     progress(SyncProgress { mode, pages_done: pages, pages_total: Some(total_pages), invoices: count });
     let mut rest = futures::stream::iter(2..=total_pages)
@@ -213,10 +215,10 @@ async fn pass(
         })
         .buffered(CONCURRENT_PAGES);
     while let Some(page) = rest.try_next().await? {
+        left += left_since_read(pool, &page.invoices).await?;
         invoices::upsert_page(pool, &page.invoices, run).await?;
         pages += 1;
         count += page.invoices.len() as u64;
-        left += page.invoices.iter().filter(|i| i.status != gateway::InvoiceStatus::Outstanding).count() as u64;
         progress(SyncProgress { mode, pages_done: pages, pages_total: Some(total_pages), invoices: count });
     }
     // Pages past the announced total (the list grew meanwhile): keep going until a short page.
@@ -229,12 +231,38 @@ async fn pass(
         if page.invoices.is_empty() {
             break;
         }
+        left += left_since_read(pool, &page.invoices).await?;
         invoices::upsert_page(pool, &page.invoices, run).await?;
         pages += 1;
         count += last_len;
-        left += page.invoices.iter().filter(|i| i.status != gateway::InvoiceStatus::Outstanding).count() as u64;
     }
     Ok((pages, count, left))
+}
+
+/// How many of `page` (before it is written) the gateway lists as no longer outstanding while the
+/// cache still has them outstanding, seen so earlier in this sync or by an earlier one. Only such
+/// an invoice can have shifted an offset page already read: a removal moves only the rows after
+/// its own position, so it skips a row only if it sat on a page read before it left, and then we
+/// saw it. One the cache already knew as settled, or never saw outstanding, cannot have, whatever
+/// its `updatedAt` says by the gateway's clock.
+async fn left_since_read(pool: &SqlitePool, page: &[gateway::Invoice]) -> Result<u64, DeskError> {
+    let settled: Vec<i64> = page
+        .iter()
+        .filter(|i| i.status != gateway::InvoiceStatus::Outstanding)
+        .filter_map(|i| i64::try_from(i.invoice_no).ok())
+        .collect();
+    if settled.is_empty() {
+        return Ok(0);
+    }
+    let mut q =
+        sqlx::QueryBuilder::new("SELECT COUNT(*) FROM invoices WHERE status = 'outstanding' AND invoice_no IN (");
+    let mut list = q.separated(", ");
+    for no in settled {
+        list.push_bind(no);
+    }
+    list.push_unseparated(")");
+    let n: i64 = q.build_query_scalar().fetch_one(pool).await?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// What the last syncs left behind, for the status line.

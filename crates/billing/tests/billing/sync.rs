@@ -575,3 +575,30 @@ async fn nothing_is_closed_when_the_full_sync_fails_midway() {
     assert_eq!(d.invoice(458_732).await.expect("cached").status, "closed");
     d.close().await;
 }
+
+#[tokio::test]
+async fn closing_works_when_the_gateway_clock_runs_ahead_of_the_desks() {
+    // the gateway stamps its invoices 40 days ahead: its catch-up list holds every invoice
+    // settled in those 40 days, none of which left during the pass
+    let config = sandbox::Config {
+        invoices: 300,
+        seed: 8,
+        rate_limit: 0,
+        clock_offset: chrono::Duration::days(40),
+        ..sandbox::Config::default()
+    };
+    let sb = sandbox::Sandbox::start(config, "127.0.0.1:0".parse().expect("addr")).await.expect("sandbox");
+    let proxy = double::Proxy::start(&sb.base_url()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = desk(&proxy.url, dir.path()).await;
+    let first = d.sync(false, &no_progress()).await.expect("first sync");
+    assert!(first.invoices > numbers(&d.list(&all("outstanding")).await.expect("list")).len() as u64);
+    assert_eq!(d.sync(false, &no_progress()).await.expect("second").mode, SyncMode::Incremental);
+
+    assert_eq!(pay_seed_example(&sb).await, 200);
+    proxy.hide(458_732);
+    let report = d.sync(true, &no_progress()).await.expect("full sync");
+    assert_eq!((report.mode, report.closed), (SyncMode::Full, 1), "{report:?}");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, "closed");
+    d.close().await;
+}
