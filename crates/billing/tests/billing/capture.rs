@@ -137,7 +137,8 @@ async fn the_seed_invoice_pays_its_wallet_part_and_the_paypal_part_once() {
 
 #[tokio::test]
 async fn every_approved_invoice_ends_in_a_clear_terminal_state() {
-    let sb = sandbox_with(300, 2, 1).await;
+    // PENDING captures complete after an hour of sandbox time
+    let sb = sandbox_with(300, 2, 3600).await;
     let dir = tempfile::tempdir().expect("dir");
     let d = desk(&sb.base_url(), dir.path()).await;
     d.sync(false, &no_progress()).await.expect("sync");
@@ -148,14 +149,10 @@ async fn every_approved_invoice_ends_in_a_clear_terminal_state() {
         let r = d.capture(*no).await.expect("capture");
         *states.entry(r.state.as_str().to_owned()).or_default() += 1;
     }
-    // pending captures complete after a second; recovery finishes them
-    for _ in 0..10 {
-        if all_terminal(&d).await {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-        d.recover().await.expect("recover");
-    }
+    assert!(!all_terminal(&d).await, "some captures went PENDING: {states:?}");
+    // an hour later PayPal has completed them; one recovery finishes them
+    sb.advance_clock(chrono::Duration::hours(1)).expect("clock");
+    d.recover().await.expect("recover");
     assert!(all_terminal(&d).await, "{:?}", d.journal(None, 1000).await);
     let entries = d.journal(None, 1000).await.expect("journal");
     assert!(
@@ -246,7 +243,7 @@ fn chaos_seeds() -> u64 {
 async fn randomized_faults_and_crashes_never_capture_twice_or_lose_a_capture() {
     let seeds = chaos_seeds();
     for seed in 1..=seeds {
-        let sb = sandbox_with(50, 100 + seed, 1).await;
+        let sb = sandbox_with(50, 100 + seed, 3600).await;
         let dir = tempfile::tempdir().expect("dir");
         let d = desk(&sb.base_url(), dir.path()).await;
         d.sync(false, &no_progress()).await.expect("sync");
@@ -265,12 +262,14 @@ async fn randomized_faults_and_crashes_never_capture_twice_or_lose_a_capture() {
             let _ = d.recover_with(Some(&chaos)).await;
         }
         set_faults(&sb, "{}").await;
-        for _ in 0..20 {
+        // without faults, recovery ends every attempt; a capture it makes (a replay that
+        // reached PayPal for the first time) may go PENDING, so PayPal's hour passes in between
+        for _ in 0..4 {
             d.recover().await.expect("recover without faults");
             if all_terminal(&d).await {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            sb.advance_clock(chrono::Duration::hours(1)).expect("clock");
         }
         assert!(
             all_terminal(&d).await,
@@ -285,7 +284,7 @@ async fn randomized_faults_and_crashes_never_capture_twice_or_lose_a_capture() {
 
 #[tokio::test]
 async fn two_desks_capturing_the_same_invoices_capture_each_once() {
-    let sb = sandbox_with(120, 5, 1).await;
+    let sb = sandbox_with(120, 5, 3600).await;
     let (da, db) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     let a = desk(&sb.base_url(), da.path()).await;
     let b = desk(&sb.base_url(), db.path()).await;
@@ -304,13 +303,14 @@ async fn two_desks_capturing_the_same_invoices_capture_each_once() {
     reversed.reverse();
     tokio::join!(run(a, invoices.clone()), run(b, reversed));
     set_faults(&sb, "{}").await;
-    for _ in 0..20 {
+    for _ in 0..4 {
         a.recover().await.expect("recover a");
         b.recover().await.expect("recover b");
         if all_terminal(a).await && all_terminal(b).await {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // PENDING captures complete after an hour of sandbox time
+        sb.advance_clock(chrono::Duration::hours(1)).expect("clock");
     }
     assert!(all_terminal(a).await && all_terminal(b).await);
     let (caps, fins) = assert_exactly_once(&sb, "two desks").await;
