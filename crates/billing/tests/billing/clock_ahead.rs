@@ -25,8 +25,14 @@ async fn advance(sb: &Sandbox, body: &str) {
 #[tokio::test]
 async fn key_flows_hold_with_the_sandbox_clock_40_days_ahead() {
     // PENDING captures complete after an hour of sandbox time
-    let config =
-        Config { invoices: 300, seed: 2, rate_limit: 0, pending_seconds: 3600, clock_offset: Duration::days(40), ..Config::default() };
+    let config = Config {
+        invoices: 300,
+        seed: 2,
+        rate_limit: 0,
+        pending_seconds: 3600,
+        clock_offset: Duration::days(40),
+        ..Config::default()
+    };
     let sb = Sandbox::start(config, "127.0.0.1:0".parse().expect("addr")).await.expect("sandbox");
     assert!(sb.now() - chrono::Utc::now() > Duration::days(40) - Duration::seconds(5));
     let dir = tempfile::tempdir().expect("dir");
