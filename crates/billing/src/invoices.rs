@@ -529,15 +529,27 @@ pub async fn upsert_page(pool: &SqlitePool, invoices: &[gateway::Invoice], run: 
     Ok(invoices.len())
 }
 
-/// After a complete full sync: outstanding invoices the gateway no longer listed are closed.
-pub async fn close_unseen(pool: &SqlitePool, run: i64) -> Result<u64, DeskError> {
-    let r = sqlx::query(
-        "UPDATE invoices SET status = 'closed', has_paypal = 0 WHERE status = 'outstanding' AND sync_run <> ?",
+/// Cached outstanding invoices that sync run `run` has not written (its lists left them out).
+pub async fn outstanding_not_seen(pool: &SqlitePool, run: i64) -> Result<Vec<u64>, DeskError> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT invoice_no FROM invoices WHERE status = 'outstanding' AND sync_run <> ? ORDER BY invoice_no",
     )
     .bind(run)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().filter_map(|(no,)| u64::try_from(no).ok()).collect())
+}
+
+/// An outstanding invoice the gateway no longer knows (it answers 404 for it) is closed.
+pub async fn close(pool: &SqlitePool, invoice_no: u64) -> Result<(), DeskError> {
+    let no = i64::try_from(invoice_no).map_err(|_| DeskError::bad_input("invoice number out of range"))?;
+    sqlx::query(
+        "UPDATE invoices SET status = 'closed', has_paypal = 0 WHERE invoice_no = ? AND status = 'outstanding'",
+    )
+    .bind(no)
     .execute(pool)
     .await?;
-    Ok(r.rows_affected())
+    Ok(())
 }
 
 /// Writes one invoice fetched outside a sync (the detail view), keeping its sync run so a

@@ -3,11 +3,12 @@
 //! * **Full** (first time, daily, or on request): every outstanding invoice, by invoice number,
 //!   pages fetched a few at a time and each written in its own transaction. Then a catch-up
 //!   pass (`status=all`, `updatedSince` = start − margin) picks up what changed meanwhile.
-//!   Only when both passes completed, and nothing left the outstanding set during them (which
-//!   could have shifted the gateway's offset pages), are cached invoices the gateway no longer
-//!   lists marked `closed`; otherwise the next sync is a full one again. "Left" is judged
-//!   against the cache, not the clock (see [`left_since_read`]), so a gateway whose clock runs
-//!   ahead of the desk's does not make every full sync look disturbed.
+//!   Then every cached invoice still outstanding that neither pass listed is asked for by
+//!   number, and takes the gateway's answer: paid or cancelled, still outstanding (an offset
+//!   page shifted under us), or `closed` when the gateway no longer knows it. Absence from a
+//!   paged list proves nothing on its own — an invoice leaving the outstanding set mid-pass
+//!   shifts every later page, concurrent page fetches see it at different moments, and the
+//!   catch-up pass trusts the gateway's clock — so nothing is closed on absence alone.
 //! * **Incremental**: `status=all&updatedSince=cursor`, by invoice number (a fixed order, so an
 //!   update during the pass can duplicate a row but never skip one).
 //!
@@ -61,7 +62,8 @@ pub struct SyncReport {
     pub pages: u64,
     #[ts(type = "number")]
     pub invoices: u64,
-    /// Cached invoices marked closed because the gateway no longer lists them.
+    /// Cached outstanding invoices the lists left out that the gateway, asked for each by number,
+    /// says are paid or cancelled, or no longer knows (those are marked closed).
     #[ts(type = "number")]
     pub closed: u64,
     pub started_at: String,
@@ -120,11 +122,11 @@ pub async fn run(
             let since = state.cursor.as_deref().and_then(time::parse).unwrap_or(started);
             pass(pool, gw, state.run, InvoiceStatusFilter::All, Some(since), SyncMode::Incremental, progress)
                 .await
-                .map(|(p, n, _)| (p, n, 0, false))
+                .map(|(p, n)| (p, n, 0))
         }
     };
     match result {
-        Ok((pages, count, closed, complete_full)) => {
+        Ok((pages, count, closed)) => {
             let finished = Utc::now();
             let cursor = time::text(started - Duration::minutes(MARGIN_MINUTES));
             let mut q = sqlx::query(
@@ -136,8 +138,7 @@ pub async fn run(
                 .bind(time::text(finished))
                 .bind(if mode == SyncMode::Full { "full" } else { "incremental" })
                 .bind(i64::try_from(count).unwrap_or(i64::MAX))
-                // a disturbed full sync leaves `last_full_at` empty: the next sync is full again
-                .bind(complete_full)
+                .bind(mode == SyncMode::Full)
                 .bind(time::text(started));
             q.execute(pool).await?;
             tracing::info!(pages, count, closed, "sync done");
@@ -164,26 +165,46 @@ async fn full(
     run: i64,
     started: DateTime<Utc>,
     progress: &(dyn Fn(SyncProgress) + Send + Sync),
-) -> Result<(u64, u64, u64, bool), DeskError> {
-    let (pages, count, _) =
-        pass(pool, gw, run, InvoiceStatusFilter::Outstanding, None, SyncMode::Full, progress).await?;
+) -> Result<(u64, u64, u64), DeskError> {
+    let (pages, count) = pass(pool, gw, run, InvoiceStatusFilter::Outstanding, None, SyncMode::Full, progress).await?;
     let since = started - Duration::minutes(MARGIN_MINUTES);
-    let (more_pages, more, left) =
+    let (more_pages, more) =
         pass(pool, gw, run, InvoiceStatusFilter::All, Some(since), SyncMode::Full, progress).await?;
-    let closed = if left == 0 {
-        Some(invoices::close_unseen(pool, run).await?)
-    } else {
-        // Invoices left the outstanding set while we paged through it: an offset page may
-        // have skipped one, so absence proves nothing this time. The next full sync closes.
-        tracing::info!(left, "invoices changed during the full sync; not closing unseen ones this time");
-        sqlx::query("UPDATE sync_state SET last_full_at = NULL WHERE id = 1").execute(pool).await?;
-        None
-    };
-    Ok((pages + more_pages, count + more, closed.unwrap_or(0), closed.is_some()))
+    let settled = settle_unlisted(pool, gw, run).await?;
+    Ok((pages + more_pages, count + more, settled))
 }
 
-/// Pages through one list query, writing each page. Returns (pages, invoices, how many of them
-/// left the outstanding set since the cache last had them outstanding).
+/// Asks the gateway, by number, for each cached invoice still outstanding that this full sync's
+/// passes did not list, and writes its answer (with this run, so it counts as seen). Returns how
+/// many left the outstanding set: settled at the gateway, or closed because it answers 404.
+/// Any other failure stops the sync; what was already answered stays written.
+async fn settle_unlisted(pool: &SqlitePool, gw: &GatewayClient, run: i64) -> Result<u64, DeskError> {
+    let unlisted = invoices::outstanding_not_seen(pool, run).await?;
+    if !unlisted.is_empty() {
+        tracing::info!(count = unlisted.len(), "outstanding invoices the lists left out; asking for each");
+    }
+    let mut answers =
+        futures::stream::iter(unlisted).map(|no| async move { (no, gw.invoice(no).await) }).buffered(CONCURRENT_PAGES);
+    let mut settled = 0;
+    while let Some((no, answer)) = answers.next().await {
+        match answer {
+            Ok(inv) => {
+                if inv.status != gateway::InvoiceStatus::Outstanding {
+                    settled += 1;
+                }
+                invoices::upsert_page(pool, std::slice::from_ref(&inv), run).await?;
+            }
+            Err(gateway::GatewayError::InvoiceNotFound) => {
+                invoices::close(pool, no).await?;
+                settled += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(settled)
+}
+
+/// Pages through one list query, writing each page. Returns (pages, invoices).
 async fn pass(
     pool: &SqlitePool,
     gw: &GatewayClient,
@@ -192,7 +213,7 @@ async fn pass(
     since: Option<DateTime<Utc>>,
     mode: SyncMode,
     progress: &(dyn Fn(SyncProgress) + Send + Sync),
-) -> Result<(u64, u64, u64), DeskError> {
+) -> Result<(u64, u64), DeskError> {
     let query = |page: u64| InvoiceListQuery {
         page,
         limit: PAGE_SIZE,
@@ -205,7 +226,6 @@ async fn pass(
     let total_pages = first.total_pages.unwrap_or(1).max(1);
     let mut pages = 1u64;
     let mut count = first.invoices.len() as u64;
-    let mut left = left_since_read(pool, &first.invoices).await?;
     invoices::upsert_page(pool, &first.invoices, run).await?;
     progress(SyncProgress { mode, pages_done: pages, pages_total: Some(total_pages), invoices: count });
     let mut rest = futures::stream::iter(2..=total_pages)
@@ -215,7 +235,6 @@ async fn pass(
         })
         .buffered(CONCURRENT_PAGES);
     while let Some(page) = rest.try_next().await? {
-        left += left_since_read(pool, &page.invoices).await?;
         invoices::upsert_page(pool, &page.invoices, run).await?;
         pages += 1;
         count += page.invoices.len() as u64;
@@ -231,38 +250,11 @@ async fn pass(
         if page.invoices.is_empty() {
             break;
         }
-        left += left_since_read(pool, &page.invoices).await?;
         invoices::upsert_page(pool, &page.invoices, run).await?;
         pages += 1;
         count += last_len;
     }
-    Ok((pages, count, left))
-}
-
-/// How many of `page` (before it is written) the gateway lists as no longer outstanding while the
-/// cache still has them outstanding, seen so earlier in this sync or by an earlier one. Only such
-/// an invoice can have shifted an offset page already read: a removal moves only the rows after
-/// its own position, so it skips a row only if it sat on a page read before it left, and then we
-/// saw it. One the cache already knew as settled, or never saw outstanding, cannot have, whatever
-/// its `updatedAt` says by the gateway's clock.
-async fn left_since_read(pool: &SqlitePool, page: &[gateway::Invoice]) -> Result<u64, DeskError> {
-    let settled: Vec<i64> = page
-        .iter()
-        .filter(|i| i.status != gateway::InvoiceStatus::Outstanding)
-        .filter_map(|i| i64::try_from(i.invoice_no).ok())
-        .collect();
-    if settled.is_empty() {
-        return Ok(0);
-    }
-    let mut q =
-        sqlx::QueryBuilder::new("SELECT COUNT(*) FROM invoices WHERE status = 'outstanding' AND invoice_no IN (");
-    let mut list = q.separated(", ");
-    for no in settled {
-        list.push_bind(no);
-    }
-    list.push_unseparated(")");
-    let n: i64 = q.build_query_scalar().fetch_one(pool).await?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok((pages, count))
 }
 
 /// What the last syncs left behind, for the status line.

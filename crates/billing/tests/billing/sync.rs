@@ -256,6 +256,8 @@ mod double {
         upstream: String,
         client: reqwest::Client,
         hidden: Mutex<HashSet<u64>>,
+        gone: Mutex<HashSet<u64>>,
+        details: Mutex<Vec<u64>>,
         hook: Mutex<Option<Hook>>,
         answered: Mutex<Vec<ListCall>>,
     }
@@ -268,6 +270,8 @@ mod double {
                 upstream: upstream.to_owned(),
                 client: reqwest::Client::new(),
                 hidden: Mutex::default(),
+                gone: Mutex::default(),
+                details: Mutex::default(),
                 hook: Mutex::default(),
                 answered: Mutex::default(),
             });
@@ -288,6 +292,18 @@ mod double {
         /// From now on list answers leave `invoice_no` out.
         pub fn hide(&self, invoice_no: u64) {
             self.shared.hidden.lock().expect("lock").insert(invoice_no);
+        }
+
+        /// From now on the gateway no longer knows `invoice_no`: lists leave it out and its
+        /// detail answers 404 Invoice not found.
+        pub fn gone(&self, invoice_no: u64) {
+            self.hide(invoice_no);
+            self.shared.gone.lock().expect("lock").insert(invoice_no);
+        }
+
+        /// The invoices asked for one by one (`GET .../invoices/{no}`), in order.
+        pub fn details(&self) -> Vec<u64> {
+            self.shared.details.lock().expect("lock").clone()
         }
 
         /// Sets (or clears) the hook and forgets the requests answered so far.
@@ -322,6 +338,11 @@ mod double {
             since: q.contains_key("updatedSince"),
             page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
         })
+    }
+
+    /// `GET /api/v1/billing_admin/invoices/{no}`: the invoice number.
+    fn detail_call(target: &str) -> Option<u64> {
+        target.strip_prefix(LIST)?.strip_prefix('/')?.split('?').next()?.parse().ok()
     }
 
     /// The list answer without the hidden invoices; every other byte as the sandbox sent it.
@@ -382,11 +403,25 @@ mod double {
         let body = buf[head_end..(head_end + length).min(buf.len())].to_vec();
 
         let call = if method == "GET" { list_call(&target) } else { None };
+        let detail = if method == "GET" { detail_call(&target) } else { None };
+        if let Some(no) = detail {
+            shared.details.lock().expect("lock").push(no);
+        }
         let hook = shared.hook.lock().expect("lock").clone();
         let injected = match (&call, hook) {
             (Some(c), Some(h)) => h(c.clone()).await,
             _ => None,
         };
+        if detail.is_some_and(|no| shared.gone.lock().expect("lock").contains(&no)) {
+            let body = br#"{"message":"Invoice not found"}"#;
+            let head = format!(
+                "HTTP/1.1 404 X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            s.write_all(head.as_bytes()).await?;
+            s.write_all(body).await?;
+            return s.shutdown().await;
+        }
         let (status, content_type, body) = match injected {
             Some(status) => (
                 status,
@@ -465,7 +500,7 @@ async fn pay_at_gateway(url: &str, invoice_no: u64, payment_id: &str) {
 }
 
 #[tokio::test]
-async fn an_invoice_gone_from_the_outstanding_list_is_closed_after_an_undisturbed_full_sync() {
+async fn invoices_the_lists_leave_out_are_asked_for_and_take_the_gateways_answer() {
     let sb = sandbox(300, 8).await;
     let proxy = double::Proxy::start(&sb.base_url()).await;
     let dir = tempfile::tempdir().expect("dir");
@@ -473,21 +508,31 @@ async fn an_invoice_gone_from_the_outstanding_list_is_closed_after_an_undisturbe
     d.sync(true, &no_progress()).await.expect("first sync");
     let before = numbers(&d.list(&all("outstanding")).await.expect("list"));
     assert!(before.contains(&458_732));
+    let deleted = before[5];
+    assert_ne!(deleted, 458_732);
 
-    // paid at the gateway long before this sync (the catch-up pass does not list it any more)
+    // paid at the gateway long before this sync (the catch-up pass does not list it any more),
+    // and another one the gateway no longer knows at all
     assert_eq!(pay_seed_example(&sb).await, 200);
     proxy.hide(458_732);
+    proxy.gone(u64::try_from(deleted).expect("no"));
     let report = d.sync(true, &no_progress()).await.expect("full sync");
-    assert_eq!((report.mode, report.closed), (SyncMode::Full, 1), "{report:?}");
-    assert_eq!(d.invoice(458_732).await.expect("cached").status, "closed");
+    assert_eq!((report.mode, report.closed), (SyncMode::Full, 2), "{report:?}");
+    let mut asked = proxy.details();
+    asked.sort_unstable();
+    let mut want_asked = vec![458_732, u64::try_from(deleted).expect("no")];
+    want_asked.sort_unstable();
+    assert_eq!(asked, want_asked, "exactly the invoices the lists left out were asked for");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, "paid", "the gateway's own answer");
+    assert_eq!(d.invoice(deleted).await.expect("cached").status, "closed", "the gateway no longer knows it");
     let after = numbers(&d.list(&all("outstanding")).await.expect("list"));
-    let want: Vec<i64> = before.iter().copied().filter(|n| *n != 458_732).collect();
-    assert_eq!(after, want, "only the invoice the gateway stopped listing was closed");
+    let want: Vec<i64> = before.iter().copied().filter(|n| *n != 458_732 && *n != deleted).collect();
+    assert_eq!(after, want, "only those two left the outstanding list");
     d.close().await;
 }
 
 #[tokio::test]
-async fn nothing_is_closed_when_an_invoice_left_the_outstanding_set_during_the_full_pass() {
+async fn an_invoice_a_shifted_page_left_out_is_asked_for_and_stays_outstanding() {
     let sb = sandbox(500, 9).await;
     let proxy = double::Proxy::start(&sb.base_url()).await;
     let dir = tempfile::tempdir().expect("dir");
@@ -518,19 +563,20 @@ async fn nothing_is_closed_when_an_invoice_left_the_outstanding_set_during_the_f
     let report = d.sync(true, &no_progress()).await.expect("full sync");
     proxy.set_hook(None);
     assert_eq!((report.mode, report.closed), (SyncMode::Full, 0), "{report:?}");
+    // the case under test: the shifted pages left it out, so it was asked for, alone
+    assert_eq!(proxy.details(), vec![u64::try_from(skipped).expect("no")], "invoice {skipped} was on no page");
     let (latest, seen) = runs(&d, skipped).await;
-    assert!(seen < latest, "invoice {skipped} was on no page of this sync (the case under test)");
+    assert_eq!(seen, latest, "its answer was written by this sync");
     assert_eq!(d.invoice(skipped).await.expect("cached").status, "outstanding", "not closed on a shifted page");
     assert_eq!(d.invoice(paid).await.expect("cached").status, "paid", "the catch-up pass saw it leave");
     let after = numbers(&d.list(&all("outstanding")).await.expect("list"));
     let want: Vec<i64> = before.iter().copied().filter(|n| *n != paid).collect();
     assert_eq!(after, want);
 
-    // the next sync is a full one again, and undisturbed it sees the invoice still outstanding
-    let next = d.sync(false, &no_progress()).await.expect("next sync");
+    // an undisturbed full sync agrees, asking for nothing
+    let next = d.sync(true, &no_progress()).await.expect("next sync");
     assert_eq!((next.mode, next.closed), (SyncMode::Full, 0), "{next:?}");
-    let (latest, seen) = runs(&d, skipped).await;
-    assert_eq!(seen, latest);
+    assert_eq!(proxy.details(), vec![u64::try_from(skipped).expect("no")], "nothing more asked for");
     assert_eq!(numbers(&d.list(&all("outstanding")).await.expect("list")), want);
     d.close().await;
 }
@@ -568,18 +614,20 @@ async fn nothing_is_closed_when_the_full_sync_fails_midway() {
     assert_eq!(written, listed);
     assert!(d.status().await.expect("status").last_sync_error.is_some());
 
-    // once the gateway answers again, the same case closes
+    assert!(proxy.details().is_empty(), "nothing was asked for by number: the lists never completed");
+
+    // once the gateway answers again, the same case settles
     proxy.set_hook(None);
     let report = d.sync(true, &no_progress()).await.expect("full sync");
     assert_eq!((report.mode, report.closed), (SyncMode::Full, 1), "{report:?}");
-    assert_eq!(d.invoice(458_732).await.expect("cached").status, "closed");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, "paid");
     d.close().await;
 }
 
 #[tokio::test]
-async fn closing_works_when_the_gateway_clock_runs_ahead_of_the_desks() {
+async fn settling_works_when_the_gateway_clock_runs_ahead_of_the_desks() {
     // the gateway stamps its invoices 40 days ahead: its catch-up list holds every invoice
-    // settled in those 40 days, none of which left during the pass
+    // settled in those 40 days
     let config = sandbox::Config {
         invoices: 300,
         seed: 8,
@@ -599,6 +647,7 @@ async fn closing_works_when_the_gateway_clock_runs_ahead_of_the_desks() {
     proxy.hide(458_732);
     let report = d.sync(true, &no_progress()).await.expect("full sync");
     assert_eq!((report.mode, report.closed), (SyncMode::Full, 1), "{report:?}");
-    assert_eq!(d.invoice(458_732).await.expect("cached").status, "closed");
+    assert_eq!(proxy.details(), vec![458_732], "only the invoice the lists left out was asked for");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, "paid");
     d.close().await;
 }

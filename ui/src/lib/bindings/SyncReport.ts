@@ -3,6 +3,7 @@ import type { SyncMode } from "./SyncMode";
 
 export type SyncReport = { mode: SyncMode, pages: number, invoices: number, 
 /**
- * Cached invoices marked closed because the gateway no longer lists them.
+ * Cached outstanding invoices the lists left out that the gateway, asked for each by number,
+ * says are paid or cancelled, or no longer knows (those are marked closed).
  */
 closed: number, startedAt: string, finishedAt: string, };
