@@ -21,14 +21,22 @@ const steps = (page) =>
     lis.map((li) => ({ state: li.dataset.state, done: li.classList.contains("done"), current: li.getAttribute("aria-current") === "step" })),
   );
 
-/** What `steps` should read when the first `done` of `chain` are done and the capture still runs. */
-const expected = (chain, done, running) =>
-  chain.map((state, i) => ({ state, done: i < done, current: running && i === done }));
+/** States the engine journals before their call goes out: not done until a later state is reported. */
+const SENT = new Set(["paypal_capture_sent", "finalize_sent", "wallet_pay_sent"]);
 
-/** Delivers one progress event, then waits until the dialog shows it. */
+/** What `steps` should read when the first `reported` states of `chain` were reported. */
+const expected = (chain, reported, running) => {
+  const done = reported > 0 && SENT.has(chain[reported - 1]) ? reported - 1 : reported;
+  return chain.map((state, i) => ({ state, done: i < done, current: running && i === done }));
+};
+
+/** Delivers one progress event, then waits until the dialog shows it (done, or under way). */
 async function progress(page, report) {
   await page.evaluate((r) => window.__emit("capture-progress", r), report);
-  await page.waitForFunction((state) => document.querySelector(`[data-testid=capture-steps] li[data-state=${state}]`)?.classList.contains("done"), report.state);
+  await page.waitForFunction((state) => {
+    const li = document.querySelector(`[data-testid=capture-steps] li[data-state=${state}]`);
+    return li?.classList.contains("done") || li?.getAttribute("aria-current") === "step";
+  }, report.state);
 }
 
 test("shows the breakdown and the environment, and each step as the desk reports it", async () => {
@@ -98,7 +106,7 @@ test("an adopted capture does not claim this desk sent one", async () => {
   await progress(page, result("paypal_captured", { adopted: true }));
   assert.deepEqual(await steps(page), expected(paypalSteps, 3, true));
   const sent = page.locator("[data-testid=capture-steps] li[data-state=paypal_capture_sent]");
-  assert.match(await sent.textContent(), /captured already.*none sent/);
+  assert.match(await sent.textContent(), /captured already, that capture is used/);
   assert.doesNotMatch(await sent.textContent(), /capture sent/);
   await release(page, "capture_invoice");
   await page.waitForSelector("[data-testid=capture-result]");
@@ -123,4 +131,32 @@ test("an error reads for a clerk, with the technical detail one click away", asy
   assert.equal(await page.locator("pre.detail").count(), 0);
   await page.getByRole("button", { name: "Show technical detail" }).click();
   assert.match(await page.locator("pre.detail").textContent(), /invalid_amount/);
+});
+
+test("a report sent but not answered is not shown as done", async () => {
+  // the gateway went away after the capture was verified: finalize_sent is journaled, then the
+  // engine waits; "Reported to the gateway" must not read as done
+  const page = await open({ capture_preview: preview(), capture_invoice: held(result("finalized")) });
+  await page.click("[data-testid=capture-confirm]");
+  await page.waitForSelector("[data-testid=capture-steps]");
+  const upTo = paypalSteps.indexOf("finalize_sent") + 1;
+  for (const state of paypalSteps.slice(0, upTo)) await progress(page, result(state));
+  assert.deepEqual(await steps(page), expected(paypalSteps, upTo, true));
+  const reported = page.locator("[data-testid=capture-steps] li[data-state=finalize_sent]");
+  assert.equal(await reported.getAttribute("aria-current"), "step", "under way, not done");
+  await release(page, "capture_invoice", { value: result("finalize_sent", { message: "Not finished yet: the gateway did not answer; it resumes automatically." }) });
+  await page.waitForSelector("[data-testid=capture-result]");
+  assert.deepEqual(await steps(page), expected(paypalSteps, upTo, false));
+  assert.equal(await reported.evaluate((li) => li.classList.contains("done")), false);
+});
+
+test("the steps follow the path the engine took, not the preview's", async () => {
+  // the preview said the wallet pays it all; by the time of the capture another capture had
+  // drawn on the shared wallet and the engine took the PayPal path
+  const page = await open({ capture_preview: walletPreview, capture_invoice: held(result("finalized")) });
+  await page.click("[data-testid=capture-confirm]");
+  await page.waitForSelector("[data-testid=capture-steps]");
+  await progress(page, result("part_processed"));
+  assert.deepEqual(await steps(page), expected(paypalSteps, 1, true));
+  assert.doesNotMatch(await page.locator("[data-testid=capture-steps]").textContent(), /Wallet payment reported/);
 });
