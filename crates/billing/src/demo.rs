@@ -12,7 +12,9 @@ pub async fn start(data_dir: &Path) -> Result<sandbox::Sandbox, DeskError> {
         seed: 2026,
         invoices: 400,
         state_file: Some(data_dir.join("demo-world.json")),
-        // a new demo world is dated around now (the sandbox clock), then kept in the state file
+        // a new demo world is dated around now (the sandbox clock), then kept in the state file;
+        // SANDBOX_CLOCK_OFFSET_DAYS (tests) starts that clock ahead, and a bad value is refused
+        clock_offset: sandbox::clock_offset_from_env().map_err(DeskError::bad_input)?,
         ..sandbox::Config::default()
     };
     sandbox::Sandbox::start(config, ([127, 0, 0, 1], 0).into())

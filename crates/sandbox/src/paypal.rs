@@ -586,10 +586,10 @@ async fn capture_authorization(
         Err(r) => return r,
     };
     let mut w = state.world();
+    w.catch_up();
     if let Some(r) = replay(&w, &key) {
         return r;
     }
-    w.catch_up();
     let Some(auth) = w.authorizations.get(&id).cloned() else {
         return not_found(&id);
     };
@@ -683,10 +683,10 @@ async fn void_authorization(
         return r;
     }
     let mut w = state.world();
+    w.catch_up();
     if let Some(r) = replay(&w, &key) {
         return r;
     }
-    w.catch_up();
     let Some(auth) = w.authorizations.get(&id).cloned() else {
         return not_found(&id);
     };
@@ -747,10 +747,10 @@ async fn refund_capture(
         Err(r) => return r,
     };
     let mut w = state.world();
+    w.catch_up();
     if let Some(r) = replay(&w, &key) {
         return r;
     }
-    w.catch_up();
     let Some(cap) = w.captures.get(&id).cloned() else {
         return not_found(&id);
     };

@@ -231,3 +231,26 @@ async fn past_the_honour_period_an_authorization_still_captures_within_its_29_da
     assert_eq!(s, 201, "{c}");
     assert_eq!(c["amount"], a["amount"], "no amount: the whole authorization");
 }
+
+#[tokio::test]
+async fn a_replayed_capture_answers_its_state_by_the_clock() {
+    // PayPal answers a replayed request with the resource's latest state: a PENDING capture
+    // whose time has come answers COMPLETED, to the replay as to a GET
+    let (_sb, h) = start(Config { invoices: 1200, pending_seconds: 3600, ..quiet_at(0) }).await;
+    let t = h.paypal_token().await;
+    let mut pending = None;
+    for inv in crate::paypal::approved(&h, "AUTHORIZE").await {
+        let id = inv["paypal"]["authorizationId"].as_str().expect("authorization id").to_owned();
+        let path = format!("/v2/payments/authorizations/{id}/capture");
+        let key = format!("replay-{id}");
+        let (s, c) = h.send("POST", &path, Some(&t), Some("{}"), &[("PayPal-Request-Id", &key)]).await;
+        if s == 201 && c["status"] == "PENDING" {
+            pending = Some((path, key, c["id"].clone()));
+            break;
+        }
+    }
+    let (path, key, capture_id) = pending.expect("the seed has an authorization whose capture goes PENDING");
+    assert_eq!(advance(&h, r#"{"advance_seconds":3600}"#).await.0, 200);
+    let (s, c) = h.send("POST", &path, Some(&t), Some("{}"), &[("PayPal-Request-Id", &key)]).await;
+    assert_eq!((s, &c["id"], c["status"].as_str()), (200, &capture_id, Some("COMPLETED")), "{c}");
+}
