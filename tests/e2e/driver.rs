@@ -26,8 +26,76 @@ fn app_binary() -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
+/// A port for WebKitWebDriver, which must be told one: bound and released here, so another
+/// process may take it first. [`App::start_with`] checks that WebKitWebDriver is the one
+/// listening on it, and starts over with another port when it is not.
+fn unused_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// The TCP ports process `pid` listens on (Linux: its sockets' inodes in /proc/<pid>/net/tcp*).
+fn listening_ports(pid: u32) -> Vec<u16> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return Vec::new() };
+    let inodes: std::collections::HashSet<String> = fds
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|link| Some(link.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned()))
+        .collect();
+    let mut ports = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else { continue };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local address, state (0A: LISTEN), inode
+            if f.len() > 9 && f[3] == "0A" && inodes.contains(f[9]) {
+                if let Some(port) = f[1].rsplit(':').next().and_then(|h| u16::from_str_radix(h, 16).ok()) {
+                    ports.push(port);
+                }
+            }
+        }
+    }
+    ports
+}
+
+/// The live child processes of `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { return false };
+            // after the command name in parentheses: state, parent
+            let mut rest = stat.get(stat.rfind(')').map_or(0, |i| i + 1)..).unwrap_or("").split_whitespace();
+            let state = rest.next().unwrap_or("Z");
+            state != "Z" && rest.next().and_then(|pp| pp.parse::<u32>().ok()) == Some(pid)
+        })
+        .collect()
+}
+
+/// Waits until tauri-driver listens (on the port it chose) and its WebKitWebDriver on
+/// `native_port`; the port tauri-driver listens on.
+async fn driver_ready(tauri_driver: &mut Child, native_port: u16) -> Result<u16, String> {
+    let started = Instant::now();
+    loop {
+        if let Ok(Some(status)) = tauri_driver.try_wait() {
+            return Err(format!("tauri-driver exited ({status})"));
+        }
+        let ports = listening_ports(tauri_driver.id());
+        let natives = children(tauri_driver.id());
+        if let Some(&port) = ports.first() {
+            if natives.iter().any(|&n| listening_ports(n).contains(&native_port)) {
+                return Ok(port);
+            }
+            if natives.is_empty() {
+                return Err(format!("WebKitWebDriver exited (port {native_port} taken?)"));
+            }
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            return Err(format!("tauri-driver listens on {ports:?}, WebKitWebDriver not on {native_port}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 impl App {
@@ -41,28 +109,41 @@ impl App {
         let application = app_binary();
         assert!(std::env::var_os("DISPLAY").is_some(), "DISPLAY is not set: the e2e test needs an X display (Xvfb)");
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let native_port = free_port();
-        let tauri_driver = Command::new("tauri-driver")
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .env("DESK_DATA_DIR", data_dir.path())
-            .env_remove("DESK_ENV")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("NO_AT_BRIDGE", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("tauri-driver is not installed (cargo xtask setup installs it)");
+        let mut failures = Vec::new();
+        // tauri-driver binds a port of the system's choice (read back from /proc): no race.
+        // WebKitWebDriver's port is chosen here: taken meanwhile, it is tried again with another.
+        let (mut tauri_driver, port) = loop {
+            let native_port = unused_port();
+            let mut tauri_driver = Command::new("tauri-driver")
+                .args(["--port", "0", "--native-port", &native_port.to_string()])
+                .env("DESK_DATA_DIR", data_dir.path())
+                .env_remove("DESK_ENV")
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                .env("NO_AT_BRIDGE", "1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("tauri-driver is not installed (cargo xtask setup installs it)");
+            match driver_ready(&mut tauri_driver, native_port).await {
+                Ok(port) => break (tauri_driver, port),
+                Err(e) => {
+                    stop(&mut tauri_driver);
+                    failures.push(e);
+                    assert!(failures.len() < 3, "tauri-driver did not start: {failures:?}");
+                }
+            }
+        };
         let server = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not listen on {server}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         let mut caps = Capabilities::new();
         caps.set("browserName", "wry").expect("capability");
         caps.set("tauri:options", serde_json::json!({ "application": application })).expect("capability");
-        let driver = WebDriver::new(&server, caps).await.expect("a WebDriver session on the app");
+        let driver = match WebDriver::new(&server, caps).await {
+            Ok(d) => d,
+            Err(e) => {
+                stop(&mut tauri_driver);
+                panic!("no WebDriver session on the app: {e}");
+            }
+        };
         App { driver, tauri_driver, data_dir: Some(data_dir) }
     }
 
@@ -140,6 +221,10 @@ impl App {
 }
 
 fn stop(child: &mut Child) {
+    // already reaped (its pid may be another process's by now) or exited: nothing to signal
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
     // SIGTERM, so tauri-driver stops WebKitWebDriver too (SIGKILL would leave it running).
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let started = Instant::now();

@@ -4,6 +4,7 @@
 //! may be found in the data directory or the logs.
 
 use crate::driver::{App, Check};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,24 +20,48 @@ impl Drop for SandboxProcess {
     }
 }
 
+/// Starts `desk-sandbox` on a port of the system's choice and reads its address from the line
+/// it prints once it listens.
 fn start_sandbox() -> (SandboxProcess, String) {
     let bin = std::env::var("DESK_E2E_SANDBOX").expect("DESK_E2E_SANDBOX is not set: run through `cargo xtask e2e`");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
-    let child = Command::new(bin)
-        .args(["--addr", &format!("127.0.0.1:{port}"), "--invoices", "150", "--seed", "5", "--rate-limit", "0"])
+    let mut child = Command::new(bin)
+        .args(["--addr", "127.0.0.1:0", "--invoices", "150", "--seed", "5", "--rate-limit", "0"])
         .env("SANDBOX_STAFF_TOKEN", TOKEN)
         .env("SANDBOX_CLIENT_ID", "e2e-desk-app")
         .env("SANDBOX_CLIENT_SECRET", SECRET)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("desk-sandbox starts");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "desk-sandbox did not listen");
-        std::thread::sleep(Duration::from_millis(100));
+    let stderr = child.stderr.take().expect("the sandbox's stderr");
+    let sandbox = SandboxProcess(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    // reads to the end, so the sandbox never blocks on a full pipe
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            match line.strip_prefix("desk-sandbox listening on ") {
+                Some(url) => {
+                    let _ = tx.send(Ok(url.trim().to_owned()));
+                }
+                None => {
+                    let _ = tx.send(Err(line));
+                }
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut said = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Ok(url)) => {
+                assert!(url.starts_with("http://127.0.0.1:"), "desk-sandbox listens on {url}");
+                return (sandbox, url);
+            }
+            Ok(Err(line)) => said.push(line),
+            Err(e) => panic!("desk-sandbox did not say where it listens ({e}); it said: {said:?}"),
+        }
     }
-    (SandboxProcess(child), format!("http://127.0.0.1:{port}"))
 }
 
 #[tokio::test]

@@ -28,9 +28,18 @@ const RUN_PACKAGES: &[&str] = &[
     "dbus",
 ];
 
-/// What the tests add: WebKitWebDriver, Chromium, screenshots, the Secret Service.
-const TEST_PACKAGES: &[&str] =
-    &["webkit2gtk-driver", "chromium", "imagemagick", "sqlite3", "gnome-keyring", "dbus-x11"];
+/// What the tests add: WebKitWebDriver, Chromium, screenshots, the Secret Service (and
+/// `secret-tool`, `gdbus` to list its items before and after the keyring test).
+const TEST_PACKAGES: &[&str] = &[
+    "webkit2gtk-driver",
+    "chromium",
+    "imagemagick",
+    "sqlite3",
+    "gnome-keyring",
+    "dbus-x11",
+    "libsecret-tools",
+    "libglib2.0-bin",
+];
 
 pub fn all(purpose: Purpose) -> Result {
     let mut packages: Vec<&str> = RUN_PACKAGES.to_vec();

@@ -159,6 +159,7 @@ pub fn test() -> Result {
     step("ui logic (vitest)", &mut || npm(&["run", "test:unit"]))?;
     step("clippy", &mut || cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])))?;
     step("rust tests", &mut || cmd(cargo().args(["test", "--workspace", "--exclude", "desk-e2e"])))?;
+    step("keyring (private Secret Service)", &mut keyring)?;
     step("bindings up to date", &mut bindings_unchanged)?;
     step("ui tests (chromium)", &mut || {
         cmd(Command::new("node").args(["--test", "--test-concurrency=1", "tests/"]).current_dir(root().join("ui")))
@@ -191,60 +192,181 @@ fn e2e() -> Result {
     e2e_with(&[])
 }
 
-/// Bounded in time; whatever the run leaves behind is stopped.
+/// Bounded in time; every process the run started is stopped (its process group), and no other.
 fn e2e_with(env: &[(&str, String)]) -> Result {
     let x = Xvfb::start()?;
-    // A private D-Bus session with an unlocked GNOME Keyring (Secret Service), its keyrings in
-    // a temporary directory: the app stores credentials there as it would on a desktop.
-    let keyrings = tempfile_dir("desk-e2e-keyring")?;
-    let mut c = Command::new("dbus-run-session");
-    c.args(["--", "sh", "-c", KEYRING_THEN_EXEC, "sh"])
-        .arg(cargo_path())
+    let scratch = Scratch::new("desk-e2e")?;
+    let mut c = private_session(&scratch, KEYRING_THEN_EXEC)?;
+    c.arg(cargo_path())
         .args(["test", "-p", "desk-e2e", "--", "--test-threads=1", "--nocapture"])
-        .env("XDG_DATA_HOME", &keyrings)
         .env("DISPLAY", &x.display)
         .env("NO_AT_BRIDGE", "1")
         .env("DESK_E2E_APP", app_binary())
         .env("DESK_E2E_SANDBOX", root().join("target/debug/desk-sandbox"))
-        .current_dir(root())
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     let r = cmd_with_timeout(&mut c, Duration::from_secs(15 * 60));
-    // the app is started by WebKitWebDriver; nothing of the run may outlive it
-    let _ = Command::new("pkill").args(["-TERM", "-f", &app_binary().to_string_lossy()]).status();
-    let _ = Command::new("pkill").args(["-TERM", "-x", "WebKitWebDriver"]).status();
     drop(x);
-    let _ = std::fs::remove_dir_all(&keyrings);
     r
+}
+
+/// The keyring round trip (`billing`'s ignored test) against a real Secret Service: a private
+/// session as for e2e, the app's own slot holding a sentinel. A missing keyring fails it, and so
+/// does a keyring whose items differ afterwards (the test must remove its own and touch no other).
+fn keyring() -> Result {
+    let scratch = Scratch::new("desk-keyring")?;
+    let mut c = private_session(&scratch, KEYRING_TEST)?;
+    c.arg(cargo_path()).args(["test", "-p", "billing", "--lib", "--", "--ignored", "--exact", KEYRING_TEST_NAME]);
+    c.env("XTASK_TEST_LOG", scratch.path.join("test.log"));
+    cmd_with_timeout(&mut c, Duration::from_secs(10 * 60))
+}
+
+/// The Rust test [`keyring`] runs (crates/billing/src/secrets.rs).
+const KEYRING_TEST_NAME: &str = "secrets::tests::the_keyring_round_trips_from_async_code";
+
+/// A private D-Bus session running `script` (which starts the keyring, then runs `"$@"`), every
+/// per-user directory (XDG data, cache, config, runtime) in `scratch`: GNOME Keyring keeps its
+/// keyrings there, WebKit its caches and local storage, and nothing lands in the home folder.
+fn private_session(scratch: &Scratch, script: &str) -> Result<Command> {
+    let mut c = Command::new("dbus-run-session");
+    c.args(["--", "sh", "-c", script, "sh"]).current_dir(root());
+    for (var, dir) in [
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_RUNTIME_DIR", "run"),
+    ] {
+        let path = scratch.path.join(dir);
+        std::fs::create_dir_all(&path)?;
+        c.env(var, path);
+    }
+    std::fs::set_permissions(scratch.path.join("run"), std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    Ok(c)
 }
 
 /// Starts GNOME Keyring's Secret Service unlocked (password from stdin), then runs the command.
 const KEYRING_THEN_EXEC: &str =
     "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec \"$@\"";
 
+/// Starts the keyring, stores a sentinel in the app's live PayPal secret slot, lists every item,
+/// runs the test (which must run: one passed), and checks the items and the sentinel afterwards.
+const KEYRING_TEST: &str = r#"
+set -u
+printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null || { echo "xtask: no GNOME Keyring" >&2; exit 1; }
+items() {
+    gdbus call --session --dest org.freedesktop.secrets --object-path /org/freedesktop/secrets \
+        --method org.freedesktop.Secret.Service.SearchItems '@a{ss} {}'
+}
+app_slot="service capture-desk username live/paypal-client-secret target default application rust-keyring"
+printf app-sentinel | secret-tool store --label='Capture Desk (xtask sentinel)' $app_slot || exit 1
+before=$(items) || exit 1
+echo "xtask: Secret Service items before the test: $before" >&2
+"$@" >"$XTASK_TEST_LOG"; rc=$?
+cat "$XTASK_TEST_LOG"
+[ "$rc" -eq 0 ] || exit "$rc"
+grep -q "test result: ok. 1 passed" "$XTASK_TEST_LOG" || { echo "xtask: the keyring test did not run" >&2; exit 1; }
+after=$(items) || exit 1
+echo "xtask: Secret Service items after the test: $after" >&2
+[ "$before" = "$after" ] || { echo "xtask: the keyring's items changed" >&2; exit 1; }
+[ "$(secret-tool lookup $app_slot)" = app-sentinel ] || { echo "xtask: the app's keyring entry changed" >&2; exit 1; }
+"#;
+
+/// A temporary directory of this run, removed on drop.
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn new(prefix: &str) -> Result<Scratch> {
+        Ok(Scratch { path: tempfile_dir(prefix)? })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
 pub(crate) fn tempfile_dir(prefix: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
 
-/// Like [`cmd`], but the whole process group is stopped after `limit`.
+/// Like [`cmd`], in a process group of its own, bounded by `limit`. When the command ends (or
+/// runs out of time) whatever is left of its group is stopped: SIGTERM, then SIGKILL after a
+/// grace period. Only that group is signalled, never a process by name.
 fn cmd_with_timeout(c: &mut Command, limit: Duration) -> Result {
     use std::os::unix::process::CommandExt;
     eprintln!("$ {} (at most {limit:?})", describe(c));
     let mut child = c.process_group(0).spawn().map_err(|e| format!("{}: {e}", describe(c)))?;
+    let group = child.id();
     let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return if status.success() { Ok(()) } else { Err(format!("`{}` failed ({status})", describe(c)).into()) };
-        }
+    // the leader is reaped only after its group is stopped: until then its pid, the group's id,
+    // cannot be handed to another process
+    while !has_exited(&mut child)? {
         if started.elapsed() > limit {
-            let _ = Command::new("kill").args(["-TERM", &format!("-{}", child.id())]).status();
-            std::thread::sleep(Duration::from_secs(3));
-            let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+            stop_group(group);
             let _ = child.wait();
             return Err(format!("`{}` took longer than {limit:?}", describe(c)).into());
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+    stop_group(group);
+    let status = child.wait()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", describe(c)).into())
+    }
+}
+
+/// The child has exited (it is a zombie, not yet reaped). Without /proc, reaps it to find out.
+fn has_exited(child: &mut Child) -> Result<bool> {
+    match std::fs::read_to_string(format!("/proc/{}/stat", child.id())) {
+        Ok(stat) => Ok(stat_fields(&stat).is_some_and(|(state, _)| state == "Z" || state == "X")),
+        Err(_) => Ok(child.try_wait()?.is_some()),
+    }
+}
+
+/// A `/proc/<pid>/stat` line's state and process group.
+fn stat_fields(stat: &str) -> Option<(&str, u32)> {
+    // the command name (field 2) is in parentheses and may hold spaces: read after the last ')'
+    let mut rest = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    let state = rest.next()?;
+    let _parent = rest.next()?;
+    let group = rest.next()?.parse().ok()?;
+    Some((state, group))
+}
+
+/// The live (not zombie) processes of process group `group`.
+fn group_members(group: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().is_some_and(|stat| {
+                stat_fields(&stat).is_some_and(|(state, g)| g == group && state != "Z" && state != "X")
+            })
+        })
+        .collect()
+}
+
+/// SIGTERM to the group, SIGKILL to what is still there after 10 s.
+fn stop_group(group: u32) {
+    for (signal, grace) in [("-TERM", Duration::from_secs(10)), ("-KILL", Duration::from_secs(5))] {
+        let left = group_members(group);
+        if left.is_empty() {
+            return;
+        }
+        eprintln!("xtask: stopping what the run left behind (process group {group}, {signal}): {left:?}");
+        let _ = Command::new("kill").args([signal, "--", &format!("-{group}")]).status();
+        let started = Instant::now();
+        while !group_members(group).is_empty() && started.elapsed() < grace {
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
@@ -269,4 +391,77 @@ pub fn e2e_only() -> Result {
 /// `cargo xtask bench`: sync and list figures against the sandbox (see crates/billing/examples/bench.rs).
 pub fn bench(args: &[String]) -> Result {
     cmd(cargo().args(["run", "-q", "-p", "billing", "--example", "bench", "--"]).args(args))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alive(pid: u32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .is_some_and(|stat| stat_fields(&stat).is_some_and(|(state, _)| state != "Z" && state != "X"))
+    }
+
+    fn pid_in(file: &Path) -> u32 {
+        let started = Instant::now();
+        loop {
+            if let Some(pid) = std::fs::read_to_string(file).ok().and_then(|s| s.trim().parse().ok()) {
+                return pid;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "no pid in {}", file.display());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What a command leaves running in its group is stopped when it ends; a process outside
+    /// the group (one a developer started) is not.
+    #[test]
+    fn a_finished_command_leaves_nothing_of_its_group_and_touches_nothing_else() {
+        let scratch = Scratch::new("xtask-group-test").expect("scratch");
+        let outsider = Outsider(quiet("sleep").arg("1000").spawn().expect("sleep"));
+        let left = scratch.path.join("left.pid");
+        let mut c = quiet("sh");
+        c.args(["-c", "sleep 1000 & echo $! > \"$1\"", "sh"]).arg(&left);
+        cmd_with_timeout(&mut c, Duration::from_secs(60)).expect("the command succeeds");
+        let left = pid_in(&left);
+        assert!(!alive(left), "the command's background process {left} is still running");
+        assert!(alive(outsider.0.id()), "a process outside the run was stopped");
+    }
+
+    /// A process the test started outside the run; stopped (by its pid) when the test ends.
+    struct Outsider(Child);
+
+    impl Drop for Outsider {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// A command whose leftovers, should the test fail, hold no pipe of the test runner's.
+    fn quiet(program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        c
+    }
+
+    /// A command over its time is stopped with everything it started, and reported.
+    #[test]
+    fn a_command_over_its_time_is_stopped_with_its_group() {
+        let scratch = Scratch::new("xtask-timeout-test").expect("scratch");
+        let left = scratch.path.join("left.pid");
+        let mut c = quiet("sh");
+        c.args(["-c", "sleep 1000 & echo $! > \"$1\"; wait", "sh"]).arg(&left);
+        let e = cmd_with_timeout(&mut c, Duration::from_secs(2)).expect_err("over its time");
+        assert!(e.to_string().contains("took longer"), "{e}");
+        let left = pid_in(&left);
+        assert!(!alive(left), "the command's background process {left} is still running");
+    }
+
+    #[test]
+    fn stat_lines_with_spaces_in_the_name_are_read() {
+        assert_eq!(stat_fields("42 (Web Content) S 1 4242 4242 0"), Some(("S", 4242)));
+        assert_eq!(stat_fields("7 (a) b) Z 1 9 9"), Some(("Z", 9)));
+    }
 }
