@@ -2,7 +2,7 @@
 //! recovered, faults on every call, two desks at once — checked against the sandbox ledger.
 
 use crate::capture_paths::{full_wallet_invoice, gateway_invoice, ledger, paypal_get, wallet_payments, World};
-use crate::common::{desk, no_progress, pay_seed_example};
+use crate::common::{approved_rows, desk, no_progress, pay_seed_example};
 use billing::capture::{Interrupt, State, Step};
 use billing::{Desk, ErrorCode, InvoiceFilter, ListRequest};
 use sandbox::{Config, Sandbox};
@@ -59,15 +59,7 @@ pub(crate) async fn assert_exactly_once(sb: &Sandbox, context: &str) -> (usize, 
 }
 
 async fn approved(d: &Desk) -> Vec<i64> {
-    let page = d
-        .list(&ListRequest {
-            filter: InvoiceFilter { has_paypal: Some(true), ..Default::default() },
-            limit: Some(5000),
-            ..Default::default()
-        })
-        .await
-        .expect("list");
-    page.rows.iter().map(|r| r.invoice_no).collect()
+    approved_rows(d).await.iter().map(|r| r.invoice_no).collect()
 }
 
 async fn all_terminal(d: &Desk) -> bool {

@@ -8,17 +8,15 @@
 //! (`Config::state_file`): seeded, saved, one field changed, loaded again. Where only a
 //! misbehaving gateway reaches a refusal, a small proxy rewrites one gateway answer.
 
-use crate::common::no_progress;
+use crate::common::{desk_at, no_progress};
 use billing::capture::{Entry, Interrupt, State, Step};
-use billing::secrets::{MemorySecrets, Secret, SecretKey, Secrets};
-use billing::{Desk, DeskOptions, Environment, ErrorCode, Settings};
+use billing::{Desk, ErrorCode};
 use rust_decimal::Decimal;
 use sandbox::{Config, Sandbox};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -173,23 +171,6 @@ impl World {
     }
 }
 
-/// A desk in the `sandbox` environment, its gateway at `gateway`, PayPal at `paypal`.
-pub(crate) async fn desk_at(gateway: &str, paypal: &str, dir: &Path, paypal_secret: &str) -> Desk {
-    let secrets = Arc::new(MemorySecrets::default());
-    secrets.set(Environment::Sandbox, SecretKey::GatewayToken, &Secret::new("demo-staff-token")).expect("secret");
-    secrets.set(Environment::Sandbox, SecretKey::PaypalClientSecret, &Secret::new(paypal_secret)).expect("secret");
-    let settings = Settings {
-        environment: Environment::Sandbox,
-        gateway_url: Some(gateway.to_owned()),
-        paypal_url: Some(paypal.to_owned()),
-        paypal_client_id: Some("demo-client-id".into()),
-        staff_name: "Test Clerk".into(),
-    };
-    Desk::open(DeskOptions { data_dir: Some(dir.to_owned()), secrets, env_overrides: false, settings: Some(settings) })
-        .await
-        .expect("desk opens")
-}
-
 /// A desk on `sb` with its cache synced.
 pub(crate) async fn synced_desk(sb: &Sandbox, dir: &Path) -> Desk {
     let d = desk_at(&sb.base_url(), &sb.base_url(), dir, "demo-client-secret").await;
@@ -204,9 +185,9 @@ pub(crate) async fn ledger(sb: &Sandbox) -> Value {
     reqwest::get(format!("{}/__sandbox/ledger", sb.base_url())).await.expect("ledger").json().await.expect("json")
 }
 
-pub(crate) async fn paypal_get(sb: &Sandbox, path: &str) -> Value {
-    let client = reqwest::Client::new();
-    let token: Value = client
+/// A PayPal access token of the demo app.
+async fn paypal_token(sb: &Sandbox) -> String {
+    let token: Value = reqwest::Client::new()
         .post(format!("{}/v1/oauth2/token", sb.base_url()))
         .basic_auth("demo-client-id", Some("demo-client-secret"))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -217,32 +198,21 @@ pub(crate) async fn paypal_get(sb: &Sandbox, path: &str) -> Value {
         .json()
         .await
         .expect("token json");
-    let r = client
-        .get(format!("{}{path}", sb.base_url()))
-        .bearer_auth(token["access_token"].as_str().expect("access token"))
-        .send()
-        .await
-        .expect("paypal get");
+    token["access_token"].as_str().expect("access token").to_owned()
+}
+
+pub(crate) async fn paypal_get(sb: &Sandbox, path: &str) -> Value {
+    let (client, token) = (reqwest::Client::new(), paypal_token(sb).await);
+    let r = client.get(format!("{}{path}", sb.base_url())).bearer_auth(&token).send().await.expect("paypal get");
     assert_eq!(r.status().as_u16(), 200, "GET {path}");
     r.json().await.expect("json")
 }
 
 pub(crate) async fn paypal_post(sb: &Sandbox, path: &str, body: Value) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let token: Value = client
-        .post(format!("{}/v1/oauth2/token", sb.base_url()))
-        .basic_auth("demo-client-id", Some("demo-client-secret"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("token json");
+    let (client, token) = (reqwest::Client::new(), paypal_token(sb).await);
     let r = client
         .post(format!("{}{path}", sb.base_url()))
-        .bearer_auth(token["access_token"].as_str().expect("access token"))
+        .bearer_auth(&token)
         .json(&body)
         .send()
         .await

@@ -4,10 +4,9 @@
 
 use crate::capture::assert_exactly_once;
 use crate::capture_paths::ledger;
-use crate::common::{desk, no_progress, pay_seed_example};
+use crate::common::{approved_rows, desk, no_progress, pay_seed_example};
 use billing::capture::State;
 use billing::sync::SyncMode;
-use billing::{InvoiceFilter, ListRequest};
 use chrono::Duration;
 use sandbox::{Config, Sandbox};
 
@@ -48,16 +47,8 @@ async fn key_flows_hold_with_the_sandbox_clock_40_days_ahead() {
     assert_eq!(d.invoice(458_732).await.expect("cached").status, "paid", "the incremental sync saw it");
 
     // capture every approved invoice: orders and authorizations finalize, some go PENDING
-    let approved = d
-        .list(&ListRequest {
-            filter: InvoiceFilter { has_paypal: Some(true), ..Default::default() },
-            limit: Some(5000),
-            ..Default::default()
-        })
-        .await
-        .expect("list");
     let mut pending = Vec::new();
-    for row in &approved.rows {
+    for row in &approved_rows(&d).await {
         let r = d.capture(row.invoice_no).await.expect("capture");
         match r.state {
             State::Finalized | State::Rejected => assert!(r.finished, "{r:?}"),
@@ -98,15 +89,7 @@ async fn an_authorization_the_clock_expired_is_refused_before_anything_moves() {
     let d = desk(&sb.base_url(), dir.path()).await;
     d.sync(false, &no_progress()).await.expect("sync");
     // the first AUTHORIZE invoice whose authorization can be captured today
-    let rows = d
-        .list(&ListRequest {
-            filter: InvoiceFilter { has_paypal: Some(true), ..Default::default() },
-            limit: Some(5000),
-            ..Default::default()
-        })
-        .await
-        .expect("list")
-        .rows;
+    let rows = approved_rows(&d).await;
     let mut capturable = None;
     for row in rows.iter().filter(|r| r.paypal.as_ref().is_some_and(|p| p.intent == "AUTHORIZE")) {
         let p = d.capture_preview(row.invoice_no).await.expect("preview");

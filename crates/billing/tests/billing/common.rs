@@ -11,21 +11,37 @@ pub async fn sandbox(invoices: u64, seed: u64) -> Sandbox {
 
 /// A desk in the `sandbox` environment pointed at `url`, with its own data directory.
 pub async fn desk(url: &str, dir: &std::path::Path) -> Desk {
+    desk_at(url, url, dir, "demo-client-secret").await
+}
+
+/// A desk in the `sandbox` environment, its gateway at `gateway`, PayPal at `paypal`.
+pub async fn desk_at(gateway: &str, paypal: &str, dir: &std::path::Path, paypal_secret: &str) -> Desk {
     let secrets = Arc::new(MemorySecrets::default());
     secrets.set(Environment::Sandbox, SecretKey::GatewayToken, &Secret::new("demo-staff-token")).expect("secret");
-    secrets
-        .set(Environment::Sandbox, SecretKey::PaypalClientSecret, &Secret::new("demo-client-secret"))
-        .expect("secret");
+    secrets.set(Environment::Sandbox, SecretKey::PaypalClientSecret, &Secret::new(paypal_secret)).expect("secret");
     let settings = Settings {
         environment: Environment::Sandbox,
-        gateway_url: Some(url.to_owned()),
-        paypal_url: Some(url.to_owned()),
+        gateway_url: Some(gateway.to_owned()),
+        paypal_url: Some(paypal.to_owned()),
         paypal_client_id: Some("demo-client-id".into()),
         staff_name: "Test Clerk".into(),
     };
     Desk::open(DeskOptions { data_dir: Some(dir.to_owned()), secrets, env_overrides: false, settings: Some(settings) })
         .await
         .expect("desk opens")
+}
+
+/// The cached invoices with a PayPal approval, by invoice number.
+pub async fn approved_rows(d: &Desk) -> Vec<billing::InvoiceRow> {
+    let page = d
+        .list(&billing::ListRequest {
+            filter: billing::InvoiceFilter { has_paypal: Some(true), ..Default::default() },
+            limit: Some(5000),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    page.rows
 }
 
 pub fn no_progress() -> impl Fn(billing::SyncProgress) + Send + Sync {
