@@ -8,7 +8,7 @@
 //! (`Config::state_file`): seeded, saved, one field changed, loaded again. Where only a
 //! misbehaving gateway reaches a refusal, a small proxy rewrites one gateway answer.
 
-use crate::common::{desk_at, no_progress};
+use crate::common::{desk_at, finalize_at_gateway, no_progress};
 use billing::capture::{Entry, Interrupt, State, Step};
 use billing::{Desk, ErrorCode};
 use rust_decimal::Decimal;
@@ -242,16 +242,7 @@ pub(crate) async fn pay_elsewhere(sb: &Sandbox, no: i64, payment_id: &str) -> u1
         o = inv["outstanding"],
         c = inv["currency"].as_str().expect("currency"),
     );
-    reqwest::Client::new()
-        .post(format!("{}/api/v1/billing/invoice/paypal/capture", sb.base_url()))
-        .bearer_auth("demo-staff-token")
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .expect("pay")
-        .status()
-        .as_u16()
+    finalize_at_gateway(sb, &body).await
 }
 
 async fn set_faults(sb: &Sandbox, json: &str) {

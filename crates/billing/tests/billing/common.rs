@@ -50,12 +50,20 @@ pub fn no_progress() -> impl Fn(billing::SyncProgress) + Send + Sync {
 
 /// Pays invoice 458732 at the gateway with GATEWAY-API.md's own example; the HTTP status.
 pub async fn pay_seed_example(sb: &Sandbox) -> u16 {
-    let body = r#"{"amount":250,"invoiceNo":458732,"paymentId":"PAYPAL-9X8Y7Z6W5V4U3T2S1R0","currencyCode":"USD","partPaymentFromWalletBalance":{"currency":"USD","exchangeRate":1,"chargeTotalBefore":250,"chargeTotalCurrent":0}}"#;
+    finalize_at_gateway(
+        sb,
+        r#"{"amount":250,"invoiceNo":458732,"paymentId":"PAYPAL-9X8Y7Z6W5V4U3T2S1R0","currencyCode":"USD","partPaymentFromWalletBalance":{"currency":"USD","exchangeRate":1,"chargeTotalBefore":250,"chargeTotalCurrent":0}}"#,
+    )
+    .await
+}
+
+/// `POST /api/v1/billing/invoice/paypal/capture` with `body`, as another payer would; the HTTP status.
+pub async fn finalize_at_gateway(sb: &Sandbox, body: &str) -> u16 {
     reqwest::Client::new()
         .post(format!("{}/api/v1/billing/invoice/paypal/capture", sb.base_url()))
         .bearer_auth("demo-staff-token")
         .header("content-type", "application/json")
-        .body(body)
+        .body(body.to_owned())
         .send()
         .await
         .expect("pay")
