@@ -7,7 +7,8 @@
 // - called a command the test did not script (the fake logs it as a console error), or
 // - requested anything but the bundle's own origin.
 import http from "node:http";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
@@ -33,11 +34,25 @@ export async function serveDist() {
   return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((ok) => server.close(ok)) };
 }
 
+/**
+ * Debian's Chromium with a home of its own: its crash-report settings, GTK's dconf cache and
+ * everything else it keeps per user go to a temporary folder, never the user's home. `close()`
+ * stops the browser and removes that folder.
+ */
 export async function launch() {
-  return chromium.launch({
+  const home = await mkdtemp(join(tmpdir(), "desk-ui-chromium-"));
+  const dirs = { HOME: home, XDG_CONFIG_HOME: join(home, "config"), XDG_CACHE_HOME: join(home, "cache"), XDG_DATA_HOME: join(home, "data") };
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    env: { ...process.env, ...dirs },
   });
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    await close();
+    await rm(home, { recursive: true, force: true });
+  };
+  return browser;
 }
 
 /** The console error the fake logs for a command no test scripted. */
