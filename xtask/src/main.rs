@@ -12,6 +12,7 @@
 //! * `setup` — only the setup.
 
 mod bench_app;
+mod group;
 mod setup;
 mod steps;
 
