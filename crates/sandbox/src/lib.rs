@@ -89,7 +89,11 @@ pub const CLOCK_OFFSET_ENV: &str = "SANDBOX_CLOCK_OFFSET_DAYS";
 /// [`CLOCK_OFFSET_ENV`] read: unset is zero; anything but a whole number of days ≥ 0 is refused
 /// (a mistyped value must not quietly run the suite at today's date).
 pub fn clock_offset_from_env() -> Result<chrono::Duration, String> {
-    match std::env::var(CLOCK_OFFSET_ENV) {
+    clock_offset_from(std::env::var(CLOCK_OFFSET_ENV))
+}
+
+fn clock_offset_from(var: Result<String, std::env::VarError>) -> Result<chrono::Duration, String> {
+    match var {
         Err(std::env::VarError::NotPresent) => Ok(chrono::Duration::zero()),
         Err(e) => Err(format!("{CLOCK_OFFSET_ENV}: {e}")),
         Ok(v) => v
@@ -99,6 +103,31 @@ pub fn clock_offset_from_env() -> Result<chrono::Duration, String> {
             .filter(|d| *d <= 36_500)
             .map(|d| chrono::Duration::days(i64::from(d)))
             .ok_or_else(|| format!("{CLOCK_OFFSET_ENV}={v:?}: expected whole days from 0 to 36500")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use std::env::VarError;
+
+    #[test]
+    fn the_clock_offset_variable_is_whole_days_or_refused() {
+        assert_eq!(clock_offset_from(Err(VarError::NotPresent)), Ok(Duration::zero()));
+        assert_eq!(clock_offset_from(Ok("40".into())), Ok(Duration::days(40)));
+        assert_eq!(clock_offset_from(Ok(" 3 ".into())), Ok(Duration::days(3)));
+        for bad in ["", "-1", "4O", "1.5", "36501"] {
+            assert!(clock_offset_from(Ok(bad.into())).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_default_config_starts_its_clock_where_the_environment_says() {
+        // what `SANDBOX_CLOCK_OFFSET_DAYS=40 cargo xtask test` relies on, read as the run has it
+        let expected = clock_offset_from_env().unwrap_or_else(|_| Duration::zero());
+        assert_eq!(Config::default().clock_offset, expected);
+        eprintln!("sandbox clock offset of this run: {} days", expected.num_days());
     }
 }
 
