@@ -227,9 +227,17 @@ const KEYRING_TEST_NAME: &str = "secrets::tests::the_keyring_round_trips_from_as
 /// A private D-Bus session running `script` (which starts the keyring, then runs `"$@"`), every
 /// per-user directory (XDG data, cache, config, runtime) in `scratch`: GNOME Keyring keeps its
 /// keyrings there, WebKit its caches and local storage, and nothing lands in the home folder.
+/// No `DESK_*` variable of the developer's reaches it.
 fn private_session(scratch: &Scratch, script: &str) -> Result<Command> {
     let mut c = Command::new("dbus-run-session");
     c.args(["--", "sh", "-c", script, "sh"]).current_dir(root());
+    // the app turns its DESK_* overrides on: a developer's exported DESK_GATEWAY_TOKEN, DESK_ENV,
+    // ... must not reach the app under test (the run sets the DESK_E2E_* it means)
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(|k| k.starts_with("DESK_") && !k.starts_with("DESK_E2E_")) {
+            c.env_remove(&key);
+        }
+    }
     for (var, dir) in [
         ("XDG_DATA_HOME", "data"),
         ("XDG_CACHE_HOME", "cache"),
