@@ -216,7 +216,10 @@ fn e2e_with(env: &[(&str, String)]) -> Result {
 fn keyring() -> Result {
     let scratch = Scratch::new("desk-keyring")?;
     let mut c = private_session(&scratch, KEYRING_TEST)?;
-    c.arg(cargo_path()).args(["test", "-p", "billing", "--lib", "--", "--ignored", "--exact", KEYRING_TEST_NAME]);
+    // the same package selection as the "rust tests" step, so its test builds are reused (a
+    // `-p billing` build unifies features differently and recompiles for minutes)
+    c.arg(cargo_path()).args(["test", "--workspace", "--exclude", "desk-e2e", "--lib", "--"]);
+    c.args(["--ignored", "--exact", KEYRING_TEST_NAME]);
     c.env("XTASK_TEST_LOG", scratch.path.join("test.log"));
     cmd_with_timeout(&mut c, Duration::from_secs(10 * 60))
 }
