@@ -42,7 +42,7 @@ async fn bench(n: u64) -> Result<(), String> {
     let desk = Desk::open(DeskOptions {
         data_dir: Some(dir.path().to_owned()),
         secrets,
-        env_overrides: false,
+        env_overrides: billing::EnvOverrides::off(),
         settings: Some(settings),
     })
     .await

@@ -23,11 +23,11 @@ pub struct DeskOptions {
     /// `None`: `DESK_DATA_DIR`, else the OS app-data directory.
     pub data_dir: Option<PathBuf>,
     pub secrets: Arc<dyn Secrets>,
-    /// Apply `DESK_ENV`, `DESK_GATEWAY_URL`, ..., `DESK_GATEWAY_TOKEN` and
-    /// `DESK_PAYPAL_CLIENT_SECRET` from the process environment. Only the front ends turn this
-    /// on; with it off no `DESK_*` variable is read (`DESK_DATA_DIR` only when `data_dir` is
-    /// `None`).
-    pub env_overrides: bool,
+    /// Where `DESK_ENV`, `DESK_GATEWAY_URL`, ..., `DESK_GATEWAY_TOKEN` and
+    /// `DESK_PAYPAL_CLIENT_SECRET` are read from: the front ends pass the process environment;
+    /// with [`EnvOverrides::off`] no `DESK_*` variable is read (`DESK_DATA_DIR` only when
+    /// `data_dir` is `None`).
+    pub env_overrides: EnvOverrides,
     /// Use these settings instead of the saved ones (tests, one-off runs).
     pub settings: Option<Settings>,
 }
@@ -37,7 +37,7 @@ impl Default for DeskOptions {
         DeskOptions {
             data_dir: None,
             secrets: Arc::new(secrets::KeyringSecrets::default()),
-            env_overrides: true,
+            env_overrides: EnvOverrides::process(),
             settings: None,
         }
     }
@@ -88,13 +88,7 @@ impl Desk {
     /// Opens the database (migrating it), reads settings and credentials, and in `demo`
     /// starts the embedded sandbox.
     pub async fn open(options: DeskOptions) -> Result<Desk, DeskError> {
-        Self::open_with_env(options, EnvOverrides::process()).await
-    }
-
-    /// Like [`Desk::open`], reading the overrides from `vars` instead of the process
-    /// environment, and only if `options.env_overrides` is on.
-    pub async fn open_with_env(options: DeskOptions, vars: EnvOverrides) -> Result<Desk, DeskError> {
-        let overrides = if options.env_overrides { vars } else { EnvOverrides::off() };
+        let overrides = options.env_overrides;
         let data_dir = match options.data_dir {
             Some(d) => d,
             None => store::default_data_dir()?,
@@ -530,7 +524,7 @@ mod tests {
         })
     }
 
-    async fn open(url: &str, dir: &std::path::Path, env_overrides: bool, vars: EnvOverrides) -> Desk {
+    async fn open(url: &str, dir: &std::path::Path, env_overrides: EnvOverrides) -> Desk {
         let store = Arc::new(MemorySecrets::default());
         let env = Environment::Sandbox;
         store.set(env, SecretKey::GatewayToken, &Secret::new(sandbox::DEMO_STAFF_TOKEN)).expect("secret");
@@ -544,12 +538,12 @@ mod tests {
         };
         let options =
             DeskOptions { data_dir: Some(dir.to_owned()), secrets: store, env_overrides, settings: Some(settings) };
-        Desk::open_with_env(options, vars).await.expect("desk opens")
+        Desk::open(options).await.expect("desk opens")
     }
 
-    /// With the overrides off, exported `DESK_*` variables (the credentials included) change
-    /// nothing: the desk uses its settings and its store, and both services accept them. With the
-    /// overrides on, the same variables are what the desk uses (so the lookup is really wired).
+    /// With the overrides off the desk reads no `DESK_*` variable (the credentials included):
+    /// it uses its settings and its store, and both services accept them. With the overrides
+    /// on, the exported variables are what the desk uses (so the lookup is really wired).
     #[tokio::test]
     async fn exported_variables_are_ignored_unless_the_overrides_are_on() {
         let config = sandbox::Config { invoices: 3, rate_limit: 0, ..sandbox::Config::default() };
@@ -557,7 +551,7 @@ mod tests {
         let url = sb.base_url();
 
         let dir = tempfile::tempdir().expect("dir");
-        let off = open(&url, dir.path(), false, exported()).await;
+        let off = open(&url, dir.path(), EnvOverrides::off()).await;
         assert_eq!(off.environment(), Environment::Sandbox);
         assert_eq!(off.settings(), off.saved_settings());
         assert_eq!(off.env_overrides().get("DESK_GATEWAY_TOKEN"), None);
@@ -575,7 +569,7 @@ mod tests {
                 .flatten()
         });
         let dir = tempfile::tempdir().expect("dir");
-        let on = open(&url, dir.path(), true, credentials_only).await;
+        let on = open(&url, dir.path(), credentials_only).await;
         assert_eq!(on.settings().staff_name, "Exported Name");
         let report = on.test_connection().await;
         assert!(!report.gateway.ok, "the exported gateway token is used: {report:?}");
@@ -583,7 +577,7 @@ mod tests {
         on.close().await;
 
         let dir = tempfile::tempdir().expect("dir");
-        let all = open(&url, dir.path(), true, exported()).await;
+        let all = open(&url, dir.path(), exported()).await;
         assert_eq!(all.environment(), Environment::Live);
         assert_eq!(all.settings().gateway_url.as_deref(), Some("http://127.0.0.1:9"));
         assert_eq!(all.saved_settings().environment, Environment::Sandbox);

@@ -27,5 +27,5 @@ mod time;
 pub use desk::{Desk, DeskOptions, DeskStatus};
 pub use error::{DeskError, ErrorCode};
 pub use invoices::{CurrencyTotal, InvoiceFilter, InvoicePage, InvoiceRow, ListRequest, SortKey};
-pub use settings::{Environment, Settings};
+pub use settings::{EnvOverrides, Environment, Settings};
 pub use sync::{SyncProgress, SyncReport};

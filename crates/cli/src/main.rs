@@ -179,7 +179,8 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), DeskError> {
     // the command line is where the environment variables override settings and the keyring
-    let desk = Desk::open(DeskOptions { env_overrides: true, ..DeskOptions::default() }).await?;
+    let desk =
+        Desk::open(DeskOptions { env_overrides: billing::EnvOverrides::process(), ..DeskOptions::default() }).await?;
     let result = dispatch(&desk, cli.command).await;
     desk.close().await;
     result

@@ -26,9 +26,14 @@ pub async fn desk_at(gateway: &str, paypal: &str, dir: &std::path::Path, paypal_
         paypal_client_id: Some("demo-client-id".into()),
         staff_name: "Test Clerk".into(),
     };
-    Desk::open(DeskOptions { data_dir: Some(dir.to_owned()), secrets, env_overrides: false, settings: Some(settings) })
-        .await
-        .expect("desk opens")
+    Desk::open(DeskOptions {
+        data_dir: Some(dir.to_owned()),
+        secrets,
+        env_overrides: billing::EnvOverrides::off(),
+        settings: Some(settings),
+    })
+    .await
+    .expect("desk opens")
 }
 
 /// The cached invoices with a PayPal approval, by invoice number.

@@ -29,7 +29,7 @@ async fn session(dir: &std::path::Path, secrets: Arc<MemorySecrets>) -> Session 
     Session::open(Some(dir.to_owned()), move |d| DeskOptions {
         data_dir: Some(d),
         secrets: secrets.clone(),
-        env_overrides: false,
+        env_overrides: billing::EnvOverrides::off(),
         settings: None,
     })
     .await

@@ -178,7 +178,7 @@ async fn wrong_token_is_a_credentials_error() {
     let d = billing::Desk::open(billing::DeskOptions {
         data_dir: Some(dir.path().to_owned()),
         secrets,
-        env_overrides: false,
+        env_overrides: billing::EnvOverrides::off(),
         settings: Some(settings),
     })
     .await
@@ -202,7 +202,7 @@ async fn without_a_token_the_desk_says_what_to_do() {
     let d = billing::Desk::open(billing::DeskOptions {
         data_dir: Some(dir.path().to_owned()),
         secrets: std::sync::Arc::new(billing::secrets::MemorySecrets::default()),
-        env_overrides: false,
+        env_overrides: billing::EnvOverrides::off(),
         settings: Some(settings),
     })
     .await
