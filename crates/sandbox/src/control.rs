@@ -52,9 +52,7 @@ async fn get_faults(State(state): State<AppState>) -> Response {
 async fn reset(State(state): State<AppState>) -> Response {
     let mut w = state.world();
     let generation = w.generation;
-    let pending = w.pending_seconds;
     *w = Shared::seed_world(&state.config, w.clock);
-    w.pending_seconds = pending;
     w.generation = generation.wrapping_add(1);
     *state.faults.lock().unwrap_or_else(|p| p.into_inner()) = FaultConfig::default();
     state.chaos.lock().unwrap_or_else(|p| p.into_inner()).clear();
@@ -145,11 +143,10 @@ async fn advance_clock(State(state): State<AppState>, body: Body) -> Response {
         .and_then(|s| s.checked_add(&Duration::days(i64::from(a.advance_days))));
     let mut w = state.world();
     if let Err(e) =
-        by.ok_or_else(|| "the sandbox clock cannot move that far".to_owned()).and_then(|by| w.clock.advance(by))
+        by.ok_or_else(|| "the sandbox clock cannot move that far".to_owned()).and_then(|by| w.advance_clock(by))
     {
         return reply(StatusCode::BAD_REQUEST, json!({ "message": e }));
     }
-    w.catch_up();
     state.mark_dirty();
     tracing::info!(offset_seconds = w.clock.offset().num_seconds(), "sandbox clock moved");
     reply(StatusCode::OK, clock_json(&w))

@@ -173,7 +173,14 @@ impl Shared {
     }
     /// A freshly seeded world by `clock`, with this sandbox's settings.
     pub(crate) fn seed_world(config: &Config, clock: Clock) -> world::World {
-        let mut w = world::World::seeded(config.seed, config.invoices, clock::seed_base(clock.now()), clock);
+        Self::configured(
+            world::World::seeded(config.seed, config.invoices, clock::seed_base(clock.now()), clock),
+            config,
+        )
+    }
+
+    /// `w` with this sandbox's settings (never saved with a world).
+    fn configured(mut w: world::World, config: &Config) -> world::World {
         w.pending_seconds = config.pending_seconds;
         w.credentials = config.credentials.clone();
         w
@@ -202,13 +209,9 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let fresh = || Shared::seed_world(&config, Clock::with_offset(config.clock_offset));
         let world = match &config.state_file {
+            // a saved world keeps its own clock, so what expired stays expired
             Some(path) => match persist::load(path)? {
-                // a saved world keeps its own clock, so what expired stays expired
-                Some(mut w) => {
-                    w.pending_seconds = config.pending_seconds;
-                    w.credentials = config.credentials.clone();
-                    w
-                }
+                Some(w) => Shared::configured(w, &config),
                 None => fresh(),
             },
             None => fresh(),
@@ -257,9 +260,7 @@ impl Sandbox {
 
     /// Moves the sandbox clock forward (see [`Clock::advance`]).
     pub fn advance_clock(&self, by: chrono::Duration) -> Result<(), String> {
-        let mut w = self.shared.world();
-        w.clock.advance(by)?;
-        w.catch_up();
+        self.shared.world().advance_clock(by)?;
         self.shared.mark_dirty();
         Ok(())
     }

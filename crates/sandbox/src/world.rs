@@ -643,6 +643,13 @@ impl World {
         self.generation = self.generation.wrapping_add(1);
     }
 
+    /// Time passes: the clock moves forward by `by` and the world catches up with it.
+    pub fn advance_clock(&mut self, by: Duration) -> Result<(), String> {
+        self.clock.advance(by)?;
+        self.catch_up();
+        Ok(())
+    }
+
     /// Brings the world up to its clock's now: PENDING captures whose time has come complete,
     /// authorizations past their expiration time expire. Every handler calls it before it reads
     /// or changes PayPal's state, so what it answers is true at the moment it answers.
