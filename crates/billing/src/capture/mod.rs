@@ -18,9 +18,13 @@
 //! * A PENDING capture waits (re-checked on resume); a DECLINED one ends `rejected`.
 
 pub mod engine;
+mod gateway_steps;
 pub mod journal;
+mod paypal_steps;
 pub mod preview;
+pub mod result;
 
-pub use engine::{CaptureResult, Engine, Interrupt, Step};
+pub use engine::Engine;
 pub use journal::{Entry, State};
 pub use preview::CapturePreview;
+pub use result::{CaptureResult, Interrupt, Step};
