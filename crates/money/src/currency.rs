@@ -1,4 +1,5 @@
-//! The currency table: ISO 4217 codes and the minor-unit digits we use.
+//! The currency table: ISO 4217 codes, their ISO 4217 minor-unit digits, and PayPal's digits
+//! for the currencies PayPal accepts.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -7,57 +8,65 @@ use std::fmt;
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Info {
     code: &'static str,
+    /// ISO 4217's digits: what the gateway's amounts (and the desk's books) use.
     minor_units: u32,
     name: &'static str,
-    paypal: bool,
+    /// PayPal's digits when PayPal accepts the currency.
+    paypal: Option<u32>,
 }
 
-const fn row(code: &'static str, minor_units: u32, name: &'static str, paypal: bool) -> Info {
-    Info { code, minor_units, name, paypal }
+/// A currency PayPal does not accept.
+const fn row(code: &'static str, minor_units: u32, name: &'static str) -> Info {
+    Info { code, minor_units, name, paypal: None }
 }
 
-/// Every currency PayPal accepts (with PayPal's digits: HUF, JPY and TWD have none even though
-/// ISO 4217 gives HUF and TWD two), then currencies a shipping customer's wallet may hold
-/// (ISO 4217 digits). Sorted by code.
+/// A currency PayPal accepts, with PayPal's digits.
+const fn pp(code: &'static str, minor_units: u32, name: &'static str, paypal_digits: u32) -> Info {
+    Info { code, minor_units, name, paypal: Some(paypal_digits) }
+}
+
+/// Every currency PayPal accepts and the currencies a shipping customer's wallet may hold, sorted
+/// by code. The second column is ISO 4217's digits; PayPal's own digits differ for HUF and TWD
+/// (ISO 4217: 2, PayPal: 0) and agree elsewhere (JPY: 0 in both).
 static TABLE: &[Info] = &[
-    row("AED", 2, "UAE Dirham", false),
-    row("AUD", 2, "Australian Dollar", true),
-    row("BHD", 3, "Bahraini Dinar", false),
-    row("BRL", 2, "Brazilian Real", true),
-    row("CAD", 2, "Canadian Dollar", true),
-    row("CHF", 2, "Swiss Franc", true),
-    row("CNY", 2, "Chinese Renminbi", true),
-    row("CZK", 2, "Czech Koruna", true),
-    row("DKK", 2, "Danish Krone", true),
-    row("EGP", 2, "Egyptian Pound", false),
-    row("EUR", 2, "Euro", true),
-    row("GBP", 2, "Pound Sterling", true),
-    row("GHS", 2, "Ghana Cedi", false),
-    row("HKD", 2, "Hong Kong Dollar", true),
-    row("HUF", 0, "Hungarian Forint", true),
-    row("ILS", 2, "Israeli New Shekel", true),
-    row("INR", 2, "Indian Rupee", false),
-    row("JOD", 3, "Jordanian Dinar", false),
-    row("JPY", 0, "Japanese Yen", true),
-    row("KES", 2, "Kenyan Shilling", false),
-    row("KRW", 0, "South Korean Won", false),
-    row("KWD", 3, "Kuwaiti Dinar", false),
-    row("MXN", 2, "Mexican Peso", true),
-    row("MYR", 2, "Malaysian Ringgit", true),
-    row("NGN", 2, "Nigerian Naira", false),
-    row("NOK", 2, "Norwegian Krone", true),
-    row("NZD", 2, "New Zealand Dollar", true),
-    row("OMR", 3, "Omani Rial", false),
-    row("PHP", 2, "Philippine Peso", true),
-    row("PLN", 2, "Polish Zloty", true),
-    row("SAR", 2, "Saudi Riyal", false),
-    row("SEK", 2, "Swedish Krona", true),
-    row("SGD", 2, "Singapore Dollar", true),
-    row("THB", 2, "Thai Baht", true),
-    row("TRY", 2, "Turkish Lira", false),
-    row("TWD", 0, "New Taiwan Dollar", true),
-    row("USD", 2, "US Dollar", true),
-    row("ZAR", 2, "South African Rand", false),
+    row("AED", 2, "UAE Dirham"),
+    pp("AUD", 2, "Australian Dollar", 2),
+    row("BHD", 3, "Bahraini Dinar"),
+    pp("BRL", 2, "Brazilian Real", 2),
+    pp("CAD", 2, "Canadian Dollar", 2),
+    pp("CHF", 2, "Swiss Franc", 2),
+    pp("CNY", 2, "Chinese Renminbi", 2),
+    pp("CZK", 2, "Czech Koruna", 2),
+    pp("DKK", 2, "Danish Krone", 2),
+    row("EGP", 2, "Egyptian Pound"),
+    pp("EUR", 2, "Euro", 2),
+    pp("GBP", 2, "Pound Sterling", 2),
+    row("GHS", 2, "Ghana Cedi"),
+    pp("HKD", 2, "Hong Kong Dollar", 2),
+    pp("HUF", 2, "Hungarian Forint", 0),
+    pp("ILS", 2, "Israeli New Shekel", 2),
+    row("INR", 2, "Indian Rupee"),
+    row("JOD", 3, "Jordanian Dinar"),
+    pp("JPY", 0, "Japanese Yen", 0),
+    row("KES", 2, "Kenyan Shilling"),
+    row("KRW", 0, "South Korean Won"),
+    row("KWD", 3, "Kuwaiti Dinar"),
+    pp("MXN", 2, "Mexican Peso", 2),
+    pp("MYR", 2, "Malaysian Ringgit", 2),
+    row("NGN", 2, "Nigerian Naira"),
+    pp("NOK", 2, "Norwegian Krone", 2),
+    pp("NZD", 2, "New Zealand Dollar", 2),
+    row("OMR", 3, "Omani Rial"),
+    pp("PHP", 2, "Philippine Peso", 2),
+    pp("PLN", 2, "Polish Zloty", 2),
+    row("SAR", 2, "Saudi Riyal"),
+    pp("SEK", 2, "Swedish Krona", 2),
+    pp("SGD", 2, "Singapore Dollar", 2),
+    pp("THB", 2, "Thai Baht", 2),
+    row("TRY", 2, "Turkish Lira"),
+    pp("TWD", 2, "New Taiwan Dollar", 0),
+    pp("USD", 2, "US Dollar", 2),
+    row("ZAR", 2, "South African Rand"),
 ];
 
 /// An ISO 4217 currency known to Capture Desk. Cheap to copy; serialises as its code.
@@ -91,14 +100,21 @@ impl Currency {
         self.0.name
     }
 
-    /// Digits after the decimal point (2 for USD, 0 for JPY, 3 for KWD).
+    /// ISO 4217's digits after the decimal point (2 for USD and HUF, 0 for JPY, 3 for KWD): the
+    /// digits of every [`Money`](crate::Money), and of the gateway's amounts.
     pub fn minor_units(&self) -> u32 {
         self.0.minor_units
     }
 
+    /// PayPal's digits for this currency (0 for HUF, TWD and JPY), which apply to the `value` of
+    /// PayPal amounts only. For a currency PayPal does not accept: ISO 4217's.
+    pub fn paypal_minor_units(&self) -> u32 {
+        self.0.paypal.unwrap_or(self.0.minor_units)
+    }
+
     /// Whether PayPal accepts payments in this currency.
     pub fn paypal_supported(&self) -> bool {
-        self.0.paypal
+        self.0.paypal.is_some()
     }
 
     /// Every known currency, sorted by code.

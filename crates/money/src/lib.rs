@@ -1,9 +1,11 @@
 //! Exact money for Capture Desk.
 //!
-//! * [`Currency`]: an ISO 4217 code with the number of minor-unit digits we use for it. For the
-//!   currencies PayPal accepts we use PayPal's digits (JPY, HUF and TWD have none), otherwise
-//!   ISO 4217's.
-//! * [`Money`]: a `Decimal` amount in a currency, always within the currency's minor units.
+//! * [`Currency`]: an ISO 4217 code with its ISO 4217 minor-unit digits, and PayPal's digits for
+//!   the currencies PayPal accepts (HUF and TWD have 2 in ISO 4217 and none at PayPal; JPY has
+//!   none in both).
+//! * [`Money`]: a `Decimal` amount in a currency, always with exactly ISO 4217's digits — the
+//!   gateway's amounts, and the desk's. PayPal's digits apply only where an amount meets PayPal:
+//!   [`Money::parse_paypal`] reads PayPal's `value` by them, [`Money::paypal_value`] writes one.
 //! * [`round_to_minor`]: the one rounding rule — half-even (banker's rounding) to the
 //!   currency's minor unit. Every rounding in the code base goes through it.
 //!
@@ -21,7 +23,7 @@ use std::fmt;
 
 /// Rounds `amount` to `currency`'s minor unit, half to even.
 ///
-/// `2.345 USD → 2.34`, `2.355 USD → 2.36`, `0.5 JPY → 0`, `1.5 JPY → 2`.
+/// `2.345 USD → 2.34`, `2.355 USD → 2.36`, `0.5 JPY → 0`, `1.5 JPY → 2`, `0.125 HUF → 0.12`.
 pub fn round_to_minor(amount: Decimal, currency: Currency) -> Decimal {
     let mut rounded = amount.round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointNearestEven);
     rounded.rescale(currency.minor_units());
@@ -63,24 +65,57 @@ impl Money {
         Self::rounded(Decimal::ZERO, currency)
     }
 
-    /// Parses PayPal's amount text (`"10.99"`, `"1500"` for JPY): digits, an optional point and
-    /// at most the currency's minor-unit digits; no sign, exponent, spaces or grouping.
+    /// Parses PayPal's amount text (`"10.99"`, `"1500"` for JPY and HUF): digits, an optional
+    /// point and at most PayPal's digits for the currency; no sign, exponent, spaces or grouping.
     pub fn parse_paypal(value: &str, currency: Currency) -> Result<Self, AmountError> {
         let amount = parse_decimal_text(value)?;
         if amount.is_sign_negative() {
             return Err(AmountError::Negative(value.to_owned()));
         }
+        if amount.normalize().scale() > currency.paypal_minor_units() {
+            return Err(AmountError::TooPrecise {
+                value: value.to_owned(),
+                currency: currency.code().to_owned(),
+                digits: currency.paypal_minor_units(),
+            });
+        }
         Self::new(amount, currency)
     }
 
-    /// Parses a JSON number's text as the gateway sends it (`250`, `40.5`, `1e2` is refused).
+    /// Parses a JSON number's text as the gateway sends it, within ISO 4217's digits (`250`,
+    /// `40.5`, `1234.50` HUF; `1e2` is refused).
     pub fn parse_gateway(number_text: &str, currency: Currency) -> Result<Self, AmountError> {
         Self::new(parse_decimal_text(number_text)?, currency)
     }
 
-    /// The amount as PayPal wants it: exactly the currency's minor-unit digits.
-    pub fn to_paypal_string(&self) -> String {
+    /// The exact amount with ISO 4217's digits (`"1234.50"` HUF, `"250.00"` USD): the gateway's
+    /// and the desk's form.
+    pub fn to_decimal_string(&self) -> String {
         self.amount.to_string()
+    }
+
+    /// PayPal's `value` for this amount, with PayPal's digits (`"1234"` for 1234.00 HUF), or
+    /// `TooPrecise` when the amount has a finer part than PayPal takes (1234.50 HUF): PayPal
+    /// cannot charge it, and rounding it would charge another amount than the gateway expects.
+    pub fn paypal_value(&self) -> Result<String, AmountError> {
+        let digits = self.currency.paypal_minor_units();
+        if self.amount.normalize().scale() > digits {
+            return Err(AmountError::TooPrecise {
+                value: self.amount.to_string(),
+                currency: self.currency.code().to_owned(),
+                digits,
+            });
+        }
+        let mut value = self.amount;
+        value.rescale(digits);
+        Ok(value.to_string())
+    }
+
+    /// PayPal's digits when the amount fits them (`"1234"` for 1234.00 HUF, `"10.50"` USD);
+    /// otherwise the exact amount ([`Money::to_decimal_string`]), which PayPal refuses. Never
+    /// rounded. Where the refusal must come before a call, use [`Money::paypal_value`].
+    pub fn to_paypal_string(&self) -> String {
+        self.paypal_value().unwrap_or_else(|_| self.to_decimal_string())
     }
 
     pub fn amount(&self) -> Decimal {
@@ -91,8 +126,8 @@ impl Money {
         self.currency
     }
 
-    /// The amount in minor units (cents, yen, ...). Every constructor keeps the scale equal
-    /// to the currency's minor units, so this is the decimal's mantissa.
+    /// The amount in ISO 4217 minor units (cents, yen, fillér, ...). Every constructor keeps the
+    /// scale equal to the currency's minor units, so this is the decimal's mantissa.
     pub fn minor_units(&self) -> i128 {
         self.amount.mantissa()
     }

@@ -10,7 +10,7 @@ fn c(code: &str) -> Currency {
 }
 
 #[test]
-fn paypal_currencies_are_all_known_with_paypal_digits() {
+fn paypal_currencies_are_all_known_with_iso_and_paypal_digits() {
     let paypal = [
         "AUD", "BRL", "CAD", "CNY", "CZK", "DKK", "EUR", "HKD", "HUF", "ILS", "JPY", "MYR", "MXN", "TWD", "NZD", "NOK",
         "PHP", "PLN", "GBP", "SGD", "SEK", "CHF", "THB", "USD",
@@ -18,11 +18,48 @@ fn paypal_currencies_are_all_known_with_paypal_digits() {
     for code in paypal {
         let cur = c(code);
         assert!(cur.paypal_supported(), "{code}");
-        let want = if matches!(code, "JPY" | "HUF" | "TWD") { 0 } else { 2 };
-        assert_eq!(cur.minor_units(), want, "{code}");
+        let paypal_digits = if matches!(code, "JPY" | "HUF" | "TWD") { 0 } else { 2 };
+        assert_eq!(cur.paypal_minor_units(), paypal_digits, "{code}");
+        let iso_digits = if code == "JPY" { 0 } else { 2 };
+        assert_eq!(cur.minor_units(), iso_digits, "{code}: ISO 4217");
     }
     assert!(!c("NGN").paypal_supported());
     assert_eq!(c("KWD").minor_units(), 3);
+    assert_eq!(c("KWD").paypal_minor_units(), 3, "not a PayPal currency: ISO's digits");
+}
+
+/// The gateway's amounts use ISO 4217's digits (HUF and TWD have 2); PayPal's digits (none for
+/// HUF and TWD) apply to PayPal amounts only.
+#[test]
+fn huf_and_twd_have_iso_digits_at_the_gateway_and_paypal_digits_at_paypal() {
+    for code in ["HUF", "TWD"] {
+        let cur = c(code);
+        let gw = Money::parse_gateway("1234.50", cur).expect("an ISO amount from the gateway");
+        assert_eq!((gw.amount(), gw.to_decimal_string()), (d("1234.50"), "1234.50".to_owned()), "{code}: exact");
+        assert_eq!(gw.minor_units(), 123_450);
+        assert!(
+            matches!(gw.paypal_value(), Err(AmountError::TooPrecise { digits: 0, .. })),
+            "{code}: PayPal cannot take a fraction, and it is never rounded away"
+        );
+        assert_eq!(gw.to_paypal_string(), "1234.50", "{code}: never rounded");
+        assert!(Money::parse_gateway("1234.505", cur).is_err(), "{code}: beyond ISO's digits");
+
+        let whole = Money::parse_gateway("1234", cur).expect("whole");
+        assert_eq!(whole.to_decimal_string(), "1234.00");
+        assert_eq!(whole.paypal_value().as_deref(), Ok("1234"), "{code}: PayPal's digits");
+        assert_eq!(whole.to_paypal_string(), "1234");
+
+        let from_paypal = Money::parse_paypal("1500", cur).expect("PayPal's value");
+        assert_eq!(from_paypal, Money::parse_gateway("1500.00", cur).expect("same"), "{code}");
+        assert!(
+            matches!(Money::parse_paypal("1500.5", cur), Err(AmountError::TooPrecise { digits: 0, .. })),
+            "{code}: PayPal never sends a fraction"
+        );
+        assert_eq!(Money::parse_paypal("1500.00", cur).map(|m| m.to_paypal_string()), Ok("1500".into()));
+    }
+    let usd = Money::parse_gateway("10.5", c("USD")).expect("usd");
+    assert_eq!((usd.to_decimal_string(), usd.paypal_value()), ("10.50".to_owned(), Ok("10.50".to_owned())));
+    assert_eq!(round_to_minor(d("0.125"), c("HUF")), d("0.12"));
 }
 
 #[test]
@@ -112,14 +149,25 @@ fn currency() -> impl Strategy<Value = Currency> {
 
 proptest! {
     #[test]
-    fn minor_units_round_trip_through_paypal_text(minor in 0i64..10_000_000_000_000, cur in currency()) {
+    fn minor_units_round_trip_through_decimal_text(minor in 0i64..10_000_000_000_000, cur in currency()) {
         let m = Money::from_minor(minor, cur);
-        let text = m.to_paypal_string();
-        let back = Money::parse_paypal(&text, cur).expect("own output parses");
+        let text = m.to_decimal_string();
+        let back = Money::parse_gateway(&text, cur).expect("own output parses");
         prop_assert_eq!(back, m);
         prop_assert_eq!(back.minor_units(), i128::from(minor));
         let digits_after_point = text.split_once('.').map_or(0, |(_, f)| f.len());
         prop_assert_eq!(digits_after_point as u32, cur.minor_units());
+    }
+
+    #[test]
+    fn paypal_units_round_trip_through_paypal_text(units in 0i64..10_000_000_000_000, cur in currency()) {
+        let m = Money::new(Decimal::new(units, cur.paypal_minor_units()), cur).expect("fits ISO's digits");
+        let text = m.paypal_value().expect("fits PayPal's digits");
+        prop_assert_eq!(&m.to_paypal_string(), &text);
+        let back = Money::parse_paypal(&text, cur).expect("own output parses");
+        prop_assert_eq!(back, m);
+        let digits_after_point = text.split_once('.').map_or(0, |(_, f)| f.len());
+        prop_assert_eq!(digits_after_point as u32, cur.paypal_minor_units());
     }
 
     #[test]
@@ -128,7 +176,7 @@ proptest! {
         let frac = if digits == 0 { 0 } else { frac % 10u32.pow(digits) };
         let text = if digits == 0 { int.to_string() } else { format!("{int}.{frac:0width$}", width = digits as usize) };
         let m = Money::parse_gateway(&text, cur).expect("well-formed");
-        prop_assert_eq!(m.to_paypal_string(), text);
+        prop_assert_eq!(m.to_decimal_string(), text);
     }
 
     #[test]
