@@ -3,7 +3,9 @@
 mod clock;
 mod control;
 mod gateway;
+mod openapi;
 mod paypal;
+mod shapes;
 
 use sandbox::{Config, Sandbox};
 use serde_json::Value;
