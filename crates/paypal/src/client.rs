@@ -1,7 +1,8 @@
 //! HTTP: the OAuth token cache, idempotent POSTs, retries with back-off.
 
 use crate::error::parse_api_error;
-use crate::types::{AuthorizationCaptureRequest, AuthorizationWire, CaptureWire, OrderWire, RefundWire};
+use crate::types::AuthorizationCaptureRequest;
+use crate::wire::{AuthorizationWire, CaptureWire, OrderWire, RefundWire};
 use crate::{Authorization, Capture, Order, PaypalError, Refund};
 use chrono::Utc;
 use money::Money;
@@ -37,7 +38,7 @@ impl RequestId {
     pub fn new(id: impl Into<String>) -> Result<Self, PaypalError> {
         let id = id.into();
         if id.is_empty() || id.len() > 108 || !id.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(PaypalError::InvalidResponse { detail: format!("not a usable PayPal-Request-Id: {id:?}") });
+            return Err(PaypalError::NotSent { detail: format!("not a usable PayPal-Request-Id: {id:?}") });
         }
         Ok(RequestId(id))
     }
@@ -242,7 +243,7 @@ impl PaypalClient {
         );
         let mut body = serde_json::json!({ "final_capture": req.final_capture });
         if let Some(a) = &req.amount {
-            body["amount"] = amount_json(a);
+            body["amount"] = amount_json(a)?;
         }
         if let Some(i) = &req.invoice_id {
             body["invoice_id"] = serde_json::json!(i);
@@ -277,7 +278,10 @@ impl PaypalClient {
         request_id: &RequestId,
     ) -> Result<Refund, PaypalError> {
         let span = tracing::info_span!("paypal.refund_capture", capture_id = id, request_id = request_id.as_str());
-        let body = amount.map_or_else(|| serde_json::json!({}), |a| serde_json::json!({ "amount": amount_json(a) }));
+        let body = match amount {
+            Some(a) => serde_json::json!({ "amount": amount_json(a)? }),
+            None => serde_json::json!({}),
+        };
         let path = format!("/v2/payments/captures/{}/refund", path_id(id)?);
         self.call::<RefundWire>(&path, Method::Post(request_id.clone(), body)).instrument(span).await?.typed()
     }
@@ -350,19 +354,16 @@ impl PaypalClient {
     }
 }
 
-fn amount_json(m: &Money) -> serde_json::Value {
-    serde_json::json!({ "currency_code": m.currency().code(), "value": m.to_paypal_string() })
+/// PayPal's `money`, with PayPal's digits; an amount finer than those is never sent (nor rounded).
+fn amount_json(m: &Money) -> Result<serde_json::Value, PaypalError> {
+    let value = m.paypal_value().map_err(|e| PaypalError::NotSent { detail: e.to_string() })?;
+    Ok(serde_json::json!({ "currency_code": m.currency().code(), "value": value }))
 }
 
 /// Ids go into URL paths: only PayPal's id alphabet.
 fn path_id(id: &str) -> Result<&str, PaypalError> {
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(PaypalError::Rejected(Box::new(crate::ApiError {
-            status: 0,
-            name: "INVALID_ID".into(),
-            message: format!("{id:?} is not a PayPal id"),
-            ..Default::default()
-        })));
+        return Err(PaypalError::NotSent { detail: format!("{id:?} is not a PayPal id") });
     }
     Ok(id)
 }

@@ -8,7 +8,10 @@ pub struct ApiError {
     pub status: u16,
     pub name: String,
     pub message: String,
+    /// `details[0].issue`.
     pub issue: Option<String>,
+    /// Every `details[].issue`, in order (empty when the body has no `details`).
+    pub issues: Vec<String>,
     pub description: Option<String>,
     pub debug_id: Option<String>,
 }
@@ -54,6 +57,10 @@ pub enum PaypalError {
     RateLimited { retry_after: Option<Duration>, api: Box<ApiError> },
     #[error("PayPal does not know this order, authorization or capture.")]
     NotFound(Box<ApiError>),
+    /// `PREVIOUS_REQUEST_IN_PROGRESS` / `ORDER_COMPLETION_IN_PROGRESS` or any 409: an earlier
+    /// request on the same resource (or with the same request id) is still being processed.
+    #[error("PayPal is still processing an earlier request for this payment.")]
+    InProgress(Box<ApiError>),
     #[error("PayPal refused the request.")]
     Rejected(Box<ApiError>),
     #[error("PayPal had an internal error.")]
@@ -64,6 +71,9 @@ pub enum PaypalError {
     Unreachable { detail: String },
     #[error("PayPal sent an answer we cannot read; nothing of it was used.")]
     InvalidResponse { detail: String },
+    /// Refused here, before anything was sent (an id or amount PayPal would not take).
+    #[error("Capture Desk could not form this request to PayPal, so nothing was sent.")]
+    NotSent { detail: String },
 }
 
 impl PaypalError {
@@ -78,6 +88,9 @@ impl PaypalError {
             (_, Some("AUTH_CAPTURE_CURRENCY_MISMATCH")) => PaypalError::CurrencyMismatch(Box::new(api)),
             (_, Some("MAX_CAPTURE_AMOUNT_EXCEEDED")) => PaypalError::MaxCaptureAmountExceeded(Box::new(api)),
             (_, Some("MAX_CAPTURE_COUNT_EXCEEDED")) => PaypalError::MaxCaptureCountExceeded(Box::new(api)),
+            (409, _) | (_, Some("PREVIOUS_REQUEST_IN_PROGRESS" | "ORDER_COMPLETION_IN_PROGRESS")) => {
+                PaypalError::InProgress(Box::new(api))
+            }
             (429, _) | (_, Some("RATE_LIMIT_REACHED")) => PaypalError::RateLimited { retry_after, api: Box::new(api) },
             (404, _) | (_, Some("INVALID_RESOURCE_ID")) => PaypalError::NotFound(Box::new(api)),
             (401, _) => PaypalError::Unauthorized(Box::new(api)),
@@ -102,6 +115,7 @@ impl PaypalError {
         matches!(
             self,
             PaypalError::Server(_)
+                | PaypalError::InProgress(_)
                 | PaypalError::Timeout
                 | PaypalError::Unreachable { .. }
                 | PaypalError::InvalidResponse { .. }
@@ -120,10 +134,15 @@ impl PaypalError {
             | PaypalError::MaxCaptureAmountExceeded(a)
             | PaypalError::MaxCaptureCountExceeded(a)
             | PaypalError::NotFound(a)
+            | PaypalError::InProgress(a)
             | PaypalError::Rejected(a)
             | PaypalError::Server(a)
             | PaypalError::RateLimited { api: a, .. } => Some(a.as_ref()),
-            _ => None,
+            PaypalError::AuthFailed { .. }
+            | PaypalError::Timeout
+            | PaypalError::Unreachable { .. }
+            | PaypalError::InvalidResponse { .. }
+            | PaypalError::NotSent { .. } => None,
         }
     }
 
@@ -137,8 +156,10 @@ impl PaypalError {
         match self {
             PaypalError::AuthFailed { error, description } => format!("oauth: {error}: {description}"),
             PaypalError::Timeout => "timeout".into(),
-            PaypalError::Unreachable { detail } | PaypalError::InvalidResponse { detail } => detail.clone(),
-            other => other.api().map_or_else(|| format!("{other:?}"), ToString::to_string),
+            PaypalError::Unreachable { detail }
+            | PaypalError::InvalidResponse { detail }
+            | PaypalError::NotSent { detail } => detail.clone(),
+            other => other.api().map_or_else(|| other.code().to_owned(), ToString::to_string),
         }
     }
 
@@ -156,11 +177,13 @@ impl PaypalError {
             PaypalError::MaxCaptureCountExceeded(_) => "max_capture_count_exceeded",
             PaypalError::RateLimited { .. } => "paypal_rate_limited",
             PaypalError::NotFound(_) => "paypal_not_found",
+            PaypalError::InProgress(_) => "paypal_in_progress",
             PaypalError::Rejected(_) => "paypal_rejected",
             PaypalError::Server(_) => "paypal_server_error",
             PaypalError::Timeout => "paypal_timeout",
             PaypalError::Unreachable { .. } => "paypal_unreachable",
             PaypalError::InvalidResponse { .. } => "paypal_invalid_response",
+            PaypalError::NotSent { .. } => "paypal_not_sent",
         }
     }
 }
@@ -186,12 +209,14 @@ pub(crate) fn parse_api_error(status: u16, body: &[u8]) -> ApiError {
     }
     match serde_json::from_slice::<Body>(body) {
         Ok(b) => {
+            let issues = b.details.iter().filter_map(|d| d.issue.clone()).collect();
             let first = b.details.into_iter().next();
             ApiError {
                 status,
                 name: b.name.or(b.error).unwrap_or_default(),
                 message: b.message.or(b.error_description).unwrap_or_default(),
                 issue: first.as_ref().and_then(|d| d.issue.clone()),
+                issues,
                 description: first.and_then(|d| d.description),
                 debug_id: b.debug_id,
             }
@@ -221,6 +246,8 @@ mod tests {
             ("MAX_CAPTURE_COUNT_EXCEEDED", 422, "max_capture_count_exceeded"),
             ("RATE_LIMIT_REACHED", 429, "paypal_rate_limited"),
             ("INVALID_RESOURCE_ID", 404, "paypal_not_found"),
+            ("PREVIOUS_REQUEST_IN_PROGRESS", 409, "paypal_in_progress"),
+            ("ORDER_COMPLETION_IN_PROGRESS", 422, "paypal_in_progress"),
         ];
         for (issue, status, code) in issues {
             let body = format!(

@@ -1,11 +1,17 @@
-//! PayPal's resources, read strictly: amounts through `money`, unknown statuses kept as such.
+//! PayPal's resources as the client hands them out.
+//!
+//! PayPal's schemas mark (almost) nothing as required, so every field here that the official
+//! schema leaves optional is an `Option` (or an empty list): a documented answer without it
+//! still reads. Deciding what to do when a field is missing is the caller's job (the engine reads
+//! the resource again). Relations come from what each endpoint's schema has: the `up` link
+//! everywhere, `supplementary_data.related_ids` only in the Payments v2 answers (captures and
+//! authorizations GET); see [`Capture::order_id`] and [`Capture::authorization_id`].
 
-use crate::PaypalError;
 use chrono::{DateTime, Utc};
-use money::{Currency, Money};
+use money::Money;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     Created,
@@ -18,7 +24,7 @@ pub enum OrderStatus {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AuthorizationStatus {
     Created,
@@ -27,12 +33,13 @@ pub enum AuthorizationStatus {
     PartiallyCaptured,
     Voided,
     Pending,
+    /// Not in the official enum, but sent for an authorization past its validity.
     Expired,
     #[serde(other)]
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CaptureStatus {
     Completed,
@@ -47,7 +54,7 @@ pub enum CaptureStatus {
 
 impl OrderStatus {
     /// PayPal's own word for the status (`PAYER_ACTION_REQUIRED`, ...).
-    pub fn as_str(&self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Created => "CREATED",
             OrderStatus::Saved => "SAVED",
@@ -62,7 +69,7 @@ impl OrderStatus {
 
 impl AuthorizationStatus {
     /// PayPal's own word for the status (`PARTIALLY_CAPTURED`, ...).
-    pub fn as_str(&self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             AuthorizationStatus::Created => "CREATED",
             AuthorizationStatus::Captured => "CAPTURED",
@@ -74,11 +81,25 @@ impl AuthorizationStatus {
             AuthorizationStatus::Unknown => "UNKNOWN",
         }
     }
+
+    /// The status in a clerk's words ("partially captured").
+    pub fn words(self) -> &'static str {
+        match self {
+            AuthorizationStatus::Created => "open",
+            AuthorizationStatus::Captured => "captured",
+            AuthorizationStatus::Denied => "denied",
+            AuthorizationStatus::PartiallyCaptured => "partially captured",
+            AuthorizationStatus::Voided => "voided",
+            AuthorizationStatus::Pending => "pending review at PayPal",
+            AuthorizationStatus::Expired => "expired",
+            AuthorizationStatus::Unknown => "in a state Capture Desk does not know",
+        }
+    }
 }
 
 impl CaptureStatus {
     /// PayPal's own word for the status (`PARTIALLY_REFUNDED`, ...).
-    pub fn as_str(&self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             CaptureStatus::Completed => "COMPLETED",
             CaptureStatus::Declined => "DECLINED",
@@ -89,51 +110,161 @@ impl CaptureStatus {
             CaptureStatus::Unknown => "UNKNOWN",
         }
     }
+
+    /// The status in a clerk's words ("partially refunded").
+    pub fn words(self) -> &'static str {
+        match self {
+            CaptureStatus::Completed => "completed",
+            CaptureStatus::Declined => "declined",
+            CaptureStatus::PartiallyRefunded => "partially refunded",
+            CaptureStatus::Pending => "pending",
+            CaptureStatus::Refunded => "refunded",
+            CaptureStatus::Failed => "failed",
+            CaptureStatus::Unknown => "in a state Capture Desk does not know",
+        }
+    }
+}
+
+/// A HATEOAS link (`href` and `rel` are required by the schema; links without them are dropped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub href: String,
+    pub rel: String,
+    pub method: Option<String>,
+}
+
+/// What a resource's `up` link names: the resource it hangs under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parent {
+    Order(String),
+    Authorization(String),
+    Capture(String),
+}
+
+/// `supplementary_data.related_ids` (Payments v2 answers only).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RelatedIds {
+    pub order_id: Option<String>,
+    pub authorization_id: Option<String>,
+}
+
+/// The parent named by the `up` link among `links`, if there is one and it reads as a PayPal
+/// resource path (absolute or relative `href`).
+pub(crate) fn up_of(links: &[Link]) -> Option<Parent> {
+    let up = links.iter().find(|l| l.rel.eq_ignore_ascii_case("up"))?;
+    let path = match up.href.find("://") {
+        Some(i) => {
+            let rest = &up.href[i + 3..];
+            &rest[rest.find('/')?..]
+        }
+        None => up.href.as_str(),
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let id = |s: &&str| -> Option<String> {
+        let ok =
+            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| (*s).to_owned())
+    };
+    match segments.as_slice() {
+        ["v2", "checkout", "orders", o] => id(o).map(Parent::Order),
+        ["v2", "payments", "authorizations", a] => id(a).map(Parent::Authorization),
+        ["v2", "payments", "captures", c] => id(c).map(Parent::Capture),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capture {
-    pub id: String,
-    pub status: CaptureStatus,
+    pub id: Option<String>,
+    pub status: Option<CaptureStatus>,
     /// `status_details.reason` (e.g. `PENDING_REVIEW`, `DECLINED_BY_RISK_FRAUD_FILTERS`).
     pub status_reason: Option<String>,
-    pub amount: Money,
-    pub final_capture: bool,
+    pub amount: Option<Money>,
+    pub final_capture: Option<bool>,
     pub invoice_id: Option<String>,
     pub custom_id: Option<String>,
-    pub order_id: Option<String>,
-    pub authorization_id: Option<String>,
+    /// Only in `GET /v2/payments/captures/{id}`; inside Orders v2 answers it is absent.
+    pub related: RelatedIds,
+    pub links: Vec<Link>,
     pub paypal_fee: Option<Money>,
     pub net_amount: Option<Money>,
     pub create_time: Option<DateTime<Utc>>,
     pub update_time: Option<DateTime<Utc>>,
 }
 
+impl Capture {
+    /// The resource the `up` link names (the order for an order capture, the authorization
+    /// for an authorization capture).
+    pub fn up(&self) -> Option<Parent> {
+        up_of(&self.links)
+    }
+
+    /// The order this capture belongs to: `supplementary_data.related_ids.order_id`, else the
+    /// `up` link when it names an order.
+    pub fn order_id(&self) -> Option<String> {
+        self.related.order_id.clone().or_else(|| match self.up() {
+            Some(Parent::Order(o)) => Some(o),
+            _ => None,
+        })
+    }
+
+    /// The authorization this capture was taken from: `related_ids.authorization_id`, else the
+    /// `up` link when it names an authorization.
+    pub fn authorization_id(&self) -> Option<String> {
+        self.related.authorization_id.clone().or_else(|| match self.up() {
+            Some(Parent::Authorization(a)) => Some(a),
+            _ => None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorization {
-    pub id: String,
-    pub status: AuthorizationStatus,
-    pub amount: Money,
+    pub id: Option<String>,
+    pub status: Option<AuthorizationStatus>,
+    pub status_reason: Option<String>,
+    pub amount: Option<Money>,
     pub invoice_id: Option<String>,
-    pub order_id: Option<String>,
+    pub custom_id: Option<String>,
+    /// Only in `GET /v2/payments/authorizations/{id}`.
+    pub related: RelatedIds,
+    pub links: Vec<Link>,
     pub expiration_time: Option<DateTime<Utc>>,
+}
+
+impl Authorization {
+    pub fn up(&self) -> Option<Parent> {
+        up_of(&self.links)
+    }
+
+    /// The order this authorization belongs to: `related_ids.order_id`, else the `up` link.
+    pub fn order_id(&self) -> Option<String> {
+        self.related.order_id.clone().or_else(|| match self.up() {
+            Some(Parent::Order(o)) => Some(o),
+            _ => None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchaseUnit {
     pub reference_id: Option<String>,
     pub invoice_id: Option<String>,
-    pub amount: Money,
+    pub custom_id: Option<String>,
+    /// Absent from the order-capture answer (PayPal's own example has none).
+    pub amount: Option<Money>,
     pub captures: Vec<Capture>,
     pub authorizations: Vec<Authorization>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
-    pub id: String,
-    pub intent: String,
-    pub status: OrderStatus,
+    pub id: Option<String>,
+    pub intent: Option<String>,
+    pub status: Option<OrderStatus>,
     pub purchase_units: Vec<PurchaseUnit>,
+    pub links: Vec<Link>,
 }
 
 impl Order {
@@ -144,13 +275,17 @@ impl Order {
     pub fn authorizations(&self) -> impl Iterator<Item = &Authorization> {
         self.purchase_units.iter().flat_map(|u| u.authorizations.iter())
     }
+    /// The first purchase unit's amount (what the customer approved), when the answer has it.
+    pub fn amount(&self) -> Option<Money> {
+        self.purchase_units.first().and_then(|u| u.amount)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refund {
-    pub id: String,
-    pub status: String,
-    pub amount: Money,
+    pub id: Option<String>,
+    pub status: Option<String>,
+    pub amount: Option<Money>,
 }
 
 /// The body of an authorization capture.
@@ -162,198 +297,8 @@ pub struct AuthorizationCaptureRequest {
     pub final_capture: bool,
 }
 
-// ----------------------------------------------------------------------------------------------
-// Wire shapes
-
-#[derive(Deserialize)]
-pub(crate) struct AmountWire {
-    currency_code: String,
-    value: String,
-}
-
-impl AmountWire {
-    fn money(&self, what: &str) -> Result<Money, PaypalError> {
-        let invalid = |e: String| PaypalError::InvalidResponse { detail: format!("{what}: {e}") };
-        let cur = Currency::from_code(&self.currency_code).map_err(|e| invalid(e.to_string()))?;
-        Money::parse_paypal(&self.value, cur).map_err(|e| invalid(e.to_string()))
-    }
-}
-
-#[derive(Deserialize, Default)]
-struct RelatedIds {
-    order_id: Option<String>,
-    authorization_id: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct Supplementary {
-    #[serde(default)]
-    related_ids: RelatedIds,
-}
-
-#[derive(Deserialize)]
-struct StatusDetails {
-    reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Breakdown {
-    paypal_fee: Option<AmountWire>,
-    net_amount: Option<AmountWire>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct CaptureWire {
-    id: String,
-    status: CaptureStatus,
-    status_details: Option<StatusDetails>,
-    amount: AmountWire,
-    #[serde(default)]
-    final_capture: bool,
-    invoice_id: Option<String>,
-    custom_id: Option<String>,
-    #[serde(default)]
-    supplementary_data: Supplementary,
-    seller_receivable_breakdown: Option<Breakdown>,
-    create_time: Option<DateTime<Utc>>,
-    update_time: Option<DateTime<Utc>>,
-}
-
-impl CaptureWire {
-    pub(crate) fn typed(self) -> Result<Capture, PaypalError> {
-        let what = format!("capture {}", self.id);
-        let amount = self.amount.money(&what)?;
-        let fee = self
-            .seller_receivable_breakdown
-            .as_ref()
-            .and_then(|b| b.paypal_fee.as_ref())
-            .map(|a| a.money(&what))
-            .transpose()?;
-        let net = self
-            .seller_receivable_breakdown
-            .as_ref()
-            .and_then(|b| b.net_amount.as_ref())
-            .map(|a| a.money(&what))
-            .transpose()?;
-        non_empty(&self.id, "capture id")?;
-        Ok(Capture {
-            id: self.id,
-            status: self.status,
-            status_reason: self.status_details.and_then(|d| d.reason),
-            amount,
-            final_capture: self.final_capture,
-            invoice_id: self.invoice_id,
-            custom_id: self.custom_id,
-            order_id: self.supplementary_data.related_ids.order_id,
-            authorization_id: self.supplementary_data.related_ids.authorization_id,
-            paypal_fee: fee,
-            net_amount: net,
-            create_time: self.create_time,
-            update_time: self.update_time,
-        })
-    }
-}
-
-#[derive(Deserialize)]
-pub(crate) struct AuthorizationWire {
-    id: String,
-    status: AuthorizationStatus,
-    amount: AmountWire,
-    invoice_id: Option<String>,
-    #[serde(default)]
-    supplementary_data: Supplementary,
-    expiration_time: Option<DateTime<Utc>>,
-}
-
-impl AuthorizationWire {
-    pub(crate) fn typed(self) -> Result<Authorization, PaypalError> {
-        non_empty(&self.id, "authorization id")?;
-        Ok(Authorization {
-            amount: self.amount.money(&format!("authorization {}", self.id))?,
-            id: self.id,
-            status: self.status,
-            invoice_id: self.invoice_id,
-            order_id: self.supplementary_data.related_ids.order_id,
-            expiration_time: self.expiration_time,
-        })
-    }
-}
-
-#[derive(Deserialize, Default)]
-struct PaymentsWire {
-    #[serde(default)]
-    captures: Vec<CaptureWire>,
-    #[serde(default)]
-    authorizations: Vec<AuthorizationWire>,
-}
-
-#[derive(Deserialize)]
-struct UnitWire {
-    reference_id: Option<String>,
-    invoice_id: Option<String>,
-    amount: AmountWire,
-    #[serde(default)]
-    payments: Option<PaymentsWire>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct OrderWire {
-    id: String,
-    intent: Option<String>,
-    status: OrderStatus,
-    #[serde(default)]
-    purchase_units: Vec<UnitWire>,
-}
-
-impl OrderWire {
-    pub(crate) fn typed(self) -> Result<Order, PaypalError> {
-        non_empty(&self.id, "order id")?;
-        let what = format!("order {}", self.id);
-        let purchase_units = self
-            .purchase_units
-            .into_iter()
-            .map(|u| {
-                let payments = u.payments.unwrap_or_default();
-                Ok(PurchaseUnit {
-                    reference_id: u.reference_id,
-                    invoice_id: u.invoice_id,
-                    amount: u.amount.money(&what)?,
-                    captures: payments.captures.into_iter().map(CaptureWire::typed).collect::<Result<_, _>>()?,
-                    authorizations: payments
-                        .authorizations
-                        .into_iter()
-                        .map(AuthorizationWire::typed)
-                        .collect::<Result<_, _>>()?,
-                })
-            })
-            .collect::<Result<Vec<_>, PaypalError>>()?;
-        Ok(Order { id: self.id, intent: self.intent.unwrap_or_default(), status: self.status, purchase_units })
-    }
-}
-
-#[derive(Deserialize)]
-pub(crate) struct RefundWire {
-    id: String,
-    status: String,
-    amount: AmountWire,
-}
-
-impl RefundWire {
-    pub(crate) fn typed(self) -> Result<Refund, PaypalError> {
-        non_empty(&self.id, "refund id")?;
-        Ok(Refund { amount: self.amount.money(&format!("refund {}", self.id))?, id: self.id, status: self.status })
-    }
-}
-
-fn non_empty(s: &str, what: &str) -> Result<(), PaypalError> {
-    if s.trim().is_empty() || s.len() > 64 {
-        return Err(PaypalError::InvalidResponse { detail: format!("{what} empty or too long") });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
-mod status_words {
+mod tests {
     use super::*;
 
     /// `as_str` gives back exactly the word PayPal sends (what serde reads).
@@ -366,15 +311,71 @@ mod status_words {
         use CaptureStatus as C;
         use OrderStatus as O;
         for o in [O::Created, O::Saved, O::Approved, O::Voided, O::Completed, O::PayerActionRequired] {
-            check(o.clone(), o.as_str());
+            check(o, o.as_str());
         }
         for a in [A::Created, A::Captured, A::Denied, A::PartiallyCaptured, A::Voided, A::Pending, A::Expired] {
-            check(a.clone(), a.as_str());
+            check(a, a.as_str());
         }
         for c in [C::Completed, C::Declined, C::PartiallyRefunded, C::Pending, C::Refunded, C::Failed] {
-            check(c.clone(), c.as_str());
+            check(c, c.as_str());
         }
         assert_eq!(A::PartiallyCaptured.as_str(), "PARTIALLY_CAPTURED");
         assert_eq!(O::Unknown.as_str(), "UNKNOWN");
+        check(C::Unknown, "SOMETHING_NEW");
+    }
+
+    fn link(href: &str, rel: &str) -> Link {
+        Link { href: href.into(), rel: rel.into(), method: Some("GET".into()) }
+    }
+
+    #[test]
+    fn the_up_link_names_the_parent_absolute_or_relative() {
+        let cases = [
+            (
+                "https://api.sandbox.paypal.com/v2/checkout/orders/24F22464WC842504J",
+                Some(Parent::Order("24F22464WC842504J".into())),
+            ),
+            (
+                "https://api-m.paypal.com/v2/payments/authorizations/6DR965477U7140544",
+                Some(Parent::Authorization("6DR965477U7140544".into())),
+            ),
+            (
+                "/v2/payments/authorizations/0T620041CK889853A?x=1",
+                Some(Parent::Authorization("0T620041CK889853A".into())),
+            ),
+            ("/v2/payments/captures/7KY78659SG487110K", Some(Parent::Capture("7KY78659SG487110K".into()))),
+            ("https://example.com/elsewhere/24F22464WC842504J", None),
+            ("/v2/checkout/orders/../x", None),
+            ("/v2/checkout/orders/24F2/capture", None),
+        ];
+        for (href, want) in cases {
+            assert_eq!(up_of(&[link("x", "self"), link(href, "up")]), want, "{href}");
+        }
+        assert_eq!(up_of(&[link("/v2/checkout/orders/A1", "self")]), None, "only rel=up counts");
+    }
+
+    #[test]
+    fn relations_prefer_related_ids_and_fall_back_to_the_up_link() {
+        let mut c = Capture {
+            id: Some("C1".into()),
+            status: None,
+            status_reason: None,
+            amount: None,
+            final_capture: None,
+            invoice_id: None,
+            custom_id: None,
+            related: RelatedIds::default(),
+            links: vec![link("/v2/payments/authorizations/A1", "up")],
+            paypal_fee: None,
+            net_amount: None,
+            create_time: None,
+            update_time: None,
+        };
+        assert_eq!((c.authorization_id().as_deref(), c.order_id()), (Some("A1"), None));
+        c.related = RelatedIds { order_id: Some("O1".into()), authorization_id: Some("A2".into()) };
+        assert_eq!((c.authorization_id().as_deref(), c.order_id().as_deref()), (Some("A2"), Some("O1")));
+        c.related = RelatedIds::default();
+        c.links = vec![link("/v2/checkout/orders/O9", "up")];
+        assert_eq!((c.authorization_id(), c.order_id().as_deref()), (None, Some("O9")));
     }
 }
