@@ -1,5 +1,13 @@
 //! The control API under `/__sandbox/`: faults, reset, the ledger, completing PENDING captures,
-//! the clock, and request statistics.
+//! the clock, request statistics, and approved PayPal orders made to order.
+//!
+//! * `POST /faults` (a [`crate::FaultConfig`]), `GET /faults`
+//! * `POST /reset`: the seeded world again, no faults, no statistics
+//! * `GET /ledger`: PayPal captures and gateway finalizations so far
+//! * `POST /captures/{id}/complete`: a PENDING capture completes now
+//! * `GET /clock`, `POST /clock {"advance_days", "advance_seconds"}`
+//! * `GET /stats`: requests per `METHOD /path`
+//! * `POST /orders {"intent", "currency_code", "value", "invoice_id"?, "outcome"?}`: 201 `{"id"}`
 
 use crate::faults::FaultConfig;
 use crate::{dec, read_body, AppState, Shared};
@@ -20,6 +28,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/captures/{id}/complete", post(complete_capture))
         .route("/clock", get(get_clock).post(advance_clock))
         .route("/stats", get(stats))
+        .route("/orders", post(add_order))
 }
 
 fn reply(status: StatusCode, body: serde_json::Value) -> Response {
@@ -157,4 +166,46 @@ async fn advance_clock(State(state): State<AppState>, body: Body) -> Response {
 async fn stats(State(state): State<AppState>) -> Response {
     let requests = state.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
     reply(StatusCode::OK, json!({ "requests": requests }))
+}
+
+/// `{"intent": "CAPTURE" | "AUTHORIZE", "currency_code", "value", "invoice_id"?, "outcome"?}`
+/// (`outcome`: how its capture turns out, `Completed` (default), `Pending` or `Declined`): an
+/// order the payer approved at PayPal, tied to no invoice; answers 201 `{"id"}`.
+async fn add_order(State(state): State<AppState>, body: Body) -> Response {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NewOrder {
+        intent: String,
+        currency_code: String,
+        value: String,
+        #[serde(default)]
+        invoice_id: Option<String>,
+        #[serde(default)]
+        outcome: Option<crate::world::CaptureOutcome>,
+    }
+    let Ok(bytes) = read_body(body, 4096).await else {
+        return reply(StatusCode::BAD_REQUEST, json!({ "message": "unreadable body" }));
+    };
+    let o: NewOrder = match serde_json::from_slice(&bytes) {
+        Ok(o) => o,
+        Err(e) => return reply(StatusCode::BAD_REQUEST, json!({ "message": format!("bad order: {e}") })),
+    };
+    let value =
+        dec::parse_plain(&o.value).filter(|v| dec::fits(*v, &o.currency_code) && *v > rust_decimal::Decimal::ZERO);
+    let (Some(value), true) = (value, matches!(o.intent.as_str(), "CAPTURE" | "AUTHORIZE")) else {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({ "message": "intent must be CAPTURE or AUTHORIZE, value a positive amount in the currency's digits" }),
+        );
+    };
+    let mut w = state.world();
+    let id = w.add_order(
+        &o.intent,
+        &o.currency_code,
+        value,
+        o.invoice_id.as_deref().unwrap_or("sandbox-order"),
+        o.outcome.unwrap_or(crate::world::CaptureOutcome::Completed),
+    );
+    state.mark_dirty();
+    reply(StatusCode::CREATED, json!({ "id": id }))
 }

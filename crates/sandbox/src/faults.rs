@@ -210,18 +210,7 @@ pub(crate) fn injected_error(path: &str, status: StatusCode) -> Response {
                 _ => "Injected error",
             },
         ),
-        Side::Paypal => {
-            let (name, issue, message) = match status.as_u16() {
-                429 => ("RATE_LIMIT_REACHED", None, "Too many requests. Blocked due to rate limiting."),
-                500 => ("INTERNAL_SERVER_ERROR", Some("INTERNAL_SERVER_ERROR"), "An internal server error has occurred."),
-                503 => ("SERVICE_UNAVAILABLE", Some("SERVICE_UNAVAILABLE"), "Service Unavailable."),
-                401 => ("AUTHENTICATION_FAILURE", None, "Authentication failed due to invalid authentication credentials or a missing Authorization header."),
-                403 => ("NOT_AUTHORIZED", Some("PERMISSION_DENIED"), "Authorization failed due to insufficient permissions."),
-                404 => ("RESOURCE_NOT_FOUND", Some("INVALID_RESOURCE_ID"), "The specified resource does not exist."),
-                _ => ("INTERNAL_SERVER_ERROR", None, "Injected error."),
-            };
-            crate::paypal::error(status, name, message, issue.map(|i| (i, message)))
-        }
+        Side::Paypal => crate::paypal::errors::injected(status),
     }
 }
 

@@ -81,6 +81,22 @@ pub struct Config {
     /// (whole days, ≥ 0) or zero; `cargo xtask test` can run the whole suite in the future.
     pub clock_offset: chrono::Duration,
     pub credentials: Credentials,
+    /// How long PayPal keeps a `PayPal-Request-Id`; a replay after that is a new request.
+    pub key_retention: KeyRetention,
+}
+
+/// How long PayPal keeps idempotency keys (PAYPAL-API.md): 6 hours for Orders v2 calls, 45 days
+/// for Payments v2 calls (authorization captures, voids, refunds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRetention {
+    pub orders: chrono::Duration,
+    pub payments: chrono::Duration,
+}
+
+impl Default for KeyRetention {
+    fn default() -> Self {
+        KeyRetention { orders: chrono::Duration::hours(6), payments: chrono::Duration::days(45) }
+    }
 }
 
 /// The environment variable that starts every sandbox's clock some days ahead.
@@ -145,6 +161,7 @@ impl Default for Config {
                 chrono::Duration::zero()
             }),
             credentials: Credentials::default(),
+            key_retention: KeyRetention::default(),
         }
     }
 }
@@ -183,6 +200,7 @@ impl Shared {
     fn configured(mut w: world::World, config: &Config) -> world::World {
         w.pending_seconds = config.pending_seconds;
         w.credentials = config.credentials.clone();
+        w.key_retention = config.key_retention;
         w
     }
 }

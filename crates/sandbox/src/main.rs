@@ -101,6 +101,7 @@ async fn main() -> std::process::ExitCode {
                 client_secret: args.client_secret.unwrap_or(d.client_secret),
             }
         },
+        key_retention: sandbox::KeyRetention::default(),
     };
     let sandbox = match Sandbox::start(config, args.addr).await {
         Ok(s) => s,

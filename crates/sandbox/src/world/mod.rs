@@ -2,14 +2,17 @@
 //! authorizations, captures and refunds. Pure state and rules; HTTP lives in `gateway` and
 //! `paypal`. Everything here is serialisable so `--state FILE` can keep it across restarts.
 //!
-//! The state is here; `seed` makes a world from a seed, `rules` holds what time does to it and
-//! PayPal's state changes, `billing` the gateway's (wallet debits, settling an invoice).
+//! The state is here; `seed` makes a world from a seed, `rules` holds what time does to it,
+//! `paypal` PayPal's state changes and `billing` the gateway's (wallet debits, settling an
+//! invoice).
 
 mod billing;
+mod paypal;
 mod rules;
 mod seed;
 
 pub use billing::WalletPart;
+pub use paypal::Refusal;
 
 use crate::clock::Clock;
 use crate::dec;
@@ -208,6 +211,9 @@ pub struct World {
     pub capture_log: Vec<String>,
     pub refunds: HashMap<String, Refund>,
     pub idempotency: HashMap<String, Replay>,
+    /// When each idempotency key was first used (keys expire; see [`crate::KeyRetention`]).
+    #[serde(default)]
+    pub idempotency_at: HashMap<String, DateTime<Utc>>,
     pub finalizations: Vec<Finalization>,
     pub tokens: HashMap<String, Token>,
     pub counter: u64,
@@ -219,6 +225,9 @@ pub struct World {
     /// The credentials this sandbox accepts (set from [`crate::Config`] at start, never saved).
     #[serde(skip)]
     pub credentials: crate::Credentials,
+    /// How long idempotency keys are kept (set from [`crate::Config`] at start, never saved).
+    #[serde(skip)]
+    pub key_retention: crate::KeyRetention,
     /// The one clock every rule of this world reads.
     #[serde(default)]
     pub clock: Clock,

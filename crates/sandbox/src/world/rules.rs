@@ -1,4 +1,5 @@
-//! What time does to the world, and PayPal's state changes.
+//! What time does to the world: ids, the clock, PENDING captures completing, authorizations
+//! expiring; and recording a capture.
 
 use super::{exchange_rate, Capture, CaptureOutcome, Rng, World};
 use crate::dec;
@@ -88,7 +89,8 @@ impl World {
                 Some("PENDING_REVIEW".to_owned()),
                 (self.pending_seconds > 0).then(|| now + Duration::seconds(self.pending_seconds)),
             ),
-            CaptureOutcome::Declined => ("DECLINED", Some("DECLINED_BY_RISK_FRAUD_FILTERS".to_owned()), None),
+            // PayPal's list of capture reasons has none for a decline: a declined capture has none
+            CaptureOutcome::Declined => ("DECLINED", None, None),
         };
         // PayPal's fee: 3.49 % + a fixed part, rounded to the currency.
         let fixed = if dec::digits(currency) == Some(0) { Decimal::from(49) } else { Decimal::new(49, 2) };

@@ -69,12 +69,14 @@ impl World {
             capture_log: Vec::new(),
             refunds: HashMap::new(),
             idempotency: HashMap::new(),
+            idempotency_at: HashMap::new(),
             finalizations: Vec::new(),
             tokens: HashMap::new(),
             counter: 0,
             generation: 0,
             pending_seconds: 20,
             credentials: crate::Credentials::default(),
+            key_retention: crate::KeyRetention::default(),
             clock,
         };
         let customer_count = (invoice_count / 4).clamp(12, 25_000);
@@ -278,7 +280,7 @@ impl World {
         // Some approvals went stale or never happened: voided/expired authorizations,
         // orders still waiting for the payer.
         let state_roll = rng.below(100);
-        let approved_at = at;
+        let mut approved_at = at;
         let mut order = Order {
             id: order_id.clone(),
             intent: if authorize { "AUTHORIZE" } else { "CAPTURE" }.into(),
@@ -298,11 +300,18 @@ impl World {
         let mut authorization_id = None;
         if authorize {
             let auth_id = rng.id(17);
-            let (status, expiration) = match state_roll {
-                0..=3 => ("VOIDED", at + Duration::days(29)),
-                4..=7 => ("EXPIRED", at - Duration::days(1)),
-                _ => ("CREATED", at + Duration::days(29)),
+            // an expired authorization was made 29 days before it expired (a day ago), so its
+            // order and the customer's approval are that old too
+            let (status, created) = match state_roll {
+                0..=3 => ("VOIDED", at),
+                4..=7 => ("EXPIRED", at - Duration::days(30)),
+                _ => ("CREATED", at),
             };
+            let expiration = created + Duration::days(29);
+            let updated = if status == "EXPIRED" { expiration } else { created };
+            order.create_time = created - Duration::minutes(5);
+            order.update_time = created;
+            approved_at = created;
             order.status = "COMPLETED".into();
             order.authorization_ids.push(auth_id.clone());
             self.authorizations.insert(
@@ -314,8 +323,8 @@ impl World {
                     currency: currency.clone(),
                     value: amount,
                     invoice_id: no.to_string(),
-                    create_time: at,
-                    update_time: at,
+                    create_time: created,
+                    update_time: updated,
                     expiration_time: expiration,
                     capture_ids: vec![],
                     outcome,

@@ -431,12 +431,9 @@ async fn every_paypal_answer_has_the_documented_shape() {
     }
     let fresh = approved_orders.last().expect("an order");
     let capture = format!("/v2/checkout/orders/{fresh}/capture");
-    for (mock, status) in [
-        ("INSTRUMENT_DECLINED", 422),
-        ("INTERNAL_SERVER_ERROR", 500),
-        ("PERMISSION_DENIED", 403),
-        ("INVALID_RESOURCE_ID", 404),
-    ] {
+    // negative testing, with issues of this call's lists (a mocked 500 or 503 carries its issue in
+    // details[], which error_500 does not define: PayPal's mocks are outside its files)
+    for (mock, status) in [("INSTRUMENT_DECLINED", 422), ("PERMISSION_DENIED", 403), ("INVALID_RESOURCE_ID", 404)] {
         let header = format!(r#"{{"mock_application_codes":"{mock}"}}"#);
         let (s, _) = t.call("mocked", "POST", &capture, Some("{}"), &[("PayPal-Mock-Response", &header)]).await;
         assert_eq!(s, status, "{mock}");
