@@ -1,17 +1,21 @@
 //! `cargo xtask <command>`: everything a fresh Debian machine needs, from the two commands in
-//! the README. Only std, so it builds in seconds before anything else.
+//! the README. Only std (and serde_json, for the chaos run), so it builds in seconds before
+//! anything else.
 //!
 //! * `run`   — set up (Debian packages, npm packages), build the UI and the app, start it in
 //!   the `demo` environment (embedded sandbox with demo data).
 //! * `test`  — set up, then every check: fmt, clippy, svelte-check, Rust tests (unit and
-//!   integration against the sandbox), generated-bindings drift, UI tests in Chromium, and the
-//!   end-to-end test of the real app under Xvfb.
+//!   integration against the sandbox), generated-bindings drift, UI tests in Chromium, a few
+//!   chaos seeds, and the end-to-end test of the real app under Xvfb.
 //! * `e2e`   — only the end-to-end test (after setup and builds).
 //! * `bench` — sync and list-query figures against the sandbox.
 //! * `screenshots` — the end-to-end run, saving its screenshots to docs/screenshots.
+//! * `chaos` — randomized seeds: two desks capture through faults and real SIGKILLs, then the
+//!   sandbox's ledger and both journals are checked (`cargo xtask chaos --seeds N [--from S]`).
 //! * `setup` — only the setup.
 
 mod bench_app;
+mod chaos;
 mod group;
 mod setup;
 mod steps;
@@ -30,8 +34,9 @@ fn main() -> ExitCode {
         "bench" => steps::bench(rest),
         "screenshots" => steps::screenshots(),
         "bench-app" => bench_app::run(rest),
+        "chaos" => chaos::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|e2e|bench|bench-app|screenshots|setup>");
+            eprintln!("usage: cargo xtask <run|test|e2e|bench|bench-app|chaos|screenshots|setup>");
             return ExitCode::from(2);
         }
     };

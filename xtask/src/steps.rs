@@ -166,6 +166,10 @@ pub fn test() -> Result {
         cmd(Command::new("node").args(["--test", "--test-concurrency=1", "tests/"]).current_dir(root().join("ui")))
     })?;
     step("app build", &mut build_app)?;
+    step("chaos (seeds 1-6, real kills)", &mut || {
+        let args = ["--seeds", "6", "--from", "1", "--jobs", "2", "--no-build"];
+        crate::chaos::run(&args.map(String::from))
+    })?;
     step("end-to-end (real app, Xvfb)", &mut e2e)?;
     eprintln!("\nxtask test: every step green in {:.0?}", started.elapsed());
     println!("xtask: {passed} passed, 0 failed");
