@@ -8,6 +8,8 @@
 //! * `GET /clock`, `POST /clock {"advance_days", "advance_seconds"}`
 //! * `GET /stats`: requests per `METHOD /path`
 //! * `POST /orders {"intent", "currency_code", "value", "invoice_id"?, "outcome"?}`: 201 `{"id"}`
+//! * `GET /in-progress`: the PayPal requests held in progress (fault `in_progress_ms`), as
+//!   `{"keys": ["POST-path|PayPal-Request-Id", ...]}`; `POST /in-progress/release`: they act now
 
 use crate::faults::FaultConfig;
 use crate::{dec, read_body, AppState, Shared};
@@ -29,6 +31,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/clock", get(get_clock).post(advance_clock))
         .route("/stats", get(stats))
         .route("/orders", post(add_order))
+        .route("/in-progress", get(in_progress))
+        .route("/in-progress/release", post(release_in_progress))
 }
 
 fn reply(status: StatusCode, body: serde_json::Value) -> Response {
@@ -208,4 +212,23 @@ async fn add_order(State(state): State<AppState>, body: Body) -> Response {
     );
     state.mark_dirty();
     reply(StatusCode::CREATED, json!({ "id": id }))
+}
+
+/// The PayPal requests held in progress, by `path|PayPal-Request-Id`.
+async fn in_progress(State(state): State<AppState>) -> Response {
+    let mut keys: Vec<String> = state.in_progress.lock().unwrap_or_else(|p| p.into_inner()).keys().cloned().collect();
+    keys.sort();
+    reply(StatusCode::OK, json!({ "keys": keys }))
+}
+
+/// Every request held in progress acts now (each is still in progress until it has acted).
+async fn release_in_progress(State(state): State<AppState>) -> Response {
+    let mut released = 0;
+    for release in state.in_progress.lock().unwrap_or_else(|p| p.into_inner()).values_mut() {
+        if let Some(tx) = release.take() {
+            let _ = tx.send(());
+            released += 1;
+        }
+    }
+    reply(StatusCode::OK, json!({ "released": released }))
 }

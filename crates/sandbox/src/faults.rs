@@ -1,7 +1,23 @@
 //! Fault injection and the request-rate limit, applied to every API route.
 //!
-//! `{"default": F, "routes": {"POST /v2/checkout/orders/{id}/capture": F}}` where F is
-//! `{"latency_ms", "error_rate", "error_status", "rate_limit_rate", "drop_after_commit_rate"}`.
+//! `{"default": F, "routes": {"POST /v2/checkout/orders/{id}/capture": F}}` where F is any of
+//! * `latency_ms`: every request waits this long;
+//! * `error_rate` (0..=1) and `error_status` (default 500): an error in the API's own shape,
+//!   before anything happens;
+//! * `rate_limit_rate`: a 429 with `Retry-After`, before anything happens;
+//! * `drop_after_commit_rate`: the request acts, then its connection drops (POSTs);
+//! * `error_after_commit_rate`, `error_after_commit_status` (400 or 422, default 422) and
+//!   `error_after_commit_issue` (default `UNPROCESSABLE_ENTITY` / `INVALID_REQUEST`): a POST
+//!   acts (a capture happens), then answers an error whose issue is on no documented list;
+//! * `in_progress_ms`: a PayPal POST with a `PayPal-Request-Id` stays in progress this long
+//!   before it acts; another request with the same key meanwhile gets PayPal's 409
+//!   `PREVIOUS_REQUEST_IN_PROGRESS`; the first then acts and answers, even when its caller has
+//!   gone (`POST /__sandbox/in-progress/release` ends every wait at once,
+//!   `GET /__sandbox/in-progress` lists the keys held);
+//! * `minimal_answer_rate`: a PayPal POST answers as if it had sent `Prefer: return=minimal`
+//!   (the order capture in the reference example's shape, whatever the caller preferred).
+//!
+//! Rolls are drawn per request target from a generator seeded by the sandbox's seed.
 
 use crate::AppState;
 use axum::body::{Body, Bytes};
@@ -53,6 +69,16 @@ pub struct Fault {
     pub rate_limit_rate: Option<Rate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_after_commit_rate: Option<Rate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_after_commit_rate: Option<Rate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_after_commit_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_after_commit_issue: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_progress_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimal_answer_rate: Option<Rate>,
 }
 
 /// The whole fault configuration; `{}` means no faults.
@@ -73,6 +99,8 @@ impl FaultConfig {
                 ("error_rate", f.error_rate),
                 ("rate_limit_rate", f.rate_limit_rate),
                 ("drop_after_commit_rate", f.drop_after_commit_rate),
+                ("error_after_commit_rate", f.error_after_commit_rate),
+                ("minimal_answer_rate", f.minimal_answer_rate),
             ] {
                 if let Some(Rate(r)) = rate {
                     if r < Decimal::ZERO || r > Decimal::ONE {
@@ -84,6 +112,14 @@ impl FaultConfig {
                 if !(400..=599).contains(&s) {
                     return Err(format!("{at}: error_status must be 400..=599"));
                 }
+            }
+            if let Some(s) = f.error_after_commit_status {
+                if s != 400 && s != 422 {
+                    return Err(format!("{at}: error_after_commit_status must be 400 or 422"));
+                }
+            }
+            if f.in_progress_ms.is_some_and(|ms| ms > 600_000) {
+                return Err(format!("{at}: in_progress_ms is at most 600000"));
             }
             Ok(())
         };
@@ -221,13 +257,20 @@ fn too_many(path: &str) -> Response {
 }
 
 /// The middleware: rate limit, then the route's faults around the real handler.
-pub(crate) async fn apply(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn apply(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let method = req.method().as_str().to_owned();
     let target = format!("{method} {path}");
     *state.stats.lock().unwrap_or_else(|p| p.into_inner()).entry(target.clone()).or_insert(0) += 1;
     if state.limiter.lock().unwrap_or_else(|p| p.into_inner()).take().is_err() {
         return too_many(&path);
+    }
+    // PayPal's idempotency: a key whose first request is still in progress gets a 409
+    let held = (method == "POST" && side(&path) == Side::Paypal)
+        .then(|| req.headers().get("paypal-request-id").and_then(|v| v.to_str().ok()).map(|k| format!("{path}|{k}")))
+        .flatten();
+    if held.as_ref().is_some_and(|k| state.in_progress.lock().unwrap_or_else(|p| p.into_inner()).contains_key(k)) {
+        return crate::paypal::errors::in_progress(crate::paypal::errors::Endpoint::OrderCapture);
     }
     let fault = state.faults.lock().unwrap_or_else(|p| p.into_inner()).for_request(&method, &path).cloned();
     let Some(fault) = fault else {
@@ -236,24 +279,41 @@ pub(crate) async fn apply(State(state): State<AppState>, req: Request, next: Nex
     if let Some(ms) = fault.latency_ms.filter(|ms| *ms > 0) {
         tokio::time::sleep(Duration::from_millis(ms.min(60_000))).await;
     }
-    let (limited, failed, dropped) = {
+    let rolls = {
         // each target has its own generator keyed on the seed: what one request rolls does not
         // depend on what concurrent requests to other targets rolled, so a seed replays exactly
         let mut generators = state.chaos.lock().unwrap_or_else(|p| p.into_inner());
         let rng = generators.entry(target).or_insert_with_key(|t| chaos_generator(state.config.seed, t));
         let mut roll = |p: Option<Rate>| p.is_some_and(|p| rng.chance_dec(p.0));
-        (roll(fault.rate_limit_rate), roll(fault.error_rate), roll(fault.drop_after_commit_rate))
+        Rolls {
+            limited: roll(fault.rate_limit_rate),
+            failed: roll(fault.error_rate),
+            dropped: roll(fault.drop_after_commit_rate),
+            error_after: roll(fault.error_after_commit_rate),
+            minimal: roll(fault.minimal_answer_rate),
+        }
     };
-    if limited {
+    if rolls.limited {
         return too_many(&path);
     }
-    if failed {
+    if rolls.failed {
         let status =
             StatusCode::from_u16(fault.error_status.unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return injected_error(&path, status);
     }
-    let response = next.run(req).await;
-    if dropped && method != "GET" {
+    let paypal_post = method == "POST" && side(&path) == Side::Paypal;
+    if rolls.minimal && paypal_post {
+        req.headers_mut().insert("prefer", HeaderValue::from_static("return=minimal"));
+    }
+    let response = match (held, fault.in_progress_ms.filter(|_| paypal_post)) {
+        (Some(key), Some(ms)) => hold(&state, key, ms, req, next).await,
+        _ => next.run(req).await,
+    };
+    if rolls.error_after && method != "GET" && response.status().is_success() {
+        tracing::debug!(%method, %path, "answering an undocumented error after the state change");
+        return error_after_commit(&path, &fault);
+    }
+    if rolls.dropped && method != "GET" {
         tracing::debug!(%method, %path, "dropping the connection after the state change");
         let (mut parts, _) = response.into_parts();
         parts.headers.remove(axum::http::header::CONTENT_LENGTH);
@@ -266,6 +326,55 @@ pub(crate) async fn apply(State(state): State<AppState>, req: Request, next: Nex
         return Response::from_parts(parts, body).into_response();
     }
     response
+}
+
+struct Rolls {
+    limited: bool,
+    failed: bool,
+    dropped: bool,
+    error_after: bool,
+    minimal: bool,
+}
+
+/// Keeps a request in progress under `key` for `ms` (or until released), then lets it act. It
+/// acts in a task of its own: a caller that gave up does not stop it.
+async fn hold(state: &AppState, key: String, ms: u64, req: Request, next: Next) -> Response {
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    {
+        let mut held = state.in_progress.lock().unwrap_or_else(|p| p.into_inner());
+        // a request with the same key came in since the first look
+        if held.contains_key(&key) {
+            return crate::paypal::errors::in_progress(crate::paypal::errors::Endpoint::OrderCapture);
+        }
+        held.insert(key.clone(), Some(release));
+    }
+    let (done, answer) = tokio::sync::oneshot::channel::<Response>();
+    let shared = state.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
+            _ = released => {}
+        }
+        let response = next.run(req).await;
+        shared.in_progress.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        let _ = done.send(response);
+    });
+    answer.await.unwrap_or_else(|_| injected_error("/v2/", StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+/// An error on no documented list, in the API's own shape, for a request that did act.
+fn error_after_commit(path: &str, fault: &Fault) -> Response {
+    let status = StatusCode::from_u16(fault.error_after_commit_status.unwrap_or(422))
+        .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    match side(path) {
+        Side::Gateway => crate::gateway::error(status, "Unxepected Error: injected after the change by the sandbox"),
+        Side::Paypal => {
+            let issue = fault.error_after_commit_issue.clone().unwrap_or_else(|| {
+                if status == StatusCode::BAD_REQUEST { "INVALID_REQUEST" } else { "UNPROCESSABLE_ENTITY" }.to_owned()
+            });
+            crate::paypal::errors::undocumented(status, &issue)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,15 @@
 //!
 //! * gateway paths under `/api/v1/` (see `gateway`), PayPal paths under `/v1/` and `/v2/`
 //!   (see `paypal`), the control API under `/__sandbox/` (see `control`);
-//! * faults (latency, errors, 429s, connections dropped after the state change) and a request
-//!   rate limit are applied to the API routes by `faults`;
+//! * faults (latency, errors, 429s, connections dropped after the state change, undocumented
+//!   errors after it, PayPal requests held in progress so a retry with the same key gets 409
+//!   `PREVIOUS_REQUEST_IN_PROGRESS`, answers forced into PayPal's minimal shape) and a request
+//!   rate limit are applied to the API routes by `faults` (its docs list every fault);
+//! * the control API (`control`) sets faults, resets, shows the ledger, completes PENDING
+//!   captures, moves the clock, counts requests, makes approved PayPal orders and releases
+//!   requests held in progress;
+//! * PayPal keeps idempotency keys as [`KeyRetention`] says (6 hours for Orders v2, 45 days for
+//!   Payments v2; `--orders-key-seconds`, `--payments-key-seconds`), then a replay is new;
 //! * the world (`world`) is seeded deterministically and may persist in a state file.
 //!
 //! Written from the published API pages only: it shares no types with our clients.
@@ -176,6 +183,9 @@ pub(crate) struct Shared {
     pub(crate) stats: Mutex<std::collections::BTreeMap<String, u64>>,
     pub(crate) limiter: Mutex<faults::Bucket>,
     pub(crate) view: Mutex<Option<gateway::ListView>>,
+    /// PayPal requests held in progress (`in_progress_ms`), by `path|PayPal-Request-Id`, until
+    /// they have acted; sending on the channel (taken out on release) lets one act now.
+    pub(crate) in_progress: Mutex<std::collections::HashMap<String, Option<oneshot::Sender<()>>>>,
     dirty: AtomicBool,
     config: Config,
 }
@@ -241,6 +251,7 @@ impl Sandbox {
             stats: Mutex::new(Default::default()),
             limiter: Mutex::new(faults::Bucket::new(config.rate_limit)),
             view: Mutex::new(None),
+            in_progress: Mutex::new(Default::default()),
             dirty: AtomicBool::new(config.state_file.is_some()),
             config,
         });

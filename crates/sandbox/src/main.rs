@@ -34,6 +34,12 @@ struct Args {
     /// the clock's now). Default: SANDBOX_CLOCK_OFFSET_DAYS, else 0.
     #[arg(long)]
     clock_offset_days: Option<u32>,
+    /// How long a PayPal-Request-Id of an Orders v2 call is kept, in seconds (PayPal: 6 hours).
+    #[arg(long, default_value_t = 6 * 3600)]
+    orders_key_seconds: u32,
+    /// How long a PayPal-Request-Id of a Payments v2 call is kept, in seconds (PayPal: 45 days).
+    #[arg(long, default_value_t = 45 * 86_400)]
+    payments_key_seconds: u32,
     /// The gateway staff token to accept (default: the demo token).
     #[arg(long, env = "SANDBOX_STAFF_TOKEN", hide_env_values = true)]
     staff_token: Option<String>,
@@ -101,7 +107,10 @@ async fn main() -> std::process::ExitCode {
                 client_secret: args.client_secret.unwrap_or(d.client_secret),
             }
         },
-        key_retention: sandbox::KeyRetention::default(),
+        key_retention: sandbox::KeyRetention {
+            orders: chrono::Duration::seconds(i64::from(args.orders_key_seconds)),
+            payments: chrono::Duration::seconds(i64::from(args.payments_key_seconds)),
+        },
     };
     let sandbox = match Sandbox::start(config, args.addr).await {
         Ok(s) => s,

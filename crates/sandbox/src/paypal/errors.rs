@@ -185,3 +185,8 @@ pub(crate) fn injected(status: StatusCode) -> Response {
         _ => answer(status, None),
     }
 }
+
+/// An error whose issue is on no list of PayPal's (a fault of the sandbox's, after the change).
+pub(crate) fn undocumented(status: StatusCode, name: &str) -> Response {
+    answer(status, Some(json!([{ "issue": name, "description": "Injected by the sandbox after the request acted." }])))
+}

@@ -348,3 +348,25 @@ impl World {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_authorizations_expire_after_they_were_made() {
+        let base = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).single().expect("base");
+        let w = World::seeded(1, 1200, base, Clock::default());
+        let expired: Vec<_> = w.authorizations.values().filter(|a| a.status == "EXPIRED").collect();
+        assert!(!expired.is_empty(), "the seed has expired authorizations");
+        for a in w.authorizations.values() {
+            assert_eq!(a.expiration_time - a.create_time, Duration::days(29), "{a:?}");
+            assert!(a.update_time >= a.create_time, "{a:?}");
+            let order = &w.orders[&a.order_id];
+            assert!(order.create_time < a.create_time && order.update_time <= a.create_time, "{order:?} {a:?}");
+        }
+        for a in expired {
+            assert!(a.expiration_time <= base, "expired by the seed's base: {a:?}");
+        }
+    }
+}

@@ -5,6 +5,7 @@ mod control;
 mod gateway;
 mod openapi;
 mod paypal;
+mod realism;
 mod shapes;
 
 use sandbox::{Config, Sandbox};
