@@ -135,10 +135,10 @@ pub fn list_painted(rows: u32) {
 
 #[tauri::command]
 pub async fn get_preference(session: State<'_, Session>, key: String) -> Result<Option<String>, DeskError> {
-    billing::settings::preference(session.desk().await?.pool(), &key).await
+    billing::settings::preference(session.desk().await?.machine_pool(), &key).await
 }
 
 #[tauri::command]
 pub async fn set_preference(session: State<'_, Session>, key: String, value: String) -> Result<(), DeskError> {
-    billing::settings::set_preference(session.desk().await?.pool(), &key, &value).await
+    billing::settings::set_preference(session.desk().await?.machine_pool(), &key, &value).await
 }

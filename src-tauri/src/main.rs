@@ -1,12 +1,13 @@
-//! The desktop shell. Only this crate knows Tauri: it opens the [`billing::session::Session`],
-//! hands it to Tauri as state, and exposes thin commands (see `commands`).
+//! The desktop shell. Only this crate knows Tauri: it opens the [`billing::session::Session`]
+//! (with the demo world of the `demo` crate: the engine hosts none), hands it to Tauri as
+//! state, and exposes thin commands (see `commands`).
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
 
 use billing::session::Session;
-use billing::DeskOptions;
+use billing::{DeskFactory, DeskOptions};
 use std::path::Path;
 use tauri::Manager;
 use tracing_subscriber::fmt::writer::MakeWriterExt;
@@ -39,7 +40,8 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let session = tauri::async_runtime::block_on(Session::open(Some(data_dir), |dir| DeskOptions {
+    let factory = DeskFactory::with_demo(demo::host());
+    let session = tauri::async_runtime::block_on(Session::open_with(Some(data_dir), factory, |dir| DeskOptions {
         data_dir: Some(dir),
         ..DeskOptions::default()
     }));

@@ -1,23 +1,39 @@
-//! The `demo` environment: the sandbox embedded in-process on 127.0.0.1, its world kept in the
-//! data directory so a restarted app finds the same invoices and payments.
+//! The `demo` environment's world is not part of the engine: the engine ships no simulator and no
+//! demo credentials. A front end that offers the demo (the app, `desk`) hands the desk factory a
+//! [`DemoHost`] (the `demo` crate's, which runs the sandbox on 127.0.0.1); the desk then asks it
+//! for the world of its data directory's `demo/` folder and talks to it like to any gateway and
+//! PayPal. Without a host, a demo desk still opens on its cache and says the world is missing.
 
+use crate::secrets::Secret;
 use crate::DeskError;
+use futures::future::BoxFuture;
 use std::path::Path;
 
-pub use sandbox::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_STAFF_TOKEN};
+/// What the demo world accepts.
+#[derive(Debug, Clone)]
+pub struct DemoCredentials {
+    pub staff_token: Secret,
+    pub client_id: String,
+    pub client_secret: Secret,
+}
 
-/// Starts the embedded sandbox on a free loopback port.
-pub async fn start(data_dir: &Path) -> Result<sandbox::Sandbox, DeskError> {
-    let config = sandbox::Config {
-        seed: 2026,
-        invoices: 400,
-        state_file: Some(data_dir.join("demo-world.json")),
-        // a new demo world is dated around now (the sandbox clock), then kept in the state file;
-        // SANDBOX_CLOCK_OFFSET_DAYS (tests) starts that clock ahead, and a bad value is refused
-        clock_offset: sandbox::clock_offset_from_env().map_err(DeskError::bad_input)?,
-        ..sandbox::Config::default()
-    };
-    sandbox::Sandbox::start(config, ([127, 0, 0, 1], 0).into())
-        .await
-        .map_err(|e| DeskError::internal(format!("the demo sandbox could not start: {e}")))
+/// Starts or joins demo worlds.
+pub trait DemoHost: Send + Sync {
+    /// The world whose files live in `dir` (the demo environment's directory): hosted by this
+    /// process, or by another one that hosts it already.
+    fn open<'a>(&'a self, dir: &'a Path) -> BoxFuture<'a, Result<Box<dyn DemoWorld>, DeskError>>;
+
+    /// The credentials every demo world accepts (also for a demo gateway given by URL).
+    fn credentials(&self) -> DemoCredentials;
+}
+
+/// One open demo world: one base URL serves the gateway and PayPal.
+pub trait DemoWorld: Send + Sync {
+    fn base_url(&self) -> String;
+
+    /// For a clerk: who hosts the world ("this program", "another Capture Desk program").
+    fn describe(&self) -> String;
+
+    /// Lets go of the world (a host saves it and stops serving).
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
 }

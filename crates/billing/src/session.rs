@@ -1,12 +1,14 @@
 //! [`Session`]: the desk the app holds for its whole life. Saving settings or a credential
 //! writes them, then closes the desk and opens a new one with them, so the clients, the demo
-//! sandbox and the status always match what is saved.
+//! world, the environment's database and the status always match what is saved. Switching
+//! environment closes one environment's database and opens the other's: nothing of the one is
+//! shown in the other (see [`crate::environments`]).
 //!
 //! A desk is only replaced when nothing else uses it (no capture, sync or detail call in
 //! flight); otherwise the change is refused and nothing is written.
 
 use crate::secrets::{Secret, SecretKey};
-use crate::{audit, store, Desk, DeskError, DeskOptions, Environment, ErrorCode, Settings};
+use crate::{audit, environments, store, Desk, DeskError, DeskFactory, DeskOptions, Environment, ErrorCode, Settings};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,6 +77,11 @@ pub struct SettingsView {
     /// Why the keyring cannot be used, if so.
     pub keyring_problem: Option<String>,
     pub data_dir: String,
+    /// Each environment's saved settings (its own connection settings), so the Settings screen
+    /// shows the right ones when the clerk picks another environment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub by_environment: Option<Vec<Settings>>,
 }
 
 /// The word to type before switching to `live`.
@@ -94,25 +101,36 @@ type MakeOptions = Box<dyn Fn(PathBuf) -> DeskOptions + Send + Sync>;
 
 pub struct Session {
     data_dir: PathBuf,
+    factory: DeskFactory,
     make: MakeOptions,
     current: RwLock<Result<Arc<Desk>, DeskError>>,
 }
 
 impl Session {
     /// Opens the desk with `make(data_dir)`; the same function reopens it after a change.
+    /// Without a demo world (see [`Session::open_with`]).
     pub async fn open(
         data_dir: Option<PathBuf>,
+        make: impl Fn(PathBuf) -> DeskOptions + Send + Sync + 'static,
+    ) -> Result<Session, DeskError> {
+        Session::open_with(data_dir, DeskFactory::default(), make).await
+    }
+
+    /// Opens the desk with `factory` (the app's, with its demo host) and `make(data_dir)`.
+    pub async fn open_with(
+        data_dir: Option<PathBuf>,
+        factory: DeskFactory,
         make: impl Fn(PathBuf) -> DeskOptions + Send + Sync + 'static,
     ) -> Result<Session, DeskError> {
         let data_dir = match data_dir {
             Some(d) => d,
             None => store::default_data_dir()?,
         };
-        let desk = Desk::open(make(data_dir.clone())).await.map(Arc::new);
+        let desk = factory.open(make(data_dir.clone())).await.map(Arc::new);
         if let Err(e) = &desk {
             tracing::error!(code = ?e.code, message = %e.message, detail = ?e.detail, "the desk could not open");
         }
-        Ok(Session { data_dir, make: Box::new(make), current: RwLock::new(desk) })
+        Ok(Session { data_dir, factory, make: Box::new(make), current: RwLock::new(desk) })
     }
 
     /// The desk in use, or why it could not open.
@@ -122,7 +140,7 @@ impl Session {
 
     pub async fn settings(&self) -> Result<SettingsView, DeskError> {
         let desk = self.desk().await?;
-        Ok(view(&desk))
+        view(&desk).await
     }
 
     /// Checks and saves `new`, then reopens the desk with it. Switching to `live` needs
@@ -146,7 +164,7 @@ impl Session {
         let written = write_settings(desk.as_ref(), &self.data_dir, &new, &before).await;
         self.reopen(&mut current, desk).await;
         written?;
-        current.as_ref().map(|d| view(d)).map_err(Clone::clone)
+        view(current.as_ref().map_err(Clone::clone)?).await
     }
 
     /// Stores a credential in the keyring for the environment in effect, then reopens the desk
@@ -184,20 +202,20 @@ impl Session {
         .await;
         self.reopen(&mut current, desk).await;
         result?;
-        current.as_ref().map(|d| view(d)).map_err(Clone::clone)
+        view(current.as_ref().map_err(Clone::clone)?).await
     }
 
     async fn reopen(&self, current: &mut Result<Arc<Desk>, DeskError>, old: Option<Desk>) {
         if let Some(old) = old {
             old.close().await;
         }
-        *current = Desk::open((self.make)(self.data_dir.clone())).await.map(Arc::new);
+        *current = self.factory.open((self.make)(self.data_dir.clone())).await.map(Arc::new);
         if let Err(e) = current.as_ref() {
             tracing::error!(code = ?e.code, message = %e.message, detail = ?e.detail, "the desk could not reopen");
         }
     }
 
-    /// Closes the desk (stopping the demo sandbox and saving its world).
+    /// Closes the desk (letting go of the demo world; a host saves it).
     pub async fn close(self) {
         if let Ok(desk) = self.current.into_inner() {
             match Arc::try_unwrap(desk) {
@@ -229,32 +247,50 @@ fn take_idle(current: &mut Result<Arc<Desk>, DeskError>) -> Result<Option<Desk>,
     }
 }
 
+/// Saves `new` in the machine's settings, and audits it in the log of the environment the
+/// settings are for (its connection settings before and after).
 async fn write_settings(
     desk: Option<&Desk>,
     data_dir: &std::path::Path,
     new: &Settings,
     before: &Settings,
 ) -> Result<(), DeskError> {
-    let detail = serde_json::json!({ "before": before, "after": new });
-    match desk {
-        Some(d) => {
-            new.save(d.pool()).await?;
-            audit::record(d.pool(), &new.staff_name, new.environment, "settings.saved", None, detail).await
-        }
+    let opened;
+    let machine = match desk {
+        Some(d) => d.machine_pool(),
         None => {
-            let pool = store::open(data_dir).await?;
-            let r = async {
-                new.save(&pool).await?;
-                audit::record(&pool, &new.staff_name, new.environment, "settings.saved", None, detail).await
-            }
-            .await;
+            opened = environments::open_settings(data_dir).await?;
+            &opened
+        }
+    };
+    let saved = async {
+        let here_before = Settings::load_for(machine, new.environment).await?;
+        new.save(machine).await?;
+        Ok::<_, DeskError>(here_before)
+    }
+    .await;
+    if desk.is_none() {
+        machine.close().await;
+    }
+    let here_before = saved?;
+    let detail = serde_json::json!({
+        "environment": { "before": before.environment, "after": new.environment },
+        "before": here_before,
+        "after": new,
+    });
+    let record = |pool| audit::record(pool, &new.staff_name, new.environment, "settings.saved", None, detail.clone());
+    match desk.filter(|d| d.environment() == new.environment) {
+        Some(d) => record(d.pool()).await,
+        None => {
+            let pool = environments::open_environment_alone(data_dir, new.environment).await?;
+            let r = record(&pool).await;
             pool.close().await;
             r
         }
     }
 }
 
-fn view(desk: &Desk) -> SettingsView {
+async fn view(desk: &Desk) -> Result<SettingsView, DeskError> {
     let effective = desk.settings().clone();
     let env = effective.environment;
     let mut keyring_problem = None;
@@ -278,7 +314,11 @@ fn view(desk: &Desk) -> SettingsView {
             CredentialState { kind, source }
         })
         .collect();
-    SettingsView {
+    let mut by_environment = Vec::new();
+    for env in Environment::ALL {
+        by_environment.push(Settings::load_for(desk.machine_pool(), env).await?);
+    }
+    Ok(SettingsView {
         saved: desk.saved_settings().clone(),
         effective,
         overridden_by: OVERRIDES
@@ -289,5 +329,6 @@ fn view(desk: &Desk) -> SettingsView {
         credentials,
         keyring_problem,
         data_dir: desk.data_dir().display().to_string(),
-    }
+        by_environment: Some(by_environment),
+    })
 }

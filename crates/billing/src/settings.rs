@@ -1,5 +1,11 @@
-//! Settings: which environment, which URLs, who is working. Stored in SQLite (`settings`),
-//! overridable from the environment for scripts. Never holds a secret.
+//! Settings: which environment, which URLs, who is working. Stored in the machine's settings
+//! database (`<data>/settings.sqlite3`, see [`crate::environments`]), overridable from the
+//! environment for scripts. Never holds a secret.
+//!
+//! The environment choice, the staff name and the `ui.*` preferences belong to the machine. The
+//! connection settings (gateway URL, PayPal URL, PayPal client id) belong to their environment:
+//! they are kept under its own keys (`sandbox.gateway_url`), so the settings of one environment
+//! are never used in another, and `DESK_ENV=live` uses live's.
 
 use crate::DeskError;
 use serde::{Deserialize, Serialize};
@@ -18,6 +24,8 @@ pub enum Environment {
 }
 
 impl Environment {
+    pub const ALL: [Environment; 3] = [Environment::Demo, Environment::Sandbox, Environment::Live];
+
     pub fn parse(s: &str) -> Result<Self, DeskError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "demo" => Ok(Environment::Demo),
@@ -71,46 +79,60 @@ fn default_staff_name() -> String {
     std::env::var("USER").ok().filter(|u| !u.trim().is_empty()).unwrap_or_else(|| "staff".into())
 }
 
-const KEYS: [&str; 5] = ["environment", "gateway_url", "paypal_url", "paypal_client_id", "staff_name"];
+/// The connection settings, each kept per environment.
+const CONNECTION: [&str; 3] = ["gateway_url", "paypal_url", "paypal_client_id"];
+
+/// The machine-settings key of `env`'s connection setting `name` (`sandbox.gateway_url`).
+pub(crate) fn connection_key(env: Environment, name: &str) -> String {
+    format!("{}.{name}", env.as_str())
+}
 
 impl Settings {
-    /// Reads the saved settings (defaults for anything never saved).
-    pub async fn load(pool: &SqlitePool) -> Result<Settings, DeskError> {
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings").fetch_all(pool).await?;
-        let mut s = Settings::default();
+    /// Reads the saved settings from the machine's settings (defaults for anything never
+    /// saved): the saved environment with its own connection settings.
+    pub async fn load(machine: &SqlitePool) -> Result<Settings, DeskError> {
+        let env: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = 'environment'").fetch_optional(machine).await?;
+        let env = match env {
+            Some(e) => Environment::parse(&e)?,
+            None => Settings::default().environment,
+        };
+        Settings::load_for(machine, env).await
+    }
+
+    /// The saved staff name with `env`'s own connection settings (whichever environment is saved).
+    pub async fn load_for(machine: &SqlitePool, env: Environment) -> Result<Settings, DeskError> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings").fetch_all(machine).await?;
+        let mut s = Settings { environment: env, ..Settings::default() };
+        let [gateway, paypal, client] = CONNECTION.map(|k| connection_key(env, k));
         for (k, v) in rows {
             match k.as_str() {
-                "environment" => s.environment = Environment::parse(&v)?,
-                "gateway_url" => s.gateway_url = Some(v),
-                "paypal_url" => s.paypal_url = Some(v),
-                "paypal_client_id" => s.paypal_client_id = Some(v),
                 "staff_name" => s.staff_name = v,
+                k if k == gateway => s.gateway_url = Some(v),
+                k if k == paypal => s.paypal_url = Some(v),
+                k if k == client => s.paypal_client_id = Some(v),
                 _ => {}
             }
         }
         Ok(s)
     }
 
-    /// Checks and saves all settings in one transaction.
-    pub async fn save(&self, pool: &SqlitePool) -> Result<(), DeskError> {
+    /// Checks and saves all settings in one transaction: the environment and the staff name for
+    /// the machine, the connection settings for [`Settings::environment`] (other environments'
+    /// are kept).
+    pub async fn save(&self, machine: &SqlitePool) -> Result<(), DeskError> {
         self.validate()?;
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("DELETE FROM settings WHERE key IN (?, ?, ?, ?, ?)")
-            .bind(KEYS[0])
-            .bind(KEYS[1])
-            .bind(KEYS[2])
-            .bind(KEYS[3])
-            .bind(KEYS[4])
-            .execute(&mut *tx)
-            .await?;
+        let env = self.environment;
         let values = [
-            Some(self.environment.as_str().to_owned()),
-            self.gateway_url.clone(),
-            self.paypal_url.clone(),
-            self.paypal_client_id.clone(),
-            Some(self.staff_name.clone()),
+            ("environment".to_owned(), Some(env.as_str().to_owned())),
+            ("staff_name".to_owned(), Some(self.staff_name.clone())),
+            (connection_key(env, CONNECTION[0]), self.gateway_url.clone()),
+            (connection_key(env, CONNECTION[1]), self.paypal_url.clone()),
+            (connection_key(env, CONNECTION[2]), self.paypal_client_id.clone()),
         ];
-        for (k, v) in KEYS.iter().zip(values) {
+        let mut tx = machine.begin_with("BEGIN IMMEDIATE").await?;
+        for (k, v) in values {
+            sqlx::query("DELETE FROM settings WHERE key = ?").bind(&k).execute(&mut *tx).await?;
             if let Some(v) = v {
                 sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?)")
                     .bind(k)
@@ -209,7 +231,7 @@ pub(crate) fn env(name: &str) -> Option<String> {
     EnvOverrides::process().get(name)
 }
 
-/// A UI preference (column choice and the like), kept beside the settings. Keys start with `ui.`.
+/// A UI preference (column choice and the like), kept in the machine's settings. Keys start with `ui.`.
 pub async fn preference(pool: &SqlitePool, key: &str) -> Result<Option<String>, DeskError> {
     check_preference_key(key)?;
     let row: Option<(String,)> =

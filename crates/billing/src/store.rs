@@ -1,17 +1,18 @@
-//! The SQLite file: opened with WAL, migrated on open, in the OS app-data directory unless
-//! `DESK_DATA_DIR` says otherwise.
+//! The SQLite files: opened with WAL, an environment's database migrated on open, all in the OS
+//! app-data directory unless `DESK_DATA_DIR` says otherwise. Which file holds what is
+//! [`crate::environments`]'s.
 
 use crate::DeskError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 /// The app's identifier; also Tauri's, so the app and the CLI share one data directory.
 pub const APP_ID: &str = "com.cargoextra.capturedesk";
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+/// The migrations of an environment's database (`migrations/`).
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
 /// `DESK_DATA_DIR`, else the OS app-data directory (`~/.local/share/com.cargoextra.capturedesk`).
 pub fn default_data_dir() -> Result<PathBuf, DeskError> {
@@ -23,21 +24,50 @@ pub fn default_data_dir() -> Result<PathBuf, DeskError> {
         .ok_or_else(|| DeskError::storage("no application data directory on this system; set DESK_DATA_DIR"))
 }
 
-/// Opens (creating if needed) and migrates the database in `dir`.
+/// How a file keeps its journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Journal {
+    /// Everyday use: readers never wait for the writer.
+    Wal,
+    /// A file that is renamed into place when complete: one file, nothing beside it.
+    Rollback,
+}
+
+/// Opens (creating if needed) and migrates the database `desk.sqlite3` in `dir` (an
+/// environment's directory).
 pub async fn open(dir: &Path) -> Result<SqlitePool, DeskError> {
     std::fs::create_dir_all(dir).map_err(|e| DeskError::storage(format!("{}: {e}", dir.display())))?;
-    let path = dir.join("desk.sqlite3");
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10))
-        .pragma("temp_store", "memory")
-        .pragma("cache_size", "-65536")
-        .pragma("wal_autocheckpoint", "8192")
-        .pragma("mmap_size", "268435456");
-    let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+    let pool = open_file(&dir.join(crate::environments::DATABASE_FILE), Journal::Wal).await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
+}
+
+/// Opens (creating if needed) the SQLite file at `path`, without migrating it.
+pub(crate) async fn open_file(path: &Path, journal: Journal) -> Result<SqlitePool, DeskError> {
+    pool(options(path).create_if_missing(true), journal, 4).await
+}
+
+/// Opens the existing SQLite file at `path` (never creates one) on one connection.
+pub(crate) async fn open_existing(path: &Path, journal: Journal) -> Result<SqlitePool, DeskError> {
+    pool(options(path).create_if_missing(false), journal, 1).await
+}
+
+fn options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new().filename(path)
+}
+
+async fn pool(options: SqliteConnectOptions, journal: Journal, connections: u32) -> Result<SqlitePool, DeskError> {
+    let options = match journal {
+        Journal::Wal => options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .pragma("wal_autocheckpoint", "8192"),
+        Journal::Rollback => options.journal_mode(SqliteJournalMode::Delete).synchronous(SqliteSynchronous::Full),
+    }
+    .foreign_keys(true)
+    .busy_timeout(Duration::from_secs(10))
+    .pragma("temp_store", "memory")
+    .pragma("cache_size", "-65536")
+    .pragma("mmap_size", "268435456");
+    Ok(SqlitePoolOptions::new().max_connections(connections).connect_with(options).await?)
 }

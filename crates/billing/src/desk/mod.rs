@@ -1,16 +1,28 @@
-//! [`Desk`]: the handle the front ends hold: the database, the settings, the gateway client,
-//! and in `demo` the embedded sandbox.
+//! [`Desk`]: the handle the front ends hold: one environment's database, the settings, the
+//! gateway and PayPal clients, and in `demo` the world a front end provides. How a desk is
+//! opened (which environment, which database, which services) is [`open`]'s; this is the engine
+//! side.
+
+mod connection;
+mod open;
+mod recovery;
+
+pub use connection::{ConnectionCheck, ConnectionReport};
+pub use open::{DeskFactory, DeskOptions};
+pub use recovery::Recovered;
 
 use crate::capture::{self, CapturePreview, CaptureResult, Engine, Interrupt};
+use crate::demo::DemoWorld;
 use crate::detail::{InvoiceDetail, InvoiceLive};
-use crate::secrets::{self, SecretKey, Secrets};
+use crate::secrets::Secrets;
 use crate::settings::EnvOverrides;
 use crate::sync::{SyncProgress, SyncReport};
 use crate::{
-    audit, invoices, store, sync, DeskError, Environment, ErrorCode, InvoicePage, InvoiceRow, ListRequest, Settings,
+    audit, environments, invoices, sync, DeskError, Environment, ErrorCode, InvoicePage, InvoiceRow, ListRequest,
+    Settings,
 };
-use gateway::{ClientOptions, GatewayClient, Token};
-use paypal::{ClientSecret, PaypalClient};
+use gateway::GatewayClient;
+use paypal::PaypalClient;
 use serde::Serialize;
 use sqlx::SqlitePool;
 use std::path::PathBuf;
@@ -18,36 +30,12 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use ts_rs::TS;
 
-/// How to open a desk.
-pub struct DeskOptions {
-    /// `None`: `DESK_DATA_DIR`, else the OS app-data directory.
-    pub data_dir: Option<PathBuf>,
-    pub secrets: Arc<dyn Secrets>,
-    /// Where `DESK_ENV`, `DESK_GATEWAY_URL`, ..., `DESK_GATEWAY_TOKEN` and
-    /// `DESK_PAYPAL_CLIENT_SECRET` are read from: the front ends pass the process environment;
-    /// with [`EnvOverrides::off`] no `DESK_*` variable is read (`DESK_DATA_DIR` only when
-    /// `data_dir` is `None`).
-    pub env_overrides: EnvOverrides,
-    /// Use these settings instead of the saved ones (tests, one-off runs).
-    pub settings: Option<Settings>,
-}
-
-impl Default for DeskOptions {
-    fn default() -> Self {
-        DeskOptions {
-            data_dir: None,
-            secrets: Arc::new(secrets::KeyringSecrets::default()),
-            env_overrides: EnvOverrides::process(),
-            settings: None,
-        }
-    }
-}
-
 /// What the status line shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct DeskStatus {
+    /// The environment in effect; everything below is this environment's only.
     pub environment: Environment,
     /// `None` until the gateway was tried.
     pub online: Option<bool>,
@@ -58,6 +46,10 @@ pub struct DeskStatus {
     pub gateway_url: Option<String>,
     pub staff_name: String,
     pub data_dir: String,
+    /// The environment's own database, whose invoices, captures and activity are shown.
+    pub database: String,
+    /// In demo: who hosts the demo world.
+    pub demo_world: Option<String>,
     /// Why the gateway cannot be used (missing credentials, no keyring), if so.
     pub gateway_problem: Option<String>,
 }
@@ -67,7 +59,10 @@ const ONLINE: u8 = 1;
 const OFFLINE: u8 = 2;
 
 pub struct Desk {
+    /// The environment's own database.
     pool: SqlitePool,
+    /// The machine's settings (see [`crate::environments`]).
+    machine: SqlitePool,
     /// In effect: the saved settings with the environment overrides applied.
     settings: Settings,
     /// As saved (what the Settings screen edits).
@@ -81,95 +76,23 @@ pub struct Desk {
     desk_id: String,
     online: AtomicU8,
     sync_lock: tokio::sync::Mutex<()>,
-    demo: Option<sandbox::Sandbox>,
+    demo: Option<Box<dyn DemoWorld>>,
 }
 
 impl Desk {
-    /// Opens the database (migrating it), reads settings and credentials, and in `demo`
-    /// starts the embedded sandbox.
+    /// Opens the environment in effect without a demo world (see [`DeskFactory`]).
     pub async fn open(options: DeskOptions) -> Result<Desk, DeskError> {
-        let overrides = options.env_overrides;
-        let data_dir = match options.data_dir {
-            Some(d) => d,
-            None => store::default_data_dir()?,
-        };
-        let pool = store::open(&data_dir).await?;
-        let saved = match options.settings {
-            Some(s) => {
-                s.validate()?;
-                s
-            }
-            None => Settings::load(&pool).await?,
-        };
-        let settings = saved.clone().with_overrides(&overrides)?;
-        let env = settings.environment;
-        let stored = |key| secrets::resolve(options.secrets.as_ref(), &overrides, env, key);
-        let mut demo = None;
-        let gateway = if env == Environment::Demo && settings.gateway_url.is_none() {
-            let sb = crate::demo::start(&data_dir).await?;
-            let url = sb.base_url();
-            demo = Some(sb);
-            let token = secrets::resolve(&NoStore, &overrides, env, SecretKey::GatewayToken)?
-                .map_or_else(|| crate::demo::DEMO_STAFF_TOKEN.to_owned(), |s| s.expose().to_owned());
-            client(&url, token)
-        } else {
-            match settings.gateway_url.clone() {
-                None => Err(DeskError::new(ErrorCode::MissingCredentials, "Set the gateway URL in Settings.")),
-                Some(url) => match stored(SecretKey::GatewayToken) {
-                    Ok(Some(token)) => client(&url, token.expose().to_owned()),
-                    Ok(None) if env == Environment::Demo => client(&url, crate::demo::DEMO_STAFF_TOKEN.to_owned()),
-                    Ok(None) => Err(DeskError::new(
-                        ErrorCode::MissingCredentials,
-                        "Enter the gateway token in Settings (it is kept in the system keyring).",
-                    )),
-                    Err(e) => Err(e),
-                },
-            }
-        };
-        let paypal = match (&demo, settings.paypal_url.clone()) {
-            (Some(sb), None) => {
-                paypal_client(&sb.base_url(), crate::demo::DEMO_CLIENT_ID, crate::demo::DEMO_CLIENT_SECRET.to_owned())
-            }
-            (_, url) => {
-                let url = url.or_else(|| env.default_paypal_url().map(str::to_owned));
-                match (url, settings.paypal_client_id.clone()) {
-                    (None, _) => Err(DeskError::new(ErrorCode::MissingCredentials, "Set the PayPal URL in Settings.")),
-                    (_, None) => {
-                        Err(DeskError::new(ErrorCode::MissingCredentials, "Enter the PayPal client id in Settings."))
-                    }
-                    (Some(url), Some(id)) => match stored(SecretKey::PaypalClientSecret) {
-                        Ok(Some(secret)) => paypal_client(&url, &id, secret.expose().to_owned()),
-                        Ok(None) if env == Environment::Demo => {
-                            paypal_client(&url, &id, crate::demo::DEMO_CLIENT_SECRET.to_owned())
-                        }
-                        Ok(None) => Err(DeskError::new(
-                            ErrorCode::MissingCredentials,
-                            "Enter the PayPal client secret in Settings (it is kept in the system keyring).",
-                        )),
-                        Err(e) => Err(e),
-                    },
-                }
-            }
-        };
-        let desk_id = capture::journal::desk_id(&pool).await?;
-        Ok(Desk {
-            pool,
-            settings,
-            saved,
-            secrets: options.secrets,
-            overrides,
-            data_dir,
-            gateway,
-            paypal,
-            desk_id,
-            online: AtomicU8::new(UNKNOWN),
-            sync_lock: tokio::sync::Mutex::new(()),
-            demo,
-        })
+        DeskFactory::default().open(options).await
     }
 
+    /// The environment's own database.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The machine's settings database (UI preferences live there).
+    pub fn machine_pool(&self) -> &SqlitePool {
+        &self.machine
     }
 
     pub fn settings(&self) -> &Settings {
@@ -181,8 +104,14 @@ impl Desk {
         &self.saved
     }
 
+    /// The data directory (all environments').
     pub fn data_dir(&self) -> &std::path::Path {
         &self.data_dir
+    }
+
+    /// The database of the environment in effect.
+    pub fn database_path(&self) -> PathBuf {
+        environments::database_path(&self.data_dir, self.environment())
     }
 
     /// The `DESK_*` variables in effect (all absent unless the front end turned them on).
@@ -203,9 +132,9 @@ impl Desk {
         self.gateway.as_ref().ok().map(|g| g.base_url())
     }
 
-    /// The embedded demo sandbox, if running.
-    pub fn demo_sandbox(&self) -> Option<&sandbox::Sandbox> {
-        self.demo.as_ref()
+    /// The demo world in use, if any.
+    pub fn demo_world(&self) -> Option<&dyn DemoWorld> {
+        self.demo.as_deref()
     }
 
     pub async fn status(&self) -> Result<DeskStatus, DeskError> {
@@ -223,12 +152,14 @@ impl Desk {
             gateway_url: self.gateway_url().map(str::to_owned),
             staff_name: self.settings.staff_name.clone(),
             data_dir: self.data_dir.display().to_string(),
+            database: self.database_path().display().to_string(),
+            demo_world: self.demo.as_ref().map(|w| w.describe()),
             gateway_problem: self.gateway.as_ref().err().map(|e| e.message.clone()),
         })
     }
 
     /// Records whether the gateway answered: any answer, even a refusal, means online.
-    fn note_reachability(&self, error: Option<&DeskError>) {
+    pub(crate) fn note_reachability(&self, error: Option<&DeskError>) {
         let state = match error {
             Some(e) if e.code == ErrorCode::Offline => OFFLINE,
             _ => ONLINE,
@@ -272,7 +203,7 @@ impl Desk {
         })
     }
 
-    fn engine<'a>(&'a self, interrupt: Option<&'a dyn Interrupt>) -> Result<Engine<'a>, DeskError> {
+    pub(crate) fn engine<'a>(&'a self, interrupt: Option<&'a dyn Interrupt>) -> Result<Engine<'a>, DeskError> {
         Ok(Engine {
             observer: None,
             pool: &self.pool,
@@ -336,53 +267,6 @@ impl Desk {
         Ok(live)
     }
 
-    /// Tries both services with the credentials in use: a one-row invoice list at the gateway,
-    /// an OAuth token at PayPal. Moves nothing.
-    pub async fn test_connection(&self) -> ConnectionReport {
-        let started = std::time::Instant::now();
-        let gateway = match self.gateway.as_ref().map_err(Clone::clone) {
-            Err(e) => ConnectionCheck::failed(e, started),
-            Ok(gw) => {
-                let q = gateway::InvoiceListQuery { limit: 1, ..gateway::InvoiceListQuery::default() };
-                match gw.list_invoices(&q).await {
-                    Ok(p) => {
-                        self.note_reachability(None);
-                        let n = p.total.map_or_else(String::new, |t| format!(" ({t} outstanding invoices)"));
-                        ConnectionCheck::ok(format!("The gateway answered{n}."), started)
-                    }
-                    Err(e) => {
-                        let e = DeskError::from(e);
-                        self.note_reachability(Some(&e));
-                        ConnectionCheck::failed(e, started)
-                    }
-                }
-            }
-        };
-        let started = std::time::Instant::now();
-        let paypal = match self.paypal.as_ref().map_err(Clone::clone) {
-            Err(e) => ConnectionCheck::failed(e, started),
-            Ok(pp) => match pp.access_token().await {
-                Ok(_) => ConnectionCheck::ok("PayPal accepted the client id and secret.".to_owned(), started),
-                Err(e) => ConnectionCheck::failed(DeskError::from(e), started),
-            },
-        };
-        let report = ConnectionReport { gateway, paypal };
-        let detail = serde_json::json!({ "gateway": report.gateway.ok, "paypal": report.paypal.ok });
-        if let Err(e) = audit::record(
-            &self.pool,
-            &self.settings.staff_name,
-            self.settings.environment,
-            "connection.tested",
-            None,
-            detail,
-        )
-        .await
-        {
-            tracing::warn!(error = %e, "could not audit the connection test");
-        }
-        report
-    }
-
     /// The breakdown of a capture (wallet part, PayPal part, the customer's approval); moves nothing.
     pub async fn capture_preview(&self, invoice_no: i64) -> Result<CapturePreview, DeskError> {
         self.engine(None)?.preview(invoice_no).await
@@ -409,178 +293,12 @@ impl Desk {
         self.engine(Some(interrupt))?.capture(invoice_no).await
     }
 
-    /// Resumes every unfinished attempt from its journaled state.
-    pub async fn recover(&self) -> Result<Vec<CaptureResult>, DeskError> {
-        self.recover_with(None).await
-    }
-
-    pub async fn recover_with(&self, interrupt: Option<&dyn Interrupt>) -> Result<Vec<CaptureResult>, DeskError> {
-        let unfinished = capture::journal::unfinished(&self.pool).await?;
-        if unfinished.is_empty() {
-            return Ok(Vec::new());
-        }
-        let engine = self.engine(interrupt)?;
-        let mut results = Vec::new();
-        for entry in unfinished {
-            results.push(engine.resume(entry).await?);
-        }
-        Ok(results)
-    }
-
-    /// The newest journal entries (all, or one invoice's).
-    pub async fn journal(&self, invoice_no: Option<i64>, limit: u32) -> Result<Vec<capture::Entry>, DeskError> {
-        capture::journal::recent(&self.pool, invoice_no, limit).await
-    }
-
-    /// Stops the embedded sandbox (saving its world) and closes the database.
+    /// Lets go of the demo world (a host saves it) and closes the databases.
     pub async fn close(self) {
-        if let Some(sb) = self.demo {
-            sb.shutdown().await;
+        if let Some(world) = self.demo {
+            world.close().await;
         }
         self.pool.close().await;
-    }
-}
-
-/// The outcome of one "test connection".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct ConnectionCheck {
-    pub ok: bool,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
-    pub error: Option<DeskError>,
-    #[ts(type = "number")]
-    pub millis: u64,
-}
-
-impl ConnectionCheck {
-    fn ok(message: String, started: std::time::Instant) -> Self {
-        ConnectionCheck { ok: true, message, error: None, millis: millis(started) }
-    }
-    fn failed(e: DeskError, started: std::time::Instant) -> Self {
-        tracing::warn!(code = ?e.code, detail = ?e.detail, "connection test failed");
-        ConnectionCheck { ok: false, message: e.message.clone(), error: Some(e), millis: millis(started) }
-    }
-}
-
-fn millis(started: std::time::Instant) -> u64 {
-    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct ConnectionReport {
-    pub gateway: ConnectionCheck,
-    pub paypal: ConnectionCheck,
-}
-
-fn paypal_client(url: &str, client_id: &str, secret: String) -> Result<PaypalClient, DeskError> {
-    PaypalClient::new(url, client_id, ClientSecret::new(secret), paypal::ClientOptions::default())
-        .map_err(|e| DeskError::bad_input("The PayPal URL is not valid.").with_detail(e.detail()))
-}
-
-fn client(url: &str, token: String) -> Result<GatewayClient, DeskError> {
-    GatewayClient::new(url, Token::new(token), ClientOptions::default())
-        .map_err(|e| DeskError::bad_input("The gateway URL is not valid.").with_detail(e.detail()))
-}
-
-/// For demo: only the environment variable may override the demo token; the keyring is not asked.
-struct NoStore;
-
-impl Secrets for NoStore {
-    fn get(&self, _: Environment, _: SecretKey) -> Result<Option<secrets::Secret>, DeskError> {
-        Ok(None)
-    }
-    fn set(&self, _: Environment, _: SecretKey, _: &secrets::Secret) -> Result<(), DeskError> {
-        Ok(())
-    }
-    fn delete(&self, _: Environment, _: SecretKey) -> Result<(), DeskError> {
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::secrets::{MemorySecrets, Secret};
-
-    /// What a developer might have exported: every override, all of them wrong for the sandbox.
-    fn exported() -> EnvOverrides {
-        EnvOverrides::from_fn(|name| {
-            let v = match name {
-                "DESK_ENV" => "live",
-                "DESK_GATEWAY_URL" => "http://127.0.0.1:9",
-                "DESK_PAYPAL_URL" => "http://127.0.0.1:9",
-                "DESK_PAYPAL_CLIENT_ID" => "exported-client-id",
-                "DESK_STAFF" => "Exported Name",
-                "DESK_GATEWAY_TOKEN" => "exported-wrong-token",
-                "DESK_PAYPAL_CLIENT_SECRET" => "exported-wrong-secret",
-                _ => return None,
-            };
-            Some(v.to_owned())
-        })
-    }
-
-    async fn open(url: &str, dir: &std::path::Path, env_overrides: EnvOverrides) -> Desk {
-        let store = Arc::new(MemorySecrets::default());
-        let env = Environment::Sandbox;
-        store.set(env, SecretKey::GatewayToken, &Secret::new(sandbox::DEMO_STAFF_TOKEN)).expect("secret");
-        store.set(env, SecretKey::PaypalClientSecret, &Secret::new(sandbox::DEMO_CLIENT_SECRET)).expect("secret");
-        let settings = Settings {
-            environment: env,
-            gateway_url: Some(url.to_owned()),
-            paypal_url: Some(url.to_owned()),
-            paypal_client_id: Some(sandbox::DEMO_CLIENT_ID.to_owned()),
-            staff_name: "Test Clerk".into(),
-        };
-        let options =
-            DeskOptions { data_dir: Some(dir.to_owned()), secrets: store, env_overrides, settings: Some(settings) };
-        Desk::open(options).await.expect("desk opens")
-    }
-
-    /// With the overrides off the desk reads no `DESK_*` variable (the credentials included):
-    /// it uses its settings and its store, and both services accept them. With the overrides
-    /// on, the exported variables are what the desk uses (so the lookup is really wired).
-    #[tokio::test]
-    async fn exported_variables_are_ignored_unless_the_overrides_are_on() {
-        let config = sandbox::Config { invoices: 3, rate_limit: 0, ..sandbox::Config::default() };
-        let sb = sandbox::Sandbox::start(config, "127.0.0.1:0".parse().expect("addr")).await.expect("sandbox");
-        let url = sb.base_url();
-
-        let dir = tempfile::tempdir().expect("dir");
-        let off = open(&url, dir.path(), EnvOverrides::off()).await;
-        assert_eq!(off.environment(), Environment::Sandbox);
-        assert_eq!(off.settings(), off.saved_settings());
-        assert_eq!(off.env_overrides().get("DESK_GATEWAY_TOKEN"), None);
-        let report = off.test_connection().await;
-        assert!(report.gateway.ok, "{report:?}");
-        assert!(report.paypal.ok, "{report:?}");
-        off.close().await;
-
-        // the same variables with the overrides on: only the credentials (the settings kept), so
-        // the services are the sandbox and the credentials are the exported, wrong ones
-        let credentials_only = EnvOverrides::from_fn(|name| {
-            ["DESK_GATEWAY_TOKEN", "DESK_PAYPAL_CLIENT_SECRET", "DESK_STAFF"]
-                .contains(&name)
-                .then(|| exported().get(name))
-                .flatten()
-        });
-        let dir = tempfile::tempdir().expect("dir");
-        let on = open(&url, dir.path(), credentials_only).await;
-        assert_eq!(on.settings().staff_name, "Exported Name");
-        let report = on.test_connection().await;
-        assert!(!report.gateway.ok, "the exported gateway token is used: {report:?}");
-        assert!(!report.paypal.ok, "the exported client secret is used: {report:?}");
-        on.close().await;
-
-        let dir = tempfile::tempdir().expect("dir");
-        let all = open(&url, dir.path(), exported()).await;
-        assert_eq!(all.environment(), Environment::Live);
-        assert_eq!(all.settings().gateway_url.as_deref(), Some("http://127.0.0.1:9"));
-        assert_eq!(all.saved_settings().environment, Environment::Sandbox);
-        all.close().await;
+        self.machine.close().await;
     }
 }

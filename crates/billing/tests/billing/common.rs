@@ -16,11 +16,23 @@ pub async fn desk(url: &str, dir: &std::path::Path) -> Desk {
 
 /// A desk in the `sandbox` environment, its gateway at `gateway`, PayPal at `paypal`.
 pub async fn desk_at(gateway: &str, paypal: &str, dir: &std::path::Path, paypal_secret: &str) -> Desk {
+    desk_in(Environment::Sandbox, gateway, paypal, dir, paypal_secret).await
+}
+
+/// A desk in `env`, its gateway at `gateway`, PayPal at `paypal`, with the demo credentials in
+/// that environment's keyring slots.
+pub async fn desk_in(
+    env: Environment,
+    gateway: &str,
+    paypal: &str,
+    dir: &std::path::Path,
+    paypal_secret: &str,
+) -> Desk {
     let secrets = Arc::new(MemorySecrets::default());
-    secrets.set(Environment::Sandbox, SecretKey::GatewayToken, &Secret::new("demo-staff-token")).expect("secret");
-    secrets.set(Environment::Sandbox, SecretKey::PaypalClientSecret, &Secret::new(paypal_secret)).expect("secret");
+    secrets.set(env, SecretKey::GatewayToken, &Secret::new("demo-staff-token")).expect("secret");
+    secrets.set(env, SecretKey::PaypalClientSecret, &Secret::new(paypal_secret)).expect("secret");
     let settings = Settings {
-        environment: Environment::Sandbox,
+        environment: env,
         gateway_url: Some(gateway.to_owned()),
         paypal_url: Some(paypal.to_owned()),
         paypal_client_id: Some("demo-client-id".into()),
@@ -34,6 +46,23 @@ pub async fn desk_at(gateway: &str, paypal: &str, dir: &std::path::Path, paypal_
     })
     .await
     .expect("desk opens")
+}
+
+/// Everything the sandbox's PayPal captured and its gateway had finalized (its ledger).
+pub async fn ledger(sb: &Sandbox) -> serde_json::Value {
+    reqwest::get(format!("{}/__sandbox/ledger", sb.base_url()))
+        .await
+        .expect("ledger")
+        .json()
+        .await
+        .expect("ledger JSON")
+}
+
+/// How many PayPal captures and gateway finalizations the sandbox's ledger holds.
+pub async fn money_moved(sb: &Sandbox) -> (usize, usize) {
+    let l = ledger(sb).await;
+    let n = |k: &str| l[k].as_array().map_or(0, Vec::len);
+    (n("paypal_captures"), n("gateway_finalizations"))
 }
 
 /// The cached invoices with a PayPal approval, by invoice number.

@@ -82,6 +82,19 @@ async fn settings_and_credentials_apply_at_once_and_live_needs_the_typed_word() 
     bad.gateway_url = Some("ftp://gateway".into());
     assert_eq!(s.save_settings(bad, None).await.expect_err("bad url").code, ErrorCode::BadInput);
 
+    // every change so far is in sandbox's audit log
+    let actions = |d: Arc<billing::Desk>| async move {
+        billing::audit::query(d.pool(), &AuditFilter::default())
+            .await
+            .expect("audit")
+            .into_iter()
+            .map(|e| e.action)
+            .collect::<Vec<String>>()
+    };
+    let in_sandbox = actions(s.desk().await.expect("desk")).await;
+    assert_eq!(in_sandbox.iter().filter(|a| *a == "settings.saved").count(), 1, "{in_sandbox:?}");
+    assert_eq!(in_sandbox.iter().filter(|a| *a == "credential.saved").count(), 3, "{in_sandbox:?}");
+
     // live: refused without the word, nothing written
     let mut live = sandbox_settings(&sb.base_url());
     live.environment = Environment::Live;
@@ -100,15 +113,15 @@ async fn settings_and_credentials_apply_at_once_and_live_needs_the_typed_word() 
     assert_eq!(source(&view, CredentialKind::GatewayToken), CredentialSource::Missing);
     assert!(s.desk().await.expect("desk").status().await.expect("status").gateway_problem.is_some());
 
-    // every change is in the audit log
-    let actions: Vec<String> = billing::audit::query(s.desk().await.expect("desk").pool(), &AuditFilter::default())
-        .await
-        .expect("audit")
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
-    assert_eq!(actions.iter().filter(|a| *a == "settings.saved").count(), 2, "{actions:?}");
-    assert_eq!(actions.iter().filter(|a| *a == "credential.saved").count(), 3, "{actions:?}");
+    // live has an audit log of its own: the switch is there, sandbox's credentials are not
+    let in_live = actions(s.desk().await.expect("desk")).await;
+    assert_eq!(in_live, vec!["settings.saved".to_owned()], "{in_live:?}");
+    // and the Settings screen gets each environment's own connection settings
+    let view = s.settings().await.expect("view");
+    let by_env = view.by_environment.expect("each environment's settings");
+    let of = |env| by_env.iter().find(|x| x.environment == env).expect("listed");
+    assert_eq!(of(Environment::Sandbox).gateway_url.as_deref(), Some(sb.base_url().as_str()));
+    assert_eq!(of(Environment::Demo).gateway_url, None);
     s.close().await;
 }
 

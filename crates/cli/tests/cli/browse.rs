@@ -35,11 +35,16 @@ async fn status_and_sync_report_the_cache_and_invoices_match_the_gateway() {
     assert_eq!(st["gatewayUrl"], h.url.as_str());
     assert_eq!(st["staffName"], STAFF);
     assert_eq!(st["dataDir"], h.data_dir().display().to_string().as_str());
+    // whose data is shown: sandbox's own database
+    let database = h.data_dir().join("sandbox").join("desk.sqlite3");
+    assert_eq!(st["database"], database.display().to_string().as_str());
+    assert_eq!(st["demoWorld"], Value::Null);
     assert_eq!(st["cachedInvoices"], 0);
     assert_eq!(st["lastSyncedAt"], Value::Null);
     assert_eq!(st["gatewayProblem"], Value::Null);
     let out = h.run(&["status"]).await.code(0);
     assert_eq!(out.line("environment:").split_whitespace().collect::<Vec<_>>(), ["environment:", "sandbox"]);
+    assert_eq!(out.line("data shown:"), format!("data shown:      sandbox's own ({})", database.display()));
     assert!(out.line("gateway:").ends_with(h.url.as_str()), "{}", out.stdout);
     assert!(out.line("staff:").ends_with(STAFF));
     assert!(out.line("cached invoices:").ends_with(" 0"));

@@ -228,6 +228,27 @@ async fn several_invoices_at_once_each_end_once_and_the_exit_code_reports_the_wo
 }
 
 #[tokio::test]
+async fn journal_open_lists_every_unfinished_attempt_whatever_finished_after_it() {
+    let h = Harness::synced(config(300, 0)).await;
+    let pending = h.order_fixture(CaptureOutcome::Pending);
+    let done = h.order_fixture(CaptureOutcome::Completed);
+    let declined = h.order_fixture(CaptureOutcome::Declined);
+    // the unfinished attempt is the oldest; two finished ones come after it
+    h.run(&["capture", &pending.no(), "--yes"]).await.code(8);
+    h.run(&["capture", &done.no(), "--yes"]).await.code(0);
+    h.run(&["capture", &declined.no(), "--yes"]).await.code(9);
+    assert_eq!(h.json(&["journal", "--limit", "2"]).await.as_array().map(Vec::len), Some(2));
+    for limit in ["1", "2", "50"] {
+        let open = h.json(&["journal", "--open", "--limit", limit]).await;
+        assert_eq!(only(&open)["invoiceNo"], pending.invoice_no, "--limit {limit}: {open}");
+    }
+    let out = h.run(&["journal", "--open", "--limit", "1"]).await.code(0);
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
+    assert!(out.stdout.lines().nth(1).is_some_and(|l| l.contains(&pending.no())), "{}", out.stdout);
+    assert_eq!(h.json(&["journal", "--open", "--invoice", &done.no()]).await, json!([]));
+}
+
+#[tokio::test]
 async fn paypal_failures_leave_the_capture_unfinished_and_recover_completes_it_exactly_once() {
     let h = Harness::synced(config(300, 5)).await;
     let f = h.order_fixture(CaptureOutcome::Completed);

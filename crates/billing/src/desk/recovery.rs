@@ -1,0 +1,93 @@
+//! Recovery: every unfinished attempt of this environment resumed from its journaled state.
+//! One attempt that cannot be resumed does not stop the others: each is tried and reported.
+
+use super::Desk;
+use crate::capture::{self, CaptureResult, Entry, Interrupt};
+use crate::DeskError;
+
+/// One unfinished attempt, resumed (or why it could not be).
+#[derive(Debug, Clone)]
+pub struct Recovered {
+    /// The attempt as it was read before resuming.
+    pub entry: Entry,
+    pub outcome: Result<CaptureResult, DeskError>,
+}
+
+impl Recovered {
+    /// As a result: a failure is the attempt as it was, unfinished, with a message saying why.
+    pub fn into_result(self) -> CaptureResult {
+        let e = self.entry;
+        match self.outcome {
+            Ok(r) => r,
+            Err(err) => CaptureResult {
+                journal_id: e.id,
+                invoice_no: e.invoice_no,
+                state: e.state(),
+                finished: false,
+                message: format!("Could not be resumed: {}", err.message),
+                capture_id: e.capture_id,
+                paypal_amount: e.paypal_amount,
+                wallet_amount: e.wallet_amount,
+                wallet_currency: e.wallet_currency,
+                currency: e.currency,
+                adopted: e.adopted,
+                detail: err.detail,
+            },
+        }
+    }
+}
+
+impl Desk {
+    /// Resumes every unfinished attempt; one that fails is reported in its place (an unfinished
+    /// result whose message says why), and the others still run.
+    pub async fn recover(&self) -> Result<Vec<CaptureResult>, DeskError> {
+        self.recover_with(None).await
+    }
+
+    pub async fn recover_with(&self, interrupt: Option<&dyn Interrupt>) -> Result<Vec<CaptureResult>, DeskError> {
+        Ok(self.recover_each(interrupt).await?.into_iter().map(Recovered::into_result).collect())
+    }
+
+    /// Resumes every unfinished attempt, each with its own outcome. `Err` only when none can be
+    /// tried (the journal cannot be read, or the services are not configured).
+    pub async fn recover_each(&self, interrupt: Option<&dyn Interrupt>) -> Result<Vec<Recovered>, DeskError> {
+        let unfinished = capture::journal::unfinished(&self.pool).await?;
+        if unfinished.is_empty() {
+            return Ok(Vec::new());
+        }
+        let engine = self.engine(interrupt)?;
+        let mut done = Vec::with_capacity(unfinished.len());
+        for entry in unfinished {
+            let outcome = engine.resume(entry.clone()).await;
+            if let Err(e) = &outcome {
+                tracing::warn!(journal_id = entry.id, invoice_no = entry.invoice_no, code = ?e.code, message = %e.message, detail = ?e.detail, "an unfinished capture could not be resumed");
+            }
+            done.push(Recovered { entry, outcome });
+        }
+        Ok(done)
+    }
+
+    /// The newest journal entries (all, or one invoice's); with `open_only`, only unfinished
+    /// attempts, filtered before the limit.
+    pub async fn journal_entries(
+        &self,
+        invoice_no: Option<i64>,
+        open_only: bool,
+        limit: u32,
+    ) -> Result<Vec<Entry>, DeskError> {
+        if !open_only {
+            return capture::journal::recent(&self.pool, invoice_no, limit).await;
+        }
+        let mut open = capture::journal::unfinished(&self.pool).await?;
+        open.retain(|e| invoice_no.is_none_or(|no| e.invoice_no == no));
+        // newest first, as the whole journal is listed
+        open.sort_by_key(|e| std::cmp::Reverse(e.id));
+        open.truncate(usize::try_from(limit.clamp(1, 10_000)).unwrap_or(usize::MAX));
+        Ok(open)
+    }
+
+    /// The newest journal entries (all, or one invoice's).
+    pub async fn journal(&self, invoice_no: Option<i64>, limit: u32) -> Result<Vec<Entry>, DeskError> {
+        self.journal_entries(invoice_no, false, limit).await
+    }
+}

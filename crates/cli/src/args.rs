@@ -1,0 +1,144 @@
+//! The command line: every command and option `desk` takes.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "desk",
+    version,
+    about = "Capture Desk: outstanding invoices and PayPal captures for CargoExtra billing."
+)]
+#[command(after_help = "Environment: DESK_ENV (demo|sandbox|live), DESK_DATA_DIR, DESK_GATEWAY_URL, DESK_PAYPAL_URL, \
+DESK_GATEWAY_TOKEN, DESK_PAYPAL_CLIENT_ID, DESK_PAYPAL_CLIENT_SECRET, DESK_STAFF.\n\
+Each environment has its own invoices, captures and activity: DESK_ENV chooses whose are used and shown.\n\
+Exit codes: 0 ok, 1 internal, 2 bad input, 3 not found, 4 offline, 5 credentials, 6 gateway or PayPal refused or failed,\n\
+7 another process holds the invoice, 8 some captures not finished yet (run `desk recover`), 9 some captures rejected or needing attention.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Pull outstanding invoices from the gateway into the local cache.
+    Sync {
+        /// Re-read every outstanding invoice instead of only what changed.
+        #[arg(long)]
+        full: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Browse the cached invoices.
+    Invoices {
+        #[command(subcommand)]
+        command: InvoicesCommand,
+    },
+    /// Capture the approved PayPal payments of invoices and finalize them at the gateway.
+    /// Shows each breakdown and asks first, unless --yes.
+    Capture {
+        /// Invoice numbers.
+        #[arg(required = true)]
+        invoices: Vec<i64>,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The capture journal: every attempt and where it stands.
+    Journal {
+        /// Only this invoice.
+        #[arg(long)]
+        invoice: Option<i64>,
+        /// Only unfinished attempts (all of them, up to --limit).
+        #[arg(long)]
+        open: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resume every unfinished capture from where it stopped.
+    Recover {
+        /// Keep re-checking captures PayPal holds as pending for up to this many seconds.
+        #[arg(long, default_value_t = 15)]
+        wait_pending: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Environment, connection and cache state.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InvoicesCommand {
+    /// List cached invoices (outstanding ones unless --status says otherwise).
+    List(ListArgs),
+    /// One cached invoice.
+    Show {
+        invoice_no: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Sort {
+    Due,
+    Amount,
+    Number,
+    Customer,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    /// outstanding, paid, cancelled, closed or all.
+    #[arg(long, default_value = "outstanding")]
+    pub status: String,
+    /// ISO currency code, e.g. EUR.
+    #[arg(long)]
+    pub currency: Option<String>,
+    /// Customer name or id, or invoice number (substring, any case).
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Due on or after (YYYY-MM-DD).
+    #[arg(long)]
+    pub due_from: Option<String>,
+    /// Due on or before (YYYY-MM-DD).
+    #[arg(long)]
+    pub due_to: Option<String>,
+    /// Only invoices past their due date.
+    #[arg(long)]
+    pub overdue: bool,
+    /// Outstanding at least this much.
+    #[arg(long)]
+    pub min_amount: Option<String>,
+    /// Outstanding at most this much.
+    #[arg(long)]
+    pub max_amount: Option<String>,
+    /// Only invoices with an approved PayPal payment awaiting capture.
+    #[arg(long, conflicts_with = "no_paypal")]
+    pub paypal: bool,
+    /// Only invoices without one.
+    #[arg(long)]
+    pub no_paypal: bool,
+    #[arg(long, value_enum, default_value = "due")]
+    pub sort: Sort,
+    /// Largest first / latest first.
+    #[arg(long)]
+    pub desc: bool,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: u32,
+    /// Every matching row, however many.
+    #[arg(long)]
+    pub all: bool,
+    /// Print a JSON array of invoice objects.
+    #[arg(long)]
+    pub json: bool,
+}
