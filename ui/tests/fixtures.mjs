@@ -63,6 +63,8 @@ export function status(over = {}) {
     gatewayUrl: "http://127.0.0.1:1",
     staffName: "Ada",
     dataDir: "/tmp/x",
+    database: "/tmp/x/demo/desk.sqlite3",
+    demoWorld: null,
     gatewayProblem: null,
     ...over,
   };

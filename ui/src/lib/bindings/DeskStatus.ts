@@ -4,11 +4,23 @@ import type { Environment } from "./Environment";
 /**
  * What the status line shows.
  */
-export type DeskStatus = { environment: Environment, 
+export type DeskStatus = { 
+/**
+ * The environment in effect; everything below is this environment's only.
+ */
+environment: Environment, 
 /**
  * `None` until the gateway was tried.
  */
 online: boolean | null, lastSyncedAt: string | null, lastSyncError: string | null, cachedInvoices: number, gatewayUrl: string | null, staffName: string, dataDir: string, 
+/**
+ * The environment's own database, whose invoices, captures and activity are shown.
+ */
+database: string, 
+/**
+ * In demo: who hosts the demo world.
+ */
+demoWorld: string | null, 
 /**
  * Why the gateway cannot be used (missing credentials, no keyring), if so.
  */

@@ -17,4 +17,9 @@ overriddenBy: Array<string>, credentials: Array<CredentialState>,
 /**
  * Why the keyring cannot be used, if so.
  */
-keyringProblem: string | null, dataDir: string, };
+keyringProblem: string | null, dataDir: string, 
+/**
+ * Each environment's saved settings (its own connection settings), so the Settings screen
+ * shows the right ones when the clerk picks another environment.
+ */
+byEnvironment?: Array<Settings>, };
