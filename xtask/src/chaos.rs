@@ -144,13 +144,14 @@ pub fn run(args: &[String]) -> Result {
         if failing.is_empty() { String::new() } else { format!(": {failing:?}") }
     );
     eprintln!(
-        "  exercised: {} desk runs, {} SIGKILLs; {} invoices asked, {} PayPal captures, {} finalizations, {} wallet debits; \
+        "  exercised: {} desk runs, {} SIGKILLs; {} invoices asked, {} PayPal captures ({} PENDING when capturing stopped), {} finalizations, {} wallet debits; \
          {} journal entries ({} needs_attention, {} adopted); {} customers with several invoices asked; \
          {} seeds with a wallet shared by several approvals, {} wallet conflicts across desks (allowed)",
         total.runs,
         total.kills,
         total.asked,
         total.captures,
+        total.pending,
         total.finalizations,
         total.wallet_debits,
         total.entries,

@@ -68,9 +68,11 @@ fn moved_money(c: &Capture) -> bool {
     !matches!(c.status.as_str(), "DECLINED" | "FAILED" | "VOIDED")
 }
 
-/// Captures whose money has arrived: the ones the gateway must hear of.
+/// Captures whose money has arrived and stayed: the ones the gateway must hear of. A capture
+/// refunded in full gave the money back (the gateway must not hear of it as a payment), yet it
+/// still counts as a capture for "captured twice".
 fn completed(c: &Capture) -> bool {
-    matches!(c.status.as_str(), "COMPLETED" | "PARTIALLY_REFUNDED" | "REFUNDED")
+    matches!(c.status.as_str(), "COMPLETED" | "PARTIALLY_REFUNDED")
 }
 
 pub(crate) fn check(e: &Evidence) -> Findings {

@@ -154,9 +154,13 @@ fn a_completed_capture_the_gateway_never_heard_of_is_caught_with_what_the_journa
     let text = f.violations[0].to_string();
     assert!(text.contains("C5") && text.contains("desk A entry 9 rejected") && text.contains("declined"), "{text}");
 
-    // PENDING: not yet money the gateway may hear of
-    e.captures.last_mut().expect("C5").status = "PENDING".into();
-    assert!(rules(&e).is_empty());
+    // PENDING: not yet money the gateway may hear of; REFUNDED: the money went back
+    for status in ["PENDING", "REFUNDED", "DECLINED"] {
+        e.captures.last_mut().expect("C5").status = status.into();
+        assert!(rules(&e).is_empty(), "{status}");
+    }
+    e.captures.last_mut().expect("C5").status = "PARTIALLY_REFUNDED".into();
+    assert_eq!(rules(&e), vec![Rule::NotFinalizedOnce], "part of the money stayed");
 }
 
 #[test]
@@ -168,6 +172,10 @@ fn finalizations_without_a_completed_capture_of_that_invoice_and_amount_are_caug
     let mut e = clean();
     e.finalizations.push(fin(3, "C3", "5"));
     assert_eq!(rules(&e), vec![Rule::FinalizedWithoutCapture], "C3 was declined");
+
+    let mut e = clean();
+    e.captures[1].status = "REFUNDED".into();
+    assert_eq!(rules(&e), vec![Rule::FinalizedWithoutCapture], "C2's money went back; invoice 2 is paid");
 
     let mut e = clean();
     e.finalizations[1] = fin(2, "C2", "7.01");

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// Longest a desk run may take before it counts as hung (and is killed).
-const HUNG: Duration = Duration::from_secs(120);
+/// Longest a desk run may take before it counts as hung (and is killed): well past what the
+/// desk may wait on its own (a wallet lease a killed process left, PayPal's retry pauses).
+const HUNG: Duration = Duration::from_secs(300);
 
 pub(crate) struct Desk {
     pub(crate) name: String,

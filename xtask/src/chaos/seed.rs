@@ -12,8 +12,12 @@ use crate::steps::Result;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Recovery passes after the faults are cleared, before an open entry counts as a violation.
-const RECOVERY_PASSES: usize = 4;
+/// Recovery passes after the faults are cleared, before an open entry counts as a violation
+/// (an attempt deferred behind another on the same wallet goes on in the pass after it).
+const RECOVERY_PASSES: usize = 6;
+/// Passes before which the sandbox clock moves on (so PENDING captures complete): few enough
+/// that PayPal's request ids (kept 6 hours) never expire during recovery.
+const CLOCK_MOVES: usize = 4;
 
 /// The two binaries a seed runs.
 pub(crate) struct Binaries {
@@ -37,6 +41,8 @@ pub(crate) struct Stats {
     pub(crate) wallet_conflicts: u64,
     /// Seeds whose world was shaped so that one wallet is drawn on by several approvals.
     pub(crate) shaped_wallets: u64,
+    /// Captures PayPal held as PENDING when the desks stopped capturing.
+    pub(crate) pending: u64,
 }
 
 impl Stats {
@@ -53,6 +59,7 @@ impl Stats {
         self.shared_customers += o.shared_customers;
         self.wallet_conflicts += o.wallet_conflicts;
         self.shaped_wallets += o.shaped_wallets;
+        self.pending += o.pending;
     }
 }
 
@@ -170,12 +177,15 @@ fn run_in(
         }
     }
 
+    let (_, during, _) = sandbox.ledger()?;
+    stats.pending = during.iter().filter(|c| c.status == "PENDING").count() as u64;
+
     // faults off: recover both until every entry is terminal (PENDING captures complete as
     // the sandbox clock moves on), within a bound
     sandbox.clear_faults()?;
     let mut journals = Vec::new();
     for pass in 0..RECOVERY_PASSES {
-        if pass > 0 {
+        if (1..=CLOCK_MOVES).contains(&pass) {
             sandbox.advance_clock(setup.pending_seconds + 60)?;
         }
         let args: Vec<String> = vec!["recover".into(), "--wait-pending".into(), "0".into()];
