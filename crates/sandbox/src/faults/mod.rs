@@ -19,16 +19,19 @@
 //!
 //! Rolls are drawn per request target from a generator seeded by the sandbox's seed.
 
+mod bucket;
+
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+pub use bucket::Bucket;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Faults for one route (or the default for all).
 /// A probability in 0..=1, read exactly from a JSON number (`0.1`, `1`, `2.5e-1`).
@@ -156,55 +159,6 @@ fn path_matches(pattern: &str, path: &str) -> bool {
     let a: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     p.len() == a.len()
         && p.iter().zip(&a).all(|(p, a)| (p.starts_with('{') && p.ends_with('}') && !a.is_empty()) || p == a)
-}
-
-/// A token bucket over all API requests: `per_second` tokens a second, bursts up to two
-/// seconds' worth. Kept in nanotokens (a token is 10⁹) and refilled from exact elapsed
-/// nanoseconds, so no remainder is ever dropped and the rate is exactly the nominal one.
-pub struct Bucket {
-    per_second: u32,
-    nanotokens: u128,
-    last: Instant,
-}
-
-const NANOS_PER_TOKEN: u128 = 1_000_000_000;
-
-impl Bucket {
-    pub fn new(per_second: u32) -> Self {
-        Self::starting_at(per_second, Instant::now())
-    }
-
-    fn starting_at(per_second: u32, now: Instant) -> Self {
-        Bucket { per_second, nanotokens: Self::cap(per_second), last: now }
-    }
-
-    fn cap(per_second: u32) -> u128 {
-        u128::from(per_second) * 2 * NANOS_PER_TOKEN
-    }
-
-    /// Takes one token; `Err(())` when empty.
-    fn take(&mut self) -> Result<(), ()> {
-        self.take_at(Instant::now())
-    }
-
-    fn take_at(&mut self, now: Instant) -> Result<(), ()> {
-        if self.per_second == 0 {
-            return Ok(());
-        }
-        // a second's worth of nanoseconds at `per_second` tokens a second is exactly that many tokens
-        let elapsed = now.saturating_duration_since(self.last).as_nanos();
-        self.last = self.last.max(now);
-        self.nanotokens = self
-            .nanotokens
-            .saturating_add(elapsed.saturating_mul(u128::from(self.per_second)))
-            .min(Self::cap(self.per_second));
-        if self.nanotokens >= NANOS_PER_TOKEN {
-            self.nanotokens -= NANOS_PER_TOKEN;
-            Ok(())
-        } else {
-            Err(())
-        }
-    }
 }
 
 /// The fault generator of one request target (`METHOD /path`): FNV-1a of the target, mixed
@@ -404,27 +358,6 @@ mod tests {
         assert!(bad.validate().is_err());
         assert!(serde_json::from_str::<FaultConfig>(r#"{"default":{"typo":1}}"#).is_err());
         assert_eq!(serde_json::from_str::<FaultConfig>("{}").expect("empty"), FaultConfig::default());
-    }
-
-    #[test]
-    fn bucket_limits_and_refills() {
-        let t0 = Instant::now();
-        let mut b = Bucket::starting_at(2, t0);
-        let granted = (0..10).filter(|_| b.take_at(t0).is_ok()).count();
-        assert_eq!(granted, 4, "burst of two seconds' worth");
-        assert!(b.take_at(t0 + Duration::from_millis(499)).is_err(), "half a token is not a token");
-        assert!(b.take_at(t0 + Duration::from_millis(500)).is_ok(), "one token after half a second");
-        assert!(Bucket::new(0).take().is_ok());
-    }
-
-    #[test]
-    fn bucket_keeps_sub_millisecond_remainders() {
-        // 50/s asked every 0.3 ms over 10 s: exactly 500 refilled tokens plus the burst of 100,
-        // where dropping the remainder of each millisecond would lose a share of them.
-        let t0 = Instant::now();
-        let mut b = Bucket::starting_at(50, t0);
-        let granted = (0..=33_333u64).filter(|i| b.take_at(t0 + Duration::from_micros(i * 300)).is_ok()).count();
-        assert_eq!(granted, 100 + 499, "burst + 9.9999 s at 50/s");
     }
 
     #[test]
