@@ -166,3 +166,44 @@ async fn every_paypal_answer_has_the_documented_shape() {
     );
     assert!(t.answers.len() > 60, "the traffic covered {} answers", t.answers.len());
 }
+
+/// The answers PayPal's OpenAPI files do not describe, held to PAYPAL-API.md's fields, closed:
+/// the OAuth token and its errors, and the 429 of the rate limit.
+#[tokio::test]
+async fn oauth_and_rate_limit_answers_have_the_documented_fields() {
+    let closed = |required: &[&str], allowed: &[&str]| {
+        let properties: serde_json::Map<String, Value> =
+            required.iter().chain(allowed).map(|k| (k.to_string(), serde_json::json!({}))).collect();
+        serde_json::json!({ "type": "object", "required": required, "properties": properties, "additionalProperties": false })
+    };
+    let (_sb, h) = start(sandbox::Config { rate_limit: 0, ..Default::default() }).await;
+    let token = |secret: &str, body: &str| {
+        h.client
+            .post(format!("{}/v1/oauth2/token", h.base))
+            .basic_auth("demo-client-id", Some(secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+    };
+    let granted: Value =
+        token("demo-client-secret", "grant_type=client_credentials").await.expect("token").json().await.expect("json");
+    let schema = closed(&["access_token", "token_type", "expires_in"], &["scope", "app_id", "nonce"]);
+    assert_eq!(violations(&schema, &granted), Vec::<String>::new(), "{granted}");
+    assert!(granted["expires_in"].as_i64().is_some_and(|s| (8 * 3600..=10 * 3600).contains(&s)), "about 9 h");
+    let oauth_error = closed(&["error", "error_description"], &[]);
+    for (secret, body, status) in
+        [("wrong", "grant_type=client_credentials", 401), ("demo-client-secret", "grant_type=password", 400)]
+    {
+        let r = token(secret, body).await.expect("token");
+        assert_eq!(r.status().as_u16(), status);
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(violations(&oauth_error, &v), Vec::<String>::new(), "{v}");
+    }
+    // the rate limit: PayPal's usual error shape, details may be absent
+    let (s, _) = h.send("POST", "/__sandbox/faults", None, Some(r#"{"default":{"rate_limit_rate":1}}"#), &[]).await;
+    assert_eq!(s, 200);
+    let (s, v) = h.send("GET", "/v2/checkout/orders/5O190127TN364715T", Some("any"), None, &[]).await;
+    assert_eq!((s, v["name"].as_str()), (429, Some("RATE_LIMIT_REACHED")), "{v}");
+    let schema = closed(&["name", "message", "debug_id"], &["details", "links"]);
+    assert_eq!(violations(&schema, &v), Vec::<String>::new(), "{v}");
+}
