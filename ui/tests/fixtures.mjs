@@ -106,7 +106,7 @@ export const page3 = {
 };
 
 /** @type {SyncReport} */
-export const syncReport = { mode: "incremental", pages: 1, invoices: 3, closed: 0, startedAt: "2026-11-23T08:00:00Z", finishedAt: "2026-11-23T08:00:01Z" };
+export const syncReport = { mode: "incremental", pages: 1, invoices: 3, closed: 0, setAside: 0, startedAt: "2026-11-23T08:00:00Z", finishedAt: "2026-11-23T08:00:01Z" };
 
 /** @type {SyncProgress} */
 export const syncProgress = { mode: "full", pagesDone: 3, pagesTotal: 10, invoices: 300 };

@@ -1,7 +1,7 @@
 //! HTTP: timeouts, bounded bodies, retries with back-off for reads.
 
-use crate::wire::{parse_invoice, parse_page};
-use crate::{GatewayError, Invoice, InvoicePage};
+use crate::wire::{parse_page, read_invoice, refused};
+use crate::{GatewayError, Invoice, InvoicePage, UnreadableInvoice};
 use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::StatusCode;
 use std::fmt;
@@ -155,26 +155,40 @@ impl GatewayClient {
         let span = tracing::info_span!("gateway.list_invoices", page = q.page, status = ?q.status);
         async {
             let body = self.get("/api/v1/billing_admin/invoices", &params).await?;
-            parse_page(&body, q.page, q.limit)
+            parse_page(&body, q.page)
         }
         .instrument(span)
         .await
     }
 
-    /// One invoice with its payments.
+    /// One invoice with its payments; one that does not validate is an `InvalidResponse`.
     pub async fn invoice(&self, invoice_no: u64) -> Result<Invoice, GatewayError> {
+        self.invoice_or_unreadable(invoice_no).await?.map_err(|u| refused(&u))
+    }
+
+    /// One invoice with its payments. The outer error is the gateway's (or an answer that is not
+    /// JSON, or is another invoice's); the inner one an answer for this invoice that does not
+    /// validate, with why (its `invoice_no` is the one asked for).
+    pub async fn invoice_or_unreadable(
+        &self,
+        invoice_no: u64,
+    ) -> Result<Result<Invoice, UnreadableInvoice>, GatewayError> {
         let span = tracing::info_span!("gateway.invoice", invoice_no);
         async {
             let body = self.get(&format!("/api/v1/billing_admin/invoices/{invoice_no}"), &[]).await?;
             let raw: Box<serde_json::value::RawValue> = serde_json::from_slice(&body)
                 .map_err(|e| GatewayError::InvalidResponse { detail: format!("invoice {invoice_no}: {e}") })?;
-            let inv = parse_invoice(&raw)?;
-            if inv.invoice_no != invoice_no {
+            let read = read_invoice(&raw);
+            let answered = match &read {
+                Ok(inv) => Some(inv.invoice_no),
+                Err(u) => u.invoice_no,
+            };
+            if let Some(other) = answered.filter(|n| *n != invoice_no) {
                 return Err(GatewayError::InvalidResponse {
-                    detail: format!("asked for invoice {invoice_no}, got {}", inv.invoice_no),
+                    detail: format!("asked for invoice {invoice_no}, got {other}"),
                 });
             }
-            Ok(inv)
+            Ok(read.map_err(|u| UnreadableInvoice { invoice_no: Some(invoice_no), ..u }))
         }
         .instrument(span)
         .await

@@ -3,7 +3,9 @@
 //! Turns HTTP into typed results and typed errors; knows nothing of an invoice's lifecycle in
 //! Capture Desk. Numbers are read exactly from the JSON text (never through `f64`), and a
 //! response that does not parse or validate is an [`GatewayError::InvalidResponse`]: nothing
-//! of it reaches the caller.
+//! of it reaches the caller. In a list, one invoice that does not validate is set apart as an
+//! [`UnreadableInvoice`] and the rest of the page is read. Amounts use ISO 4217's digits (see
+//! `money`).
 
 mod client;
 mod error;
@@ -13,4 +15,7 @@ mod wire;
 pub use client::{ClientOptions, GatewayClient, InvoiceListQuery, InvoiceStatusFilter, SortOrder, Token};
 pub use error::GatewayError;
 pub use payments::{Finalized, PartPayment, WalletPaid, WalletPart};
-pub use wire::{Customer, Invoice, InvoicePage, InvoicePayment, InvoiceStatus, PaypalApproval, PaypalIntent, Wallet};
+pub use wire::{
+    Customer, Invoice, InvoicePage, InvoicePayment, InvoiceStatus, PaypalApproval, PaypalIntent, UnreadableInvoice,
+    Wallet,
+};

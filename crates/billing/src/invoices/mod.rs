@@ -1,9 +1,20 @@
-//! Cached invoices: writing them from the gateway, and the one keyset-paginated list query
-//! behind the invoice browser and `desk invoices list`.
+//! Cached invoices: the one keyset-paginated list query behind the invoice browser and `desk
+//! invoices list`; writing them from the gateway is [`write`]'s; [`InvoiceStatus`] is where one
+//! stands.
+
+mod filter;
+mod status;
+mod write;
+
+pub use filter::InvoiceFilter;
+use filter::{push_filter, Checked};
+pub use status::InvoiceStatus;
+pub(crate) use write::MAX_VARIABLES;
+pub use write::{close, outstanding_not_seen, refresh_one, upsert_page};
 
 use crate::{time, DeskError};
-use chrono::{DateTime, NaiveDate, Utc};
-use money::{Currency, Money};
+use chrono::Utc;
+use money::Currency;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -12,7 +23,8 @@ use ts_rs::TS;
 /// Outstanding amounts are stored times 10^4 (exact for every currency we know).
 const E4: i64 = 10_000;
 
-/// An invoice as the desk shows it. Amounts are exact decimal text in the currency's digits.
+/// An invoice as the desk shows it. Amounts are exact decimal text in the currency's ISO 4217
+/// digits (as the gateway sends them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
@@ -24,8 +36,7 @@ pub struct InvoiceRow {
     pub currency: String,
     pub total: String,
     pub outstanding: String,
-    /// `outstanding`, `paid`, `cancelled`, or `closed` (no longer listed as outstanding).
-    pub status: String,
+    pub status: InvoiceStatus,
     pub issued_at: String,
     pub due_at: Option<String>,
     pub updated_at: String,
@@ -38,8 +49,22 @@ pub struct InvoiceRow {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct WalletView {
+    /// As the gateway sent it (possibly a currency outside the desk's table).
     pub currency: String,
     pub balance: String,
+    /// Why the desk cannot use this wallet (a currency it does not know), when it cannot.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unusable: Option<String>,
+}
+
+impl WalletView {
+    fn new(currency: String, balance: String) -> WalletView {
+        let unusable = Currency::from_code(&currency)
+            .is_err()
+            .then(|| format!("The desk does not know the currency {currency}, so this wallet cannot be used here."));
+        WalletView { currency, balance, unusable }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -72,37 +97,6 @@ impl SortKey {
             SortKey::Customer => "customer_sort",
         }
     }
-}
-
-/// What to show. Every field is optional; `None` means "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase", default)]
-#[ts(export)]
-pub struct InvoiceFilter {
-    #[ts(optional)]
-    pub status: Option<String>,
-    #[ts(optional)]
-    pub currency: Option<String>,
-    /// Customer name or id, or invoice number (substring, any case).
-    #[ts(optional)]
-    pub search: Option<String>,
-    /// Due on or after this day (`YYYY-MM-DD`).
-    #[ts(optional)]
-    pub due_from: Option<String>,
-    /// Due on or before this day.
-    #[ts(optional)]
-    pub due_to: Option<String>,
-    /// Only invoices already past their due date.
-    #[ts(optional)]
-    pub overdue: Option<bool>,
-    /// Outstanding at least this (decimal text, in each invoice's currency).
-    #[ts(optional)]
-    pub min_amount: Option<String>,
-    #[ts(optional)]
-    pub max_amount: Option<String>,
-    /// With (true) or without (false) an approved PayPal payment awaiting capture.
-    #[ts(optional)]
-    pub has_paypal: Option<bool>,
 }
 
 /// One page request. `after` is the `next` cursor of the previous page.
@@ -147,122 +141,6 @@ pub struct InvoicePage {
 pub const MAX_PAGE: u32 = 5_000;
 pub const DEFAULT_PAGE: u32 = 200;
 
-/// A filter checked and turned into SQL values.
-struct Checked {
-    status: Option<String>,
-    currency: Option<String>,
-    search: Option<String>,
-    due_from: Option<String>,
-    due_to: Option<String>,
-    overdue_before: Option<String>,
-    min_e4: Option<i64>,
-    max_e4: Option<i64>,
-    has_paypal: Option<bool>,
-}
-
-fn amount_e4(text: &str, what: &str) -> Result<i64, DeskError> {
-    let d = money::parse_decimal_text(text.trim())
-        .map_err(|_| DeskError::bad_input(format!("The {what} amount {text:?} is not a number like 1250.00.")))?;
-    if d.is_sign_negative() {
-        return Err(DeskError::bad_input(format!("The {what} amount cannot be negative.")));
-    }
-    let scaled = d.checked_mul(Decimal::from(E4)).map(|v| v.trunc());
-    scaled
-        .and_then(|v| i64::try_from(v.mantissa() / 10i128.pow(v.scale())).ok())
-        .ok_or_else(|| DeskError::bad_input(format!("The {what} amount is too large.")))
-}
-
-fn day(text: &str, what: &str, end_of_day: bool) -> Result<String, DeskError> {
-    let d = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| DeskError::bad_input(format!("The {what} date {text:?} must look like 2026-12-31.")))?;
-    let t = if end_of_day { d.and_hms_opt(23, 59, 59) } else { d.and_hms_opt(0, 0, 0) };
-    Ok(time::text(t.map(|t| t.and_utc()).unwrap_or_default()))
-}
-
-impl InvoiceFilter {
-    fn check(&self, now: DateTime<Utc>) -> Result<Checked, DeskError> {
-        let status = match self.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None | Some("all") => None,
-            Some(s @ ("outstanding" | "paid" | "cancelled" | "closed")) => Some(s.to_owned()),
-            Some(other) => {
-                return Err(DeskError::bad_input(format!(
-                    "Unknown status {other:?}: use outstanding, paid, cancelled, closed or all."
-                )))
-            }
-        };
-        let currency = match self.currency.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(c) => Some(
-                Currency::parse_user(c)
-                    .map_err(|_| {
-                        DeskError::bad_input(format!("Unknown currency {c:?}: use an ISO code such as USD or EUR."))
-                    })?
-                    .code()
-                    .to_owned(),
-            ),
-        };
-        let search = self.search.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
-        if search.as_ref().is_some_and(|s| s.len() > 200) {
-            return Err(DeskError::bad_input("The search text is too long."));
-        }
-        let due_from =
-            self.due_from.as_deref().filter(|s| !s.trim().is_empty()).map(|d| day(d, "from", false)).transpose()?;
-        let due_to = self.due_to.as_deref().filter(|s| !s.trim().is_empty()).map(|d| day(d, "to", true)).transpose()?;
-        let min_e4 =
-            self.min_amount.as_deref().filter(|s| !s.trim().is_empty()).map(|a| amount_e4(a, "minimum")).transpose()?;
-        let max_e4 =
-            self.max_amount.as_deref().filter(|s| !s.trim().is_empty()).map(|a| amount_e4(a, "maximum")).transpose()?;
-        if let (Some(a), Some(b)) = (min_e4, max_e4) {
-            if a > b {
-                return Err(DeskError::bad_input("The minimum amount is above the maximum."));
-            }
-        }
-        Ok(Checked {
-            status,
-            currency,
-            search,
-            due_from,
-            due_to,
-            overdue_before: (self.overdue == Some(true)).then(|| time::text(now)),
-            min_e4,
-            max_e4,
-            has_paypal: self.has_paypal,
-        })
-    }
-}
-
-fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Checked) {
-    q.push(" WHERE 1=1");
-    if let Some(s) = &f.status {
-        q.push(" AND status = ").push_bind(s.clone());
-    }
-    if let Some(c) = &f.currency {
-        q.push(" AND currency = ").push_bind(c.clone());
-    }
-    if let Some(s) = &f.search {
-        let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        q.push(" AND search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
-    }
-    if let Some(d) = &f.due_from {
-        q.push(" AND due_key >= ").push_bind(d.clone());
-    }
-    if let Some(d) = &f.due_to {
-        q.push(" AND due_key <= ").push_bind(d.clone());
-    }
-    if let Some(now) = &f.overdue_before {
-        q.push(" AND due_key < ").push_bind(now.clone());
-    }
-    if let Some(a) = f.min_e4 {
-        q.push(" AND outstanding_e4 >= ").push_bind(a);
-    }
-    if let Some(a) = f.max_e4 {
-        q.push(" AND outstanding_e4 <= ").push_bind(a);
-    }
-    if let Some(p) = f.has_paypal {
-        q.push(" AND has_paypal = ").push_bind(i64::from(p));
-    }
-}
-
 /// The keyset cursor: the last row's sort value and invoice number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Cursor {
@@ -302,7 +180,7 @@ struct Row {
     currency: String,
     total: String,
     outstanding: String,
-    status: String,
+    status: InvoiceStatus,
     issued_at: String,
     due_at: Option<String>,
     updated_at: String,
@@ -319,7 +197,7 @@ struct Row {
 
 impl Row {
     fn into_view(self, now: &str) -> InvoiceRow {
-        let overdue = self.status == "outstanding" && self.due_at.as_deref().is_some_and(|d| d < now);
+        let overdue = self.status == InvoiceStatus::Outstanding && self.due_at.as_deref().is_some_and(|d| d < now);
         InvoiceRow {
             invoice_no: self.invoice_no,
             customer_id: self.customer_id,
@@ -333,7 +211,7 @@ impl Row {
             updated_at: self.updated_at,
             overdue,
             wallet: match (self.wallet_currency, self.wallet_balance) {
-                (Some(currency), Some(balance)) => Some(WalletView { currency, balance }),
+                (Some(currency), Some(balance)) => Some(WalletView::new(currency, balance)),
                 _ => None,
             },
             paypal: match (self.paypal_intent, self.paypal_order_id, self.paypal_approved_at) {
@@ -457,107 +335,4 @@ pub async fn get(pool: &SqlitePool, invoice_no: i64) -> Result<Option<InvoiceRow
 /// How many invoices the cache holds.
 pub async fn count(pool: &SqlitePool) -> Result<i64, DeskError> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM invoices").fetch_one(pool).await?)
-}
-
-fn e4(m: &Money) -> i64 {
-    let scaled = m.amount() * Decimal::from(E4);
-    i64::try_from(scaled.trunc().mantissa() / 10i128.pow(scaled.trunc().scale())).unwrap_or(i64::MAX)
-}
-
-/// Writes a page of gateway invoices in one transaction (insert or replace by number), as one
-/// multi-row statement: one round trip to SQLite per page.
-pub async fn upsert_page(pool: &SqlitePool, invoices: &[gateway::Invoice], run: i64) -> Result<usize, DeskError> {
-    if invoices.is_empty() {
-        return Ok(0);
-    }
-    let synced_at = time::text(Utc::now());
-    let mut rows = Vec::with_capacity(invoices.len());
-    for inv in invoices {
-        let no = i64::try_from(inv.invoice_no).map_err(|_| DeskError::bad_input("invoice number out of range"))?;
-        rows.push((no, inv));
-    }
-    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-        "INSERT INTO invoices (invoice_no, customer_id, customer_name, customer_sort, search_text, currency, total, outstanding, \
-         outstanding_e4, status, issued_at, due_at, due_key, updated_at, wallet_currency, wallet_balance, paypal_intent, \
-         paypal_order_id, paypal_auth_id, paypal_approved_at, has_paypal, raw_json, synced_at, sync_run) ",
-    );
-    q.push_values(rows, |mut b, (no, inv)| {
-        let due_at = inv.due_at.map(time::text);
-        let due_key = due_at.clone().unwrap_or_else(|| "9999-12-31T00:00:00Z".into());
-        let paypal = inv.paypal.as_ref().filter(|_| inv.status == gateway::InvoiceStatus::Outstanding);
-        b.push_bind(no)
-            .push_bind(inv.customer.id.clone())
-            .push_bind(inv.customer.name.clone())
-            .push_bind(inv.customer.name.to_lowercase())
-            .push_bind(format!("{} {} {}", inv.customer.name, inv.customer.id, inv.invoice_no).to_lowercase())
-            .push_bind(inv.currency.code())
-            .push_bind(inv.total.to_paypal_string())
-            .push_bind(inv.outstanding.to_paypal_string())
-            .push_bind(e4(&inv.outstanding))
-            .push_bind(inv.status.as_str())
-            .push_bind(time::text(inv.issued_at))
-            .push_bind(due_at)
-            .push_bind(due_key)
-            .push_bind(time::text(inv.updated_at))
-            .push_bind(inv.wallet.as_ref().map(|w| w.balance.currency().code()))
-            .push_bind(inv.wallet.as_ref().map(|w| w.balance.to_paypal_string()))
-            .push_bind(paypal.map(|p| match p.intent {
-                gateway::PaypalIntent::Capture => "CAPTURE",
-                gateway::PaypalIntent::Authorize => "AUTHORIZE",
-            }))
-            .push_bind(paypal.map(|p| p.order_id.clone()))
-            .push_bind(paypal.and_then(|p| p.authorization_id.clone()))
-            .push_bind(paypal.map(|p| time::text(p.approved_at)))
-            .push_bind(i64::from(paypal.is_some()))
-            .push_bind(inv.raw.clone())
-            .push_bind(synced_at.clone())
-            .push_bind(run);
-    });
-    q.push(
-        " ON CONFLICT(invoice_no) DO UPDATE SET customer_id = excluded.customer_id, customer_name = excluded.customer_name, \
-         customer_sort = excluded.customer_sort, search_text = excluded.search_text, currency = excluded.currency, \
-         total = excluded.total, outstanding = excluded.outstanding, outstanding_e4 = excluded.outstanding_e4, \
-         status = excluded.status, issued_at = excluded.issued_at, due_at = excluded.due_at, due_key = excluded.due_key, \
-         updated_at = excluded.updated_at, wallet_currency = excluded.wallet_currency, wallet_balance = excluded.wallet_balance, \
-         paypal_intent = excluded.paypal_intent, paypal_order_id = excluded.paypal_order_id, paypal_auth_id = excluded.paypal_auth_id, \
-         paypal_approved_at = excluded.paypal_approved_at, has_paypal = excluded.has_paypal, raw_json = excluded.raw_json, \
-         synced_at = excluded.synced_at, sync_run = excluded.sync_run",
-    );
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    q.build().execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(invoices.len())
-}
-
-/// Cached outstanding invoices that sync run `run` has not written (its lists left them out).
-pub async fn outstanding_not_seen(pool: &SqlitePool, run: i64) -> Result<Vec<u64>, DeskError> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "SELECT invoice_no FROM invoices WHERE status = 'outstanding' AND sync_run <> ? ORDER BY invoice_no",
-    )
-    .bind(run)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().filter_map(|(no,)| u64::try_from(no).ok()).collect())
-}
-
-/// An outstanding invoice the gateway no longer knows (it answers 404 for it) is closed.
-pub async fn close(pool: &SqlitePool, invoice_no: u64) -> Result<(), DeskError> {
-    let no = i64::try_from(invoice_no).map_err(|_| DeskError::bad_input("invoice number out of range"))?;
-    sqlx::query(
-        "UPDATE invoices SET status = 'closed', has_paypal = 0 WHERE invoice_no = ? AND status = 'outstanding'",
-    )
-    .bind(no)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-/// Writes one invoice fetched outside a sync (the detail view), keeping its sync run so a
-/// later full sync's bookkeeping is unchanged.
-pub async fn refresh_one(pool: &SqlitePool, invoice: &gateway::Invoice) -> Result<(), DeskError> {
-    let no = i64::try_from(invoice.invoice_no).map_err(|_| DeskError::bad_input("invoice number out of range"))?;
-    let run: Option<(i64,)> =
-        sqlx::query_as("SELECT sync_run FROM invoices WHERE invoice_no = ?").bind(no).fetch_optional(pool).await?;
-    upsert_page(pool, std::slice::from_ref(invoice), run.map_or(0, |(r,)| r)).await?;
-    Ok(())
 }

@@ -12,13 +12,26 @@
 //! * **Incremental**: `status=all&updatedSince=cursor`, by invoice number (a fixed order, so an
 //!   update during the pass can duplicate a row but never skip one).
 //!
+//! Paging ([`paging`]) follows GATEWAY-API.md: offset pages of `limit` rows (at most 100), which
+//! the gateway may cap lower and may not count (`totalPages` left out): a pass ends on an empty
+//! page, or one shorter than the longest before it, never on a count alone.
+//!
+//! An invoice the gateway sends that does not validate is set aside with why ([`set_aside`]); the
+//! rest of its page is written and the sync goes on.
+//!
 //! A failure stops the sync, keeps every page already written (each is consistent), records
 //! what failed in `sync_state`, and leaves the cursor where it was.
 
+mod paging;
+pub mod set_aside;
+
+pub use set_aside::SetAside;
+
 use crate::{invoices, time, DeskError};
 use chrono::{DateTime, Duration, Utc};
-use futures::{StreamExt, TryStreamExt};
-use gateway::{GatewayClient, InvoiceListQuery, InvoiceStatusFilter, SortOrder};
+use futures::StreamExt;
+use gateway::{GatewayClient, InvoiceStatusFilter};
+use paging::Pass;
 use serde::Serialize;
 use sqlx::SqlitePool;
 use ts_rs::TS;
@@ -27,9 +40,8 @@ use ts_rs::TS;
 const MARGIN_MINUTES: i64 = 10;
 /// A full sync at least this often.
 const FULL_EVERY_HOURS: i64 = 24;
-/// Pages in flight at once.
+/// Pages (or invoices asked for by number) in flight at once.
 const CONCURRENT_PAGES: usize = 4;
-const PAGE_SIZE: u64 = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -66,6 +78,10 @@ pub struct SyncReport {
     /// says are paid or cancelled, or no longer knows (those are marked closed).
     #[ts(type = "number")]
     pub closed: u64,
+    /// How many invoices are set aside after this sync: the gateway sent them in a form the
+    /// desk cannot read (`sync::set_aside::list` says which, and why).
+    #[ts(type = "number")]
+    pub set_aside: u64,
     pub started_at: String,
     pub finished_at: String,
 }
@@ -120,10 +136,14 @@ pub async fn run(
         SyncMode::Full => full(pool, gw, state.run, started, progress).await,
         SyncMode::Incremental => {
             let since = state.cursor.as_deref().and_then(time::parse).unwrap_or(started);
-            pass(pool, gw, state.run, InvoiceStatusFilter::All, Some(since), SyncMode::Incremental, progress)
-                .await
-                .map(|(p, n)| (p, n, 0))
+            let p = Pass { pool, gw, run: state.run, mode, progress };
+            p.run(InvoiceStatusFilter::All, Some(since)).await.map(|(p, n)| (p, n, 0))
         }
+    };
+    let result = match result {
+        // a full sync that completed met every invoice the gateway still lists
+        Ok(done) if mode == SyncMode::Full => set_aside::forget_unmet(pool, state.run).await.map(|_| done),
+        other => other,
     };
     match result {
         Ok((pages, count, closed)) => {
@@ -141,12 +161,14 @@ pub async fn run(
                 .bind(mode == SyncMode::Full)
                 .bind(time::text(started));
             q.execute(pool).await?;
-            tracing::info!(pages, count, closed, "sync done");
+            let set_aside = set_aside::count(pool).await?;
+            tracing::info!(pages, count, closed, set_aside, "sync done");
             Ok(SyncReport {
                 mode,
                 pages,
                 invoices: count,
                 closed,
+                set_aside,
                 started_at: time::text(started),
                 finished_at: time::text(finished),
             })
@@ -166,34 +188,37 @@ async fn full(
     started: DateTime<Utc>,
     progress: &(dyn Fn(SyncProgress) + Send + Sync),
 ) -> Result<(u64, u64, u64), DeskError> {
-    let (pages, count) = pass(pool, gw, run, InvoiceStatusFilter::Outstanding, None, SyncMode::Full, progress).await?;
+    let p = Pass { pool, gw, run, mode: SyncMode::Full, progress };
+    let (pages, count) = p.run(InvoiceStatusFilter::Outstanding, None).await?;
     let since = started - Duration::minutes(MARGIN_MINUTES);
-    let (more_pages, more) =
-        pass(pool, gw, run, InvoiceStatusFilter::All, Some(since), SyncMode::Full, progress).await?;
+    let (more_pages, more) = p.run(InvoiceStatusFilter::All, Some(since)).await?;
     let settled = settle_unlisted(pool, gw, run).await?;
     Ok((pages + more_pages, count + more, settled))
 }
 
 /// Asks the gateway, by number, for each cached invoice still outstanding that this full sync's
-/// passes did not list, and writes its answer (with this run, so it counts as seen). Returns how
-/// many left the outstanding set: settled at the gateway, or closed because it answers 404.
-/// Any other failure stops the sync; what was already answered stays written.
+/// passes did not list (nor set aside), and writes its answer (with this run, so it counts as
+/// seen). Returns how many left the outstanding set: settled at the gateway, or closed because
+/// it answers 404. An answer that does not validate sets the invoice aside (its cached copy
+/// stays). Any other failure stops the sync; what was already answered stays written.
 async fn settle_unlisted(pool: &SqlitePool, gw: &GatewayClient, run: i64) -> Result<u64, DeskError> {
     let unlisted = invoices::outstanding_not_seen(pool, run).await?;
     if !unlisted.is_empty() {
         tracing::info!(count = unlisted.len(), "outstanding invoices the lists left out; asking for each");
     }
-    let mut answers =
-        futures::stream::iter(unlisted).map(|no| async move { (no, gw.invoice(no).await) }).buffered(CONCURRENT_PAGES);
+    let mut answers = futures::stream::iter(unlisted)
+        .map(|no| async move { (no, gw.invoice_or_unreadable(no).await) })
+        .buffered(CONCURRENT_PAGES);
     let mut settled = 0;
     while let Some((no, answer)) = answers.next().await {
         match answer {
-            Ok(inv) => {
+            Ok(Ok(inv)) => {
                 if inv.status != gateway::InvoiceStatus::Outstanding {
                     settled += 1;
                 }
                 invoices::upsert_page(pool, std::slice::from_ref(&inv), run).await?;
             }
+            Ok(Err(unreadable)) => set_aside::record(pool, run, &[unreadable], Utc::now()).await?,
             Err(gateway::GatewayError::InvoiceNotFound) => {
                 invoices::close(pool, no).await?;
                 settled += 1;
@@ -202,59 +227,6 @@ async fn settle_unlisted(pool: &SqlitePool, gw: &GatewayClient, run: i64) -> Res
         }
     }
     Ok(settled)
-}
-
-/// Pages through one list query, writing each page. Returns (pages, invoices).
-async fn pass(
-    pool: &SqlitePool,
-    gw: &GatewayClient,
-    run: i64,
-    status: InvoiceStatusFilter,
-    since: Option<DateTime<Utc>>,
-    mode: SyncMode,
-    progress: &(dyn Fn(SyncProgress) + Send + Sync),
-) -> Result<(u64, u64), DeskError> {
-    let query = |page: u64| InvoiceListQuery {
-        page,
-        limit: PAGE_SIZE,
-        status,
-        updated_since: since,
-        sort_by: "invoiceNo",
-        sort_order: SortOrder::Asc,
-    };
-    let first = gw.list_invoices(&query(1)).await?;
-    let total_pages = first.total_pages.unwrap_or(1).max(1);
-    let mut pages = 1u64;
-    let mut count = first.invoices.len() as u64;
-    invoices::upsert_page(pool, &first.invoices, run).await?;
-    progress(SyncProgress { mode, pages_done: pages, pages_total: Some(total_pages), invoices: count });
-    let mut rest = futures::stream::iter(2..=total_pages)
-        .map(|p| {
-            let q = query(p);
-            async move { gw.list_invoices(&q).await }
-        })
-        .buffered(CONCURRENT_PAGES);
-    while let Some(page) = rest.try_next().await? {
-        invoices::upsert_page(pool, &page.invoices, run).await?;
-        pages += 1;
-        count += page.invoices.len() as u64;
-        progress(SyncProgress { mode, pages_done: pages, pages_total: Some(total_pages), invoices: count });
-    }
-    // Pages past the announced total (the list grew meanwhile): keep going until a short page.
-    let mut page_no = total_pages;
-    let mut last_len = PAGE_SIZE;
-    while last_len == PAGE_SIZE && pages >= total_pages && total_pages > 0 {
-        page_no += 1;
-        let page = gw.list_invoices(&query(page_no)).await?;
-        last_len = page.invoices.len() as u64;
-        if page.invoices.is_empty() {
-            break;
-        }
-        invoices::upsert_page(pool, &page.invoices, run).await?;
-        pages += 1;
-        count += last_len;
-    }
-    Ok((pages, count))
 }
 
 /// What the last syncs left behind, for the status line.

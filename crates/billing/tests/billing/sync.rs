@@ -1,8 +1,8 @@
 use crate::common::{desk, no_progress, pay_seed_example, sandbox};
+use billing::invoices::InvoiceStatus;
 use billing::sync::SyncMode;
 use billing::{ErrorCode, InvoiceFilter, ListRequest};
 use futures::FutureExt;
-use std::io::{Read, Write};
 use std::sync::Arc;
 
 fn all(status: &str) -> ListRequest {
@@ -41,7 +41,7 @@ async fn full_then_incremental_sync_follows_the_gateway() {
     assert_eq!(second.mode, SyncMode::Incremental);
     assert!(second.invoices >= 1);
     let paid = d.invoice(458_732).await.expect("still cached");
-    assert_eq!(paid.status, "paid");
+    assert_eq!(paid.status, InvoiceStatus::Paid);
     assert_eq!(paid.outstanding, "0.00");
     assert!(paid.paypal.is_none(), "no PayPal payment awaiting capture any more");
     let now_outstanding = d.list(&all("outstanding")).await.expect("list");
@@ -118,34 +118,51 @@ async fn offline_the_cache_stays_browsable() {
     d.close().await;
 }
 
-/// A one-shot HTTP server answering every request with `body`.
-fn garbage_server(body: &'static str) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut s = stream;
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let response = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}", body.len(), body);
-            let _ = s.write_all(response.as_bytes());
-        }
-    });
-    url
+/// A server answering every request with `body`.
+async fn fixed(body: &'static str) -> String {
+    double::scripted(move |_| (200, body.to_owned())).await
+}
+
+#[tokio::test]
+async fn bad_invoices_never_reach_the_cache_and_are_set_aside() {
+    let bad = [
+        (
+            r#"{"data":[{"invoiceNo":1,"customer":{"id":"c","name":"X"},"currency":"XXX","total":1,"outstanding":1,"status":"outstanding","issuedAt":"2026-11-01T00:00:00Z","dueAt":null,"updatedAt":"2026-11-01T00:00:00Z","wallet":null,"paypal":null}],"pagination":{"page":1,"limit":100,"total":1,"totalPages":1}}"#,
+            "unknown currency \"XXX\"",
+        ),
+        (
+            r#"{"data":[{"invoiceNo":1,"customer":{"id":"c","name":"X"},"currency":"USD","total":1,"outstanding":-1,"status":"outstanding","issuedAt":"2026-11-01T00:00:00Z","dueAt":null,"updatedAt":"2026-11-01T00:00:00Z","wallet":null,"paypal":null}],"pagination":{"page":1,"limit":100,"total":1,"totalPages":1}}"#,
+            "outstanding is negative",
+        ),
+        (
+            r#"{"data":[{"invoiceNo":1,"customer":{"id":"c","name":"X"},"currency":"USD","total":1.005,"outstanding":1,"status":"outstanding","issuedAt":"2026-11-01T00:00:00Z","dueAt":null,"updatedAt":"2026-11-01T00:00:00Z","wallet":null,"paypal":null}],"pagination":{"page":1,"limit":100,"total":1,"totalPages":1}}"#,
+            "total: 1.005 has more decimals than USD allows (2)",
+        ),
+    ];
+    for (body, reason) in bad {
+        let url = fixed(body).await;
+        let dir = tempfile::tempdir().expect("dir");
+        let d = desk(&url, dir.path()).await;
+        let report = d.sync(false, &no_progress()).await.expect(body);
+        assert_eq!((report.invoices, report.set_aside), (0, 1), "{body}");
+        assert_eq!(billing::invoices::count(d.pool()).await.expect("count"), 0, "{body}");
+        let aside = billing::sync::set_aside::list(d.pool()).await.expect("set aside");
+        assert_eq!(aside.len(), 1, "{body}");
+        assert_eq!((aside[0].invoice_no, aside[0].cached), (Some(1), false), "{body}");
+        assert_eq!(aside[0].reason, reason, "{body}");
+        d.close().await;
+    }
 }
 
 #[tokio::test]
 async fn bad_gateway_answers_never_reach_the_cache() {
     let bad = [
-        r#"{"data":[{"invoiceNo":1,"customer":{"id":"c","name":"X"},"currency":"XXX","total":1,"outstanding":1,"status":"outstanding","issuedAt":"2026-11-01T00:00:00Z","dueAt":null,"updatedAt":"2026-11-01T00:00:00Z","wallet":null,"paypal":null}],"pagination":{"page":1,"limit":100,"total":1,"totalPages":1}}"#,
-        r#"{"data":[{"invoiceNo":1,"customer":{"id":"c","name":"X"},"currency":"USD","total":1,"outstanding":-1,"status":"outstanding","issuedAt":"2026-11-01T00:00:00Z","dueAt":null,"updatedAt":"2026-11-01T00:00:00Z","wallet":null,"paypal":null}],"pagination":{"page":1,"limit":100,"total":1,"totalPages":1}}"#,
-        r#"{"data":[{"invoiceNo":1,"customer":{"id":"c","name":"X"},"currency":"USD","total":1.005,"outstanding":1,"status":"outstanding","issuedAt":"2026-11-01T00:00:00Z","dueAt":null,"updatedAt":"2026-11-01T00:00:00Z","wallet":null,"paypal":null}],"pagination":{"page":1,"limit":100,"total":1,"totalPages":1}}"#,
         r#"{"data":[{"invoiceNo":"1","customer":{"id":"c","name":"X"}"#,
         r#"<html>502 Bad Gateway</html>"#,
         r#"{"data":"nope"}"#,
     ];
     for body in bad {
-        let url = garbage_server(body);
+        let url = fixed(body).await;
         let dir = tempfile::tempdir().expect("dir");
         let d = desk(&url, dir.path()).await;
         let e = d.sync(false, &no_progress()).await.expect_err(body);
@@ -213,262 +230,7 @@ async fn without_a_token_the_desk_says_what_to_do() {
     d.close().await;
 }
 
-/// An HTTP/1.1 proxy in front of the sandbox: the test double the closing rule needs. The
-/// sandbox's faults match a route, not a page, and the sandbox cannot make an invoice's last
-/// change older than the catch-up window; the proxy can do both.
-mod double {
-    use futures::future::BoxFuture;
-    use serde_json::value::RawValue;
-    use std::collections::{BTreeMap, HashSet};
-    use std::sync::{Arc, Mutex};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
-
-    const LIST: &str = "/api/v1/billing_admin/invoices";
-
-    /// One invoice-list request as the proxy saw it.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct ListCall {
-        /// The `status` query value (`outstanding` when absent).
-        pub status: String,
-        /// It carried `updatedSince` (the catch-up pass, or an incremental sync).
-        pub since: bool,
-        pub page: u64,
-    }
-
-    impl ListCall {
-        /// A page of a full sync's first pass (every outstanding invoice).
-        pub fn outstanding_page(&self) -> Option<u64> {
-            (self.status == "outstanding" && !self.since).then_some(self.page)
-        }
-    }
-
-    /// Runs before a list request is forwarded; `Some(status)` answers it with that error instead.
-    pub type Hook = Arc<dyn Fn(ListCall) -> BoxFuture<'static, Option<u16>> + Send + Sync>;
-
-    #[derive(Clone)]
-    pub struct Proxy {
-        pub url: String,
-        shared: Arc<Shared>,
-    }
-
-    struct Shared {
-        upstream: String,
-        client: reqwest::Client,
-        hidden: Mutex<HashSet<u64>>,
-        gone: Mutex<HashSet<u64>>,
-        details: Mutex<Vec<u64>>,
-        hook: Mutex<Option<Hook>>,
-        answered: Mutex<Vec<ListCall>>,
-    }
-
-    impl Proxy {
-        pub async fn start(upstream: &str) -> Proxy {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            let url = format!("http://{}", listener.local_addr().expect("addr"));
-            let shared = Arc::new(Shared {
-                upstream: upstream.to_owned(),
-                client: reqwest::Client::new(),
-                hidden: Mutex::default(),
-                gone: Mutex::default(),
-                details: Mutex::default(),
-                hook: Mutex::default(),
-                answered: Mutex::default(),
-            });
-            let s = shared.clone();
-            tokio::spawn(async move {
-                while let Ok((stream, _)) = listener.accept().await {
-                    let s = s.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = serve(&s, stream).await {
-                            eprintln!("test proxy: {e}");
-                        }
-                    });
-                }
-            });
-            Proxy { url, shared }
-        }
-
-        /// From now on list answers leave `invoice_no` out.
-        pub fn hide(&self, invoice_no: u64) {
-            self.shared.hidden.lock().expect("lock").insert(invoice_no);
-        }
-
-        /// From now on the gateway no longer knows `invoice_no`: lists leave it out and its
-        /// detail answers 404 Invoice not found.
-        pub fn gone(&self, invoice_no: u64) {
-            self.hide(invoice_no);
-            self.shared.gone.lock().expect("lock").insert(invoice_no);
-        }
-
-        /// The invoices asked for one by one (`GET .../invoices/{no}`), in order.
-        pub fn details(&self) -> Vec<u64> {
-            self.shared.details.lock().expect("lock").clone()
-        }
-
-        /// Sets (or clears) the hook and forgets the requests answered so far.
-        pub fn set_hook(&self, hook: Option<Hook>) {
-            *self.shared.hook.lock().expect("lock") = hook;
-            self.shared.answered.lock().expect("lock").clear();
-        }
-
-        /// Every list request answered from the sandbox since the hook was set, in order.
-        pub fn answered(&self) -> Vec<ListCall> {
-            self.shared.answered.lock().expect("lock").clone()
-        }
-
-        /// Waits (at most 20 s) until `call` was answered from the sandbox.
-        pub async fn wait_answered(&self, call: &ListCall) {
-            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-            while !self.answered().contains(call) {
-                assert!(tokio::time::Instant::now() < deadline, "{call:?} was never answered");
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
-        }
-    }
-
-    fn list_call(target: &str) -> Option<ListCall> {
-        let url = reqwest::Url::parse(&format!("http://proxy{target}")).ok()?;
-        if url.path() != LIST {
-            return None;
-        }
-        let q: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
-        Some(ListCall {
-            status: q.get("status").cloned().unwrap_or_else(|| "outstanding".into()),
-            since: q.contains_key("updatedSince"),
-            page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
-        })
-    }
-
-    /// `GET /api/v1/billing_admin/invoices/{no}`: the invoice number.
-    fn detail_call(target: &str) -> Option<u64> {
-        target.strip_prefix(LIST)?.strip_prefix('/')?.split('?').next()?.parse().ok()
-    }
-
-    /// The list answer without the hidden invoices; every other byte as the sandbox sent it.
-    fn without(body: &[u8], hidden: &HashSet<u64>) -> Vec<u8> {
-        let mut top: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(body).expect("a list answer");
-        let data: Vec<Box<RawValue>> = serde_json::from_str(top["data"].get()).expect("data");
-        let kept: Vec<Box<RawValue>> = data
-            .into_iter()
-            .filter(|i| {
-                let v: serde_json::Value = serde_json::from_str(i.get()).expect("invoice");
-                !v["invoiceNo"].as_u64().is_some_and(|n| hidden.contains(&n))
-            })
-            .collect();
-        top.insert("data".into(), serde_json::value::to_raw_value(&kept).expect("raw"));
-        serde_json::to_vec(&top).expect("json")
-    }
-
-    async fn serve(shared: &Shared, mut s: TcpStream) -> std::io::Result<()> {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 8192];
-        let head_end = loop {
-            let n = s.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-        let mut lines = head.split("\r\n");
-        let mut request_line = lines.next().unwrap_or_default().split(' ');
-        let method = request_line.next().unwrap_or_default().to_owned();
-        let target = request_line.next().unwrap_or_default().to_owned();
-        let mut headers = reqwest::header::HeaderMap::new();
-        let mut length = 0usize;
-        for line in lines {
-            let Some((k, v)) = line.split_once(':') else { continue };
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-            if k == "content-length" {
-                length = v.parse().unwrap_or(0);
-            } else if !["host", "connection"].contains(&k.as_str()) {
-                if let (Ok(k), Ok(v)) =
-                    (reqwest::header::HeaderName::from_bytes(k.as_bytes()), reqwest::header::HeaderValue::from_str(v))
-                {
-                    headers.append(k, v);
-                }
-            }
-        }
-        while buf.len() < head_end + length {
-            let n = s.read(&mut chunk).await?;
-            if n == 0 {
-                break;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let body = buf[head_end..(head_end + length).min(buf.len())].to_vec();
-
-        let call = if method == "GET" { list_call(&target) } else { None };
-        let detail = if method == "GET" { detail_call(&target) } else { None };
-        if let Some(no) = detail {
-            shared.details.lock().expect("lock").push(no);
-        }
-        let hook = shared.hook.lock().expect("lock").clone();
-        let injected = match (&call, hook) {
-            (Some(c), Some(h)) => h(c.clone()).await,
-            _ => None,
-        };
-        if detail.is_some_and(|no| shared.gone.lock().expect("lock").contains(&no)) {
-            let body = br#"{"message":"Invoice not found"}"#;
-            let head = format!(
-                "HTTP/1.1 404 X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                body.len()
-            );
-            s.write_all(head.as_bytes()).await?;
-            s.write_all(body).await?;
-            return s.shutdown().await;
-        }
-        let (status, content_type, body) = match injected {
-            Some(status) => (
-                status,
-                "application/json".to_owned(),
-                br#"{"message":"Unxepected Error: injected by the test proxy"}"#.to_vec(),
-            ),
-            None => {
-                let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
-                let answer = shared
-                    .client
-                    .request(method, format!("{}{target}", shared.upstream))
-                    .headers(headers)
-                    .body(body)
-                    .send()
-                    .await;
-                match answer {
-                    Ok(r) => {
-                        let status = r.status().as_u16();
-                        let content_type = r
-                            .headers()
-                            .get("content-type")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("application/json")
-                            .to_owned();
-                        let mut bytes = r.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-                        if let Some(c) = &call {
-                            let hidden = shared.hidden.lock().expect("lock").clone();
-                            if status == 200 && !hidden.is_empty() {
-                                bytes = without(&bytes, &hidden);
-                            }
-                            shared.answered.lock().expect("lock").push(c.clone());
-                        }
-                        (status, content_type, bytes)
-                    }
-                    Err(e) => (502, "text/plain".to_owned(), e.to_string().into_bytes()),
-                }
-            }
-        };
-        let head = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-            body.len()
-        );
-        s.write_all(head.as_bytes()).await?;
-        s.write_all(&body).await?;
-        s.shutdown().await
-    }
-}
+use crate::gateway_proxy as double;
 
 /// The run number of the latest sync, and the run that last saw `invoice_no`.
 async fn runs(d: &billing::Desk, invoice_no: i64) -> (i64, i64) {
@@ -523,8 +285,12 @@ async fn invoices_the_lists_leave_out_are_asked_for_and_take_the_gateways_answer
     let mut want_asked = vec![458_732, u64::try_from(deleted).expect("no")];
     want_asked.sort_unstable();
     assert_eq!(asked, want_asked, "exactly the invoices the lists left out were asked for");
-    assert_eq!(d.invoice(458_732).await.expect("cached").status, "paid", "the gateway's own answer");
-    assert_eq!(d.invoice(deleted).await.expect("cached").status, "closed", "the gateway no longer knows it");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, InvoiceStatus::Paid, "the gateway's own answer");
+    assert_eq!(
+        d.invoice(deleted).await.expect("cached").status,
+        InvoiceStatus::Closed,
+        "the gateway no longer knows it"
+    );
     let after = numbers(&d.list(&all("outstanding")).await.expect("list"));
     let want: Vec<i64> = before.iter().copied().filter(|n| *n != 458_732 && *n != deleted).collect();
     assert_eq!(after, want, "only those two left the outstanding list");
@@ -567,11 +333,23 @@ async fn an_invoice_a_shifted_page_left_out_is_asked_for_and_stays_outstanding()
     assert_eq!(proxy.details(), vec![u64::try_from(skipped).expect("no")], "invoice {skipped} was on no page");
     let (latest, seen) = runs(&d, skipped).await;
     assert_eq!(seen, latest, "its answer was written by this sync");
-    assert_eq!(d.invoice(skipped).await.expect("cached").status, "outstanding", "not closed on a shifted page");
-    assert_eq!(d.invoice(paid).await.expect("cached").status, "paid", "the catch-up pass saw it leave");
+    assert_eq!(
+        d.invoice(skipped).await.expect("cached").status,
+        InvoiceStatus::Outstanding,
+        "not closed on a shifted page"
+    );
+    assert_eq!(d.invoice(paid).await.expect("cached").status, InvoiceStatus::Paid, "the catch-up pass saw it leave");
     let after = numbers(&d.list(&all("outstanding")).await.expect("list"));
     let want: Vec<i64> = before.iter().copied().filter(|n| *n != paid).collect();
     assert_eq!(after, want);
+
+    // The disturbed full sync was complete, so it counts as one: the next scheduled sync is
+    // incremental. (Issue 9 §5 "the `last_full_at = NULL` in `full()` is overwritten by
+    // `run()`": that write went with the closing-on-absence it guarded; nothing clears
+    // `last_full_at` now, and nothing needs to, since the skipped invoice was asked for.)
+    let scheduled = d.sync(false, &no_progress()).await.expect("scheduled sync");
+    assert_eq!(scheduled.mode, SyncMode::Incremental, "{scheduled:?}");
+    assert_eq!(numbers(&d.list(&all("outstanding")).await.expect("list")), want);
 
     // an undisturbed full sync agrees, asking for nothing
     let next = d.sync(true, &no_progress()).await.expect("next sync");
@@ -599,7 +377,7 @@ async fn nothing_is_closed_when_the_full_sync_fails_midway() {
     })));
     let e = d.sync(true, &no_progress()).await.expect_err("page 3 fails");
     assert_eq!(e.code, ErrorCode::GatewayError, "{e:?}");
-    assert_eq!(d.invoice(458_732).await.expect("cached").status, "outstanding", "not closed");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, InvoiceStatus::Outstanding, "not closed");
     assert_eq!(numbers(&d.list(&all("outstanding")).await.expect("list")), before, "nothing closed");
     // the pages read before the failure are kept: exactly the first two pages of the list
     let failed_run: i64 =
@@ -620,7 +398,7 @@ async fn nothing_is_closed_when_the_full_sync_fails_midway() {
     proxy.set_hook(None);
     let report = d.sync(true, &no_progress()).await.expect("full sync");
     assert_eq!((report.mode, report.closed), (SyncMode::Full, 1), "{report:?}");
-    assert_eq!(d.invoice(458_732).await.expect("cached").status, "paid");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, InvoiceStatus::Paid);
     d.close().await;
 }
 
@@ -648,6 +426,83 @@ async fn settling_works_when_the_gateway_clock_runs_ahead_of_the_desks() {
     let report = d.sync(true, &no_progress()).await.expect("full sync");
     assert_eq!((report.mode, report.closed), (SyncMode::Full, 1), "{report:?}");
     assert_eq!(proxy.details(), vec![458_732], "only the invoice the lists left out was asked for");
-    assert_eq!(d.invoice(458_732).await.expect("cached").status, "paid");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, InvoiceStatus::Paid);
+    d.close().await;
+}
+
+/// Issue 9 §5: "`refresh_one` can write an old `sync_run` back, so `close_unseen` closes an
+/// outstanding invoice". `close_unseen` is gone: a full sync asks the gateway for each outstanding
+/// invoice its lists left out and closes only on 404. Here the stale run is written in the middle
+/// of a full sync (as the old read-then-write could): the invoice is asked for and stays
+/// outstanding.
+#[tokio::test]
+async fn a_stale_sync_run_written_mid_sync_does_not_close_an_outstanding_invoice() {
+    let sb = sandbox(200, 17).await;
+    let proxy = double::Proxy::start(&sb.base_url()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = desk(&proxy.url, dir.path()).await;
+    d.sync(true, &no_progress()).await.expect("first sync");
+    let target = numbers(&d.list(&all("outstanding")).await.expect("list"))[20];
+    let (_, stale_run) = runs(&d, target).await;
+
+    let (pool, done) = (d.pool().clone(), Arc::new(std::sync::atomic::AtomicBool::new(false)));
+    proxy.set_hook(Some(Arc::new(move |call: double::ListCall| {
+        let (pool, done) = (pool.clone(), done.clone());
+        async move {
+            // the outstanding pass has written every page: the stale write lands after it
+            if call.since && !done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                sqlx::query("UPDATE invoices SET sync_run = ? WHERE invoice_no = ?")
+                    .bind(stale_run)
+                    .bind(target)
+                    .execute(&pool)
+                    .await
+                    .expect("stale write");
+            }
+            None
+        }
+        .boxed()
+    })));
+    let report = d.sync(true, &no_progress()).await.expect("full sync");
+    proxy.set_hook(None);
+    assert_eq!((report.mode, report.closed), (SyncMode::Full, 0), "{report:?}");
+    assert_eq!(proxy.details(), vec![u64::try_from(target).expect("no")], "asked for, not closed on absence");
+    assert_eq!(d.invoice(target).await.expect("cached").status, InvoiceStatus::Outstanding);
+    let (latest, seen) = runs(&d, target).await;
+    assert_eq!(seen, latest, "the gateway's answer was written by this sync");
+    d.close().await;
+}
+
+/// A detail read that raced a sync: fetched while the invoice was outstanding, written after the
+/// sync cached it paid. It used to write the old state (and the old run) back; an answer older
+/// than the cached row changes nothing now, and a current one still refreshes it.
+#[tokio::test]
+async fn a_detail_read_older_than_the_cache_writes_nothing_back() {
+    let sb = sandbox(200, 18).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = desk(&sb.base_url(), dir.path()).await;
+    d.sync(false, &no_progress()).await.expect("first sync");
+    let gw = gateway::GatewayClient::new(&sb.base_url(), gateway::Token::new("demo-staff-token"), Default::default())
+        .expect("client");
+    let stale = gw.invoice(458_732).await.expect("detail, while outstanding");
+    assert_eq!(stale.status, gateway::InvoiceStatus::Outstanding);
+
+    assert_eq!(pay_seed_example(&sb).await, 200);
+    assert_eq!(d.sync(false, &no_progress()).await.expect("sync").mode, SyncMode::Incremental);
+    let paid = d.invoice(458_732).await.expect("cached");
+    assert_eq!(paid.status, InvoiceStatus::Paid);
+    let runs_before = runs(&d, 458_732).await;
+
+    billing::invoices::refresh_one(d.pool(), &stale).await.expect("refresh");
+    assert_eq!(d.invoice(458_732).await.expect("cached"), paid, "the older answer changed nothing");
+    assert_eq!(runs(&d, 458_732).await, runs_before, "nor the sync run");
+
+    let current = gw.invoice(458_732).await.expect("detail, paid");
+    billing::invoices::refresh_one(d.pool(), &current).await.expect("refresh");
+    let raw: String = sqlx::query_scalar("SELECT raw_json FROM invoices WHERE invoice_no = 458732")
+        .fetch_one(d.pool())
+        .await
+        .expect("raw");
+    assert_eq!(raw, current.raw, "a current answer is written (with its payments)");
+    assert_eq!(runs(&d, 458_732).await, runs_before, "keeping the run");
     d.close().await;
 }

@@ -1,9 +1,12 @@
 //! The gateway's JSON, read strictly: numbers from their exact text, currencies and amounts
-//! checked, every invoice validated before it is handed out.
+//! checked (ISO 4217's digits), every invoice validated before it is handed out. An invoice of a
+//! list that does not validate is handed out apart, as an [`UnreadableInvoice`]: the rest of its
+//! page is still good. A wallet in a currency outside our table is kept as sent and marked so.
 
 use crate::GatewayError;
 use chrono::{DateTime, Utc};
 use money::{Currency, Money};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -38,9 +41,40 @@ pub struct Customer {
     pub name: String,
 }
 
+/// The customer's wallet as the gateway lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wallet {
-    pub balance: Money,
+pub enum Wallet {
+    /// In a currency of our table, within its digits.
+    Known(Money),
+    /// In a currency outside our table: kept as sent (the code, and the exact balance), but the
+    /// desk cannot use it. The invoice itself is read as usual.
+    UnknownCurrency { code: String, balance: Decimal },
+}
+
+impl Wallet {
+    /// The balance as money, when its currency is one we know.
+    pub fn money(&self) -> Option<Money> {
+        match self {
+            Wallet::Known(m) => Some(*m),
+            Wallet::UnknownCurrency { .. } => None,
+        }
+    }
+
+    /// The currency code as the gateway sent it.
+    pub fn currency_code(&self) -> &str {
+        match self {
+            Wallet::Known(m) => m.currency().code(),
+            Wallet::UnknownCurrency { code, .. } => code,
+        }
+    }
+
+    /// The exact balance as decimal text (the currency's ISO digits when we know it).
+    pub fn balance_text(&self) -> String {
+        match self {
+            Wallet::Known(m) => m.to_decimal_string(),
+            Wallet::UnknownCurrency { balance, .. } => balance.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,14 +113,43 @@ pub struct Invoice {
     pub raw: String,
 }
 
+/// An invoice the gateway sent that does not read or validate. None of it is used; it says why,
+/// and its number when that much reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableInvoice {
+    /// `invoiceNo` when it is a whole number above 0 (or such a number written as a string).
+    pub invoice_no: Option<u64>,
+    /// `invoiceNo` as sent (its JSON text, at most 40 characters), when there is one.
+    pub invoice_no_text: Option<String>,
+    /// Why it was refused, e.g. `total: 1.005 has more decimals than USD allows (2)`.
+    pub reason: String,
+    /// The invoice's JSON as received (at most 8 KiB of it).
+    pub raw: String,
+}
+
 /// One page of the invoice list.
 #[derive(Debug, Clone)]
 pub struct InvoicePage {
+    /// The invoices that read and validate, in the gateway's order.
     pub invoices: Vec<Invoice>,
+    /// The ones that do not (they still take their place on the page).
+    pub unreadable: Vec<UnreadableInvoice>,
     pub page: u64,
-    pub limit: u64,
+    /// `pagination.limit`, when the gateway says it (it may cap what we asked for).
+    pub limit: Option<u64>,
     pub total: Option<u64>,
     pub total_pages: Option<u64>,
+}
+
+impl InvoicePage {
+    /// How many entries the page holds, readable or not (what paging counts).
+    pub fn len(&self) -> usize {
+        self.invoices.len() + self.unreadable.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[derive(Deserialize)]
@@ -158,54 +221,81 @@ fn invalid(what: impl std::fmt::Display) -> GatewayError {
     GatewayError::InvalidResponse { detail: what.to_string() }
 }
 
-fn currency(code: &str, at: u64) -> Result<Currency, GatewayError> {
-    Currency::from_code(code).map_err(|e| invalid(format!("invoice {at}: {e}")))
+/// Why one invoice was refused (without the "invoice N: " that [`refused`] adds).
+type Refusal = String;
+
+fn currency(code: &str) -> Result<Currency, Refusal> {
+    Currency::from_code(code).map_err(|e| e.to_string())
 }
 
-fn amount(raw: &RawValue, cur: Currency, field: &str, at: u64) -> Result<Money, GatewayError> {
-    let m = Money::parse_gateway(raw.get(), cur).map_err(|e| invalid(format!("invoice {at}: {field}: {e}")))?;
+fn amount(raw: &RawValue, cur: Currency, field: &str) -> Result<Money, Refusal> {
+    let m = Money::parse_gateway(raw.get(), cur).map_err(|e| format!("{field}: {e}"))?;
     if m.is_negative() {
-        return Err(invalid(format!("invoice {at}: {field} is negative")));
+        return Err(format!("{field} is negative"));
     }
     Ok(m)
 }
 
-fn non_empty(s: String, what: &str, at: u64) -> Result<String, GatewayError> {
+fn non_empty(s: String, what: &str) -> Result<String, Refusal> {
     let t = s.trim();
     if t.is_empty() || t.len() > 200 {
-        return Err(invalid(format!("invoice {at}: {what} is empty or too long")));
+        return Err(format!("{what} is empty or too long"));
     }
     Ok(t.to_owned())
 }
 
-/// Parses and validates one invoice object.
-pub(crate) fn parse_invoice(raw: &RawValue) -> Result<Invoice, GatewayError> {
-    let w: InvoiceWire = serde_json::from_str(raw.get()).map_err(|e| invalid(format!("invoice: {e}")))?;
+/// A wallet: in a currency of our table, or (kept as sent, unusable) in one outside it. Only a
+/// balance that is not a plain non-negative number, or no code at all, refuses the invoice.
+fn wallet(w: WalletWire) -> Result<Wallet, Refusal> {
+    match Currency::from_code(&w.currency) {
+        Ok(cur) => Ok(Wallet::Known(amount(&w.balance, cur, "wallet.balance")?)),
+        Err(_) => {
+            let code = w.currency.trim();
+            if code.is_empty() || code.len() > 16 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(format!("wallet.currency {:?} is not a currency code", w.currency));
+            }
+            let balance = money::parse_decimal_text(w.balance.get()).map_err(|e| format!("wallet.balance: {e}"))?;
+            if balance.is_sign_negative() {
+                return Err("wallet.balance is negative".into());
+            }
+            Ok(Wallet::UnknownCurrency { code: code.to_owned(), balance })
+        }
+    }
+}
+
+/// The error for an invoice that does not read.
+pub(crate) fn refused(u: &UnreadableInvoice) -> GatewayError {
+    match u.invoice_no {
+        Some(no) => invalid(format!("invoice {no}: {}", u.reason)),
+        None => invalid(format!("invoice: {}", u.reason)),
+    }
+}
+
+/// One invoice, or why not (with as much of its number as reads).
+pub(crate) fn read_invoice(raw: &RawValue) -> Result<Invoice, UnreadableInvoice> {
+    validate(raw).map_err(|reason| unreadable(raw, reason))
+}
+
+fn validate(raw: &RawValue) -> Result<Invoice, Refusal> {
+    let w: InvoiceWire = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
     let at = w.invoice_no;
     if at == 0 {
-        return Err(invalid("invoice number 0"));
+        return Err("invoice number 0".into());
     }
-    let cur = currency(&w.currency, at)?;
-    let total = amount(&w.total, cur, "total", at)?;
-    let outstanding = amount(&w.outstanding, cur, "outstanding", at)?;
+    let cur = currency(&w.currency)?;
+    let total = amount(&w.total, cur, "total")?;
+    let outstanding = amount(&w.outstanding, cur, "outstanding")?;
     if outstanding.amount() > total.amount() {
-        return Err(invalid(format!("invoice {at}: outstanding exceeds total")));
+        return Err("outstanding exceeds total".into());
     }
-    let wallet = match w.wallet {
-        None => None,
-        Some(wl) => {
-            let wc = currency(&wl.currency, at)?;
-            Some(Wallet { balance: amount(&wl.balance, wc, "wallet.balance", at)? })
-        }
-    };
+    let wallet = w.wallet.map(wallet).transpose()?;
     let paypal = match w.paypal {
         None => None,
         Some(p) => {
-            let order_id = non_empty(p.order_id, "paypal.orderId", at)?;
-            let authorization_id =
-                p.authorization_id.map(|a| non_empty(a, "paypal.authorizationId", at)).transpose()?;
+            let order_id = non_empty(p.order_id, "paypal.orderId")?;
+            let authorization_id = p.authorization_id.map(|a| non_empty(a, "paypal.authorizationId")).transpose()?;
             if p.intent == PaypalIntent::Authorize && authorization_id.is_none() {
-                return Err(invalid(format!("invoice {at}: AUTHORIZE without authorizationId")));
+                return Err("AUTHORIZE without authorizationId".into());
             }
             Some(PaypalApproval { intent: p.intent, order_id, authorization_id, approved_at: p.approved_at })
         }
@@ -215,21 +305,18 @@ pub(crate) fn parse_invoice(raw: &RawValue) -> Result<Invoice, GatewayError> {
         .unwrap_or_default()
         .into_iter()
         .map(|p| {
-            let pc = currency(&p.currency, at)?;
+            let pc = currency(&p.currency).map_err(|e| format!("payments.currency: {e}"))?;
             Ok(InvoicePayment {
-                payment_id: non_empty(p.payment_id, "payments.paymentId", at)?,
-                amount: amount(&p.amount, pc, "payments.amount", at)?,
+                payment_id: non_empty(p.payment_id, "payments.paymentId")?,
+                amount: amount(&p.amount, pc, "payments.amount")?,
                 method: p.method.unwrap_or_default(),
                 at: p.at,
             })
         })
-        .collect::<Result<Vec<_>, GatewayError>>()?;
+        .collect::<Result<Vec<_>, Refusal>>()?;
     Ok(Invoice {
         invoice_no: at,
-        customer: Customer {
-            id: non_empty(w.customer.id, "customer.id", at)?,
-            name: w.customer.name.trim().to_owned(),
-        },
+        customer: Customer { id: non_empty(w.customer.id, "customer.id")?, name: w.customer.name.trim().to_owned() },
         currency: cur,
         total,
         outstanding,
@@ -244,75 +331,56 @@ pub(crate) fn parse_invoice(raw: &RawValue) -> Result<Invoice, GatewayError> {
     })
 }
 
-/// Parses a list page; one bad invoice refuses the whole page.
-pub(crate) fn parse_page(body: &[u8], asked_page: u64, asked_limit: u64) -> Result<InvoicePage, GatewayError> {
+/// What reads of an invoice that does not validate: its number, if any.
+fn unreadable(raw: &RawValue, reason: Refusal) -> UnreadableInvoice {
+    #[derive(Deserialize)]
+    struct Number<'a> {
+        #[serde(rename = "invoiceNo", borrow)]
+        invoice_no: Option<&'a RawValue>,
+    }
+    let text = serde_json::from_str::<Number<'_>>(raw.get()).ok().and_then(|n| n.invoice_no).map(RawValue::get);
+    let digits = text.map(|t| t.trim_matches('"')).filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
+    UnreadableInvoice {
+        invoice_no: digits.and_then(|d| d.parse::<u64>().ok()).filter(|n| *n > 0),
+        invoice_no_text: text.map(|t| t.chars().take(40).collect()),
+        reason: reason.chars().take(500).collect(),
+        raw: truncated(raw.get(), 8 * 1024),
+    }
+}
+
+fn truncated(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+/// Parses a list page. Each invoice that does not validate is set apart on the page, with why;
+/// only a page that is not a page (not JSON, no `data` list) is refused whole.
+pub(crate) fn parse_page(body: &[u8], asked_page: u64) -> Result<InvoicePage, GatewayError> {
     let w: PageWire = serde_json::from_slice(body).map_err(|e| invalid(format!("invoice list: {e}")))?;
-    let invoices = w.data.iter().map(|r| parse_invoice(r)).collect::<Result<Vec<_>, _>>()?;
+    let mut invoices = Vec::with_capacity(w.data.len());
+    let mut unreadable = Vec::new();
+    for raw in &w.data {
+        match read_invoice(raw) {
+            Ok(inv) => invoices.push(inv),
+            Err(u) => unreadable.push(u),
+        }
+    }
     let p = w.pagination;
     Ok(InvoicePage {
         invoices,
+        unreadable,
         page: p.as_ref().and_then(|p| p.page).unwrap_or(asked_page),
-        limit: p.as_ref().and_then(|p| p.limit).unwrap_or(asked_limit),
+        limit: p.as_ref().and_then(|p| p.limit),
         total: p.as_ref().and_then(|p| p.total),
         total_pages: p.as_ref().and_then(|p| p.total_pages),
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SEED: &str = r#"{ "invoiceNo": 458732, "customer": { "id": "c_102", "name": "Nordlicht Freight GmbH" },
-      "currency": "USD", "total": 250, "outstanding": 250, "status": "outstanding",
-      "issuedAt": "2026-11-02T09:15:00Z", "dueAt": "2026-12-02T00:00:00Z",
-      "updatedAt": "2026-11-20T10:00:00Z",
-      "wallet": { "currency": "EUR", "balance": 40.5 },
-      "paypal": { "intent": "CAPTURE", "orderId": "5O190127TN364715T",
-                  "authorizationId": null, "approvedAt": "2026-11-20T09:58:00Z" } }"#;
-
-    fn raw(s: &str) -> Box<RawValue> {
-        RawValue::from_string(s.to_owned()).expect("json")
-    }
-
-    #[test]
-    fn the_documented_example_parses_exactly() {
-        let inv = parse_invoice(&raw(SEED)).expect("valid");
-        assert_eq!(inv.invoice_no, 458732);
-        assert_eq!(inv.outstanding.to_paypal_string(), "250.00");
-        assert_eq!(inv.wallet.as_ref().map(|w| w.balance.to_paypal_string()), Some("40.50".into()));
-        assert_eq!(inv.wallet.as_ref().map(|w| w.balance.currency().code()), Some("EUR"));
-        assert_eq!(inv.paypal.as_ref().map(|p| p.intent), Some(PaypalIntent::Capture));
-        assert_eq!(inv.raw, SEED);
-    }
-
-    #[test]
-    fn bad_invoices_are_refused() {
-        let cases = [
-            SEED.replace("\"USD\"", "\"XXX\""),
-            SEED.replace("\"total\": 250", "\"total\": \"250\""),
-            SEED.replace("\"outstanding\": 250", "\"outstanding\": 250.001"),
-            SEED.replace("\"outstanding\": 250", "\"outstanding\": -1"),
-            SEED.replace("\"outstanding\": 250", "\"outstanding\": 300"),
-            SEED.replace("\"outstanding\": 250", "\"outstanding\": 2.5e2"),
-            SEED.replace("\"balance\": 40.5", "\"balance\": 40.555"),
-            SEED.replace("\"outstanding\"", "\"outstandin\""),
-            SEED.replace("\"CAPTURE\"", "\"AUTHORIZE\""),
-            SEED.replace("\"status\": \"outstanding\"", "\"status\": 3"),
-            SEED.replace("2026-12-02T00:00:00Z", "tomorrow"),
-        ];
-        for bad in cases {
-            assert!(matches!(parse_invoice(&raw(&bad)), Err(GatewayError::InvalidResponse { .. })), "{bad}");
-        }
-    }
-
-    #[test]
-    fn a_page_with_one_bad_invoice_is_refused_whole() {
-        let bad = SEED.replace("\"USD\"", "\"XXX\"");
-        let body = format!(r#"{{"data":[{SEED},{bad}],"pagination":{{"page":1,"limit":2,"total":2,"totalPages":1}}}}"#);
-        assert!(parse_page(body.as_bytes(), 1, 2).is_err());
-        let good = format!(r#"{{"data":[{SEED}],"pagination":{{"page":1,"limit":2,"total":1,"totalPages":1}}}}"#);
-        let page = parse_page(good.as_bytes(), 1, 2).expect("valid");
-        assert_eq!((page.invoices.len(), page.total_pages), (1, Some(1)));
-        assert!(parse_page(&good.as_bytes()[..good.len() / 2], 1, 2).is_err(), "truncated");
-    }
-}
+mod tests;

@@ -6,4 +6,9 @@ export type SyncReport = { mode: SyncMode, pages: number, invoices: number,
  * Cached outstanding invoices the lists left out that the gateway, asked for each by number,
  * says are paid or cancelled, or no longer knows (those are marked closed).
  */
-closed: number, startedAt: string, finishedAt: string, };
+closed: number, 
+/**
+ * How many invoices are set aside after this sync: the gateway sent them in a form the
+ * desk cannot read (`sync::set_aside::list` says which, and why).
+ */
+setAside: number, startedAt: string, finishedAt: string, };
