@@ -157,7 +157,22 @@ impl GatewayError {
                 format!("HTTP 429, Retry-After {retry_after:?}")
             }
             GatewayError::Unreachable { detail } | GatewayError::InvalidResponse { detail } => detail.clone(),
-            other => format!("{other:?}"),
+            GatewayError::InvoiceNotFound
+            | GatewayError::CurrencyNotFound
+            | GatewayError::CurrencyMismatch
+            | GatewayError::WalletNotFound
+            | GatewayError::InvoiceAlreadyPaid
+            | GatewayError::WrongAmount
+            | GatewayError::WalletBalanceTooHigh
+            | GatewayError::MissingParameters
+            | GatewayError::BadInvoice
+            | GatewayError::InvalidCurrency
+            | GatewayError::PaymentMethodDisabled
+            | GatewayError::InvalidAmount
+            | GatewayError::UserNotFound
+            | GatewayError::CustomerMismatch
+            | GatewayError::InsufficientFunds
+            | GatewayError::Timeout => self.code().to_owned(),
         }
     }
 }
@@ -202,5 +217,21 @@ mod tests {
             GatewayError::from_status(418, "teapot", None),
             GatewayError::Other { status: 418, message: "teapot".into() }
         );
+    }
+
+    #[test]
+    fn detail_is_never_debug_text() {
+        let cases = [
+            (GatewayError::InvoiceNotFound, "invoice_not_found"),
+            (GatewayError::Timeout, "gateway_timeout"),
+            (GatewayError::Other { status: 418, message: "teapot".into() }, "HTTP 418: teapot"),
+            (
+                GatewayError::InvalidResponse { detail: "invoice 5: total is negative".into() },
+                "invoice 5: total is negative",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.detail(), want);
+        }
     }
 }
