@@ -64,15 +64,24 @@ pub(crate) fn setup(seed: u64) -> Setup {
     Setup { invoices, pending_seconds, faults, stagger, shared_wallet: r.percent(60) }
 }
 
-/// One fault (`harsh` for a route singled out): latency, 5xx, 429, drops after commit.
+/// One fault (`harsh` for a route singled out): latency, 5xx, 429, drops after commit; and for
+/// PayPal's POSTs an undocumented 422/400 after the capture happened, a request held in
+/// progress (a retry with its PayPal-Request-Id meanwhile gets 409 PREVIOUS_REQUEST_IN_PROGRESS,
+/// and it acts even when its caller was killed), and answers in PayPal's minimal shape.
 fn fault(r: &mut Rng, harsh: bool) -> String {
     let latency = if harsh { r.pick(&[0, 5, 20, 80, 200]) } else { r.pick(&[0, 0, 2, 5, 10, 25]) };
     let error = if harsh { r.pick(&["0", "0.1", "0.3", "0.5"]) } else { r.pick(&["0", "0", "0.02", "0.05", "0.1"]) };
     let status = r.pick(&[500, 502, 503, 503, 504]);
     let limited = if harsh { r.pick(&["0", "0.1", "0.3"]) } else { r.pick(&["0", "0", "0.02", "0.05"]) };
     let dropped = if harsh { r.pick(&["0", "0.3", "0.6", "1"]) } else { r.pick(&["0", "0.05", "0.1", "0.25", "0.4"]) };
+    let error_after = if harsh { r.pick(&["0", "0.2", "0.5"]) } else { r.pick(&["0", "0", "0.02", "0.05"]) };
+    let error_after_status = r.pick(&[422, 422, 400]);
+    let in_progress = if harsh { r.pick(&[0, 0, 300, 1500]) } else { r.pick(&[0, 0, 0, 200, 800]) };
+    let minimal = if harsh { r.pick(&["0", "0.5", "1"]) } else { r.pick(&["0", "0", "0.2", "0.5"]) };
     format!(
-        "{{\"latency_ms\":{latency},\"error_rate\":{error},\"error_status\":{status},\"rate_limit_rate\":{limited},\"drop_after_commit_rate\":{dropped}}}"
+        "{{\"latency_ms\":{latency},\"error_rate\":{error},\"error_status\":{status},\"rate_limit_rate\":{limited},\
+         \"drop_after_commit_rate\":{dropped},\"error_after_commit_rate\":{error_after},\
+         \"error_after_commit_status\":{error_after_status},\"in_progress_ms\":{in_progress},\"minimal_answer_rate\":{minimal}}}"
     )
 }
 
@@ -219,7 +228,13 @@ mod tests {
             let mut faults = vec![v.get("default").expect("default").clone()];
             faults.extend(v.get("routes").and_then(|r| r.as_object()).into_iter().flat_map(|m| m.values().cloned()));
             for f in faults {
-                for key in ["error_rate", "rate_limit_rate", "drop_after_commit_rate"] {
+                for key in [
+                    "error_rate",
+                    "rate_limit_rate",
+                    "drop_after_commit_rate",
+                    "error_after_commit_rate",
+                    "minimal_answer_rate",
+                ] {
                     let rate = crate::chaos::dec::Dec::from_json(f.get(key).expect(key)).expect("number");
                     assert!(rate >= crate::chaos::dec::Dec::zero(), "{key}");
                     assert!(rate <= crate::chaos::dec::Dec::parse("1").expect("1"), "{key}");

@@ -104,8 +104,22 @@ impl Sandbox {
         http::post(&self.url, "/__sandbox/faults", json)?.json("POST /__sandbox/faults").map(drop)
     }
 
+    /// No faults from now on, and every PayPal request held in progress acts now (waits until
+    /// each has).
     pub(crate) fn clear_faults(&self) -> Result {
-        self.set_faults("{}")
+        self.set_faults("{}")?;
+        http::post(&self.url, "/__sandbox/in-progress/release", "")?.json("POST /__sandbox/in-progress/release")?;
+        let started = Instant::now();
+        loop {
+            let held = http::get(&self.url, "/__sandbox/in-progress", &[])?.json("GET /__sandbox/in-progress")?;
+            if held.get("keys").and_then(serde_json::Value::as_array).is_none_or(Vec::is_empty) {
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(format!("PayPal requests still held in progress 30 s after their release: {held}").into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Moves the sandbox clock on: PENDING captures whose time has come complete.
