@@ -227,6 +227,24 @@ pub(crate) fn check(e: &Evidence) -> Findings {
                 );
             }
             if j.state != "finalized" {
+                // an attempt that says it did not finish while the gateway holds its capture as
+                // the invoice's payment: the clerk is sent to fix (or refund) a paid invoice
+                let finalized = j
+                    .capture_id
+                    .as_deref()
+                    .filter(|id| e.finalizations.iter().any(|x| x.payment_id == *id && x.invoice_no == j.invoice_no));
+                if let (true, Some(id)) = (matches!(j.state.as_str(), "rejected" | "needs_attention"), finalized) {
+                    v(
+                        Rule::JournalDisagrees,
+                        format!(
+                            "desk {desk}: entry {} (invoice {}) is {}, and the gateway holds its capture {id} as the invoice's payment; {}",
+                            j.id,
+                            j.invoice_no,
+                            j.state,
+                            entry_detail(j)
+                        ),
+                    );
+                }
                 continue;
             }
             if j.path == "wallet" {

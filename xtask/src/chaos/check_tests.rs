@@ -232,6 +232,26 @@ fn a_journal_that_says_finalized_where_the_gateway_does_not_is_caught() {
 }
 
 #[test]
+fn an_attempt_that_says_it_did_not_finish_while_the_gateway_holds_its_payment_is_caught() {
+    for state in ["needs_attention", "rejected"] {
+        let mut e = clean();
+        // desk B adopted C1 and ended short of finalized, though C1 paid invoice 1
+        e.journals[1].1[0] = Entry { adopted: true, ..entry(1, 1, state, Some("C1")) };
+        let f = check(&e);
+        assert_eq!(f.violations.len(), 1, "{state}: {:#?}", f.violations);
+        assert_eq!(f.violations[0].rule, Rule::JournalDisagrees);
+        assert!(f.violations[0].message.contains("desk B: entry 1 (invoice 1)"), "{}", f.violations[0]);
+    }
+    // its capture paid another invoice, or none: not this rule's business
+    let mut e = clean();
+    e.journals[1].1[0] = entry(1, 2, "needs_attention", Some("C1"));
+    assert!(rules(&e).is_empty());
+    let mut e = clean();
+    e.journals[1].1[0] = entry(1, 1, "needs_attention", None);
+    assert!(rules(&e).is_empty());
+}
+
+#[test]
 fn wallet_debits_twice_below_zero_or_out_of_line_are_caught() {
     let mut e = clean();
     e.wallet.push(debit(2, "c1", 1, "20", "20", "0", "part payment"));
