@@ -272,6 +272,22 @@ fn wallet_debits_twice_below_zero_or_out_of_line_are_caught() {
     let mut e = clean();
     e.wallet.push(debit(2, "c1", 3, "10", "20", "10", "part payment"));
     assert_eq!(rules(&e), vec![Rule::WalletDebitedTwice], "a part payment of an invoice never finalized");
+
+    // a top-up between two debits carries the balance on
+    let mut e = clean();
+    e.wallet.push(WalletRecord {
+        kind: "credit".into(),
+        reference: "top-up".into(),
+        ..debit(2, "c1", 0, "5", "20", "25", "")
+    });
+    e.wallet.push(debit(3, "c1", 4, "25", "25", "0", "wallet payment"));
+    assert!(rules(&e).is_empty(), "{:#?}", check(&e).violations);
+    e.wallet[1].balance_after = d("24");
+    assert_eq!(
+        rules(&e),
+        vec![Rule::WalletDebitedTwice],
+        "24 left after the top-up, and 25 when the next debit started"
+    );
 }
 
 #[test]

@@ -9,8 +9,12 @@ use std::collections::BTreeMap;
 pub(super) fn check_wallets(e: &Evidence, v: &mut impl FnMut(Rule, String)) {
     let mut per_invoice: BTreeMap<u64, Vec<&WalletRecord>> = BTreeMap::new();
     let mut per_customer: BTreeMap<&str, Vec<&WalletRecord>> = BTreeMap::new();
-    for r in e.wallet.iter().filter(|r| r.kind == "debit") {
+    // every row carries the balance on: the chain is checked over all of them, the debits'
+    // arithmetic and their invoices on the debits
+    for r in &e.wallet {
         per_customer.entry(&r.customer_id).or_default().push(r);
+    }
+    for r in e.wallet.iter().filter(|r| r.kind == "debit") {
         match r.invoice() {
             Some(no) => per_invoice.entry(no).or_default().push(r),
             None => v(Rule::WalletDebitedTwice, format!("wallet debit {} names no invoice: {:?}", r.id, r.reference)),
@@ -41,17 +45,17 @@ pub(super) fn check_wallets(e: &Evidence, v: &mut impl FnMut(Rule, String)) {
             );
         }
     }
-    for (customer, mut debits) in per_customer {
-        debits.sort_by_key(|r| r.id);
+    for (customer, mut rows) in per_customer {
+        rows.sort_by_key(|r| r.id);
         let mut previous: Option<&WalletRecord> = None;
-        for r in debits {
+        for r in rows {
             if r.balance_after.is_negative() {
                 v(
                     Rule::WalletDebitedTwice,
-                    format!("the wallet of {customer} went to {} {} (debit {})", r.balance_after, r.currency, r.id),
+                    format!("the wallet of {customer} went to {} {} (row {})", r.balance_after, r.currency, r.id),
                 );
             }
-            if r.balance_before.checked_sub(r.amount) != Some(r.balance_after) {
+            if r.kind == "debit" && r.balance_before.checked_sub(r.amount) != Some(r.balance_after) {
                 v(
                     Rule::WalletDebitedTwice,
                     format!(
