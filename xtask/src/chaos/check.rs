@@ -63,6 +63,11 @@ pub(crate) struct Findings {
     pub(crate) wallet_conflicts_across_desks: Vec<String>,
 }
 
+/// The journal states an attempt ends in.
+pub(crate) fn terminal(state: &str) -> bool {
+    matches!(state, "finalized" | "rejected" | "needs_attention")
+}
+
 /// Captures PayPal holds as money moved (or moving: PENDING); declined and failed ones did not.
 fn moved_money(c: &Capture) -> bool {
     !matches!(c.status.as_str(), "DECLINED" | "FAILED" | "VOIDED")
@@ -214,7 +219,7 @@ pub(crate) fn check(e: &Evidence) -> Findings {
     // every journal entry terminal, and what a journal calls finalized is so at the gateway
     for (desk, entries) in &e.journals {
         for j in entries {
-            if !matches!(j.state.as_str(), "finalized" | "rejected" | "needs_attention") {
+            if !terminal(&j.state) {
                 v(
                     Rule::EntryNotTerminal,
                     format!(

@@ -9,6 +9,7 @@ use super::rng::Rng;
 use super::sandbox::{Sandbox, World};
 use super::shape;
 use crate::steps::Result;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -89,6 +90,15 @@ pub(crate) fn run(seed: u64, bins: &Binaries, dir: &Path) -> Outcome {
     Outcome { violations, error, stats, notes }
 }
 
+/// What a seed accumulates as it goes.
+struct Run<'a> {
+    seed: u64,
+    dir: &'a Path,
+    stats: &'a mut Stats,
+    violations: &'a mut Vec<Violation>,
+    notes: &'a mut Vec<String>,
+}
+
 fn run_in(
     seed: u64,
     bins: &Binaries,
@@ -97,150 +107,175 @@ fn run_in(
     violations: &mut Vec<Violation>,
     notes: &mut Vec<String>,
 ) -> Result {
+    let mut run = Run { seed, dir, stats, violations, notes };
     let setup = plan::setup(seed);
-    let world = World { seed, invoices: setup.invoices, pending_seconds: setup.pending_seconds };
-    let mut shaped = None;
-    let sandbox = if setup.shared_wallet {
-        Sandbox::start_shaped(&bins.sandbox, &world, dir, |json| {
-            let mut r = Rng::new(seed, 3);
-            shaped = shape::shared_wallet(json, &mut r)?;
-            Ok(())
-        })?
-    } else {
-        Sandbox::start(&bins.sandbox, &world, &dir.join("sandbox.log"), None)?
-    };
+    let (sandbox, shaped) = run.start_sandbox(bins, &setup)?;
     let desks = [Desk::new("A", &bins.desk, dir, &sandbox.url)?, Desk::new("B", &bins.desk, dir, &sandbox.url)?];
-
-    // both desks see the world before any fault
-    for d in &desks {
-        let run = d.run(&["sync".into()], None)?;
-        if run.ended != Ended::Exited(0) {
-            return Err(format!("desk {}: `desk sync` with no faults: {}", d.name, describe(&run.ended)).into());
-        }
-    }
-    let list = desks[0].run(&["invoices".into(), "list".into(), "--all".into(), "--json".into()], None)?;
-    if list.ended != Ended::Exited(0) {
-        return Err(format!("desk A: `desk invoices list`: {}", describe(&list.ended)).into());
-    }
-    std::fs::write(dir.join("invoices.json"), &list.stdout)?;
-    let invoices = evidence::invoices(&serde_json::from_str(&list.stdout).map_err(|e| format!("invoice list: {e}"))?)?;
-    let asked = plan::choose(seed, &invoices);
+    let (invoices, asked) = run.plan_desks(&desks)?;
     let steps = [plan::steps(seed, 0, &asked[0]), plan::steps(seed, 1, &asked[1])];
     let mut described = plan::describe(&setup, &asked, &steps);
     match &shaped {
-        Some(said) => {
-            stats.shaped_wallets = 1;
-            described.push_str(&format!("shaped: {said}\n"));
-        }
+        Some(said) => described.push_str(&format!("shaped: {said}\n")),
         None if setup.shared_wallet => described.push_str(
             "shaped: no customer has two outstanding invoices in one currency with cents; the world is as seeded\n",
         ),
         None => {}
     }
     std::fs::write(dir.join("plan.txt"), described)?;
-    stats.shared_customers = plan::shared_customers(&invoices, &asked) as u64;
 
     // capture with faults, killing the desks at their planned moments
     sandbox.set_faults(&setup.faults)?;
-    let stagger = setup.stagger;
-    // errors cross the threads as text (the boxed error is not Send)
-    let lanes: Vec<std::result::Result<Vec<(Step, Ended)>, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = desks
-            .iter()
-            .zip(&steps)
-            .enumerate()
-            .map(|(i, (desk, steps))| {
-                s.spawn(move || -> std::result::Result<Vec<(Step, Ended)>, String> {
-                    if i == 1 {
-                        std::thread::sleep(stagger);
-                    }
-                    let mut ran = Vec::new();
-                    for step in steps {
-                        let run = desk.run(&step.args, step.kill_after).map_err(|e| e.to_string())?;
-                        ran.push((step.clone(), run.ended));
-                    }
-                    Ok(ran)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a desk lane panicked".to_owned()))).collect()
-    });
-    for (desk, lane) in desks.iter().zip(lanes) {
-        for (step, ended) in lane? {
-            stats.runs += 1;
-            if ended == Ended::Killed {
-                stats.kills += 1;
-            }
-            if let Some(v) = desk_failed(&desk.name, &step.args, &ended) {
-                violations.push(v);
-            }
-        }
-    }
-
+    run.capture(&desks, &steps, setup.stagger)?;
     let (_, during, _) = sandbox.ledger()?;
-    stats.pending = during.iter().filter(|c| c.status == "PENDING").count() as u64;
+    run.stats.pending = during.iter().filter(|c| c.status == "PENDING").count() as u64;
 
-    // faults off: recover both until every entry is terminal (PENDING captures complete as
-    // the sandbox clock moves on), within a bound
+    // faults off: recover both until every entry is terminal, within a bound
     sandbox.clear_faults()?;
-    let mut journals = Vec::new();
-    for pass in 0..RECOVERY_PASSES {
-        if (1..=CLOCK_MOVES).contains(&pass) {
-            sandbox.advance_clock(setup.pending_seconds + 60)?;
-        }
-        let args: Vec<String> = vec!["recover".into(), "--wait-pending".into(), "0".into()];
-        let ended: Vec<std::result::Result<Ended, String>> = std::thread::scope(|s| {
-            let args = &args;
-            let hs: Vec<_> = desks
-                .iter()
-                .map(|d| s.spawn(move || d.run(args, None).map(|r| r.ended).map_err(|e| e.to_string())))
-                .collect();
-            hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a recovery thread panicked".to_owned()))).collect()
-        });
-        for (desk, e) in desks.iter().zip(ended) {
-            if let Some(v) = desk_failed(&desk.name, &args, &e?) {
-                violations.push(v);
-            }
-        }
-        journals = desks.iter().map(|d| d.journal().map(|(raw, j)| (d.name.clone(), raw, j))).collect::<Result<_>>()?;
-        if journals
-            .iter()
-            .all(|(_, _, j)| j.iter().all(|e| matches!(e.state.as_str(), "finalized" | "rejected" | "needs_attention")))
-        {
-            break;
-        }
-    }
+    let journals = run.recover(&sandbox, &desks, setup.pending_seconds)?;
     // a capture no journal follows (PENDING at PayPal) completes before the ledger is read
     sandbox.advance_clock(setup.pending_seconds + 60)?;
     let (raw_ledger, captures, finalizations) = sandbox.ledger()?;
     std::fs::write(dir.join("ledger.json"), raw_ledger)?;
-    let wallet = sandbox.wallet_history()?;
     let mut evidence = Evidence {
         invoices,
-        asked: asked.iter().flatten().copied().collect(),
+        asked: asked.iter().flatten().copied().collect::<BTreeSet<u64>>().into_iter().collect(),
         captures,
         finalizations,
-        wallet,
+        wallet: sandbox.wallet_history()?,
         journals: Vec::new(),
     };
     for (name, raw, entries) in journals {
         std::fs::write(dir.join(format!("journal-{name}.json")), raw)?;
         evidence.journals.push((name, entries));
     }
-    let findings = check::check(&evidence);
-    violations.extend(findings.violations);
-    stats.wallet_conflicts = findings.wallet_conflicts_across_desks.len() as u64;
-    notes.extend(findings.wallet_conflicts_across_desks);
-    stats.asked = evidence.asked.iter().collect::<std::collections::BTreeSet<_>>().len() as u64;
-    stats.captures = evidence.captures.len() as u64;
-    stats.finalizations = evidence.finalizations.len() as u64;
-    stats.wallet_debits = evidence.wallet.len() as u64;
-    for (_, entries) in &evidence.journals {
-        stats.entries += entries.len() as u64;
-        stats.needs_attention += entries.iter().filter(|e| e.state == "needs_attention").count() as u64;
-        stats.adopted += entries.iter().filter(|e| e.adopted).count() as u64;
-    }
+    run.check(&evidence);
     Ok(())
+}
+
+impl Run<'_> {
+    /// The sandbox of this seed's world, shaped for a shared wallet when the plan says so.
+    fn start_sandbox(&mut self, bins: &Binaries, setup: &plan::Setup) -> Result<(Sandbox, Option<String>)> {
+        let world = World { seed: self.seed, invoices: setup.invoices, pending_seconds: setup.pending_seconds };
+        if !setup.shared_wallet {
+            return Ok((Sandbox::start(&bins.sandbox, &world, &self.dir.join("sandbox.log"), None)?, None));
+        }
+        let mut shaped = None;
+        let seed = self.seed;
+        let sandbox = Sandbox::start_shaped(&bins.sandbox, &world, self.dir, |json| {
+            shaped = shape::shared_wallet(json, &mut Rng::new(seed, 3))?;
+            Ok(())
+        })?;
+        self.stats.shaped_wallets = u64::from(shaped.is_some());
+        Ok((sandbox, shaped))
+    }
+
+    /// Both desks sync with no faults; then which invoices each is asked for.
+    fn plan_desks(&mut self, desks: &[Desk; 2]) -> Result<(Vec<evidence::Invoice>, [Vec<u64>; 2])> {
+        for d in desks {
+            let run = d.run(&["sync".into()], None)?;
+            if run.ended != Ended::Exited(0) {
+                return Err(format!("desk {}: `desk sync` with no faults: {}", d.name, describe(&run.ended)).into());
+            }
+        }
+        let list = desks[0].run(&["invoices".into(), "list".into(), "--all".into(), "--json".into()], None)?;
+        if list.ended != Ended::Exited(0) {
+            return Err(format!("desk A: `desk invoices list`: {}", describe(&list.ended)).into());
+        }
+        std::fs::write(self.dir.join("invoices.json"), &list.stdout)?;
+        let invoices =
+            evidence::invoices(&serde_json::from_str(&list.stdout).map_err(|e| format!("invoice list: {e}"))?)?;
+        let asked = plan::choose(self.seed, &invoices);
+        self.stats.shared_customers = plan::shared_customers(&invoices, &asked) as u64;
+        Ok((invoices, asked))
+    }
+
+    /// Both desks run their steps side by side (desk B `stagger` later), killed as planned.
+    fn capture(&mut self, desks: &[Desk; 2], steps: &[Vec<Step>; 2], stagger: Duration) -> Result {
+        // errors cross the threads as text (the boxed error is not Send)
+        let lanes: Vec<std::result::Result<Vec<(Step, Ended)>, String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = desks
+                .iter()
+                .zip(steps)
+                .enumerate()
+                .map(|(i, (desk, steps))| {
+                    s.spawn(move || -> std::result::Result<Vec<(Step, Ended)>, String> {
+                        if i == 1 {
+                            std::thread::sleep(stagger);
+                        }
+                        let mut ran = Vec::new();
+                        for step in steps {
+                            let run = desk.run(&step.args, step.kill_after).map_err(|e| e.to_string())?;
+                            ran.push((step.clone(), run.ended));
+                        }
+                        Ok(ran)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a desk lane panicked".to_owned()))).collect()
+        });
+        for (desk, lane) in desks.iter().zip(lanes) {
+            for (step, ended) in lane? {
+                self.stats.runs += 1;
+                self.stats.kills += u64::from(ended == Ended::Killed);
+                self.violations.extend(desk_failed(&desk.name, &step.args, &ended));
+            }
+        }
+        Ok(())
+    }
+
+    /// `desk recover` on both desks at once, pass after pass, until every journal entry is
+    /// terminal or the passes run out (the sandbox clock moves on between the first ones, so
+    /// PENDING captures complete); both journals as they are then.
+    fn recover(
+        &mut self,
+        sandbox: &Sandbox,
+        desks: &[Desk; 2],
+        pending_seconds: u64,
+    ) -> Result<Vec<(String, String, Vec<evidence::Entry>)>> {
+        let args: Vec<String> = vec!["recover".into(), "--wait-pending".into(), "0".into()];
+        let mut journals = Vec::new();
+        for pass in 0..RECOVERY_PASSES {
+            if (1..=CLOCK_MOVES).contains(&pass) {
+                sandbox.advance_clock(pending_seconds + 60)?;
+            }
+            let ended: Vec<std::result::Result<Ended, String>> = std::thread::scope(|s| {
+                let args = &args;
+                let hs: Vec<_> = desks
+                    .iter()
+                    .map(|d| s.spawn(move || d.run(args, None).map(|r| r.ended).map_err(|e| e.to_string())))
+                    .collect();
+                hs.into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| Err("a recovery thread panicked".to_owned())))
+                    .collect()
+            });
+            for (desk, e) in desks.iter().zip(ended) {
+                self.violations.extend(desk_failed(&desk.name, &args, &e?));
+            }
+            journals =
+                desks.iter().map(|d| d.journal().map(|(raw, j)| (d.name.clone(), raw, j))).collect::<Result<_>>()?;
+            if journals.iter().all(|(_, _, j)| j.iter().all(|e| check::terminal(&e.state))) {
+                break;
+            }
+        }
+        Ok(journals)
+    }
+
+    /// The checks, and the counts of what the seed exercised.
+    fn check(&mut self, evidence: &Evidence) {
+        let findings = check::check(evidence);
+        self.violations.extend(findings.violations);
+        self.stats.wallet_conflicts = findings.wallet_conflicts_across_desks.len() as u64;
+        self.notes.extend(findings.wallet_conflicts_across_desks);
+        self.stats.asked = evidence.asked.len() as u64;
+        self.stats.captures = evidence.captures.len() as u64;
+        self.stats.finalizations = evidence.finalizations.len() as u64;
+        self.stats.wallet_debits = evidence.wallet.len() as u64;
+        for (_, entries) in &evidence.journals {
+            self.stats.entries += entries.len() as u64;
+            self.stats.needs_attention += entries.iter().filter(|e| e.state == "needs_attention").count() as u64;
+            self.stats.adopted += entries.iter().filter(|e| e.adopted).count() as u64;
+        }
+    }
 }
 
 /// A desk run that crashed, hung, or failed inside (exit 1, or a panic's 101).
