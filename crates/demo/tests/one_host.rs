@@ -32,7 +32,7 @@ fn world(d: &Desk) -> String {
 async fn gateway_status(d: &Desk, no: i64) -> String {
     let live = d.invoice_live(no).await.expect("live");
     assert!(live.gateway_error.is_none(), "{:?}", live.gateway_error);
-    live.invoice.expect("the gateway's invoice").status
+    live.invoice.expect("the gateway's invoice").status.as_str().to_owned()
 }
 
 #[tokio::test]
