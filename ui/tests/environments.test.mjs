@@ -18,6 +18,19 @@ test("the status bar says whose data is shown", async () => {
   assert.match(await page.getAttribute("[data-testid=data-shown]", "title"), /its own invoices.*sandbox\/desk\.sqlite3/);
 });
 
+test("invoices the sync set aside are counted in the status bar, each with its reason", async () => {
+  const page = await open(base);
+  await page.waitForSelector("[data-testid=data-shown]");
+  assert.equal(await page.locator("[data-testid=set-aside]").count(), 0, "nothing set aside: nothing shown");
+  const setAside = [
+    { invoiceNo: 458733, invoiceNoText: "458733", reason: "total: 1.005 has more decimals than USD allows (2)", firstSeenAt: "2026-11-23T08:00:00Z", lastSeenAt: "2026-11-23T08:05:00Z", cached: true },
+  ];
+  const again = await open({ ...base, desk_status: status({ environment: "sandbox", setAside }) });
+  await again.waitForSelector("[data-testid=set-aside]");
+  assert.equal((await again.locator("[data-testid=set-aside]").textContent()).trim(), "1 invoice set aside (unreadable)");
+  assert.match(await again.getAttribute("[data-testid=set-aside]", "title"), /458733: total: 1\.005 has more decimals/);
+});
+
 test("picking another environment shows that environment's saved connection settings", async () => {
   const mine = (environment, gatewayUrl, paypalClientId) => ({ environment, gatewayUrl, paypalUrl: null, paypalClientId, staffName: "Ada" });
   const view = settingsView({

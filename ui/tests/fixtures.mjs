@@ -66,6 +66,7 @@ export function status(over = {}) {
     database: "/tmp/x/demo/desk.sqlite3",
     demoWorld: null,
     gatewayProblem: null,
+    setAside: [],
     ...over,
   };
 }

@@ -134,6 +134,14 @@ pub fn status(s: &DeskStatus) {
     if let Some(e) = &s.last_sync_error {
         println!("last sync error: {e}");
     }
+    if !s.set_aside.is_empty() {
+        println!("set aside:       {} invoice(s) the gateway sent that the desk cannot read:", s.set_aside.len());
+        for a in &s.set_aside {
+            let no =
+                a.invoice_no.map_or_else(|| a.invoice_no_text.clone().unwrap_or_else(|| "?".into()), |n| n.to_string());
+            println!("  {no}: {}", a.reason);
+        }
+    }
 }
 
 pub fn invoice_table(rows: &[InvoiceRow]) -> Result<(), DeskError> {

@@ -52,6 +52,8 @@ pub struct DeskStatus {
     pub demo_world: Option<String>,
     /// Why the gateway cannot be used (missing credentials, no keyring), if so.
     pub gateway_problem: Option<String>,
+    /// Invoices the last syncs could not read, set aside with the reason (the rest synced).
+    pub set_aside: Vec<crate::sync::SetAside>,
 }
 
 const UNKNOWN: u8 = 0;
@@ -155,6 +157,7 @@ impl Desk {
             database: self.database_path().display().to_string(),
             demo_world: self.demo.as_ref().map(|w| w.describe()),
             gateway_problem: self.gateway.as_ref().err().map(|e| e.message.clone()),
+            set_aside: sync::set_aside::list(&self.pool).await?,
         })
     }
 
