@@ -86,6 +86,10 @@ impl WalletPart {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartPayment {
     pub invoice_no: u64,
+    /// `eligibleForPayment`. `false`: the gateway will not take an online payment for this
+    /// invoice (it refuses the finalization with "Payment method is disabled"), so nothing may
+    /// be captured for it. An answer without the flag reads as eligible (the flag is the only
+    /// refusal part-process gives; the finalization still checks).
     pub eligible_for_payment: bool,
     pub wallet_part: WalletPart,
     pub currency_paid: Currency,
@@ -249,4 +253,26 @@ fn parse_part_payment(bytes: &[u8], invoice_no: u64) -> Result<PartPayment, Gate
         exchange_rate,
         charge_total,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(flag: &str) -> String {
+        format!(
+            r#"{{"message":"Part payment prepared","invoice":{{"invoiceNo":458732,{flag}"partPaymentFromWalletBalance":{{"currency":"EUR","exchangeRate":1.0857,"chargeTotalBefore":250,"chargeTotalCurrent":40.5}},"currencyPaid":"USD","exchangeRate":1.0857,"chargeTotal":206.03}}}}"#
+        )
+    }
+
+    #[test]
+    fn eligible_for_payment_is_read_as_sent_and_absent_reads_as_eligible() {
+        let read = |flag: &str| parse_part_payment(answer(flag).as_bytes(), 458_732).map(|p| p.eligible_for_payment);
+        assert_eq!(read(r#""eligibleForPayment":false,"#), Ok(false));
+        assert_eq!(read(r#""eligibleForPayment":true,"#), Ok(true));
+        assert_eq!(read(""), Ok(true));
+        // anything but a boolean is not guessed at: the answer is unreadable, nothing of it is used
+        assert!(matches!(read(r#""eligibleForPayment":"false","#), Err(GatewayError::InvalidResponse { .. })));
+        assert!(matches!(read(r#""eligibleForPayment":0,"#), Err(GatewayError::InvalidResponse { .. })));
+    }
 }
