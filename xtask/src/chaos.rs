@@ -39,7 +39,8 @@ struct Args {
     keep: bool,
 }
 
-const USAGE: &str = "usage: cargo xtask chaos --seeds N [--from S] [--jobs J] [--no-build] [--keep]";
+const USAGE: &str =
+    "usage: cargo xtask chaos --seeds N [--from S] [--jobs J] [--no-build] [--keep]  |  cargo xtask chaos --recheck DIR";
 
 fn parse(args: &[String]) -> Result<Args> {
     let mut a = Args { seeds: 10, from: 1, jobs: 1, build: true, keep: false };
@@ -62,6 +63,11 @@ fn parse(args: &[String]) -> Result<Args> {
 
 /// `cargo xtask chaos ...`.
 pub fn run(args: &[String]) -> Result {
+    if let [flag, dir] = args {
+        if flag == "--recheck" {
+            return recheck(Path::new(dir));
+        }
+    }
     let args = parse(args)?;
     if args.build {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -171,6 +177,40 @@ pub fn run(args: &[String]) -> Result {
     } else {
         eprintln!("  artefacts of the failing seeds: {}", run_dir.display());
         Err(format!("{} of {done} seeds failed", failing.len()).into())
+    }
+}
+
+/// `--recheck DIR`: the checks again on what failing seeds kept (a run's folder, or one seed's),
+/// for a checker that changed since.
+fn recheck(dir: &Path) -> Result {
+    let mut seeds: Vec<PathBuf> = if dir.join("ledger.json").exists() {
+        vec![dir.to_owned()]
+    } else {
+        std::fs::read_dir(dir)?.flatten().map(|e| e.path()).filter(|p| p.join("ledger.json").exists()).collect()
+    };
+    seeds.sort();
+    let mut failing = 0;
+    for seed in &seeds {
+        let findings = check::check(&evidence::load(seed)?);
+        let name = seed.file_name().map_or_else(|| seed.display().to_string(), |n| n.to_string_lossy().into_owned());
+        if findings.violations.is_empty() {
+            eprintln!("{name}: ok");
+        } else {
+            failing += 1;
+            eprintln!("{name}: {} violation(s)", findings.violations.len());
+            for v in &findings.violations {
+                eprintln!("  violation: {v}");
+            }
+        }
+        for n in &findings.wallet_conflicts_across_desks {
+            eprintln!("  note: {n}");
+        }
+    }
+    eprintln!("xtask chaos: rechecked {} seed(s): {failing} failing", seeds.len());
+    if failing == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failing} of {} seeds failed the checks", seeds.len()).into())
     }
 }
 

@@ -326,6 +326,21 @@ fn a_wallet_spent_by_the_other_desk_is_allowed_once_it_ends_in_needs_attention()
 }
 
 #[test]
+fn a_later_attempt_that_adopted_the_capture_does_not_hide_the_broken_promise() {
+    // desk A tried invoice 1 again after the refusal: part-process promised what was left (0),
+    // and the new attempt adopted C1 and ended needs_attention on the amounts; it comes first
+    let mut e = wallet_spent_by_the_other_desk();
+    let again = Entry { adopted: true, wallet_amount: Some(d("0")), ..entry(9, 1, "needs_attention", Some("C1")) };
+    e.journals[0].1.insert(0, again);
+    let f = check(&e);
+    assert!(f.violations.is_empty(), "{:#?}", f.violations);
+    assert_eq!(f.wallet_conflicts_across_desks.len(), 1);
+    // without the first attempt's promise there is nothing the other desk broke
+    e.journals[0].1.retain(|j| j.id != 1);
+    assert_eq!(rules(&e), vec![Rule::NotFinalizedOnce]);
+}
+
+#[test]
 fn a_wallet_conflict_is_a_violation_within_one_desk_or_when_the_wallet_still_held_enough() {
     // desk A spent it itself: the wallet lease must have kept its two attempts apart
     let mut e = wallet_spent_by_the_other_desk();

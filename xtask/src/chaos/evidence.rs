@@ -205,6 +205,30 @@ pub(crate) fn invoices(v: &Value) -> Parsed<Vec<Invoice>> {
         .collect()
 }
 
+/// The evidence a seed kept in `dir` (its `invoices.json`, `asked.json`, `ledger.json`,
+/// `wallet.json` and `journal-*.json`), to check it again.
+pub(crate) fn load(dir: &std::path::Path) -> Result<Evidence, String> {
+    let read = |name: &str| -> Result<Value, String> {
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let (captures, finalizations) = ledger(&read("ledger.json")?)?;
+    let asked = array(&read("asked.json")?, "asked.json")?.iter().filter_map(Value::as_u64).collect();
+    let mut journals = Vec::new();
+    for desk in ["A", "B"] {
+        journals.push((desk.to_owned(), journal(&read(&format!("journal-{desk}.json"))?)?));
+    }
+    Ok(Evidence {
+        invoices: invoices(&read("invoices.json")?)?,
+        asked,
+        captures,
+        finalizations,
+        wallet: wallet_page(&read("wallet.json")?)?,
+        journals,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

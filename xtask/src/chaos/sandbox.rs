@@ -1,7 +1,7 @@
 //! One `desk-sandbox` per seed: started on a free port, driven through its control API
 //! (`/__sandbox/faults`, `/clock`, `/ledger`) and the gateway's wallet history; stopped on drop.
 
-use super::evidence::{self, Capture, Finalization, WalletRecord};
+use super::evidence::{self, Capture, Finalization};
 use super::http;
 use crate::steps::Result;
 use std::fs::OpenOptions;
@@ -137,21 +137,23 @@ impl Sandbox {
         Ok((raw, captures, finalizations))
     }
 
-    /// Every row of the gateway's wallet history, oldest first (pages of 100).
-    pub(crate) fn wallet_history(&self) -> Result<Vec<WalletRecord>> {
+    /// Every row of the gateway's wallet history, oldest first (pages of 100), as one page:
+    /// `{"data": [...]}`.
+    pub(crate) fn wallet_history(&self) -> Result<serde_json::Value> {
         let auth = format!("Bearer {STAFF_TOKEN}");
         let mut rows = Vec::new();
         for page in 1.. {
             let path = format!("/api/v1/billing_admin/wallet-history?page={page}&limit=100&sortOrder=asc");
             let v = http::get(&self.url, &path, &[("Authorization", &auth)])?.json("wallet history")?;
-            let data = evidence::wallet_page(&v)?;
             let pages = v.pointer("/pagination/totalPages").and_then(serde_json::Value::as_u64).unwrap_or(1);
-            rows.extend(data);
+            if let Some(data) = v.get("data").and_then(serde_json::Value::as_array) {
+                rows.extend(data.iter().cloned());
+            }
             if page >= pages {
                 break;
             }
         }
-        Ok(rows)
+        Ok(serde_json::json!({ "data": rows }))
     }
 }
 

@@ -136,12 +136,16 @@ fn run_in(
     sandbox.advance_clock(setup.pending_seconds + 60)?;
     let (raw_ledger, captures, finalizations) = sandbox.ledger()?;
     std::fs::write(dir.join("ledger.json"), raw_ledger)?;
+    let wallet = sandbox.wallet_history()?;
+    std::fs::write(dir.join("wallet.json"), wallet.to_string())?;
+    let asked: Vec<u64> = asked.iter().flatten().copied().collect::<BTreeSet<u64>>().into_iter().collect();
+    std::fs::write(dir.join("asked.json"), serde_json::to_string(&asked)?)?;
     let mut evidence = Evidence {
         invoices,
-        asked: asked.iter().flatten().copied().collect::<BTreeSet<u64>>().into_iter().collect(),
+        asked,
         captures,
         finalizations,
-        wallet: sandbox.wallet_history()?,
+        wallet: evidence::wallet_page(&wallet)?,
         journals: Vec::new(),
     };
     for (name, raw, entries) in journals {

@@ -3,7 +3,7 @@
 //! spent the wallet an attempt counted on.
 
 use super::check::{journals_on, Rule};
-use super::evidence::{Capture, Evidence, WalletRecord};
+use super::evidence::{Capture, Entry, Evidence, WalletRecord};
 use std::collections::BTreeMap;
 
 pub(super) fn check_wallets(e: &Evidence, v: &mut impl FnMut(Rule, String)) {
@@ -85,16 +85,30 @@ pub(super) fn check_wallets(e: &Evidence, v: &mut impl FnMut(Rule, String)) {
 pub(super) fn conflict_across_desks(e: &Evidence, c: &Capture, invoice: Option<u64>) -> Option<String> {
     let invoice = invoice?;
     let customer = &e.invoices.iter().find(|i| i.no == invoice)?.customer_id;
-    let (desk, entry) = e.journals.iter().find_map(|(desk, entries)| {
+    // any attempt holding the capture may be the one whose promise was broken (a later attempt
+    // on the invoice may have adopted the capture with what the wallet held by then)
+    e.journals.iter().find_map(|(desk, entries)| {
         entries
             .iter()
-            .find(|j| j.capture_id.as_deref() == Some(&c.id) && j.state == "needs_attention")
-            .map(|j| (desk, j))
-    })?;
+            .filter(|j| j.capture_id.as_deref() == Some(&c.id) && j.state == "needs_attention")
+            .find_map(|entry| broken_promise(e, c, invoice, customer, desk, entry))
+    })
+}
+
+/// `entry` (on `desk`) counted on more of `customer`'s wallet than it holds now, and every other
+/// invoice the wallet paid was finalized by the other desk only.
+fn broken_promise(
+    e: &Evidence,
+    c: &Capture,
+    invoice: u64,
+    customer: &str,
+    desk: &str,
+    entry: &Entry,
+) -> Option<String> {
     let counted_on = entry.wallet_amount.filter(|a| !a.is_zero())?;
     // the wallet now holds less than the attempt counted on, spent on other invoices...
     let debits: Vec<&WalletRecord> =
-        e.wallet.iter().filter(|r| &r.customer_id == customer && r.kind == "debit").collect();
+        e.wallet.iter().filter(|r| r.customer_id == customer && r.kind == "debit").collect();
     let left = debits.iter().max_by_key(|r| r.id).map(|r| r.balance_after)?;
     if left >= counted_on {
         return None;
