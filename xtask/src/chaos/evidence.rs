@@ -269,6 +269,32 @@ mod tests {
     }
 
     #[test]
+    fn what_a_seed_kept_is_loaded_again() {
+        let scratch = crate::steps::Scratch::new("xtask-chaos-evidence").expect("scratch");
+        let dir = &scratch.path;
+        let write = |name: &str, v: Value| std::fs::write(dir.join(name), v.to_string()).expect(name);
+        write("invoices.json", json!([{"invoiceNo": 1, "customerId": "c1", "paypal": {"orderId": "O1"}}]));
+        write("asked.json", json!([1]));
+        write(
+            "ledger.json",
+            json!({"paypal_captures": [{"id": "C1", "order_id": "O1", "authorization_id": null, "status": "COMPLETED",
+                "amount": {"currency_code": "USD", "value": "5.00"}}],
+                "gateway_finalizations": [{"invoiceNo": 1, "paymentId": "C1", "amount": 5, "currencyCode": "USD"}]}),
+        );
+        write("wallet.json", json!({"data": []}));
+        write(
+            "journal-A.json",
+            json!([{"id": 1, "invoiceNo": 1, "state": "finalized", "path": "paypal", "captureId": "C1"}]),
+        );
+        assert!(load(dir).expect_err("no journal of desk B").contains("journal-B.json"));
+        write("journal-B.json", json!([]));
+        let e = load(dir).expect("loaded");
+        assert_eq!((e.invoices.len(), e.asked.clone(), e.captures.len(), e.finalizations.len()), (1, vec![1], 1, 1));
+        assert_eq!(e.journals.iter().map(|(d, j)| (d.as_str(), j.len())).collect::<Vec<_>>(), vec![("A", 1), ("B", 0)]);
+        assert!(crate::chaos::check::check(&e).violations.is_empty());
+    }
+
+    #[test]
     fn journals_and_invoices_are_read() {
         let j = json!([{"id": 5, "invoiceNo": 458732, "state": "finalized", "path": "paypal", "orderId": "5O19",
             "authorizationId": null, "walletAmount": "40.50", "captureId": "Y52A", "captureStatus": "COMPLETED",
