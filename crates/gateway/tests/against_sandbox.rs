@@ -239,7 +239,8 @@ mod payments {
         );
         // a small invoice a big wallet covers: part-process refuses, the full wallet payment pays
         let mut covered = None;
-        for i in all.iter().filter(|i| i.wallet.as_ref().and_then(gateway::Wallet::money).is_some_and(|m| !m.is_zero())) {
+        for i in all.iter().filter(|i| i.wallet.as_ref().and_then(gateway::Wallet::money).is_some_and(|m| !m.is_zero()))
+        {
             if c.part_process(i.invoice_no, i.currency).await == Err(GatewayError::WalletBalanceTooHigh) {
                 covered = Some(i.clone());
                 break;
