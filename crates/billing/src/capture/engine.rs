@@ -6,6 +6,7 @@
 
 use super::journal::{self, Entry, Plan, State};
 use super::result::{CaptureResult, Interrupt, Step};
+use super::wallet_lease::Entered;
 use crate::{invoices, DeskError, Environment, ErrorCode};
 use gateway::GatewayClient;
 use money::{Currency, Money};
@@ -129,6 +130,20 @@ impl Engine<'_> {
 
     /// Continues an attempt from its journaled state until it finishes or must wait.
     pub async fn resume(&self, mut e: Entry) -> Result<CaptureResult, DeskError> {
+        // ---- wallet lease (wallet_lease.rs): one run per customer's wallet in this data directory
+        let lease = match self.enter_wallet(&mut e).await? {
+            Entered::Run(lease) => lease,
+            Entered::Done(result) => return Ok(result),
+        };
+        let result = self.run(e).await;
+        if let Some(lease) = lease {
+            lease.release().await;
+        }
+        result
+        // ---- end wallet lease
+    }
+
+    async fn run(&self, mut e: Entry) -> Result<CaptureResult, DeskError> {
         let span = tracing::info_span!("capture", journal_id = e.id, invoice_no = e.invoice_no);
         let _guard = span.enter();
         // The first visit of an unknown-outcome state in this run is a resume: read before acting.

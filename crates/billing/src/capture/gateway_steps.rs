@@ -3,10 +3,27 @@
 use super::engine::{cur, money_of, Engine, Flow};
 use super::journal::{self, Entry, State};
 use super::result::Step;
-use crate::DeskError;
+use super::wallet_lease;
+use crate::{DeskError, ErrorCode};
 use gateway::{GatewayError, WalletPart};
-use money::Money;
+use money::{Currency, Money};
 use serde_json::value::RawValue;
+
+/// Why an attempt stays `planned` when its run lost the wallet lease during part-process.
+const LEASE_LOST: &str =
+    "wallet_lease_lost: another run took the customer's wallet over during part-process; nothing moved, resume to retry";
+
+/// Why a capture cannot go through PayPal when part-process says `eligibleForPayment: false`.
+pub(super) fn not_eligible(currency: Currency) -> String {
+    if currency.paypal_supported() {
+        "the gateway does not allow a PayPal payment for this invoice (it switched PayPal payments off for it)".into()
+    } else {
+        format!(
+            "the gateway does not allow a PayPal payment for this invoice (PayPal does not take {})",
+            currency.code()
+        )
+    }
+}
 
 impl Engine<'_> {
     // ------------------------------------------------------------------------------------------
@@ -32,6 +49,12 @@ impl Engine<'_> {
                         )
                         .await;
                 }
+                if !p.eligible_for_payment {
+                    // The gateway would refuse the finalization ("Payment method is disabled")
+                    // after PayPal captured: refuse now, before any PayPal call.
+                    e.last_error = Some("part-process: eligibleForPayment is false".into());
+                    return self.reject(e, format!("{}; nothing was captured", not_eligible(currency))).await;
+                }
                 if p.wallet_part.charge_total_before != outstanding.amount() {
                     return self
                         .reject(
@@ -47,6 +70,9 @@ impl Engine<'_> {
             }
             Err(GatewayError::WalletNotFound) => (WalletPart::none(outstanding), outstanding),
             Err(GatewayError::WalletBalanceTooHigh) => {
+                if !wallet_lease::confirm(self.pool, e.id).await? {
+                    return self.wait(e, LEASE_LOST).await;
+                }
                 e.path = "wallet".into();
                 e.paypal_amount = Some(Money::zero(currency).to_paypal_string());
                 self.to(e, State::WalletPaySent).await?;
@@ -75,6 +101,9 @@ impl Engine<'_> {
         e.exchange_rate = Some(wallet.exchange_rate.normalize().to_string());
         e.wallet_in_invoice_currency = Some(in_invoice.to_paypal_string());
         e.paypal_amount = Some(charge_total.to_paypal_string());
+        if !wallet_lease::confirm(self.pool, e.id).await? {
+            return self.wait(e, LEASE_LOST).await;
+        }
         e.last_error = None;
         self.to(e, State::PartProcessed).await?;
         Ok(Flow::Continue)
@@ -169,11 +198,90 @@ impl Engine<'_> {
                 // Unknown: the next resume reads the invoice before sending again.
                 self.wait(e, &format!("{}: {}", err.code(), err.detail())).await
             }
+            Err(err @ (GatewayError::Unauthorized { .. } | GatewayError::Forbidden { .. })) => {
+                // Our credentials (or the traffic guard) stopped it, not the invoice: the attempt
+                // stays open and is finalized when it resumes with working credentials.
+                self.credentials_stop(e, amount, &capture_id, err).await
+            }
+            Err(GatewayError::InvalidAmount) => {
+                let why = self.invalid_amount_words(e).await?;
+                e.last_error = Some(format!("{}: {}", GatewayError::InvalidAmount.code(), GatewayError::InvalidAmount.detail()));
+                self.attention(
+                    e,
+                    format!(
+                        "PayPal captured {amount} ({capture_id}) but the gateway refused to finalize the invoice (Invalid Amount): {why}. \
+                         To resolve it, refund the PayPal capture {capture_id} and capture the invoice again, \
+                         or record the payment at the gateway by hand and reconcile the customer's wallet"
+                    ),
+                )
+                .await
+            }
             Err(err) => {
                 e.last_error = Some(format!("{}: {}", err.code(), err.detail()));
                 self.attention(e, format!("PayPal captured {amount} ({capture_id}) but the gateway refused to finalize: {err}")).await
             }
         }
+    }
+
+    /// A finalization stopped by our credentials (401) or the gateway's traffic guard (403):
+    /// journaled, and told to the caller as an error; the attempt stays `finalize_sent`.
+    async fn credentials_stop(
+        &self,
+        e: &mut Entry,
+        amount: Money,
+        capture_id: &str,
+        err: GatewayError,
+    ) -> Result<Flow, DeskError> {
+        journal::note_failure(self.pool, e, &format!("{}: {}", err.code(), err.detail())).await?;
+        let what = match err {
+            GatewayError::Forbidden { .. } => {
+                "the gateway's traffic guard blocked the finalization. Try again later, or ask IT to let Capture Desk through"
+            }
+            _ => "the gateway refused our staff token when finalizing. Check the gateway token in Settings",
+        };
+        Err(DeskError::new(
+            ErrorCode::GatewayUnauthorized,
+            format!(
+                "PayPal captured {amount} ({capture_id}), but {what}; the invoice is finalized when this capture resumes \
+                 (nothing is captured again)."
+            ),
+        )
+        .with_detail(format!(
+            "journal {} waits in finalize_sent: {}: {}",
+            e.id,
+            err.code(),
+            err.detail()
+        )))
+    }
+
+    /// Why the gateway refused the amount, read from its invoice now (the wallet, most often).
+    async fn invalid_amount_words(&self, e: &mut Entry) -> Result<String, DeskError> {
+        let generic = "the gateway expects another amount for this invoice now (its outstanding total, the customer's \
+                       wallet or the exchange rate changed since part-process)";
+        let promised = match (e.wallet_amount.as_deref(), e.wallet_currency.as_deref()) {
+            (Some(a), Some(c)) => money_of(a, c).ok().filter(|m| !m.is_zero()),
+            _ => None,
+        };
+        let Some(promised) = promised else {
+            return Ok(generic.to_owned());
+        };
+        let Some((_, inv)) = self.gateway_has_payment(e, None).await? else {
+            return Ok(format!(
+                "part-process set {promised} of the customer's wallet aside for this invoice, and the gateway most likely \
+                 finds less in the wallet now (another payment drew on it meanwhile)"
+            ));
+        };
+        let now = inv.wallet.as_ref().and_then(|w| w.money());
+        Ok(match now {
+            Some(held) if held.currency() == promised.currency() && held.amount() < promised.amount() => format!(
+                "the customer's wallet no longer holds the {promised} that part-process set aside for this invoice \
+                 (it holds {held} now): another payment drew on the same wallet meanwhile, probably from another Capture Desk"
+            ),
+            None if inv.wallet.is_none() => format!(
+                "the customer's wallet, from which part-process set {promised} aside for this invoice, is gone at the gateway"
+            ),
+            _ => generic.to_owned(),
+        })
     }
 
     // ------------------------------------------------------------------------------------------
@@ -187,6 +295,13 @@ impl Engine<'_> {
                     if inv.status == gateway::InvoiceStatus::Paid
                         && inv.payments.iter().any(|p| p.method == "wallet") =>
                 {
+                    let outstanding = money_of(&e.outstanding, &e.currency)?;
+                    let amount = inv
+                        .payments
+                        .iter()
+                        .rfind(|p| p.method == "wallet" && p.amount.currency() == outstanding.currency())
+                        .map_or(outstanding, |p| p.amount);
+                    record_wallet_payment(e, amount);
                     self.to(e, State::Finalized).await?;
                     return Ok(Flow::Continue);
                 }
@@ -206,7 +321,9 @@ impl Engine<'_> {
         self.check_after(Step::WalletPay, e.id)?;
         match result {
             Ok(paid) => {
-                e.wallet_amount = Some(paid.amount.to_string());
+                let outstanding = money_of(&e.outstanding, &e.currency)?;
+                let amount = Money::new(paid.amount, currency).ok().filter(|m| !m.is_zero()).unwrap_or(outstanding);
+                record_wallet_payment(e, amount);
                 self.to(e, State::Finalized).await?;
                 Ok(Flow::Continue)
             }
@@ -222,4 +339,15 @@ impl Engine<'_> {
             Err(err) => self.reject(e, format!("the wallet payment was refused: {err}")).await,
         }
     }
+}
+
+/// The full wallet payment, journaled as what the gateway's answer states: the amount paid in
+/// the **invoice's** currency, with that currency (the answer of `pay` gives no wallet-currency
+/// figure or rate). `wallet_amount` is always in `wallet_currency`, on both paths.
+fn record_wallet_payment(e: &mut Entry, amount: Money) {
+    let text = amount.to_decimal_string();
+    e.wallet_amount = Some(text.clone());
+    e.wallet_currency = Some(amount.currency().code().to_owned());
+    e.wallet_in_invoice_currency = Some(text);
+    e.exchange_rate = None;
 }

@@ -23,6 +23,7 @@ pub mod journal;
 mod paypal_steps;
 pub mod preview;
 pub mod result;
+pub mod wallet_lease;
 
 pub use engine::Engine;
 pub use journal::{Entry, State};

@@ -1,10 +1,12 @@
 //! What a capture would do, shown before anything moves.
 
 use super::engine::{cur, money_of, Engine};
+use super::gateway_steps::not_eligible;
+use super::wallet_lease;
 use crate::{invoices, DeskError, ErrorCode};
 use gateway::GatewayError;
 use money::Money;
-use paypal::{AuthorizationStatus, OrderStatus};
+use paypal::{Authorization, AuthorizationStatus, CaptureStatus, Order, OrderStatus};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -90,6 +92,11 @@ impl Engine<'_> {
             p.problems = problems;
             return Ok(p);
         }
+        // Another open attempt on the same customer's wallet (wallet_lease.rs): part-process would
+        // promise this one the wallet that attempt is about to debit.
+        if let Some(busy) = self.wallet_in_use(invoice_no, &inv.customer_id).await? {
+            problems.push(busy);
+        }
         let no = u64::try_from(invoice_no).map_err(DeskError::internal)?;
         let charge_total = match self.gateway.part_process(no, currency).await {
             Ok(pp) => {
@@ -106,7 +113,14 @@ impl Engine<'_> {
                         pp.wallet_part.charge_total_before
                     ));
                 }
-                Some(pp.charge_total)
+                p.paypal_amount = pp.charge_total.to_paypal_string();
+                if pp.eligible_for_payment {
+                    Some(pp.charge_total)
+                } else {
+                    // the engine refuses it right after part-process: no PayPal call
+                    problems.push(format!("{}; it cannot be captured.", capitalized(&not_eligible(currency))));
+                    None
+                }
             }
             Err(GatewayError::WalletNotFound) => Some(outstanding),
             Err(GatewayError::WalletBalanceTooHigh) => {
@@ -130,25 +144,12 @@ impl Engine<'_> {
                                 intent: a.intent.clone(),
                                 order_id: a.order_id.clone(),
                                 authorization_id: a.authorization_id.clone(),
-                                status: auth.status.as_str().to_owned(),
-                                amount: auth.amount.to_paypal_string(),
-                                currency: auth.amount.currency().code().to_owned(),
+                                status: auth.status.map(|s| s.as_str()).unwrap_or_default().to_owned(),
+                                amount: auth.amount.map(|m| m.to_paypal_string()).unwrap_or_default(),
+                                currency: auth.amount.map(|m| m.currency().code().to_owned()).unwrap_or_default(),
                             });
-                            if !matches!(
-                                auth.status,
-                                AuthorizationStatus::Created
-                                    | AuthorizationStatus::PartiallyCaptured
-                                    | AuthorizationStatus::Captured
-                            ) {
-                                problems.push(format!(
-                                    "The PayPal authorization is {:?}; the customer must pay again.",
-                                    auth.status
-                                ));
-                            } else if auth.amount.currency() != ct.currency() || auth.amount.amount() < ct.amount() {
-                                problems.push(format!(
-                                    "The customer authorized {} but the PayPal part is {ct}.",
-                                    auth.amount
-                                ));
+                            if let Some(problem) = authorization_problem(&auth, ct) {
+                                problems.push(problem);
                             }
                         }
                         Err(err) => problems.push(DeskError::from(err).message),
@@ -156,28 +157,30 @@ impl Engine<'_> {
                 }
                 Some(a) => match self.paypal.get_order(&a.order_id).await {
                     Ok(order) => {
-                        let amount = order.purchase_units.first().map(|u| u.amount);
+                        let amount = order.amount();
                         p.approval = Some(ApprovalView {
                             intent: a.intent.clone(),
                             order_id: a.order_id.clone(),
                             authorization_id: None,
-                            status: order.status.as_str().to_owned(),
+                            status: order.status.map(|s| s.as_str()).unwrap_or_default().to_owned(),
                             amount: amount.map(|m| m.to_paypal_string()).unwrap_or_default(),
                             currency: amount.map(|m| m.currency().code().to_owned()).unwrap_or_default(),
                         });
                         match order.status {
-                            OrderStatus::Approved => {}
-                            // captured already: the capture adopts it
-                            OrderStatus::Completed if order.captures().next().is_some() => {}
-                            OrderStatus::Completed => problems.push(
-                                "The PayPal order is completed but holds no capture; it cannot be captured.".into(),
-                            ),
-                            OrderStatus::Voided => {
+                            Some(OrderStatus::Approved) => {}
+                            Some(OrderStatus::Completed) => {
+                                if let Some(problem) = completed_order_problem(&order) {
+                                    problems.push(problem);
+                                }
+                            }
+                            Some(OrderStatus::Voided) => {
                                 problems.push("The PayPal order was voided; the customer must pay again.".into())
                             }
-                            _ => problems.push("The customer has not approved the PayPal payment yet.".into()),
+                            None => problems
+                                .push("PayPal did not say where the order stands; check it before capturing.".into()),
+                            Some(_) => problems.push("The customer has not approved the PayPal payment yet.".into()),
                         }
-                        if amount != Some(ct) && order.status == OrderStatus::Approved {
+                        if amount != Some(ct) && order.status == Some(OrderStatus::Approved) {
                             problems.push(format!(
                                 "The customer approved {} at PayPal but the PayPal part is {ct}.",
                                 amount.map_or_else(|| "nothing".to_owned(), |m| m.to_string())
@@ -192,4 +195,67 @@ impl Engine<'_> {
         p.problems = problems;
         Ok(p)
     }
+}
+
+impl Engine<'_> {
+    /// Says so when another open attempt holds `customer_id`'s wallet: one past part-process
+    /// (its promise), or a run holding the wallet's lease right now.
+    async fn wallet_in_use(&self, invoice_no: i64, customer_id: &str) -> Result<Option<String>, DeskError> {
+        if let Some(p) = wallet_lease::promised_elsewhere(self.pool, customer_id, invoice_no).await? {
+            return Ok(Some(format!(
+                "{}. Until then this invoice is not captured, and the wallet part shown here may change.",
+                capitalized(&wallet_lease::promise_words(&p))
+            )));
+        }
+        let held = wallet_lease::holder(self.pool, &wallet_lease::wallet_key(customer_id)).await?;
+        Ok(held.filter(|h| h.invoice_no != invoice_no).map(|h| {
+            format!(
+                "{}. This capture waits for it, and the wallet part shown here may change.",
+                capitalized(&wallet_lease::running_words(&h))
+            )
+        }))
+    }
+}
+
+/// What stops the capture of the PayPal part `ct` from this authorization, if anything.
+fn authorization_problem(auth: &Authorization, ct: Money) -> Option<String> {
+    use AuthorizationStatus as S;
+    let Some(status) = auth.status else {
+        return Some("PayPal did not say where the authorization stands; check it before capturing.".into());
+    };
+    if !matches!(status, S::Created | S::PartiallyCaptured | S::Captured) {
+        return Some(format!("The PayPal authorization is {}; the customer must pay again.", status.words()));
+    }
+    // PayPal's schema has no EXPIRED: an authorization past its validity keeps its status
+    // (by this machine's clock; the capture itself is refused as expired either way)
+    if status != S::Captured && auth.expiration_time.is_some_and(|t| t <= chrono::Utc::now()) {
+        return Some("The PayPal authorization has expired; the customer must pay again.".into());
+    }
+    let Some(amount) = auth.amount else {
+        return Some(format!(
+            "PayPal did not say how much the customer authorized (the authorization is {}); check it before capturing.",
+            status.words()
+        ));
+    };
+    (amount.currency() != ct.currency() || amount.amount() < ct.amount())
+        .then(|| format!("The customer authorized {amount} but the PayPal part is {ct}."))
+}
+
+/// A COMPLETED order can only be adopted: what stops that, if anything.
+fn completed_order_problem(order: &Order) -> Option<String> {
+    let mut captures = order.captures().peekable();
+    if captures.peek().is_none() {
+        return Some("The PayPal order is completed but holds no capture; it cannot be captured.".into());
+    }
+    // adoption takes a capture that went through; declined and failed ones moved no money
+    let usable = order.captures().any(|c| !matches!(c.status, Some(CaptureStatus::Declined | CaptureStatus::Failed)));
+    if usable {
+        return None;
+    }
+    Some("PayPal declined the capture of this order; nothing was paid, and the customer must pay again.".into())
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }

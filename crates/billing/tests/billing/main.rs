@@ -1,6 +1,7 @@
 //! The engine against the real sandbox on port 0 (one test binary: links once).
 
 mod capture;
+mod capture_checks;
 mod capture_paths;
 mod clock_ahead;
 mod common;
@@ -14,3 +15,4 @@ mod session;
 mod sync;
 mod sync_paging;
 mod sync_readable;
+mod wallet_lease;
