@@ -91,10 +91,10 @@ pub(crate) fn payments(invoice: &gateway::Invoice) -> Vec<PaymentView> {
 
 fn capture_view(c: &paypal::Capture) -> PaypalCaptureView {
     PaypalCaptureView {
-        id: c.id.clone(),
-        status: c.status.as_str().to_owned(),
-        amount: c.amount.to_paypal_string(),
-        currency: c.amount.currency().code().to_owned(),
+        id: c.id.clone().unwrap_or_default(),
+        status: c.status.map_or("", |s| s.as_str()).to_owned(),
+        amount: c.amount.map(|a| a.to_paypal_string()).unwrap_or_default(),
+        currency: c.amount.map(|a| a.currency().code().to_owned()).unwrap_or_default(),
         at: c.create_time.map(time::text),
     }
 }
@@ -110,16 +110,16 @@ pub(crate) async fn paypal_live(
         // The authorization's captures are listed under its order.
         let captures = match client.get_order(&pp.order_id).await {
             Ok(o) => {
-                o.captures().filter(|c| c.authorization_id.as_deref() == Some(auth_id)).map(capture_view).collect()
+                o.captures().filter(|c| c.authorization_id().as_deref() == Some(auth_id)).map(capture_view).collect()
             }
             Err(_) => Vec::new(),
         };
         return Ok(Some(PaypalLiveView {
             kind: "authorization".into(),
-            id: a.id.clone(),
-            status: a.status.as_str().to_owned(),
-            amount: Some(a.amount.to_paypal_string()),
-            currency: Some(a.amount.currency().code().to_owned()),
+            id: a.id.clone().unwrap_or_else(|| auth_id.clone()),
+            status: a.status.map_or("", |s| s.as_str()).to_owned(),
+            amount: a.amount.map(|m| m.to_paypal_string()),
+            currency: a.amount.map(|m| m.currency().code().to_owned()),
             expires_at: a.expiration_time.map(time::text),
             captures,
         }));
@@ -128,10 +128,10 @@ pub(crate) async fn paypal_live(
     let unit = o.purchase_units.first();
     Ok(Some(PaypalLiveView {
         kind: "order".into(),
-        id: o.id.clone(),
-        status: o.status.as_str().to_owned(),
-        amount: unit.map(|u| u.amount.to_paypal_string()),
-        currency: unit.map(|u| u.amount.currency().code().to_owned()),
+        id: o.id.clone().unwrap_or_else(|| pp.order_id.clone()),
+        status: o.status.map_or("", |s| s.as_str()).to_owned(),
+        amount: unit.and_then(|u| u.amount).map(|m| m.to_paypal_string()),
+        currency: unit.and_then(|u| u.amount).map(|m| m.currency().code().to_owned()),
         expires_at: None,
         captures: o.captures().map(capture_view).collect(),
     }))

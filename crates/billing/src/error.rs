@@ -95,13 +95,25 @@ impl From<sqlx::migrate::MigrateError> for DeskError {
 impl From<gateway::GatewayError> for DeskError {
     fn from(e: gateway::GatewayError) -> Self {
         use gateway::GatewayError as G;
+        // every variant named: a new one must be placed here on purpose
         let code = match &e {
             G::Timeout | G::Unreachable { .. } => ErrorCode::Offline,
             G::Unauthorized { .. } => ErrorCode::GatewayUnauthorized,
             G::InvalidResponse { .. } => ErrorCode::InvalidResponse,
             G::InvoiceNotFound | G::UserNotFound | G::CurrencyNotFound => ErrorCode::NotFound,
             G::Server { .. } | G::RateLimited { .. } | G::Forbidden { .. } | G::Other { .. } => ErrorCode::GatewayError,
-            _ => ErrorCode::GatewayRejected,
+            G::CurrencyMismatch
+            | G::WalletNotFound
+            | G::InvoiceAlreadyPaid
+            | G::WrongAmount
+            | G::WalletBalanceTooHigh
+            | G::MissingParameters
+            | G::BadInvoice
+            | G::InvalidCurrency
+            | G::PaymentMethodDisabled
+            | G::InvalidAmount
+            | G::CustomerMismatch
+            | G::InsufficientFunds => ErrorCode::GatewayRejected,
         };
         DeskError::new(code, e.to_string()).with_detail(format!("{}: {}", e.code(), e.detail()))
     }
@@ -110,14 +122,48 @@ impl From<gateway::GatewayError> for DeskError {
 impl From<paypal::PaypalError> for DeskError {
     fn from(e: paypal::PaypalError) -> Self {
         use paypal::PaypalError as P;
+        // every variant named: a new one must be placed here on purpose
         let code = match &e {
             P::Timeout | P::Unreachable { .. } => ErrorCode::Offline,
             P::AuthFailed { .. } | P::Unauthorized(_) => ErrorCode::MissingCredentials,
             P::InvalidResponse { .. } => ErrorCode::InvalidResponse,
-            P::Server(_) | P::RateLimited { .. } => ErrorCode::PaypalError,
+            P::Server(_) | P::RateLimited { .. } | P::InProgress(_) => ErrorCode::PaypalError,
             P::NotFound(_) => ErrorCode::NotFound,
-            _ => ErrorCode::PaypalRejected,
+            P::OrderAlreadyCaptured(_)
+            | P::OrderNotApproved(_)
+            | P::AuthorizationAlreadyCaptured(_)
+            | P::AuthorizationVoided(_)
+            | P::AuthorizationExpired(_)
+            | P::CurrencyMismatch(_)
+            | P::MaxCaptureAmountExceeded(_)
+            | P::MaxCaptureCountExceeded(_)
+            | P::Rejected(_)
+            | P::NotSent { .. } => ErrorCode::PaypalRejected,
         };
         DeskError::new(code, e.to_string()).with_detail(format!("{}: {}", e.code(), e.detail()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A clerk reads `message` (the error's own words), never Debug text; the technical part
+    /// goes to `detail`.
+    #[test]
+    fn clerk_messages_are_words_and_detail_keeps_the_code() {
+        let e = DeskError::from(paypal::PaypalError::InProgress(Box::new(paypal::ApiError {
+            status: 409,
+            name: "RESOURCE_CONFLICT".into(),
+            issue: Some("PREVIOUS_REQUEST_IN_PROGRESS".into()),
+            debug_id: Some("dbg1".into()),
+            ..Default::default()
+        })));
+        assert_eq!(e.code, ErrorCode::PaypalError);
+        assert_eq!(e.message, "PayPal is still processing an earlier request for this payment.");
+        let detail = e.detail.unwrap_or_default();
+        assert!(detail.starts_with("paypal_in_progress: HTTP 409") && detail.contains("dbg1"), "{detail}");
+        let g = DeskError::from(gateway::GatewayError::PaymentMethodDisabled);
+        assert_eq!((g.code, g.message.contains('{')), (ErrorCode::GatewayRejected, false));
     }
 }

@@ -129,7 +129,12 @@ impl Engine<'_> {
     }
 
     /// Continues an attempt from its journaled state until it finishes or must wait.
-    pub async fn resume(&self, mut e: Entry) -> Result<CaptureResult, DeskError> {
+    pub async fn resume(&self, e: Entry) -> Result<CaptureResult, DeskError> {
+        // ---- in-process hold (inflight.rs): one run per invoice in this process; a second caller
+        // waits, then goes on from the journal as the first (or anyone since `e` was read) left it
+        let _hold = super::inflight::hold(self.desk_id, e.invoice_no).await;
+        let mut e = journal::get(self.pool, e.id).await?.unwrap_or(e);
+        // ---- end in-process hold
         // ---- wallet lease (wallet_lease.rs): one run per customer's wallet in this data directory
         let lease = match self.enter_wallet(&mut e).await? {
             Entered::Run(lease) => lease,
@@ -143,7 +148,10 @@ impl Engine<'_> {
         // ---- end wallet lease
     }
 
-    async fn run(&self, mut e: Entry) -> Result<CaptureResult, DeskError> {
+    async fn run(&self, e: Entry) -> Result<CaptureResult, DeskError> {
+        // Another process may have moved the entry while this one waited for the wallet lease:
+        // go on from the journal as it is now (a finished attempt is not sent again).
+        let mut e = journal::get(self.pool, e.id).await?.unwrap_or(e);
         let span = tracing::info_span!("capture", journal_id = e.id, invoice_no = e.invoice_no);
         let _guard = span.enter();
         // The first visit of an unknown-outcome state in this run is a resume: read before acting.

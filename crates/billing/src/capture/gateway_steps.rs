@@ -73,7 +73,7 @@ impl Engine<'_> {
                 if !wallet_lease::confirm(self.pool, e.id).await? {
                     return self.wait(e, LEASE_LOST).await;
                 }
-                e.path = "wallet".into();
+                e.path = super::journal::CapturePath::Wallet;
                 e.paypal_amount = Some(Money::zero(currency).to_paypal_string());
                 self.to(e, State::WalletPaySent).await?;
                 return Ok(Flow::Continue);

@@ -1,6 +1,7 @@
 //! The capture journal in SQLite: one row per attempt, each state change one transaction that
 //! also appends to the audit log.
 
+pub use super::words::{CapturePath, PaypalCaptureStatus};
 use crate::{audit, time, DeskError, Environment, ErrorCode};
 use chrono::Utc;
 use serde::Serialize;
@@ -74,8 +75,7 @@ pub struct Entry {
     #[sqlx(try_from = "String")]
     #[ts(as = "State")]
     pub state: StateText,
-    /// `paypal` or `wallet` (the wallet covers everything).
-    pub path: String,
+    pub path: CapturePath,
     pub intent: Option<String>,
     pub order_id: Option<String>,
     pub authorization_id: Option<String>,
@@ -91,7 +91,7 @@ pub struct Entry {
     pub approved_amount: Option<String>,
     pub request_id: String,
     pub capture_id: Option<String>,
-    pub capture_status: Option<String>,
+    pub capture_status: Option<PaypalCaptureStatus>,
     pub adopted: bool,
     pub reason: Option<String>,
     pub last_error: Option<String>,
@@ -172,8 +172,9 @@ pub async fn plan(pool: &SqlitePool, desk_id: &str, p: &Plan<'_>) -> Result<Entr
     .bind(&now)
     .fetch_one(&mut *tx)
     .await?;
-    // The idempotency key: this desk, this attempt, this operation. Reused on every retry.
-    let request_id = format!("capture-desk-{desk_id}-{id}-capture");
+    // The idempotency key: this desk, this attempt, the PayPal resource it captures, this
+    // operation. Reused on every retry; an open entry keeps the key stored on it.
+    let request_id = capture_request_id(desk_id, id, p.authorization_id.or(p.order_id));
     sqlx::query("UPDATE capture_journal SET request_id = ? WHERE id = ?")
         .bind(&request_id)
         .bind(id)
@@ -199,6 +200,26 @@ pub async fn plan(pool: &SqlitePool, desk_id: &str, p: &Plan<'_>) -> Result<Entr
     Ok(entry)
 }
 
+/// PayPal keeps a `PayPal-Request-Id` of at most this many characters (`paypal_request_id` in
+/// `checkout_orders_v2.json`).
+pub const REQUEST_ID_MAX: usize = 108;
+
+/// `capture-desk-{desk id}-{journal id}-{order or authorization id}-capture`. The PayPal id is in
+/// the key so that a restored or copied database, whose journal ids start over, never replays an
+/// old key against another order. An id that would make the key longer than PayPal keeps is
+/// replaced by a 64-bit FNV-1a hash of it (PayPal's own ids are at most 20 characters).
+pub fn capture_request_id(desk_id: &str, journal_id: i64, resource: Option<&str>) -> String {
+    let resource = resource.filter(|r| !r.is_empty()).unwrap_or("none");
+    let key = format!("capture-desk-{desk_id}-{journal_id}-{resource}-capture");
+    if key.len() <= REQUEST_ID_MAX && key.bytes().all(|b| b.is_ascii_graphic()) {
+        return key;
+    }
+    let hash =
+        resource.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let key = format!("capture-desk-{desk_id}-{journal_id}-h{hash:016x}-capture");
+    key.chars().take(REQUEST_ID_MAX).collect()
+}
+
 /// Moves `entry` to `to`, writing every field of `entry` (as changed by the caller), in one
 /// transaction with its audit entry. Fails if the row is no longer in the state the caller read
 /// (another process moved it): nothing is written then.
@@ -218,7 +239,7 @@ pub async fn transition(
          reason = ?, last_error = ?, attempts = ?, updated_at = ? WHERE id = ? AND state = ?",
     )
     .bind(to.as_str())
-    .bind(&entry.path)
+    .bind(entry.path)
     .bind(&entry.wallet_part_json)
     .bind(&entry.wallet_currency)
     .bind(&entry.wallet_amount)
@@ -227,7 +248,7 @@ pub async fn transition(
     .bind(&entry.paypal_amount)
     .bind(&entry.approved_amount)
     .bind(&entry.capture_id)
-    .bind(&entry.capture_status)
+    .bind(entry.capture_status)
     .bind(entry.adopted)
     .bind(&entry.reason)
     .bind(&entry.last_error)
@@ -334,4 +355,28 @@ pub async fn recent(pool: &SqlitePool, invoice_no: Option<i64>, limit: u32) -> R
                 .await?
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_id_names_the_paypal_resource_and_fits_paypals_limit() {
+        assert_eq!(
+            capture_request_id("0123456789abcdef", 42, Some("5O190127TN364715T")),
+            "capture-desk-0123456789abcdef-42-5O190127TN364715T-capture"
+        );
+        assert_eq!(capture_request_id("d", 1, None), "capture-desk-d-1-none-capture");
+        // another order, the same journal id (a restored database): another key
+        assert_ne!(capture_request_id("d", 1, Some("A1")), capture_request_id("d", 1, Some("A2")));
+        let long = "X".repeat(200);
+        let k = capture_request_id("0123456789abcdef", i64::MAX, Some(&long));
+        assert!(
+            k.len() <= REQUEST_ID_MAX && k.starts_with("capture-desk-0123456789abcdef-9223372036854775807-h"),
+            "{k}"
+        );
+        assert_eq!(k, capture_request_id("0123456789abcdef", i64::MAX, Some(&long)), "the same every time");
+        assert_ne!(k, capture_request_id("0123456789abcdef", i64::MAX, Some(&"Y".repeat(200))));
+    }
 }

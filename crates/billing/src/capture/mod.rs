@@ -19,13 +19,17 @@
 
 pub mod engine;
 mod gateway_steps;
+mod inflight;
 pub mod journal;
+mod paypal_holds;
 mod paypal_steps;
 pub mod preview;
 pub mod result;
 pub mod wallet_lease;
+pub mod words;
 
 pub use engine::Engine;
 pub use journal::{Entry, State};
 pub use preview::CapturePreview;
 pub use result::{CaptureResult, Interrupt, Step};
+pub use words::{CapturePath, PaypalCaptureStatus};

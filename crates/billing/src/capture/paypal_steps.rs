@@ -1,10 +1,15 @@
 //! PayPal's steps: read the approval, capture (or adopt an existing capture), verify it.
+//! Reading what PayPal holds when an answer says too little is in `paypal_holds.rs`.
 
 use super::engine::{money_of, Engine, Flow};
-use super::journal::{Entry, State};
+use super::journal::{Entry, PaypalCaptureStatus, State};
+use super::paypal_holds::{is_authorize, other_invoice, paypal_detail, tie, Tie};
 use super::result::Step;
 use crate::DeskError;
-use paypal::{AuthorizationCaptureRequest, AuthorizationStatus, CaptureStatus, OrderStatus, PaypalError, RequestId};
+use paypal::{
+    proves_nothing_captured, AuthorizationCaptureRequest, AuthorizationStatus, Capture, CaptureCall, CaptureStatus,
+    Order, OrderStatus, PaypalError, RequestId,
+};
 
 impl Engine<'_> {
     // ------------------------------------------------------------------------------------------
@@ -15,87 +20,104 @@ impl Engine<'_> {
         if charge_total.is_zero() {
             return self.reject(e, "nothing is left to pay through PayPal").await;
         }
-        let Some(order_id) = e.order_id.clone() else {
+        if charge_total.paypal_value().is_err() {
+            return self
+                .reject(
+                    e,
+                    format!(
+                        "PayPal cannot charge {charge_total}: it takes fewer decimals in {}",
+                        charge_total.currency()
+                    ),
+                )
+                .await;
+        }
+        if e.order_id.is_none() {
             return self.reject(e, "the customer has no approved PayPal payment for this invoice").await;
-        };
+        }
         self.check_before(Step::ReadApproval, e.id)?;
-        match e.intent.as_deref() {
-            Some("AUTHORIZE") => {
-                let Some(auth_id) = e.authorization_id.clone() else {
-                    return self.reject(e, "the PayPal authorization id is missing").await;
-                };
-                let auth = match self.paypal.get_authorization(&auth_id).await {
-                    Ok(a) => a,
-                    Err(err) => return self.paypal_read_failed(e, err).await,
-                };
-                self.check_after(Step::ReadApproval, e.id)?;
-                e.approved_amount = Some(auth.amount.to_paypal_string());
-                match auth.status {
-                    AuthorizationStatus::Created | AuthorizationStatus::PartiallyCaptured => {}
-                    AuthorizationStatus::Captured => return self.adopt(e, &order_id, Some(&auth_id)).await,
-                    AuthorizationStatus::Voided => {
-                        return self.reject(e, "the PayPal authorization was voided; the customer must pay again").await
-                    }
-                    AuthorizationStatus::Expired => {
-                        return self
-                            .reject(e, "the PayPal authorization has expired; the customer must pay again")
-                            .await
-                    }
-                    other => {
-                        return self.reject(e, format!("the PayPal authorization cannot be captured ({other:?})")).await
-                    }
+        if is_authorize(e) {
+            let Some(auth_id) = e.authorization_id.clone() else {
+                return self.reject(e, "the PayPal authorization id is missing").await;
+            };
+            let auth = match self.paypal.get_authorization(&auth_id).await {
+                Ok(a) => a,
+                Err(err) => return self.paypal_read_failed(e, err).await,
+            };
+            self.check_after(Step::ReadApproval, e.id)?;
+            e.approved_amount = auth.amount.map(|a| a.to_paypal_string());
+            match auth.status {
+                Some(AuthorizationStatus::Created) => {}
+                // never captured on top: the capture that is there is ours (adopted, then
+                // verified for our invoice and amount) or it needs a clerk
+                Some(AuthorizationStatus::Captured | AuthorizationStatus::PartiallyCaptured) => {
+                    return self.adopt(e, None).await
                 }
-                if auth.amount.currency() != charge_total.currency() {
-                    return self
-                        .reject(
-                            e,
-                            format!(
-                                "the customer authorized {} but the invoice is in {}",
-                                auth.amount,
-                                charge_total.currency()
-                            ),
-                        )
-                        .await;
+                Some(AuthorizationStatus::Voided) => {
+                    return self.reject(e, "the PayPal authorization was voided; the customer must pay again").await
                 }
-                if auth.amount.amount() < charge_total.amount() {
+                Some(AuthorizationStatus::Expired) => {
+                    return self.reject(e, "the PayPal authorization has expired; the customer must pay again").await
+                }
+                Some(
+                    status
+                    @ (AuthorizationStatus::Denied | AuthorizationStatus::Pending | AuthorizationStatus::Unknown),
+                ) => {
                     return self
-                        .reject(
-                            e,
-                            format!("the customer authorized {} but the PayPal part is {}", auth.amount, charge_total),
-                        )
-                        .await;
+                        .reject(e, format!("the PayPal authorization cannot be captured: it is {}", status.words()))
+                        .await
+                }
+                None => {
+                    return self
+                        .wait(e, "PayPal's answer for the authorization has no status; it is read again on resume")
+                        .await
                 }
             }
-            _ => {
-                let order = match self.paypal.get_order(&order_id).await {
-                    Ok(o) => o,
-                    Err(err) => return self.paypal_read_failed(e, err).await,
-                };
-                self.check_after(Step::ReadApproval, e.id)?;
-                let approved = order.purchase_units.first().map(|u| u.amount);
-                e.approved_amount = approved.map(|a| a.to_paypal_string());
-                match order.status {
-                    OrderStatus::Approved => {}
-                    OrderStatus::Completed if order.captures().next().is_some() => {
-                        return self.adopt(e, &order_id, None).await
-                    }
-                    OrderStatus::Created | OrderStatus::Saved | OrderStatus::PayerActionRequired => {
-                        return self.reject(e, "the customer has not approved the PayPal payment yet").await
-                    }
-                    OrderStatus::Voided => {
-                        return self.reject(e, "the PayPal order was voided; the customer must pay again").await
-                    }
-                    other => return self.reject(e, format!("the PayPal order cannot be captured ({other:?})")).await,
+            let Some(authorized) = auth.amount else {
+                return self
+                    .wait(e, "PayPal's answer for the authorization has no amount; it is read again on resume")
+                    .await;
+            };
+            if authorized.currency() != charge_total.currency() {
+                let why =
+                    format!("the customer authorized {authorized} but the invoice is in {}", charge_total.currency());
+                return self.reject(e, why).await;
+            }
+            if authorized.amount() < charge_total.amount() {
+                let why = format!("the customer authorized {authorized} but the PayPal part is {charge_total}");
+                return self.reject(e, why).await;
+            }
+        } else {
+            let order_id = e.order_id.clone().unwrap_or_default();
+            let order = match self.paypal.get_order(&order_id).await {
+                Ok(o) => o,
+                Err(err) => return self.paypal_read_failed(e, err).await,
+            };
+            self.check_after(Step::ReadApproval, e.id)?;
+            e.approved_amount = order.amount().map(|a| a.to_paypal_string());
+            match order.status {
+                Some(OrderStatus::Approved) => {}
+                Some(OrderStatus::Completed) => return self.adopt(e, Some(order)).await,
+                Some(OrderStatus::Created | OrderStatus::Saved | OrderStatus::PayerActionRequired) => {
+                    return self.reject(e, "the customer has not approved the PayPal payment yet").await
                 }
-                if approved != Some(charge_total) {
-                    let shown = approved.map_or_else(|| "nothing".to_owned(), |a| a.to_string());
+                Some(OrderStatus::Voided) => {
+                    return self.reject(e, "the PayPal order was voided; the customer must pay again").await
+                }
+                Some(OrderStatus::Unknown) => {
+                    return self.reject(e, "the PayPal order is in a state Capture Desk does not know").await
+                }
+                None => {
                     return self
-                        .reject(
-                            e,
-                            format!("the customer approved {shown} at PayPal but the PayPal part is {charge_total}"),
-                        )
-                        .await;
+                        .wait(e, "PayPal's answer for the order has no status; it is read again on resume")
+                        .await
                 }
+            }
+            let Some(approved) = order.amount() else {
+                return self.wait(e, "PayPal's answer for the order has no amount; it is read again on resume").await;
+            };
+            if approved != charge_total {
+                let why = format!("the customer approved {approved} at PayPal but the PayPal part is {charge_total}");
+                return self.reject(e, why).await;
             }
         }
         e.last_error = None;
@@ -104,95 +126,60 @@ impl Engine<'_> {
     }
 
     async fn paypal_read_failed(&self, e: &mut Entry, err: PaypalError) -> Result<Flow, DeskError> {
-        if err.is_transient() {
-            return self.wait(e, &format!("{}: {}", err.code(), err.detail())).await;
-        }
         match err {
+            // nothing was sent yet: an unknown payment cannot be captured
             PaypalError::NotFound(_) => self.reject(e, "PayPal does not know this payment").await,
             PaypalError::AuthFailed { .. } => Err(err.into()),
-            other => self.wait(e, &format!("{}: {}", other.code(), other.detail())).await,
+            other => self.wait(e, &paypal_detail(&other)).await,
         }
-    }
-
-    /// Someone (this desk earlier, or another desk) captured already: find that capture and
-    /// carry on with it. Never capture again.
-    async fn adopt(&self, e: &mut Entry, order_id: &str, authorization_id: Option<&str>) -> Result<Flow, DeskError> {
-        let order = match self.paypal.get_order(order_id).await {
-            Ok(o) => o,
-            Err(err) if err.is_transient() => return self.wait(e, &format!("{}: {}", err.code(), err.detail())).await,
-            Err(err) => {
-                return self
-                    .attention(e, format!("PayPal says it was captured already, but the capture cannot be read: {err}"))
-                    .await
-            }
-        };
-        let capture = order
-            .captures()
-            .filter(|c| authorization_id.is_none_or(|a| c.authorization_id.as_deref() == Some(a)))
-            .filter(|c| !matches!(c.status, CaptureStatus::Declined | CaptureStatus::Failed))
-            .last()
-            .or_else(|| {
-                order
-                    .captures()
-                    .filter(|c| authorization_id.is_none_or(|a| c.authorization_id.as_deref() == Some(a)))
-                    .last()
-            });
-        let Some(capture) = capture else {
-            return self.attention(e, "PayPal says it was captured already, but shows no capture").await;
-        };
-        tracing::info!(capture_id = %capture.id, "adopting the existing capture");
-        e.capture_id = Some(capture.id.clone());
-        e.capture_status = Some(capture.status.as_str().to_owned());
-        e.adopted = true;
-        e.last_error = None;
-        self.to(e, State::PaypalCaptured).await?;
-        Ok(Flow::Continue)
     }
 
     // ------------------------------------------------------------------------------------------
-    // paypal_capture_sent → paypal_captured (or adopted, or rejected); unknown outcome waits
+    // paypal_capture_sent → paypal_captured (or adopted, or rejected); an unknown outcome is
+    // resolved by what PayPal holds, never read as "nothing moved"
 
     pub(super) async fn send_capture(&self, e: &mut Entry) -> Result<Flow, DeskError> {
         let request_id = RequestId::new(e.request_id.clone()).map_err(|err| DeskError::internal(err.detail()))?;
         let order_id = e.order_id.clone().unwrap_or_default();
         let charge_total = money_of(e.paypal_amount.as_deref().unwrap_or("0"), &e.currency)?;
         self.check_before(Step::Capture, e.id)?;
-        let result = match (e.intent.as_deref(), e.authorization_id.clone()) {
-            (Some("AUTHORIZE"), Some(auth_id)) => {
+        let (call, result) = match (is_authorize(e), e.authorization_id.clone()) {
+            (true, Some(auth_id)) => {
                 let req = AuthorizationCaptureRequest {
                     amount: Some(charge_total),
                     invoice_id: Some(e.invoice_no.to_string()),
                     final_capture: true,
                 };
-                self.paypal.capture_authorization(&auth_id, &req, &request_id).await.map(Some)
+                let answer = self.paypal.capture_authorization(&auth_id, &req, &request_id).await;
+                (CaptureCall::Authorization, answer.map(|c| Some(c).filter(|c| !matches!(tie(e, c), Tie::Other(_)))))
             }
-            _ => self.paypal.capture_order(&order_id, &request_id).await.map(|o| o.captures().last().cloned()),
+            _ => {
+                let answer = self.paypal.capture_order(&order_id, &request_id).await;
+                (CaptureCall::Order, answer.map(|o| capture_in_answer(e, o)))
+            }
         };
         self.check_after(Step::Capture, e.id)?;
         match result {
-            Ok(Some(capture)) => {
-                e.capture_id = Some(capture.id.clone());
-                e.capture_status = Some(capture.status.as_str().to_owned());
+            Ok(Some(Capture { id: Some(id), status, .. })) => {
+                e.capture_id = Some(id);
+                e.capture_status = status.map(PaypalCaptureStatus::from);
                 e.last_error = None;
                 self.to(e, State::PaypalCaptured).await?;
                 Ok(Flow::Continue)
             }
-            Ok(None) => self.wait(e, "PayPal answered the capture without a capture; will read the order").await,
-            Err(PaypalError::OrderAlreadyCaptured(_)) => self.adopt(e, &order_id, None).await,
-            Err(PaypalError::AuthorizationAlreadyCaptured(_)) => {
-                let auth = e.authorization_id.clone();
-                self.adopt(e, &order_id, auth.as_deref()).await
+            // a documented answer may leave out what we need (the capture, its id): read
+            Ok(_) => self.settle_from_paypal(e, "PayPal's answer to the capture did not name our capture").await,
+            Err(PaypalError::OrderAlreadyCaptured(_) | PaypalError::AuthorizationAlreadyCaptured(_)) => {
+                self.adopt(e, None).await
             }
-            Err(err) if err.outcome_unknown() || err.is_transient() => {
-                // The capture may have happened: resume replays the same request id.
-                self.wait(e, &format!("{}: {}", err.code(), err.detail())).await
-            }
+            // credentials: nothing decided; the attempt stays sent and is resumed once they are fixed
             Err(err @ PaypalError::AuthFailed { .. }) => Err(err.into()),
-            Err(err) => {
+            Err(err) if proves_nothing_captured(call, &err) => {
                 let clerk = err.to_string();
-                e.last_error = Some(format!("{}: {}", err.code(), err.detail()));
+                e.last_error = Some(paypal_detail(&err));
                 self.reject(e, format!("PayPal refused the capture: {clerk}")).await
             }
+            Err(err) => self.settle_from_paypal(e, &paypal_detail(&err)).await,
         }
     }
 
@@ -207,21 +194,56 @@ impl Engine<'_> {
         self.check_before(Step::Verify, e.id)?;
         let capture = match self.paypal.get_capture(&capture_id).await {
             Ok(c) => c,
-            Err(err) if err.is_transient() || err.outcome_unknown() => {
-                return self.wait(e, &format!("{}: {}", err.code(), err.detail())).await
-            }
+            Err(err) if err.is_transient() || err.outcome_unknown() => return self.wait(e, &paypal_detail(&err)).await,
             Err(err) => {
                 return self.attention(e, format!("the PayPal capture {capture_id} cannot be read: {err}")).await
             }
         };
         self.check_after(Step::Verify, e.id)?;
-        let status = capture.status.as_str().to_owned();
-        match capture.status {
+        if capture.id.as_deref().is_some_and(|id| id != capture_id) {
+            return self.wait(e, &format!("PayPal answered capture {capture_id} with another capture")).await;
+        }
+        // the capture must be this attempt's: its order or authorization, its invoice
+        match tie(e, &capture) {
+            Tie::Ours => {}
+            Tie::Other(theirs) => {
+                return self
+                    .attention(e, format!("the PayPal capture {capture_id} belongs to {theirs}, not to this invoice's payment; nothing was finalized"))
+                    .await
+            }
+            Tie::Unknown => match self.listed_in_order(e, &capture_id).await? {
+                Ok(true) => {}
+                Ok(false) => {
+                    return self
+                        .attention(e, format!("the PayPal capture {capture_id} cannot be tied to this invoice's payment; nothing was finalized"))
+                        .await
+                }
+                Err(flow) => return Ok(flow),
+            },
+        }
+        if let Some(theirs) = other_invoice(e, &capture) {
+            return self
+                .attention(
+                    e,
+                    format!(
+                        "the PayPal capture {capture_id} is for invoice {theirs}, not {}; nothing was finalized",
+                        e.invoice_no
+                    ),
+                )
+                .await;
+        }
+        let Some(status) = capture.status else {
+            return self
+                .wait(e, &format!("PayPal's answer for capture {capture_id} has no status; it is read again on resume"))
+                .await;
+        };
+        e.capture_status = Some(PaypalCaptureStatus::from(status));
+        match status {
             CaptureStatus::Completed => {}
             CaptureStatus::Pending => {
                 // Kept, re-checked on resume; never finalized before PayPal completes it.
-                e.capture_status = Some(status);
-                sqlx::query("UPDATE capture_journal SET capture_status = 'PENDING' WHERE id = ?")
+                sqlx::query("UPDATE capture_journal SET capture_status = ? WHERE id = ?")
+                    .bind(PaypalCaptureStatus::Pending)
                     .bind(e.id)
                     .execute(self.pool)
                     .await?;
@@ -229,35 +251,41 @@ impl Engine<'_> {
                 return self.wait(e, &format!("capture {capture_id} pending at PayPal ({reason})")).await;
             }
             CaptureStatus::Declined | CaptureStatus::Failed => {
-                e.capture_status = Some(status);
-                return self
-                    .reject(
-                        e,
-                        format!(
-                            "PayPal declined the capture ({}); nothing was finalized",
-                            capture.status_reason.as_deref().unwrap_or("declined")
-                        ),
-                    )
-                    .await;
+                let reason = capture.status_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                return self.reject(e, format!("PayPal declined the capture{reason}; nothing was finalized")).await;
             }
             CaptureStatus::Refunded | CaptureStatus::PartiallyRefunded | CaptureStatus::Unknown => {
-                e.capture_status = Some(status);
                 return self
                     .attention(
                         e,
-                        format!("the PayPal capture {capture_id} is {:?}; check it before finalizing", capture.status),
+                        format!("the PayPal capture {capture_id} is {}; check it before finalizing", status.words()),
                     )
                     .await;
             }
         }
-        e.capture_status = Some(status);
-        if capture.amount != expected {
+        let Some(amount) = capture.amount else {
             return self
-                .attention(e, format!("PayPal captured {} but the PayPal part is {expected}", capture.amount))
+                .wait(e, &format!("PayPal's answer for capture {capture_id} has no amount; it is read again on resume"))
                 .await;
+        };
+        if amount != expected {
+            return self.attention(e, format!("PayPal captured {amount} but the PayPal part is {expected}")).await;
         }
         e.last_error = None;
         self.to(e, State::Verified).await?;
         Ok(Flow::Continue)
     }
+}
+
+/// Our capture in an order-capture answer: the answer is our order's (or names none), and the
+/// capture is not tied elsewhere; the latest one not declined, else the latest.
+fn capture_in_answer(e: &Entry, o: Order) -> Option<Capture> {
+    if o.id.as_deref().is_some_and(|id| Some(id) != e.order_id.as_deref()) {
+        return None;
+    }
+    let mine: Vec<&Capture> = o.captures().filter(|c| !matches!(tie(e, c), Tie::Other(_))).collect();
+    mine.iter()
+        .rfind(|c| !matches!(c.status, Some(CaptureStatus::Declined | CaptureStatus::Failed)))
+        .or_else(|| mine.last())
+        .map(|c| (*c).clone())
 }

@@ -1,6 +1,6 @@
 //! What the front ends are told about an attempt, and the test hook that interrupts it.
 
-use super::journal::{Entry, State};
+use super::journal::{CapturePath, Entry, PaypalCaptureStatus, State};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -50,7 +50,7 @@ impl CaptureResult {
     pub(super) fn of(e: &Entry) -> CaptureResult {
         let money = |a: &Option<String>, c: &str| a.as_deref().map(|a| format!("{a} {c}")).unwrap_or_default();
         let message = match e.state() {
-            State::Finalized if e.path == "wallet" => format!("Paid in full from the customer's wallet ({}).", money(&Some(e.outstanding.clone()), &e.currency)),
+            State::Finalized if e.path == CapturePath::Wallet => format!("Paid in full from the customer's wallet ({}).", money(&Some(e.outstanding.clone()), &e.currency)),
             State::Finalized => format!(
                 "Paid: {} captured at PayPal{}{} and the invoice is paid at the gateway.",
                 money(&e.paypal_amount, &e.currency),
@@ -59,7 +59,7 @@ impl CaptureResult {
             ),
             State::Rejected => format!("Not captured: {}", e.reason.as_deref().unwrap_or("refused")),
             State::NeedsAttention => format!("Needs attention: {}", e.reason.as_deref().unwrap_or("the services disagree")),
-            State::PaypalCaptured if e.capture_status.as_deref() == Some("PENDING") => {
+            State::PaypalCaptured if e.capture_status == Some(PaypalCaptureStatus::Pending) => {
                 "PayPal is still reviewing the capture (pending). It is re-checked automatically; nothing is finalized until PayPal completes it.".to_owned()
             }
             State::Planned | State::PartProcessed | State::PaypalCaptureSent | State::PaypalCaptured | State::Verified | State::FinalizeSent | State::WalletPaySent => {

@@ -118,7 +118,12 @@ async fn the_seed_invoice_pays_its_wallet_part_and_the_paypal_part_once() {
     }
     let entry = d.journal(Some(458_732), 1).await.expect("journal").remove(0);
     assert!(
-        entry.request_id.starts_with("capture-desk-") && entry.request_id.ends_with(&format!("-{}-capture", entry.id))
+        entry.request_id.starts_with("capture-desk-")
+            && entry.request_id.ends_with(&format!(
+                "-{}-{}-capture",
+                entry.id,
+                entry.authorization_id.as_deref().or(entry.order_id.as_deref()).unwrap_or("")
+            ))
     );
     assert_eq!(
         entry.wallet_part_json.as_deref(),

@@ -14,11 +14,14 @@ use paypal::{
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+/// One request as the double saw it: `METHOD /path`, and two of its headers.
+pub type Seen = (String, Option<String>, Option<String>);
+
 /// One canned answer per `METHOD /path`; every request's `PayPal-Request-Id` is kept.
 #[derive(Clone, Default)]
 pub struct Double {
     answers: Arc<BTreeMap<String, (u16, String)>>,
-    pub seen: Arc<Mutex<Vec<(String, Option<String>, Option<String>)>>>,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 async fn answer(State(d): State<Double>, method: Method, uri: Uri, headers: HeaderMap) -> Response {

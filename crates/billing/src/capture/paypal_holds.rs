@@ -1,0 +1,290 @@
+//! What PayPal holds, read when its answer did not say: adoption of an existing capture, the
+//! decision after an unknown outcome, and whether a capture is this attempt's.
+//!
+//! * A capture belongs to an attempt when every relation PayPal gives for it names the attempt's
+//!   own order or authorization (`supplementary_data.related_ids` where the endpoint has it, the
+//!   `up` link everywhere), or, when PayPal gives none, when the attempt's order lists it.
+//! * A capture whose `invoice_id` names another invoice is not ours.
+//! * After a capture was sent and PayPal's answer proved nothing ([`paypal::proves_nothing_captured`]),
+//!   the order or authorization is read and decides: captured → adopt; clearly not captured
+//!   and not capturable → rejected; not captured yet → wait (the next resume sends the same
+//!   request id again); unreadable → wait.
+
+use super::engine::{money_of, Engine, Flow};
+use super::journal::{Entry, PaypalCaptureStatus, State};
+use crate::DeskError;
+use money::Money;
+use paypal::{AuthorizationStatus, Capture, CaptureStatus, Order, OrderStatus, PaypalError};
+
+/// How a capture relates to an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Tie {
+    Ours,
+    /// PayPal names another resource (in a clerk's words: "order 5O19…").
+    Other(String),
+    /// PayPal names no relation at all.
+    Unknown,
+}
+
+pub(super) fn is_authorize(e: &Entry) -> bool {
+    e.intent.as_deref() == Some("AUTHORIZE")
+}
+
+/// Every relation PayPal gives for `c` must name the attempt's order or authorization.
+pub(super) fn tie(e: &Entry, c: &Capture) -> Tie {
+    let (c_order, c_auth) = (c.order_id(), c.authorization_id());
+    if let Some(o) = &c_order {
+        if e.order_id.as_deref() != Some(o.as_str()) {
+            return Tie::Other(format!("order {o}"));
+        }
+    }
+    match (&c_auth, is_authorize(e)) {
+        (Some(a), true) if e.authorization_id.as_deref() != Some(a.as_str()) => {
+            return Tie::Other(format!("authorization {a}"))
+        }
+        // an order with intent CAPTURE has no authorization to capture from
+        (Some(a), false) => return Tie::Other(format!("authorization {a}")),
+        _ => {}
+    }
+    if c_order.is_some() || c_auth.is_some() {
+        Tie::Ours
+    } else {
+        Tie::Unknown
+    }
+}
+
+/// `Some(theirs)` when the capture's `invoice_id` names another invoice than the attempt's.
+pub(super) fn other_invoice(e: &Entry, c: &Capture) -> Option<String> {
+    c.invoice_id.as_deref().map(str::trim).filter(|i| *i != e.invoice_no.to_string()).map(str::to_owned)
+}
+
+pub(super) fn paypal_detail(err: &PaypalError) -> String {
+    format!("{}: {}", err.code(), err.detail())
+}
+
+/// The attempt's capture among `captures`: not tied elsewhere; preferring one with our invoice
+/// id (or none) and the expected amount, then one not declined or failed; the latest of those.
+fn pick<'c>(e: &Entry, captures: &'c [Capture], expected: Option<Money>) -> Option<&'c Capture> {
+    let mine: Vec<&Capture> = captures.iter().filter(|c| !matches!(tie(e, c), Tie::Other(_))).collect();
+    let exact = |c: &&&Capture| other_invoice(e, c).is_none() && c.amount.is_some() && c.amount == expected;
+    let live = |c: &&&Capture| !matches!(c.status, Some(CaptureStatus::Declined | CaptureStatus::Failed));
+    mine.iter().rfind(exact).or_else(|| mine.iter().rfind(live)).or_else(|| mine.last()).copied()
+}
+
+impl Engine<'_> {
+    /// The order as PayPal holds it now, or the flow to return when it cannot be read.
+    async fn read_order(&self, e: &mut Entry, why: &str) -> Result<Result<Order, Flow>, DeskError> {
+        let order_id = e.order_id.clone().unwrap_or_default();
+        match self.paypal.get_order(&order_id).await {
+            Ok(o) if o.id.as_deref().is_none_or(|id| id == order_id) => Ok(Ok(o)),
+            Ok(o) => {
+                let got = o.id.unwrap_or_default();
+                Ok(Err(self.wait(e, &format!("{why}; PayPal answered the order {order_id} with order {got}")).await?))
+            }
+            Err(err) => {
+                Ok(Err(self.wait(e, &format!("{why}; reading the order failed: {}", paypal_detail(&err))).await?))
+            }
+        }
+    }
+
+    /// Someone (this attempt earlier, this desk, another desk) captured already: find that
+    /// capture and carry on with it; never capture again. `order`: the order if just read.
+    pub(super) async fn adopt(&self, e: &mut Entry, order: Option<Order>) -> Result<Flow, DeskError> {
+        let order = match order {
+            Some(o) => o,
+            None => match self.read_order(e, "PayPal holds a capture").await? {
+                Ok(o) => o,
+                Err(flow) => return Ok(flow),
+            },
+        };
+        let mut captures: Vec<Capture> = order.captures().cloned().collect();
+        // The captures inside an order carry no related ids; one without an `up` link either is
+        // read on its own (`GET /v2/payments/captures/{id}` has both).
+        for c in captures.iter_mut().filter(|c| tie(e, c) == Tie::Unknown) {
+            if let Some(id) = c.id.clone() {
+                match self.paypal.get_capture(&id).await {
+                    Ok(full) => *c = full,
+                    Err(err) => tracing::warn!(capture_id = %id, detail = %paypal_detail(&err), "capture unreadable"),
+                }
+            }
+        }
+        let expected = money_of(e.paypal_amount.as_deref().unwrap_or("0"), &e.currency).ok();
+        let Some(capture) = pick(e, &captures, expected) else {
+            let of = if is_authorize(e) { "its authorization" } else { "the order" };
+            return self
+                .attention(e, format!("PayPal says it was captured already, but shows no capture of {of}"))
+                .await;
+        };
+        let Some(id) = capture.id.clone() else {
+            return self.wait(e, "PayPal listed the capture without its id; the order is read again on resume").await;
+        };
+        tracing::info!(capture_id = %id, "adopting the existing capture");
+        e.capture_id = Some(id);
+        e.capture_status = capture.status.map(PaypalCaptureStatus::from);
+        e.adopted = true;
+        e.last_error = None;
+        self.to(e, State::PaypalCaptured).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// After a capture was sent and the answer proved nothing: read the order or authorization
+    /// and decide from what PayPal holds. `why`: what the answer was (for the log).
+    pub(super) async fn settle_from_paypal(&self, e: &mut Entry, why: &str) -> Result<Flow, DeskError> {
+        tracing::info!(why, "the capture's outcome is unknown; reading what PayPal holds");
+        if is_authorize(e) {
+            let auth_id = e.authorization_id.clone().unwrap_or_default();
+            let auth = match self.paypal.get_authorization(&auth_id).await {
+                Ok(a) => a,
+                Err(err) => {
+                    return self
+                        .wait(e, &format!("{why}; reading the authorization failed: {}", paypal_detail(&err)))
+                        .await
+                }
+            };
+            return match auth.status {
+                Some(AuthorizationStatus::Captured | AuthorizationStatus::PartiallyCaptured) => self.adopt(e, None).await,
+                Some(
+                    status @ (AuthorizationStatus::Voided | AuthorizationStatus::Expired | AuthorizationStatus::Denied),
+                ) => {
+                    e.last_error = Some(why.chars().take(500).collect());
+                    self.reject(e, format!("the PayPal authorization is {}; nothing was captured", status.words())).await
+                }
+                Some(AuthorizationStatus::Created) => {
+                    self.wait(e, &format!("{why}; PayPal holds no capture of the authorization yet (the same request is sent again on resume)")).await
+                }
+                Some(status @ (AuthorizationStatus::Pending | AuthorizationStatus::Unknown)) => {
+                    self.wait(e, &format!("{why}; the authorization is {}", status.as_str())).await
+                }
+                None => self.wait(e, &format!("{why}; PayPal's answer for the authorization has no status")).await,
+            };
+        }
+        let order = match self.read_order(e, why).await? {
+            Ok(o) => o,
+            Err(flow) => return Ok(flow),
+        };
+        if order.captures().any(|c| !matches!(tie(e, c), Tie::Other(_))) {
+            return self.adopt(e, Some(order)).await;
+        }
+        match order.status {
+            Some(OrderStatus::Completed) => self.adopt(e, Some(order)).await,
+            Some(OrderStatus::Approved) => {
+                self.wait(
+                    e,
+                    &format!(
+                        "{why}; PayPal holds no capture of the order yet (the same request is sent again on resume)"
+                    ),
+                )
+                .await
+            }
+            Some(OrderStatus::Voided) => {
+                e.last_error = Some(why.chars().take(500).collect());
+                self.reject(e, "the PayPal order was voided; nothing was captured").await
+            }
+            Some(OrderStatus::Created | OrderStatus::Saved | OrderStatus::PayerActionRequired) => {
+                e.last_error = Some(why.chars().take(500).collect());
+                self.reject(e, "the customer has not approved the PayPal payment; nothing was captured").await
+            }
+            Some(OrderStatus::Unknown) | None => {
+                self.wait(e, &format!("{why}; the order's status cannot be read from PayPal's answer")).await
+            }
+        }
+    }
+
+    /// Whether the capture is the attempt's, when PayPal named no relation for it: the
+    /// attempt's order lists it. `Err(flow)`: the order cannot be read now.
+    pub(super) async fn listed_in_order(
+        &self,
+        e: &mut Entry,
+        capture_id: &str,
+    ) -> Result<Result<bool, Flow>, DeskError> {
+        Ok(match self.read_order(e, "the capture names no order or authorization").await? {
+            Ok(o) => Ok(o.captures().any(|c| c.id.as_deref() == Some(capture_id))),
+            Err(flow) => Err(flow),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::journal::StateText;
+    use paypal::{Link, RelatedIds};
+
+    fn entry(intent: &str) -> Entry {
+        Entry {
+            id: 1,
+            invoice_no: 458732,
+            state: StateText(State::PaypalCaptured),
+            path: crate::capture::CapturePath::Paypal,
+            intent: Some(intent.into()),
+            order_id: Some("O1".into()),
+            authorization_id: (intent == "AUTHORIZE").then(|| "A1".into()),
+            currency: "USD".into(),
+            outstanding: "10.00".into(),
+            wallet_part_json: None,
+            wallet_currency: None,
+            wallet_amount: None,
+            exchange_rate: None,
+            wallet_in_invoice_currency: None,
+            paypal_amount: Some("10.00".into()),
+            approved_amount: None,
+            request_id: "r".into(),
+            capture_id: None,
+            capture_status: None,
+            adopted: false,
+            reason: None,
+            last_error: None,
+            attempts: 0,
+            staff: "t".into(),
+            environment: "sandbox".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    fn capture(up: Option<&str>, related: (Option<&str>, Option<&str>), invoice: Option<&str>) -> Capture {
+        Capture {
+            id: Some("C1".into()),
+            status: Some(CaptureStatus::Completed),
+            status_reason: None,
+            amount: None,
+            final_capture: None,
+            invoice_id: invoice.map(str::to_owned),
+            custom_id: None,
+            related: RelatedIds {
+                order_id: related.0.map(str::to_owned),
+                authorization_id: related.1.map(str::to_owned),
+            },
+            links: up.map(|h| vec![Link { href: h.into(), rel: "up".into(), method: None }]).unwrap_or_default(),
+            paypal_fee: None,
+            net_amount: None,
+            create_time: None,
+            update_time: None,
+        }
+    }
+
+    #[test]
+    fn a_capture_is_ours_only_when_every_relation_names_our_order_or_authorization() {
+        let (order, auth) = (entry("CAPTURE"), entry("AUTHORIZE"));
+        let o = |id: &str| format!("https://api-m.paypal.com/v2/checkout/orders/{id}");
+        let a = |id: &str| format!("/v2/payments/authorizations/{id}");
+        assert_eq!(tie(&order, &capture(Some(&o("O1")), (None, None), None)), Tie::Ours);
+        assert_eq!(tie(&order, &capture(Some(&o("O2")), (None, None), None)), Tie::Other("order O2".into()));
+        assert_eq!(tie(&order, &capture(Some(&a("A1")), (None, None), None)), Tie::Other("authorization A1".into()));
+        assert_eq!(tie(&order, &capture(None, (None, None), None)), Tie::Unknown);
+        assert_eq!(tie(&auth, &capture(Some(&a("A1")), (None, None), None)), Tie::Ours);
+        assert_eq!(tie(&auth, &capture(Some(&a("A9")), (None, None), None)), Tie::Other("authorization A9".into()));
+        assert_eq!(tie(&auth, &capture(Some(&a("A1")), (Some("O1"), Some("A1")), None)), Tie::Ours);
+        assert_eq!(tie(&auth, &capture(Some(&a("A1")), (Some("O7"), None), None)), Tie::Other("order O7".into()));
+        assert_eq!(tie(&auth, &capture(None, (Some("O1"), None), None)), Tie::Ours);
+        assert_eq!(tie(&auth, &capture(None, (None, None), None)), Tie::Unknown);
+    }
+
+    #[test]
+    fn an_invoice_id_naming_another_invoice_is_not_ours() {
+        let e = entry("CAPTURE");
+        assert_eq!(other_invoice(&e, &capture(None, (None, None), Some("458732"))), None);
+        assert_eq!(other_invoice(&e, &capture(None, (None, None), None)), None);
+        assert_eq!(other_invoice(&e, &capture(None, (None, None), Some("458733"))), Some("458733".into()));
+    }
+}
