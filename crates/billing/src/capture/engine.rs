@@ -132,7 +132,7 @@ impl Engine<'_> {
     pub async fn resume(&self, e: Entry) -> Result<CaptureResult, DeskError> {
         // ---- in-process hold (inflight.rs): one run per invoice in this process; a second caller
         // waits, then goes on from the journal as the first (or anyone since `e` was read) left it
-        let _hold = super::inflight::hold(self.pool, e.invoice_no).await;
+        let _hold = super::inflight::hold(self.desk_id, e.invoice_no).await;
         let mut e = journal::get(self.pool, e.id).await?.unwrap_or(e);
         // ---- end in-process hold
         // ---- wallet lease (wallet_lease.rs): one run per customer's wallet in this data directory

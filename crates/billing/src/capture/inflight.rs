@@ -3,26 +3,17 @@
 //! The app resumes every unfinished attempt at start; a clerk may click the same invoice
 //! meanwhile, or a batch may list it twice. Two runs of one journal entry would each send the
 //! step's call (a capture replayed with the same request id, a second finalization read-then-
-//! sent). So a run holds its invoice here, keyed on the desk's database pool (one per opened
-//! `Desk`) and the invoice number, for as long as it runs. A second caller **waits** for the first
-//! to finish, then reads the entry again from the journal and goes on from where the first left it
-//! (usually: it is finished, and the second caller is told its outcome). Two `Desk`s opened on one
-//! data directory are two pools: between them, as between processes, the journal's own rules
-//! apply (one open attempt per invoice, each `*_sent` state written before its call, the
-//! stale-row refusal, the wallet lease).
+//! sent). So a run holds its invoice here, keyed on (desk id, invoice number), for as long as it
+//! runs. A second caller **waits** for the first to finish, then reads the entry again from the
+//! journal and goes on from where the first left it (usually: it is finished, and the second
+//! caller is told its outcome). Across processes the journal's own rules apply (one open attempt
+//! per invoice, stale-row refusal, the wallet lease).
 
-use sqlx::SqlitePool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
-/// (the pool's identity, the invoice number)
-type Key = (usize, i64);
-
-/// One pool (and its clones) is one opened desk: its connect options live as long as it does.
-fn pool_identity(pool: &SqlitePool) -> usize {
-    Arc::as_ptr(&pool.connect_options()) as usize
-}
+type Key = (String, i64);
 
 fn registry() -> &'static Mutex<HashMap<Key, Arc<AsyncMutex<()>>>> {
     static REGISTRY: OnceLock<Mutex<HashMap<Key, Arc<AsyncMutex<()>>>>> = OnceLock::new();
@@ -36,13 +27,13 @@ pub struct InvoiceHold {
     guard: Option<OwnedMutexGuard<()>>,
 }
 
-/// Waits until no other run on this desk (`pool`) holds `invoice_no`, then holds it; the flag
-/// says whether another run held it first.
-pub async fn hold(pool: &SqlitePool, invoice_no: i64) -> (InvoiceHold, bool) {
-    let key = (pool_identity(pool), invoice_no);
+/// Waits until no other run of this process holds `invoice_no` of `desk_id`, then holds it;
+/// the flag says whether another run held it first.
+pub async fn hold(desk_id: &str, invoice_no: i64) -> (InvoiceHold, bool) {
+    let key = (desk_id.to_owned(), invoice_no);
     let lock = {
         let mut map = registry().lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(map.entry(key).or_default())
+        Arc::clone(map.entry(key.clone()).or_default())
     };
     let (guard, waited) = match Arc::clone(&lock).try_lock_owned() {
         Ok(g) => (g, false),
@@ -70,25 +61,17 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn is_held(pool: &SqlitePool, invoice_no: i64) -> bool {
+    fn is_held(desk_id: &str, invoice_no: i64) -> bool {
         let map = registry().lock().expect("registry");
-        map.get(&(pool_identity(pool), invoice_no)).is_some_and(|l| l.try_lock().is_err())
-    }
-
-    async fn pool() -> SqlitePool {
-        SqlitePool::connect("sqlite::memory:").await.expect("pool")
+        map.get(&(desk_id.to_owned(), invoice_no)).is_some_and(|l| l.try_lock().is_err())
     }
 
     #[tokio::test]
-    async fn a_second_run_on_one_desk_waits_for_the_first_and_the_key_is_forgotten_after() {
-        let (desk, other_desk) = (pool().await, pool().await);
-        let (first, waited) = hold(&desk, 7).await;
-        assert!(!waited && is_held(&desk, 7));
-        let other_invoice = hold(&desk, 8).await; // another invoice is not held up
-        let (on_other_desk, waited) = hold(&other_desk, 7).await; // nor another desk: the journal decides there
-        assert!(!waited);
-        let clone = desk.clone();
-        let second = tokio::spawn(async move { hold(&clone, 7).await.1 });
+    async fn a_second_run_waits_for_the_first_and_the_key_is_forgotten_after() {
+        let (first, waited) = hold("desk-t", 7).await;
+        assert!(!waited && is_held("desk-t", 7));
+        let other = hold("desk-t", 8).await; // another invoice is not held up
+        let second = tokio::spawn(async { hold("desk-t", 7).await.1 });
         tokio::time::timeout(Duration::from_millis(100), async {
             while !second.is_finished() {
                 tokio::task::yield_now().await;
@@ -98,9 +81,9 @@ mod tests {
         .expect_err("the second run waits while the first holds the invoice");
         drop(first);
         assert!(second.await.expect("joined"), "it waited");
-        drop((other_invoice, on_other_desk));
-        assert!(!is_held(&desk, 7) && !is_held(&desk, 8) && !is_held(&other_desk, 7));
+        drop(other);
+        assert!(!is_held("desk-t", 7) && !is_held("desk-t", 8));
         let map = registry().lock().expect("registry");
-        assert!(!map.contains_key(&(pool_identity(&desk), 7)) && !map.contains_key(&(pool_identity(&desk), 8)));
+        assert!(!map.contains_key(&("desk-t".to_owned(), 7)) && !map.contains_key(&("desk-t".to_owned(), 8)));
     }
 }

@@ -242,25 +242,3 @@ async fn two_desks_on_one_data_directory_send_once() {
         f.d.close().await;
     }
 }
-
-/// The app's recovery and `desk recover` at once, on one data directory (two desks, as two
-/// processes), with the capture already sent before a crash: one of them resumes it; the other
-/// waits for the customer's wallet lease, then reads the journal again and finds it finished.
-/// The capture is sent once. (Before: the second went on from the state it had read and sent the
-/// capture again, then failed on the journal's stale-row refusal.)
-#[tokio::test]
-async fn two_desks_recovering_one_sent_attempt_at_once_send_it_once() {
-    let world = World::seeded(1, 300).await;
-    let no = plain_order(&world);
-    let f = fixture(&world, no).await;
-    f.d.capture_with(no, &StopOnce::new(Step::Capture, false)).await.expect_err("stopped before the capture");
-    let other = desk_at(&f.sb.base_url(), &f.pp.url, f.dir.path(), "demo-client-secret").await;
-    slow_captures(&f.sb);
-    let (a, b) = tokio::join!(f.d.recover(), other.recover());
-    let states: Vec<_> = [a, b].into_iter().flat_map(|r| r.expect("recovery")).map(|r| r.state).collect();
-    assert!(!states.is_empty() && states.iter().all(|s| *s == State::Finalized), "{states:?}");
-    assert_eq!(capture_posts(&f.pp, ORDER_CAPTURE).len(), 1, "one capture request");
-    assert_captured_and_finalized_once(&f.sb, no).await;
-    other.close().await;
-    f.d.close().await;
-}
