@@ -236,6 +236,13 @@ async fn authorizations_capture_once_up_to_their_amount() {
                 let e = c.capture_authorization(&id, &full, &rid(&format!("x-{id}"))).await.expect_err("expired");
                 assert!(matches!(e, PaypalError::AuthorizationExpired(_)), "{e:?}");
             }
+            // PayPal's schema has no EXPIRED status: an expired authorization still reads CREATED,
+            // and its capture is refused with AUTHORIZATION_EXPIRED
+            AuthorizationStatus::Created if auth.expiration_time.is_some_and(|t| t <= sb.now()) => {
+                seen.1 += 1;
+                let e = c.capture_authorization(&id, &full, &rid(&format!("x-{id}"))).await.expect_err("expired");
+                assert!(matches!(e, PaypalError::AuthorizationExpired(_)), "{e:?}");
+            }
             AuthorizationStatus::Created => {
                 seen.2 += 1;
                 let other = if authorized.currency().code() == "EUR" { "USD" } else { "EUR" };
