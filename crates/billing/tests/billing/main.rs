@@ -18,4 +18,5 @@ mod sync;
 mod sync_paging;
 mod sync_readable;
 mod unknown_outcomes;
+mod unknown_outcomes_sandbox;
 mod wallet_lease;

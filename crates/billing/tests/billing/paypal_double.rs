@@ -16,6 +16,9 @@ pub(crate) enum Act {
     ForwardThenAnswer(u16, Value),
     /// Pass it on (PayPal acts), then cut the connection without an answer.
     ForwardThenDrop,
+    /// Pass it on without waiting for PayPal's answer, and cut the connection at once (a caller
+    /// whose request timed out while PayPal still works on it).
+    ForwardDetachedThenDrop,
     /// Do not pass it on; answer this.
     Answer(u16, Value),
     /// Pass it on with one more header (`PayPal-Mock-Response`, for the sandbox's negative testing).
@@ -142,6 +145,11 @@ async fn serve(sock: tokio::net::TcpStream, client: reqwest::Client, upstream: S
         client.request(reqwest::Method::from_bytes(method.as_bytes()).expect("method"), format!("{upstream}{path}"));
     for (k, v) in headers {
         req = req.header(k, v);
+    }
+    if let Some(Act::ForwardDetachedThenDrop) = act.as_deref() {
+        tokio::spawn(async move { req.body(body).send().await });
+        let _ = write.shutdown().await;
+        return;
     }
     let resp = req.body(body).send().await.expect("upstream");
     let status = resp.status().as_u16();
