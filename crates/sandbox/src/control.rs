@@ -52,6 +52,7 @@ async fn set_faults(State(state): State<AppState>, body: Body) -> Response {
     }
     tracing::info!(?config, "faults set");
     *state.faults.lock().unwrap_or_else(|p| p.into_inner()) = config.clone();
+    *state.outage.lock().unwrap_or_else(|p| p.into_inner()) = None;
     reply(StatusCode::OK, serde_json::to_value(&config).unwrap_or_default())
 }
 

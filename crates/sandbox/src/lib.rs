@@ -186,6 +186,8 @@ pub(crate) struct Shared {
     /// PayPal requests held in progress (`in_progress_ms`), by `path|PayPal-Request-Id`, until
     /// they have acted; sending on the channel (taken out on release) lets one act now.
     pub(crate) in_progress: Mutex<std::collections::HashMap<String, Option<oneshot::Sender<()>>>>,
+    /// The API that is down (`outage_after_commit_ms`), and until when; faults set again end it.
+    pub(crate) outage: Mutex<Option<(faults::Side, tokio::time::Instant)>>,
     dirty: AtomicBool,
     config: Config,
 }
@@ -252,6 +254,7 @@ impl Sandbox {
             limiter: Mutex::new(faults::Bucket::new(config.rate_limit)),
             view: Mutex::new(None),
             in_progress: Mutex::new(Default::default()),
+            outage: Mutex::new(None),
             dirty: AtomicBool::new(config.state_file.is_some()),
             config,
         });
@@ -297,6 +300,7 @@ impl Sandbox {
     /// Replaces the fault configuration.
     pub fn set_faults(&self, faults: FaultConfig) {
         *self.shared.faults.lock().unwrap_or_else(|p| p.into_inner()) = faults;
+        *self.shared.outage.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Stops serving and writes the state file, if any.

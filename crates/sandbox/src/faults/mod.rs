@@ -15,7 +15,10 @@
 //!   gone (`POST /__sandbox/in-progress/release` ends every wait at once,
 //!   `GET /__sandbox/in-progress` lists the keys held);
 //! * `minimal_answer_rate`: a PayPal POST answers as if it had sent `Prefer: return=minimal`
-//!   (the order capture in the reference example's shape, whatever the caller preferred).
+//!   (the order capture in the reference example's shape, whatever the caller preferred);
+//! * `outage_after_commit_ms`: once a POST acted, its API (the gateway or PayPal) is down for
+//!   this long: every request to it answers 503, until the time is up or faults are set again
+//!   (the answer of a capture is lost, and so is every way to read what happened, for a while).
 //!
 //! Rolls are drawn per request target from a generator seeded by the sandbox's seed.
 
@@ -82,6 +85,8 @@ pub struct Fault {
     pub in_progress_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimal_answer_rate: Option<Rate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage_after_commit_ms: Option<u64>,
 }
 
 /// The whole fault configuration; `{}` means no faults.
@@ -123,6 +128,9 @@ impl FaultConfig {
             }
             if f.in_progress_ms.is_some_and(|ms| ms > 600_000) {
                 return Err(format!("{at}: in_progress_ms is at most 600000"));
+            }
+            if f.outage_after_commit_ms.is_some_and(|ms| ms > 600_000) {
+                return Err(format!("{at}: outage_after_commit_ms is at most 600000"));
             }
             Ok(())
         };
@@ -169,8 +177,8 @@ fn chaos_generator(seed: u64, target: &str) -> crate::world::Rng {
 }
 
 /// Which API a path belongs to, for the error body's shape.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
     Gateway,
     Paypal,
 }
@@ -219,6 +227,20 @@ pub(crate) async fn apply(State(state): State<AppState>, mut req: Request, next:
     if state.limiter.lock().unwrap_or_else(|p| p.into_inner()).take().is_err() {
         return too_many(&path);
     }
+    let down = {
+        let mut outage = state.outage.lock().unwrap_or_else(|p| p.into_inner());
+        match *outage {
+            Some((s, until)) if s == side(&path) && tokio::time::Instant::now() < until => true,
+            Some((_, until)) if tokio::time::Instant::now() >= until => {
+                *outage = None;
+                false
+            }
+            _ => false,
+        }
+    };
+    if down {
+        return injected_error(&path, StatusCode::SERVICE_UNAVAILABLE);
+    }
     // PayPal's idempotency: a key whose first request is still in progress gets a 409
     let held = (method == "POST" && side(&path) == Side::Paypal)
         .then(|| req.headers().get("paypal-request-id").and_then(|v| v.to_str().ok()).map(|k| format!("{path}|{k}")))
@@ -263,6 +285,11 @@ pub(crate) async fn apply(State(state): State<AppState>, mut req: Request, next:
         (Some(key), Some(ms)) => hold(&state, key, ms, req, next).await,
         _ => next.run(req).await,
     };
+    if let Some(ms) = fault.outage_after_commit_ms.filter(|_| method != "GET" && response.status().is_success()) {
+        tracing::debug!(%method, %path, ms, "the API goes down after the state change");
+        *state.outage.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((side(&path), tokio::time::Instant::now() + Duration::from_millis(ms)));
+    }
     if rolls.error_after && method != "GET" && response.status().is_success() {
         tracing::debug!(%method, %path, "answering an undocumented error after the state change");
         return error_after_commit(&path, &fault);

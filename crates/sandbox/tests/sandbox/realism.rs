@@ -201,3 +201,26 @@ async fn a_fault_forces_the_reference_example_s_minimal_order_capture() {
         );
     }
 }
+
+/// `outage_after_commit_ms`: the capture happens, then PayPal answers 503 to everything (the
+/// order cannot be read) while the gateway still answers; setting faults again ends the outage.
+#[tokio::test]
+async fn an_outage_after_the_capture_hides_it_until_the_faults_change() {
+    let (_sb, h) = start(config()).await;
+    let t = h.paypal_token().await;
+    let order = approved_order(&h, &t).await;
+    let path = format!("/v2/checkout/orders/{order}/capture");
+    faults(&h, json!({ "routes": { "POST /v2/checkout/orders/{id}/capture": { "outage_after_commit_ms": 600_000 } } }))
+        .await;
+    let (s, o) = h.send("POST", &path, Some(&t), Some("{}"), &[("PayPal-Request-Id", "down")]).await;
+    assert_eq!((s, o["status"].as_str()), (201, Some("COMPLETED")), "the capture itself answers: {o}");
+    let (s, e) = h.send("GET", &format!("/v2/checkout/orders/{order}"), Some(&t), None, &[]).await;
+    assert_eq!(s, 503, "{e}");
+    conforms("GET", &format!("/v2/checkout/orders/{order}"), 503, &e);
+    let (s, v) = h.gw("GET", "/api/v1/billing_admin/invoices?limit=1", None).await;
+    assert_eq!(s, 200, "only PayPal is down: {v}");
+    assert_eq!(ledger_captures(&h).await.len(), 1, "the capture happened");
+    faults(&h, json!({})).await;
+    let (s, o) = h.send("GET", &format!("/v2/checkout/orders/{order}"), Some(&t), None, &[]).await;
+    assert_eq!((s, o["status"].as_str()), (200, Some("COMPLETED")), "{o}");
+}

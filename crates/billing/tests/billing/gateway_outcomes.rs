@@ -1,0 +1,1 @@
+//! Gateway outcomes after a finalization was sent.

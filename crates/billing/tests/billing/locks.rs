@@ -1,0 +1,1 @@
+//! The locks: one driver per open entry, recovery order, lease timing and ownership.

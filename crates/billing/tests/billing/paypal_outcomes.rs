@@ -1,0 +1,1 @@
+//! PayPal outcomes after a capture was sent.
