@@ -28,10 +28,12 @@ const RESUMED_ORDER: &str = "5O190127TN364715T";
 /// wallet; its capture completes.
 const RECOVERED: i64 = 458623;
 
-/// PayPal acts on every capture, then the connection drops before its answer.
+/// PayPal acts on every capture, then the connection drops before its answer and PayPal is down
+/// (503) until the faults change: the desk cannot learn what happened, so the attempt stays open.
+/// (With PayPal up, the desk reads the order or authorization and finishes at once.)
 const CAPTURE_ANSWERS_LOST: &str = r#"{"routes":{
-    "POST /v2/checkout/orders/{id}/capture":{"drop_after_commit_rate":1},
-    "POST /v2/payments/authorizations/{id}/capture":{"drop_after_commit_rate":1}}}"#;
+    "POST /v2/checkout/orders/{id}/capture":{"drop_after_commit_rate":1,"outage_after_commit_ms":600000},
+    "POST /v2/payments/authorizations/{id}/capture":{"drop_after_commit_rate":1,"outage_after_commit_ms":600000}}}"#;
 
 /// A `desk-sandbox` of this test, on a port it chose itself; killed on drop.
 struct Sandbox {
