@@ -43,7 +43,7 @@ pub fn preview(p: &CapturePreview) {
             w.amount, w.currency, w.exchange_rate, w.in_invoice_currency, p.currency
         );
     }
-    if p.path == "wallet" {
+    if p.path == billing::capture::CapturePath::Wallet {
         println!("  the wallet pays everything (no PayPal capture)");
     } else {
         println!("  PayPal part:  {} {}", p.paypal_amount, p.currency);

@@ -3,6 +3,8 @@
 use super::engine::{cur, money_of, Engine};
 use super::gateway_steps::not_eligible;
 use super::wallet_lease;
+use super::words::CapturePath;
+use crate::invoices::InvoiceStatus;
 use crate::{invoices, DeskError, ErrorCode};
 use gateway::GatewayError;
 use money::Money;
@@ -49,7 +51,7 @@ pub struct CapturePreview {
     pub currency: String,
     pub outstanding: String,
     /// `paypal` (wallet part + PayPal part) or `wallet` (the wallet pays everything).
-    pub path: String,
+    pub path: CapturePath,
     pub wallet: Option<WalletPartView>,
     /// What PayPal must capture, in the invoice's currency.
     pub paypal_amount: String,
@@ -80,14 +82,14 @@ impl Engine<'_> {
             environment: self.environment.as_str().to_owned(),
             currency: inv.currency.clone(),
             outstanding: inv.outstanding.clone(),
-            path: "paypal".into(),
+            path: CapturePath::Paypal,
             wallet: None,
             paypal_amount: inv.outstanding.clone(),
             approval: None,
             ready: false,
             problems: Vec::new(),
         };
-        if inv.status != "outstanding" {
+        if inv.status != InvoiceStatus::Outstanding {
             problems.push(format!("The invoice is {}, not outstanding.", inv.status));
             p.problems = problems;
             return Ok(p);
@@ -124,7 +126,7 @@ impl Engine<'_> {
             }
             Err(GatewayError::WalletNotFound) => Some(outstanding),
             Err(GatewayError::WalletBalanceTooHigh) => {
-                p.path = "wallet".into();
+                p.path = CapturePath::Wallet;
                 p.paypal_amount = Money::zero(currency).to_paypal_string();
                 None
             }

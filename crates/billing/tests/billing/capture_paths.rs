@@ -525,7 +525,7 @@ pub(crate) async fn full_wallet_invoice(d: &Desk) -> i64 {
         .expect("list")
         .rows;
     for r in rows.iter().filter(|r| r.wallet.as_ref().is_some_and(|w| !is_zero(&w.balance))) {
-        if d.capture_preview(r.invoice_no).await.expect("preview").path == "wallet" {
+        if d.capture_preview(r.invoice_no).await.expect("preview").path == billing::capture::CapturePath::Wallet {
             return r.invoice_no;
         }
     }
