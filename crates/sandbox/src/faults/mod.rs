@@ -8,7 +8,8 @@
 //! * `drop_after_commit_rate`: the request acts, then its connection drops (POSTs);
 //! * `error_after_commit_rate`, `error_after_commit_status` (400 or 422, default 422) and
 //!   `error_after_commit_issue` (default `UNPROCESSABLE_ENTITY` / `INVALID_REQUEST`): a POST
-//!   acts (a capture happens), then answers an error whose issue is on no documented list;
+//!   acts (a capture happens), then answers an error whose issue is on no documented list
+//!   (never the OAuth token request, whose 400 means the request itself was refused);
 //! * `in_progress_ms`: a PayPal POST with a `PayPal-Request-Id` stays in progress this long
 //!   before it acts; another request with the same key meanwhile gets PayPal's 409
 //!   `PREVIOUS_REQUEST_IN_PROGRESS`; the first then acts and answers, even when its caller has
@@ -290,7 +291,8 @@ pub(crate) async fn apply(State(state): State<AppState>, mut req: Request, next:
         *state.outage.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((side(&path), tokio::time::Instant::now() + Duration::from_millis(ms)));
     }
-    if rolls.error_after && method != "GET" && response.status().is_success() {
+    // issuing an OAuth token changes nothing a caller could lose: it never answers an error after
+    if rolls.error_after && method != "GET" && path != OAUTH_TOKEN && response.status().is_success() {
         tracing::debug!(%method, %path, "answering an undocumented error after the state change");
         return error_after_commit(&path, &fault);
     }
@@ -308,6 +310,9 @@ pub(crate) async fn apply(State(state): State<AppState>, mut req: Request, next:
     }
     response
 }
+
+/// PayPal's OAuth token endpoint.
+const OAUTH_TOKEN: &str = "/v1/oauth2/token";
 
 struct Rolls {
     limited: bool,

@@ -224,3 +224,20 @@ async fn an_outage_after_the_capture_hides_it_until_the_faults_change() {
     let (s, o) = h.send("GET", &format!("/v2/checkout/orders/{order}"), Some(&t), None, &[]).await;
     assert_eq!((s, o["status"].as_str()), (200, Some("COMPLETED")), "{o}");
 }
+
+/// An error after the state change is for calls whose effect a caller can lose (captures): a
+/// default `error_after_commit_rate` of 1 still issues OAuth tokens (a 400 there would say the
+/// credentials request itself was refused), while a capture acts and answers the error.
+#[tokio::test]
+async fn the_oauth_token_never_answers_an_error_after_the_fact() {
+    let (_sb, h) = start(config()).await;
+    let t = h.paypal_token().await;
+    let order = approved_order(&h, &t).await;
+    faults(&h, json!({ "default": { "error_after_commit_rate": 1 } })).await;
+    let again = h.paypal_token().await;
+    assert!(!again.is_empty());
+    let path = format!("/v2/checkout/orders/{order}/capture");
+    let (s, e) = h.send("POST", &path, Some(&again), Some("{}"), &[("PayPal-Request-Id", "after-token")]).await;
+    assert_eq!((s, issue(&e)), (422, "UNPROCESSABLE_ENTITY"), "{e}");
+    assert_eq!(ledger_captures(&h).await.len(), 1, "the capture happened");
+}
