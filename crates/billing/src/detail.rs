@@ -79,6 +79,7 @@ pub(crate) fn payments(invoice: &gateway::Invoice) -> Vec<PaymentView> {
     invoice
         .payments
         .iter()
+        .flatten()
         .map(|p| PaymentView {
             payment_id: p.payment_id.clone(),
             amount: p.amount.to_paypal_string(),

@@ -51,7 +51,7 @@ async fn reads_the_seed_invoice_with_payments() {
     let inv = c.invoice(458_732).await.expect("detail");
     assert_eq!(inv.outstanding.to_paypal_string(), "250.00");
     assert_eq!(inv.customer.name, "Nordlicht Freight GmbH");
-    assert!(inv.payments.is_empty());
+    assert_eq!(inv.payments, Some(vec![]), "the detail answer lists its payments: none yet");
     assert_eq!(c.invoice(1).await.expect_err("unknown"), GatewayError::InvoiceNotFound);
 }
 
@@ -273,7 +273,7 @@ mod payments {
         let e =
             c.finalize_paypal_capture(458_732, Money::from_minor(25_000, ngn), "N1", &none).await.expect_err("refused");
         assert_eq!(e, GatewayError::InvalidCurrency);
-        assert!(c.invoice(458_732).await.expect("detail").payments.is_empty(), "nothing was paid");
+        assert_eq!(c.invoice(458_732).await.expect("detail").payments, Some(vec![]), "nothing was paid");
     }
 
     #[tokio::test]
@@ -292,6 +292,6 @@ mod payments {
         sb.set_faults(Default::default());
         // the invoice's payments tell the truth
         let inv = c.invoice(458_732).await.expect("detail");
-        assert!(inv.payments.iter().any(|p| p.payment_id == "D1"));
+        assert!(inv.payments.iter().flatten().any(|p| p.payment_id == "D1"));
     }
 }

@@ -1,4 +1,4 @@
-//! The gateway's steps: part-process, finalize, and the full wallet payment.
+//! The gateway's steps: part-process and finalize; the full wallet payment in `wallet_pay.rs`.
 
 use super::engine::{cur, money_of, Engine, Flow};
 use super::journal::{self, Entry, State};
@@ -8,6 +8,8 @@ use crate::{DeskError, ErrorCode};
 use gateway::{GatewayError, WalletPart};
 use money::{Currency, Money};
 use serde_json::value::RawValue;
+
+mod wallet_pay;
 
 /// Why an attempt stays `planned` when its run lost the wallet lease during part-process.
 const LEASE_LOST: &str =
@@ -112,23 +114,21 @@ impl Engine<'_> {
     // ------------------------------------------------------------------------------------------
     // finalize_sent → finalized (or needs_attention); unknown outcome waits
 
-    /// Is `payment_id` among the invoice's payments at the gateway? `None`: cannot tell now.
-    async fn gateway_has_payment(
-        &self,
-        e: &mut Entry,
-        payment_id: Option<&str>,
-    ) -> Result<Option<(bool, gateway::Invoice)>, DeskError> {
+    /// What the gateway's invoice says of `payment_id` now. An answer without its payments list
+    /// cannot tell (GATEWAY-API.md gives the detail answer a `payments[]`; one without it is
+    /// never read as "no payments").
+    async fn gateway_has_payment(&self, e: &Entry, payment_id: &str) -> Result<AtGateway, DeskError> {
         let no = u64::try_from(e.invoice_no).map_err(DeskError::internal)?;
-        match self.gateway.invoice(no).await {
-            Ok(inv) => {
-                let ours = payment_id.is_some_and(|p| inv.payments.iter().any(|x| x.payment_id == p));
-                Ok(Some((ours, inv)))
-            }
-            Err(err) => {
-                journal::note_failure(self.pool, e, &format!("{}: {}", err.code(), err.detail())).await?;
-                Ok(None)
-            }
-        }
+        Ok(match self.gateway.invoice(no).await {
+            Ok(invoice) => match invoice.payments.as_deref() {
+                Some(list) => AtGateway::Listed { ours: list.iter().any(|p| p.payment_id == payment_id), invoice: Box::new(invoice) },
+                None => AtGateway::Unknown(format!(
+                    "gateway_payments_missing: the gateway's invoice {no} came without its payments; cannot tell whether {payment_id} is among them"
+                )),
+            },
+            Err(GatewayError::InvoiceNotFound) => AtGateway::NoInvoice,
+            Err(err) => AtGateway::Unknown(format!("{}: {}", err.code(), err.detail())),
+        })
     }
 
     pub(super) async fn finalize(&self, e: &mut Entry, resumed: bool) -> Result<Flow, DeskError> {
@@ -137,18 +137,19 @@ impl Engine<'_> {
         };
         if resumed {
             // The last send may have reached the gateway: look before sending again.
-            match self.gateway_has_payment(e, Some(&capture_id)).await? {
-                None => return Ok(Flow::Wait),
-                Some((true, _)) => {
+            match self.gateway_has_payment(e, &capture_id).await? {
+                AtGateway::Unknown(why) => return self.wait(e, &why).await,
+                AtGateway::NoInvoice => return self.wait(e, "invoice_not_found: invoice_not_found").await,
+                AtGateway::Listed { ours: true, .. } => {
                     self.to(e, State::Finalized).await?;
                     return Ok(Flow::Continue);
                 }
-                Some((false, inv)) if inv.status != gateway::InvoiceStatus::Outstanding => {
+                AtGateway::Listed { invoice: inv, .. } if inv.status != gateway::InvoiceStatus::Outstanding => {
                     return self
                         .attention(e, format!("PayPal captured {capture_id} but the invoice is already {} at the gateway by another payment; refund or reconcile", inv.status.as_str()))
                         .await
                 }
-                Some((false, _)) => {}
+                AtGateway::Listed { .. } => {}
             }
         }
         let amount = money_of(e.paypal_amount.as_deref().unwrap_or("0"), &e.currency)?;
@@ -176,25 +177,9 @@ impl Engine<'_> {
                 self.to(e, State::Finalized).await?;
                 Ok(Flow::Continue)
             }
-            Err(GatewayError::BadInvoice) | Err(GatewayError::InvoiceAlreadyPaid) => match self.gateway_has_payment(e, Some(&capture_id)).await? {
-                None => Ok(Flow::Wait),
-                Some((true, _)) => {
-                    self.to(e, State::Finalized).await?;
-                    Ok(Flow::Continue)
-                }
-                Some((false, inv)) => {
-                    self.attention(
-                        e,
-                        format!(
-                            "PayPal captured {amount} ({capture_id}) but the gateway refuses the invoice (it is {}, paid by {}); refund or reconcile",
-                            inv.status.as_str(),
-                            inv.payments.iter().map(|p| p.payment_id.as_str()).collect::<Vec<_>>().join(", ")
-                        ),
-                    )
-                    .await
-                }
-            },
-            Err(err) if err.is_transient() || err.is_offline() || matches!(err, GatewayError::InvalidResponse { .. }) => {
+            Err(err)
+                if err.is_transient() || err.is_offline() || matches!(err, GatewayError::InvalidResponse { .. }) =>
+            {
                 // Unknown: the next resume reads the invoice before sending again.
                 self.wait(e, &format!("{}: {}", err.code(), err.detail())).await
             }
@@ -203,24 +188,51 @@ impl Engine<'_> {
                 // stays open and is finalized when it resumes with working credentials.
                 self.credentials_stop(e, amount, &capture_id, err).await
             }
-            Err(GatewayError::InvalidAmount) => {
-                let why = self.invalid_amount_words(e).await?;
-                e.last_error = Some(format!("{}: {}", GatewayError::InvalidAmount.code(), GatewayError::InvalidAmount.detail()));
-                self.attention(
-                    e,
-                    format!(
-                        "PayPal captured {amount} ({capture_id}) but the gateway refused to finalize the invoice (Invalid Amount): {why}. \
-                         To resolve it, refund the PayPal capture {capture_id} and capture the invoice again, \
-                         or record the payment at the gateway by hand and reconcile the customer's wallet"
-                    ),
-                )
-                .await
-            }
-            Err(err) => {
-                e.last_error = Some(format!("{}: {}", err.code(), err.detail()));
-                self.attention(e, format!("PayPal captured {amount} ({capture_id}) but the gateway refused to finalize: {err}")).await
-            }
+            Err(err) => self.finalize_refused(e, amount, &capture_id, err).await,
         }
+    }
+
+    /// The gateway refused a finalization. A finalization was sent (this one, or an earlier one
+    /// whose answer was lost), so the gateway may hold the capture already and refuse this send
+    /// for that very reason ("Bad Invoice", "Invalid Amount", an undocumented error after it
+    /// acted): its invoice's payments decide. Ours among them: finalized; the payments cannot be
+    /// read: the attempt waits (and its next run reads them before sending again); only a
+    /// gateway that lists the invoice's payments without ours (or no longer knows the invoice)
+    /// ends it `needs_attention`.
+    async fn finalize_refused(
+        &self,
+        e: &mut Entry,
+        amount: Money,
+        capture_id: &str,
+        err: GatewayError,
+    ) -> Result<Flow, DeskError> {
+        let refusal = format!("{}: {}", err.code(), err.detail());
+        let invoice = match self.gateway_has_payment(e, capture_id).await? {
+            AtGateway::Unknown(why) => return self.wait(e, &format!("{refusal}; then {why}")).await,
+            AtGateway::Listed { ours: true, .. } => {
+                e.last_error = None;
+                self.to(e, State::Finalized).await?;
+                return Ok(Flow::Continue);
+            }
+            AtGateway::Listed { invoice, .. } => Some(invoice),
+            AtGateway::NoInvoice => None,
+        };
+        e.last_error = Some(refusal);
+        let reason = match (&err, &invoice) {
+            (GatewayError::BadInvoice | GatewayError::InvoiceAlreadyPaid, Some(inv)) => format!(
+                "PayPal captured {amount} ({capture_id}) but the gateway refuses the invoice (it is {}, paid by {}); refund or reconcile",
+                inv.status.as_str(),
+                inv.payments.iter().flatten().map(|p| p.payment_id.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            (GatewayError::InvalidAmount, _) => format!(
+                "PayPal captured {amount} ({capture_id}) but the gateway refused to finalize the invoice (Invalid Amount): {}. \
+                 To resolve it, refund the PayPal capture {capture_id} and capture the invoice again, \
+                 or record the payment at the gateway by hand and reconcile the customer's wallet",
+                invalid_amount_words(e, invoice.as_deref())
+            ),
+            _ => format!("PayPal captured {amount} ({capture_id}) but the gateway refused to finalize: {err}"),
+        };
+        self.attention(e, reason).await
     }
 
     /// A finalization stopped by our credentials (401) or the gateway's traffic guard (403):
@@ -253,101 +265,45 @@ impl Engine<'_> {
             err.detail()
         )))
     }
-
-    /// Why the gateway refused the amount, read from its invoice now (the wallet, most often).
-    async fn invalid_amount_words(&self, e: &mut Entry) -> Result<String, DeskError> {
-        let generic = "the gateway expects another amount for this invoice now (its outstanding total, the customer's \
-                       wallet or the exchange rate changed since part-process)";
-        let promised = match (e.wallet_amount.as_deref(), e.wallet_currency.as_deref()) {
-            (Some(a), Some(c)) => money_of(a, c).ok().filter(|m| !m.is_zero()),
-            _ => None,
-        };
-        let Some(promised) = promised else {
-            return Ok(generic.to_owned());
-        };
-        let Some((_, inv)) = self.gateway_has_payment(e, None).await? else {
-            return Ok(format!(
-                "part-process set {promised} of the customer's wallet aside for this invoice, and the gateway most likely \
-                 finds less in the wallet now (another payment drew on it meanwhile)"
-            ));
-        };
-        let now = inv.wallet.as_ref().and_then(|w| w.money());
-        Ok(match now {
-            Some(held) if held.currency() == promised.currency() && held.amount() < promised.amount() => format!(
-                "the customer's wallet no longer holds the {promised} that part-process set aside for this invoice \
-                 (it holds {held} now): another payment drew on the same wallet meanwhile, probably from another Capture Desk"
-            ),
-            None if inv.wallet.is_none() => format!(
-                "the customer's wallet, from which part-process set {promised} aside for this invoice, is gone at the gateway"
-            ),
-            _ => generic.to_owned(),
-        })
-    }
-
-    // ------------------------------------------------------------------------------------------
-    // wallet_pay_sent → finalized (or rejected); unknown outcome waits
-
-    pub(super) async fn wallet_pay(&self, e: &mut Entry, resumed: bool) -> Result<Flow, DeskError> {
-        if resumed {
-            match self.gateway_has_payment(e, None).await? {
-                None => return Ok(Flow::Wait),
-                Some((_, inv))
-                    if inv.status == gateway::InvoiceStatus::Paid
-                        && inv.payments.iter().any(|p| p.method == "wallet") =>
-                {
-                    let outstanding = money_of(&e.outstanding, &e.currency)?;
-                    let amount = inv
-                        .payments
-                        .iter()
-                        .rfind(|p| p.method == "wallet" && p.amount.currency() == outstanding.currency())
-                        .map_or(outstanding, |p| p.amount);
-                    record_wallet_payment(e, amount);
-                    self.to(e, State::Finalized).await?;
-                    return Ok(Flow::Continue);
-                }
-                Some((_, inv)) if inv.status != gateway::InvoiceStatus::Outstanding => {
-                    journal::mark_invoice_paid(self.pool, e.invoice_no, &e.currency).await?;
-                    return self
-                        .reject(e, format!("the invoice is already {} at the gateway", inv.status.as_str()))
-                        .await;
-                }
-                Some(_) => {}
-            }
-        }
-        let currency = cur(&e.currency)?;
-        let no = u64::try_from(e.invoice_no).map_err(DeskError::internal)?;
-        self.check_before(Step::WalletPay, e.id)?;
-        let result = self.gateway.pay_from_wallet(no, currency).await;
-        self.check_after(Step::WalletPay, e.id)?;
-        match result {
-            Ok(paid) => {
-                let outstanding = money_of(&e.outstanding, &e.currency)?;
-                let amount = Money::new(paid.amount, currency).ok().filter(|m| !m.is_zero()).unwrap_or(outstanding);
-                record_wallet_payment(e, amount);
-                self.to(e, State::Finalized).await?;
-                Ok(Flow::Continue)
-            }
-            Err(GatewayError::InvoiceAlreadyPaid) => {
-                journal::mark_invoice_paid(self.pool, e.invoice_no, &e.currency).await?;
-                self.reject(e, "the invoice is already paid at the gateway").await
-            }
-            Err(err)
-                if err.is_transient() || err.is_offline() || matches!(err, GatewayError::InvalidResponse { .. }) =>
-            {
-                self.wait(e, &format!("{}: {}", err.code(), err.detail())).await
-            }
-            Err(err) => self.reject(e, format!("the wallet payment was refused: {err}")).await,
-        }
-    }
 }
 
-/// The full wallet payment, journaled as what the gateway's answer states: the amount paid in
-/// the **invoice's** currency, with that currency (the answer of `pay` gives no wallet-currency
-/// figure or rate). `wallet_amount` is always in `wallet_currency`, on both paths.
-fn record_wallet_payment(e: &mut Entry, amount: Money) {
-    let text = amount.to_decimal_string();
-    e.wallet_amount = Some(text.clone());
-    e.wallet_currency = Some(amount.currency().code().to_owned());
-    e.wallet_in_invoice_currency = Some(text);
-    e.exchange_rate = None;
+/// What the gateway's invoice says of a payment of ours.
+enum AtGateway {
+    /// Cannot tell now (why): the invoice did not read, or its answer lists no payments.
+    Unknown(String),
+    /// The invoice lists its payments; ours is among them or not.
+    Listed { ours: bool, invoice: Box<gateway::Invoice> },
+    /// The gateway does not know the invoice (404 Invoice not found).
+    NoInvoice,
+}
+
+/// Why the gateway refused the amount, from its invoice as read after the refusal (the wallet,
+/// most often).
+fn invalid_amount_words(e: &Entry, invoice: Option<&gateway::Invoice>) -> String {
+    let generic = "the gateway expects another amount for this invoice now (its outstanding total, the customer's \
+                   wallet or the exchange rate changed since part-process)";
+    let promised = match (e.wallet_amount.as_deref(), e.wallet_currency.as_deref()) {
+        (Some(a), Some(c)) => money_of(a, c).ok().filter(|m| !m.is_zero()),
+        _ => None,
+    };
+    let Some(promised) = promised else {
+        return generic.to_owned();
+    };
+    let Some(inv) = invoice else {
+        return format!(
+            "part-process set {promised} of the customer's wallet aside for this invoice, and the gateway most likely \
+             finds less in the wallet now (another payment drew on it meanwhile)"
+        );
+    };
+    let now = inv.wallet.as_ref().and_then(|w| w.money());
+    match now {
+        Some(held) if held.currency() == promised.currency() && held.amount() < promised.amount() => format!(
+            "the customer's wallet no longer holds the {promised} that part-process set aside for this invoice \
+             (it holds {held} now): another payment drew on the same wallet meanwhile, probably from another Capture Desk"
+        ),
+        None if inv.wallet.is_none() => format!(
+            "the customer's wallet, from which part-process set {promised} aside for this invoice, is gone at the gateway"
+        ),
+        _ => generic.to_owned(),
+    }
 }

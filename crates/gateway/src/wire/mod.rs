@@ -107,8 +107,11 @@ pub struct Invoice {
     pub updated_at: DateTime<Utc>,
     pub wallet: Option<Wallet>,
     pub paypal: Option<PaypalApproval>,
-    /// Only in the detail endpoint's answer.
-    pub payments: Vec<InvoicePayment>,
+    /// The invoice's payments, as the detail endpoint lists them. `None`: the answer carried no
+    /// `payments` list (absent or `null`; list answers never carry one). GATEWAY-API.md gives
+    /// the detail answer a `payments[]`, but an answer without it says nothing about which
+    /// payments the invoice holds: it is never read as "no payments".
+    pub payments: Option<Vec<InvoicePayment>>,
     /// The invoice's JSON exactly as received, kept for forward compatibility.
     pub raw: String,
 }
@@ -198,6 +201,7 @@ struct InvoiceWire {
     updated_at: DateTime<Utc>,
     wallet: Option<WalletWire>,
     paypal: Option<PaypalWire>,
+    /// Absent and `null` both read as `None` (not as an empty list).
     #[serde(default)]
     payments: Option<Vec<PaymentWire>>,
 }
@@ -302,18 +306,20 @@ fn validate(raw: &RawValue) -> Result<Invoice, Refusal> {
     };
     let payments = w
         .payments
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| {
-            let pc = currency(&p.currency).map_err(|e| format!("payments.currency: {e}"))?;
-            Ok(InvoicePayment {
-                payment_id: non_empty(p.payment_id, "payments.paymentId")?,
-                amount: amount(&p.amount, pc, "payments.amount")?,
-                method: p.method.unwrap_or_default(),
-                at: p.at,
-            })
+        .map(|list| {
+            list.into_iter()
+                .map(|p| {
+                    let pc = currency(&p.currency).map_err(|e| format!("payments.currency: {e}"))?;
+                    Ok(InvoicePayment {
+                        payment_id: non_empty(p.payment_id, "payments.paymentId")?,
+                        amount: amount(&p.amount, pc, "payments.amount")?,
+                        method: p.method.unwrap_or_default(),
+                        at: p.at,
+                    })
+                })
+                .collect::<Result<Vec<_>, Refusal>>()
         })
-        .collect::<Result<Vec<_>, Refusal>>()?;
+        .transpose()?;
     Ok(Invoice {
         invoice_no: at,
         customer: Customer { id: non_empty(w.customer.id, "customer.id")?, name: w.customer.name.trim().to_owned() },

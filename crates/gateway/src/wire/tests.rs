@@ -139,3 +139,25 @@ fn a_page_that_is_not_a_page_is_refused_whole() {
     let bare = parse_page(br#"{"data":[]}"#, 3).expect("no pagination object");
     assert_eq!((bare.page, bare.limit, bare.total, bare.total_pages, bare.is_empty()), (3, None, None, None, true));
 }
+
+/// An answer without its payments list (absent or null) says nothing about the invoice's
+/// payments: `None`, never an empty list. A listed payment is read as sent; one that does not
+/// validate refuses the invoice.
+#[test]
+fn payments_absent_or_null_are_not_an_empty_list() {
+    let with = |payments: &str| SEED.replacen('{', &format!("{{ \"payments\": {payments},"), 1);
+    assert_eq!(parse_invoice(&raw(SEED)).expect("absent").payments, None);
+    assert_eq!(parse_invoice(&raw(&with("null"))).expect("null").payments, None);
+    assert_eq!(parse_invoice(&raw(&with("[]"))).expect("empty").payments, Some(vec![]));
+    let one = with(r#"[{"paymentId":"3C679366HH908993F","amount":250,"currency":"USD","method":"paypal"}]"#);
+    let listed = parse_invoice(&raw(&one)).expect("one payment").payments.expect("listed");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|p| (p.payment_id.as_str(), p.amount.to_decimal_string(), p.method.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("3C679366HH908993F", "250.00".to_owned(), "paypal")]
+    );
+    let bad = with(r#"[{"paymentId":"3C679366HH908993F","amount":250.001,"currency":"USD"}]"#);
+    assert!(matches!(parse_invoice(&raw(&bad)), Err(GatewayError::InvalidResponse { .. })));
+}

@@ -1,0 +1,116 @@
+//! The full wallet payment: wallet_pay_sent → finalized (or rejected); an unknown outcome waits.
+
+use crate::capture::engine::{cur, money_of, Engine, Flow};
+use crate::capture::journal::{self, Entry, State};
+use crate::capture::result::Step;
+use crate::DeskError;
+use gateway::GatewayError;
+use money::Money;
+
+impl Engine<'_> {
+    /// What the gateway's invoice says of the full wallet payment. Its answer names no payment,
+    /// so a paid invoice with a `wallet` payment is taken for ours; a paid invoice whose answer
+    /// lists no payments cannot tell.
+    async fn wallet_pay_read(&self, e: &Entry) -> Result<WalletRead, DeskError> {
+        let no = u64::try_from(e.invoice_no).map_err(DeskError::internal)?;
+        let inv = match self.gateway.invoice(no).await {
+            Ok(inv) => inv,
+            Err(err) => return Ok(WalletRead::Unknown(format!("{}: {}", err.code(), err.detail()))),
+        };
+        if inv.status == gateway::InvoiceStatus::Outstanding {
+            return Ok(WalletRead::Outstanding);
+        }
+        let Some(list) = inv.payments.as_deref() else {
+            return Ok(WalletRead::Unknown(format!(
+                "gateway_payments_missing: the gateway's invoice {no} is {} and came without its payments; cannot tell whether the wallet paid it",
+                inv.status.as_str()
+            )));
+        };
+        if inv.status != gateway::InvoiceStatus::Paid || !list.iter().any(|p| p.method == "wallet") {
+            return Ok(WalletRead::PaidOtherwise(inv.status));
+        }
+        let outstanding = money_of(&e.outstanding, &e.currency)?;
+        let amount = list
+            .iter()
+            .rfind(|p| p.method == "wallet" && p.amount.currency() == outstanding.currency())
+            .map_or(outstanding, |p| p.amount);
+        Ok(WalletRead::Ours(amount))
+    }
+
+    pub(in crate::capture) async fn wallet_pay(&self, e: &mut Entry, resumed: bool) -> Result<Flow, DeskError> {
+        if resumed {
+            match self.wallet_pay_read(e).await? {
+                WalletRead::Unknown(why) => return self.wait(e, &why).await,
+                WalletRead::Ours(amount) => return self.wallet_paid(e, amount).await,
+                WalletRead::PaidOtherwise(status) => return self.wallet_paid_otherwise(e, status).await,
+                WalletRead::Outstanding => {}
+            }
+        }
+        let currency = cur(&e.currency)?;
+        let no = u64::try_from(e.invoice_no).map_err(DeskError::internal)?;
+        self.check_before(Step::WalletPay, e.id)?;
+        let result = self.gateway.pay_from_wallet(no, currency).await;
+        self.check_after(Step::WalletPay, e.id)?;
+        match result {
+            Ok(paid) => {
+                let outstanding = money_of(&e.outstanding, &e.currency)?;
+                let amount = Money::new(paid.amount, currency).ok().filter(|m| !m.is_zero()).unwrap_or(outstanding);
+                self.wallet_paid(e, amount).await
+            }
+            Err(err)
+                if err.is_transient() || err.is_offline() || matches!(err, GatewayError::InvalidResponse { .. }) =>
+            {
+                self.wait(e, &format!("{}: {}", err.code(), err.detail())).await
+            }
+            // A refusal may follow a payment that went through (an undocumented error after the
+            // gateway acted, or an earlier send whose answer was lost): the invoice decides.
+            Err(err) => match self.wallet_pay_read(e).await? {
+                WalletRead::Unknown(why) => {
+                    self.wait(e, &format!("{}: {}; then {why}", err.code(), err.detail())).await
+                }
+                WalletRead::Ours(amount) => self.wallet_paid(e, amount).await,
+                WalletRead::PaidOtherwise(status) => self.wallet_paid_otherwise(e, status).await,
+                WalletRead::Outstanding if err == GatewayError::InvoiceAlreadyPaid => {
+                    self.wallet_paid_otherwise(e, gateway::InvoiceStatus::Paid).await
+                }
+                WalletRead::Outstanding => self.reject(e, format!("the wallet payment was refused: {err}")).await,
+            },
+        }
+    }
+
+    async fn wallet_paid(&self, e: &mut Entry, amount: Money) -> Result<Flow, DeskError> {
+        record_wallet_payment(e, amount);
+        e.last_error = None;
+        self.to(e, State::Finalized).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// The invoice was settled at the gateway, not by the wallet payment: nothing moved.
+    async fn wallet_paid_otherwise(&self, e: &mut Entry, status: gateway::InvoiceStatus) -> Result<Flow, DeskError> {
+        journal::mark_invoice_paid(self.pool, e.invoice_no, &e.currency).await?;
+        self.reject(e, format!("the invoice is already {} at the gateway", status.as_str())).await
+    }
+}
+
+/// What the gateway's invoice says of the full wallet payment.
+enum WalletRead {
+    /// Cannot tell now (why).
+    Unknown(String),
+    /// Still outstanding: the wallet payment did not settle it.
+    Outstanding,
+    /// Paid by a wallet payment (taken for ours), of this amount in the invoice's currency.
+    Ours(Money),
+    /// Settled otherwise (another payment, or cancelled).
+    PaidOtherwise(gateway::InvoiceStatus),
+}
+
+/// The full wallet payment, journaled as what the gateway's answer states: the amount paid in
+/// the **invoice's** currency, with that currency (the answer of `pay` gives no wallet-currency
+/// figure or rate). `wallet_amount` is always in `wallet_currency`, on both paths.
+fn record_wallet_payment(e: &mut Entry, amount: Money) {
+    let text = amount.to_decimal_string();
+    e.wallet_amount = Some(text.clone());
+    e.wallet_currency = Some(amount.currency().code().to_owned());
+    e.wallet_in_invoice_currency = Some(text);
+    e.exchange_rate = None;
+}
