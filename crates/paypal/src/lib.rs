@@ -10,8 +10,9 @@
 //!   `up` link, or `supplementary_data.related_ids` where the endpoint has it.
 //! * Errors: one [`PaypalError`] variant per issue we act on, keyed on `details[].issue`, with
 //!   the `debug_id` kept for the log. Bodies without `details` still parse.
-//!   [`proves_nothing_captured`] is the one list of refusals after which a capture certainly
-//!   did not happen.
+//!   [`refusal_proof`] is the one place that says what a refusal of a capture proves (only
+//!   [`RefusalProof::NothingCaptured`], [`proves_nothing_captured`]: a capture certainly did not
+//!   happen).
 //! * Amounts are `money::Money`, parsed strictly from PayPal's strings.
 
 mod client;
@@ -22,7 +23,7 @@ mod wire;
 
 pub use client::{ClientOptions, ClientSecret, PaypalClient, RequestId};
 pub use error::{ApiError, PaypalError};
-pub use refusals::{proves_nothing_captured, CaptureCall};
+pub use refusals::{proves_nothing_captured, refusal_proof, CaptureCall, RefusalProof};
 pub use types::{
     Authorization, AuthorizationCaptureRequest, AuthorizationStatus, Capture, CaptureStatus, Link, Order, OrderStatus,
     Parent, PurchaseUnit, Refund, RelatedIds,

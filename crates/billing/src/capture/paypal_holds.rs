@@ -5,10 +5,16 @@
 //!   own order or authorization (`supplementary_data.related_ids` where the endpoint has it, the
 //!   `up` link everywhere), or, when PayPal gives none, when the attempt's order lists it.
 //! * A capture whose `invoice_id` names another invoice is not ours.
-//! * After a capture was sent and PayPal's answer proved nothing ([`paypal::proves_nothing_captured`]),
-//!   the order or authorization is read and decides: captured → adopt; clearly not captured
-//!   and not capturable → rejected; not captured yet → wait (the next resume sends the same
-//!   request id again); unreadable → wait.
+//! * After a capture was sent and PayPal's answer proved nothing ([`paypal::refusal_proof`]),
+//!   the order or authorization is read and decides: a capture of ours listed → adopt; clearly
+//!   not captured and not capturable → rejected (an authorization voided, expired or denied,
+//!   an order voided or not approved, only once the order lists no capture of ours: an
+//!   authorization can be captured and then voided); not captured yet (an approved order
+//!   listing only declined captures included: our request may still be capturing) → wait (the
+//!   next resume sends the same request id again); unreadable → wait.
+//! * Among several captures, a live one (not declined or failed) is adopted before a declined
+//!   one, whatever the order PayPal lists them in; a declined capture adopted is never
+//!   finalized (verification rejects it).
 
 use super::engine::{money_of, Engine, Flow};
 use super::journal::{Entry, PaypalCaptureStatus, State};
@@ -62,13 +68,24 @@ pub(super) fn paypal_detail(err: &PaypalError) -> String {
     format!("{}: {}", err.code(), err.detail())
 }
 
-/// The attempt's capture among `captures`: not tied elsewhere; preferring one with our invoice
-/// id (or none) and the expected amount, then one not declined or failed; the latest of those.
+/// Not declined or failed (PayPal holds, or may yet hold, its money).
+pub(super) fn live(c: &Capture) -> bool {
+    !matches!(c.status, Some(CaptureStatus::Declined | CaptureStatus::Failed))
+}
+
+/// The attempt's capture among `captures`: not tied elsewhere; the latest that is live and
+/// exact (our invoice id or none, the expected amount), else the latest live one, else the
+/// latest exact one, else the latest. A declined capture is never preferred to a live one: it
+/// would be verified as declined and the attempt rejected while PayPal holds our money.
 fn pick<'c>(e: &Entry, captures: &'c [Capture], expected: Option<Money>) -> Option<&'c Capture> {
     let mine: Vec<&Capture> = captures.iter().filter(|c| !matches!(tie(e, c), Tie::Other(_))).collect();
-    let exact = |c: &&&Capture| other_invoice(e, c).is_none() && c.amount.is_some() && c.amount == expected;
-    let live = |c: &&&Capture| !matches!(c.status, Some(CaptureStatus::Declined | CaptureStatus::Failed));
-    mine.iter().rfind(exact).or_else(|| mine.iter().rfind(live)).or_else(|| mine.last()).copied()
+    let exact = |c: &Capture| other_invoice(e, c).is_none() && c.amount.is_some() && c.amount == expected;
+    mine.iter()
+        .rfind(|c| exact(c) && live(c))
+        .or_else(|| mine.iter().rfind(|c| live(c)))
+        .or_else(|| mine.iter().rfind(|c| exact(c)))
+        .or_else(|| mine.last())
+        .copied()
 }
 
 impl Engine<'_> {
@@ -134,7 +151,16 @@ impl Engine<'_> {
         if is_authorize(e) {
             let auth_id = e.authorization_id.clone().unwrap_or_default();
             let auth = match self.paypal.get_authorization(&auth_id).await {
-                Ok(a) => a,
+                Ok(a) if a.id.as_deref().is_none_or(|id| id == auth_id) => a,
+                Ok(a) => {
+                    let got = a.id.unwrap_or_default();
+                    return self
+                        .wait(
+                            e,
+                            &format!("{why}; PayPal answered the authorization {auth_id} with authorization {got}"),
+                        )
+                        .await;
+                }
                 Err(err) => {
                     return self
                         .wait(e, &format!("{why}; reading the authorization failed: {}", paypal_detail(&err)))
@@ -143,11 +169,12 @@ impl Engine<'_> {
             };
             return match auth.status {
                 Some(AuthorizationStatus::Captured | AuthorizationStatus::PartiallyCaptured) => self.adopt(e, None).await,
+                // captured and then voided (the rest of it) reads VOIDED too: look for our capture
                 Some(
                     status @ (AuthorizationStatus::Voided | AuthorizationStatus::Expired | AuthorizationStatus::Denied),
                 ) => {
-                    e.last_error = Some(why.chars().take(500).collect());
-                    self.reject(e, format!("the PayPal authorization is {}; nothing was captured", status.words())).await
+                    let reason = format!("the PayPal authorization is {}; nothing was captured", status.words());
+                    self.reject_unless_listed(e, why, reason).await
                 }
                 Some(AuthorizationStatus::Created) => {
                     self.wait(e, &format!("{why}; PayPal holds no capture of the authorization yet (the same request is sent again on resume)")).await
@@ -162,9 +189,12 @@ impl Engine<'_> {
             Ok(o) => o,
             Err(flow) => return Ok(flow),
         };
-        if order.captures().any(|c| !matches!(tie(e, c), Tie::Other(_))) {
+        // a live capture of ours: adopt it. Only declined ones on an order still approved: our
+        // request may still be capturing, so they decide nothing yet.
+        if order.captures().any(|c| !matches!(tie(e, c), Tie::Other(_)) && live(c)) {
             return self.adopt(e, Some(order)).await;
         }
+        let listed = order.captures().any(|c| !matches!(tie(e, c), Tie::Other(_)));
         match order.status {
             Some(OrderStatus::Completed) => self.adopt(e, Some(order)).await,
             Some(OrderStatus::Approved) => {
@@ -176,6 +206,10 @@ impl Engine<'_> {
                 )
                 .await
             }
+            // a capture listed (declined): verified, and rejected as declined
+            Some(
+                OrderStatus::Voided | OrderStatus::Created | OrderStatus::Saved | OrderStatus::PayerActionRequired,
+            ) if listed => self.adopt(e, Some(order)).await,
             Some(OrderStatus::Voided) => {
                 e.last_error = Some(why.chars().take(500).collect());
                 self.reject(e, "the PayPal order was voided; nothing was captured").await
@@ -188,6 +222,29 @@ impl Engine<'_> {
                 self.wait(e, &format!("{why}; the order's status cannot be read from PayPal's answer")).await
             }
         }
+    }
+
+    /// PayPal says the order or authorization cannot be captured now (`why`): that proves
+    /// nothing of ours was captured only when the order lists no capture of ours (an
+    /// authorization can be captured and then voided; a capture of an authorization is listed
+    /// under its order's payments too). A capture listed: adopted (and verified); none: rejected
+    /// with `reason`; the order unreadable: wait.
+    pub(super) async fn reject_unless_listed(
+        &self,
+        e: &mut Entry,
+        why: &str,
+        reason: String,
+    ) -> Result<Flow, DeskError> {
+        let order = match self.read_order(e, why).await? {
+            Ok(o) => o,
+            Err(flow) => return Ok(flow),
+        };
+        if order.captures().any(|c| !matches!(tie(e, c), Tie::Other(_))) {
+            tracing::info!(why, "PayPal refused, but lists a capture of ours");
+            return self.adopt(e, Some(order)).await;
+        }
+        e.last_error = Some(why.chars().take(500).collect());
+        self.reject(e, reason).await
     }
 
     /// Whether the capture is the attempt's, when PayPal named no relation for it: the

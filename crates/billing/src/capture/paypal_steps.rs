@@ -3,12 +3,12 @@
 
 use super::engine::{money_of, Engine, Flow};
 use super::journal::{Entry, PaypalCaptureStatus, State};
-use super::paypal_holds::{is_authorize, other_invoice, paypal_detail, tie, Tie};
+use super::paypal_holds::{is_authorize, live, other_invoice, paypal_detail, tie, Tie};
 use super::result::Step;
 use crate::DeskError;
 use paypal::{
-    proves_nothing_captured, AuthorizationCaptureRequest, AuthorizationStatus, Capture, CaptureCall, CaptureStatus,
-    Order, OrderStatus, PaypalError, RequestId,
+    refusal_proof, AuthorizationCaptureRequest, AuthorizationStatus, Capture, CaptureCall, CaptureStatus, Order,
+    OrderStatus, PaypalError, RefusalProof, RequestId,
 };
 
 impl Engine<'_> {
@@ -174,12 +174,20 @@ impl Engine<'_> {
             }
             // credentials: nothing decided; the attempt stays sent and is resumed once they are fixed
             Err(err @ PaypalError::AuthFailed { .. }) => Err(err.into()),
-            Err(err) if proves_nothing_captured(call, &err) => {
-                let clerk = err.to_string();
-                e.last_error = Some(paypal_detail(&err));
-                self.reject(e, format!("PayPal refused the capture: {clerk}")).await
-            }
-            Err(err) => self.settle_from_paypal(e, &paypal_detail(&err)).await,
+            Err(err) => match refusal_proof(call, &err) {
+                RefusalProof::NothingCaptured => {
+                    let clerk = err.to_string();
+                    e.last_error = Some(paypal_detail(&err));
+                    self.reject(e, format!("PayPal refused the capture: {clerk}")).await
+                }
+                // the order's, authorization's or merchant's state now: proof only when PayPal
+                // lists no capture of ours
+                RefusalProof::UnlessListed => {
+                    let reason = format!("PayPal refused the capture: {err}");
+                    self.reject_unless_listed(e, &paypal_detail(&err), reason).await
+                }
+                RefusalProof::Nothing => self.settle_from_paypal(e, &paypal_detail(&err)).await,
+            },
         }
     }
 
@@ -284,8 +292,5 @@ fn capture_in_answer(e: &Entry, o: Order) -> Option<Capture> {
         return None;
     }
     let mine: Vec<&Capture> = o.captures().filter(|c| !matches!(tie(e, c), Tie::Other(_))).collect();
-    mine.iter()
-        .rfind(|c| !matches!(c.status, Some(CaptureStatus::Declined | CaptureStatus::Failed)))
-        .or_else(|| mine.last())
-        .map(|c| (*c).clone())
+    mine.iter().rfind(|c| live(c)).or_else(|| mine.last()).map(|c| (*c).clone())
 }

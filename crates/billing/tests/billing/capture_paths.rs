@@ -1172,9 +1172,12 @@ async fn paypal_unreadable_at_the_approval_keeps_the_attempt_open_with_nothing_m
     c.d.close().await;
 }
 
-/// send_capture: PayPal refuses the capture itself (an order and an authorization).
+/// send_capture: PayPal answers the capture itself `403 PERMISSION_DENIED` (an order and an
+/// authorization). That says who asks, not what was captured: PayPal is read, still holds the
+/// order approved or the authorization open, so the attempt waits with nothing moved; the same
+/// request captures once the refusal is gone.
 #[tokio::test]
-async fn a_capture_paypal_refuses_is_rejected_with_nothing_moved() {
+async fn a_capture_paypal_refuses_with_403_waits_with_nothing_moved() {
     let world = World::seeded(1, 300).await;
     for (no, route) in [
         (world.order_without_wallet(), "POST /v2/checkout/orders/{id}/capture"),
@@ -1182,10 +1185,14 @@ async fn a_capture_paypal_refuses_is_rejected_with_nothing_moved() {
     ] {
         let c = case(&world, no).await;
         set_faults(&c.sb, &format!(r#"{{"routes":{{"{route}":{{"error_rate":1,"error_status":403}}}}}}"#)).await;
-        let e = assert_refused(&c.d, no, "PayPal refused the capture: PayPal refused the request.").await;
+        let r = c.d.capture(no).await.expect("a result");
+        assert_eq!((r.state, r.finished), (State::PaypalCaptureSent, false), "{r:?}");
+        let e = only_entry(&c.d, no).await;
         assert!(e.last_error.as_deref().is_some_and(|x| x.contains("PERMISSION_DENIED")), "{e:?}");
         set_faults(&c.sb, "{}").await;
         assert_nothing_moved(&c.sb, no, &c.before).await;
+        let done = c.d.recover().await.expect("recover");
+        assert_eq!(done.iter().map(|r| r.state).collect::<Vec<_>>(), vec![State::Finalized]);
         c.d.close().await;
     }
 }
