@@ -4,9 +4,11 @@
 //! The steps live beside it: `gateway_steps.rs` (part-process, finalize, the wallet payment),
 //! `paypal_steps.rs` (approval, capture, adoption, verification); the preview in `preview.rs`.
 
+use super::inflight;
 use super::journal::{self, Entry, Plan, State};
+use super::lease::{Lease, WAIT};
 use super::result::{CaptureResult, Interrupt, Step};
-use super::wallet_lease::Entered;
+use super::wallet_lease::{self, Entered};
 use crate::{invoices, DeskError, Environment, ErrorCode};
 use gateway::GatewayClient;
 use money::{Currency, Money};
@@ -130,17 +132,38 @@ impl Engine<'_> {
 
     /// Continues an attempt from its journaled state until it finishes or must wait.
     pub async fn resume(&self, e: Entry) -> Result<CaptureResult, DeskError> {
-        // ---- in-process hold (inflight.rs): one run per invoice in this process; a second caller
-        // waits, then goes on from the journal as the first (or anyone since `e` was read) left it
-        let _hold = super::inflight::hold(self.desk_id, e.invoice_no).await;
+        // ---- one driver per entry (inflight.rs): in this process the invoice hold, in this data
+        // directory the entry lease; a second caller waits (bounded), then goes on from the
+        // journal as the first (or anyone since `e` was read) left it, or gives up untouched
+        let Some(_hold) = inflight::hold(self.desk_id, e.invoice_no, WAIT).await else {
+            return Err(inflight::busy(&e, None));
+        };
+        let e = journal::get(self.pool, e.id).await?.unwrap_or(e);
+        if e.state().is_terminal() {
+            return Ok(CaptureResult::of(&e));
+        }
+        let entry_lease = match inflight::take_entry(self.pool, &e, WAIT).await? {
+            Ok(lease) => lease,
+            Err(held) => return Err(inflight::busy(&e, Some(&held))),
+        };
+        let result = self.resume_held(e, &entry_lease).await;
+        entry_lease.release().await;
+        result
+        // ---- end one driver per entry
+    }
+
+    /// [`Engine::resume`] with the entry lease held.
+    async fn resume_held(&self, e: Entry, entry_lease: &Lease) -> Result<CaptureResult, DeskError> {
+        // another process may have moved the entry until this run held its lease: go on from
+        // the journal as it is now (a finished attempt is not sent again)
         let mut e = journal::get(self.pool, e.id).await?.unwrap_or(e);
-        // ---- end in-process hold
         // ---- wallet lease (wallet_lease.rs): one run per customer's wallet in this data directory
-        let lease = match self.enter_wallet(&mut e).await? {
-            Entered::Run(lease) => lease,
+        let (lease, key) = match self.enter_wallet(&mut e).await? {
+            Entered::Run(Some((lease, key))) => (Some(lease), key),
+            Entered::Run(None) => (None, String::new()),
             Entered::Done(result) => return Ok(result),
         };
-        let result = self.run(e).await;
+        let result = wallet_lease::within(lease.as_ref(), &key, self.run(e, entry_lease)).await;
         if let Some(lease) = lease {
             lease.release().await;
         }
@@ -148,9 +171,8 @@ impl Engine<'_> {
         // ---- end wallet lease
     }
 
-    async fn run(&self, e: Entry) -> Result<CaptureResult, DeskError> {
-        // Another process may have moved the entry while this one waited for the wallet lease:
-        // go on from the journal as it is now (a finished attempt is not sent again).
+    async fn run(&self, e: Entry, entry_lease: &Lease) -> Result<CaptureResult, DeskError> {
+        // the wallet lease may have been waited for: read the entry again
         let mut e = journal::get(self.pool, e.id).await?.unwrap_or(e);
         let span = tracing::info_span!("capture", journal_id = e.id, invoice_no = e.invoice_no);
         let _guard = span.enter();
@@ -158,6 +180,11 @@ impl Engine<'_> {
         let mut resumed = true;
         for _ in 0..20 {
             let before = e.state();
+            // a run whose entry lease was lost (this process paused past its TTL, and another
+            // may have taken the attempt over) must not take another step
+            if !before.is_terminal() && !entry_lease.confirm().await? {
+                return Err(inflight::lost(&e));
+            }
             let flow = match before {
                 State::Planned => self.part_process(&mut e).await?,
                 State::PartProcessed => self.check_approval(&mut e).await?,

@@ -1,16 +1,33 @@
-//! In one process, one run per invoice.
+//! One driver per open journal entry.
 //!
 //! The app resumes every unfinished attempt at start; a clerk may click the same invoice
-//! meanwhile, or a batch may list it twice. Two runs of one journal entry would each send the
-//! step's call (a capture replayed with the same request id, a second finalization read-then-
-//! sent). So a run holds its invoice here, keyed on (desk id, invoice number), for as long as it
-//! runs. A second caller **waits** for the first to finish, then reads the entry again from the
-//! journal and goes on from where the first left it (usually: it is finished, and the second
-//! caller is told its outcome). Across processes the journal's own rules apply (one open attempt
-//! per invoice, stale-row refusal, the wallet lease).
+//! meanwhile, a batch may list it twice, and `desk recover` may run beside the app (or beside
+//! another `desk recover`). Two runs of one journal entry would each send the step's call (a
+//! capture replayed with the same request id, a second finalization read-then-sent). Two locks,
+//! always taken in this order (then the wallet lease, `wallet_lease.rs`), keep it to one:
+//!
+//! * **In one process**, a run holds its invoice here ([`hold`]), keyed on (desk id, invoice
+//!   number), for as long as it runs.
+//! * **In one data directory** (every process), the run then takes the attempt's **entry
+//!   lease** ([`take_entry`]: a row of `entry_lease` with a holder id and an expiry renewed
+//!   while held, `lease.rs`), and only then reads the entry again from the journal: whatever
+//!   another run (of this process or another) did meanwhile is seen, so a finished attempt is not
+//!   sent again, and a sent one is resumed by reading what it did.
+//!
+//! A second caller **waits** for either, at most [`WAIT`] (longer than one remote call with its
+//! retries). One that gives up leaves the entry as it was (nothing written, nothing sent) and is
+//! told that another run is working on it ([`busy`]); the clerk tries again later. A process
+//! killed while holding the entry lease blocks the attempt for at most the lease's TTL; the next
+//! run takes it over. A run that finds its lease lost (expired and perhaps taken over) stops
+//! before its next step.
 
+use super::journal::Entry;
+use super::lease::{Held, Kind, Lease, WAIT};
+use crate::{DeskError, ErrorCode};
+use sqlx::SqlitePool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 type Key = (String, i64);
@@ -27,9 +44,10 @@ pub struct InvoiceHold {
     guard: Option<OwnedMutexGuard<()>>,
 }
 
-/// Waits until no other run of this process holds `invoice_no` of `desk_id`, then holds it;
-/// the flag says whether another run held it first.
-pub async fn hold(desk_id: &str, invoice_no: i64) -> (InvoiceHold, bool) {
+/// Waits until no other run of this process holds `invoice_no` of `desk_id` (at most `wait`),
+/// then holds it; the flag says whether another run held it first. `None`: still held after
+/// `wait`.
+pub async fn hold(desk_id: &str, invoice_no: i64, wait: Duration) -> Option<(InvoiceHold, bool)> {
     let key = (desk_id.to_owned(), invoice_no);
     let lock = {
         let mut map = registry().lock().unwrap_or_else(|p| p.into_inner());
@@ -39,10 +57,25 @@ pub async fn hold(desk_id: &str, invoice_no: i64) -> (InvoiceHold, bool) {
         Ok(g) => (g, false),
         Err(_) => {
             tracing::info!(invoice_no, "another run of this process holds the invoice; waiting for it");
-            (Arc::clone(&lock).lock_owned().await, true)
+            match tokio::time::timeout(wait, Arc::clone(&lock).lock_owned()).await {
+                Ok(g) => (g, true),
+                Err(_) => {
+                    // give the key back to the registry's bookkeeping: nobody holds it for us
+                    forget_if_unused(&key, lock);
+                    return None;
+                }
+            }
         }
     };
-    (InvoiceHold { key, lock, guard: Some(guard) }, waited)
+    Some((InvoiceHold { key, lock, guard: Some(guard) }, waited))
+}
+
+fn forget_if_unused(key: &Key, lock: Arc<AsyncMutex<()>>) {
+    let mut map = registry().lock().unwrap_or_else(|p| p.into_inner());
+    // the map's and ours: nobody waits, nobody else took it; forget the key
+    if Arc::strong_count(&lock) == 2 && lock.try_lock().is_ok() {
+        map.remove(key);
+    }
 }
 
 impl Drop for InvoiceHold {
@@ -54,6 +87,48 @@ impl Drop for InvoiceHold {
             map.remove(&self.key);
         }
     }
+}
+
+/// The entry lease's key for journal entry `journal_id`.
+pub fn entry_key(journal_id: i64) -> String {
+    format!("journal:{journal_id}")
+}
+
+/// Takes the entry lease of `e` for this run, waiting at most `wait` for another run (of any
+/// process on this data directory). `Err(held)`: another run still holds it.
+pub(crate) async fn take_entry(pool: &SqlitePool, e: &Entry, wait: Duration) -> Result<Result<Lease, Held>, DeskError> {
+    Lease::acquire(pool, Kind::Entry, &entry_key(e.id), e, wait).await
+}
+
+/// For a clerk: the run gave up waiting for `e` (another run holds it); nothing was done.
+pub(crate) fn busy(e: &Entry, held: Option<&Held>) -> DeskError {
+    let who = match held {
+        Some(h) => format!("entry_busy: journal {} is held by run {}", e.id, h.holder),
+        None => format!("entry_busy: invoice {} is held by another run of this process", e.invoice_no),
+    };
+    DeskError::new(
+        ErrorCode::Conflict,
+        format!(
+            "Another Capture Desk run is working on the capture of invoice {} right now (waited {} s for it). \
+             Nothing was sent and the capture is left as it was; try again once that run has finished.",
+            e.invoice_no,
+            WAIT.as_secs()
+        ),
+    )
+    .with_detail(who)
+}
+
+/// For a clerk: the run's entry lease was lost mid-way (expired and perhaps taken over).
+pub(crate) fn lost(e: &Entry) -> DeskError {
+    DeskError::new(
+        ErrorCode::Conflict,
+        format!(
+            "Another Capture Desk run took over the capture of invoice {} (this run paused for too long); \
+             this run stopped before its next step.",
+            e.invoice_no
+        ),
+    )
+    .with_detail(format!("entry_lease_lost: journal {} state {}", e.id, e.state().as_str()))
 }
 
 #[cfg(test)]
@@ -68,10 +143,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_run_waits_for_the_first_and_the_key_is_forgotten_after() {
-        let (first, waited) = hold("desk-t", 7).await;
+        let (first, waited) = hold("desk-t", 7, WAIT).await.expect("held");
         assert!(!waited && is_held("desk-t", 7));
-        let other = hold("desk-t", 8).await; // another invoice is not held up
-        let second = tokio::spawn(async { hold("desk-t", 7).await.1 });
+        let other = hold("desk-t", 8, WAIT).await.expect("held"); // another invoice is not held up
+        let second = tokio::spawn(async { hold("desk-t", 7, WAIT).await.expect("held").1 });
         tokio::time::timeout(Duration::from_millis(100), async {
             while !second.is_finished() {
                 tokio::task::yield_now().await;
@@ -85,5 +160,17 @@ mod tests {
         assert!(!is_held("desk-t", 7) && !is_held("desk-t", 8));
         let map = registry().lock().expect("registry");
         assert!(!map.contains_key(&("desk-t".to_owned(), 7)) && !map.contains_key(&("desk-t".to_owned(), 8)));
+    }
+
+    #[tokio::test]
+    async fn a_second_run_gives_up_after_its_wait_and_the_first_keeps_the_invoice() {
+        let (first, _) = hold("desk-g", 7, WAIT).await.expect("held");
+        assert!(hold("desk-g", 7, Duration::from_millis(50)).await.is_none(), "gave up");
+        assert!(is_held("desk-g", 7), "the first still holds it");
+        drop(first);
+        assert!(registry().lock().expect("registry").get(&("desk-g".to_owned(), 7)).is_none(), "forgotten");
+        let (again, waited) = hold("desk-g", 7, Duration::ZERO).await.expect("free again");
+        assert!(!waited);
+        drop(again);
     }
 }

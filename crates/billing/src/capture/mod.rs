@@ -21,6 +21,7 @@ pub mod engine;
 mod gateway_steps;
 mod inflight;
 pub mod journal;
+mod lease;
 mod paypal_holds;
 mod paypal_steps;
 pub mod preview;

@@ -8,11 +8,12 @@
 //!
 //! * **The lease.** A run of an attempt ([`Engine::resume`]) takes the wallet's lease (a row of
 //!   `wallet_lease`, keyed on the customer: the wallet is the customer's) before it does
-//!   anything, and gives it back when the run ends: the attempt is terminal, or it waits
-//!   (PayPal pending, a service unreachable), or the run failed. While held, the lease is
-//!   renewed every [`RENEW_EVERY`]; it expires [`TTL`] after the last renewal, so a process
-//!   killed while holding it blocks the wallet for at most that long, and the next run takes
-//!   it over. A run that finds the lease held waits for it (up to [`WAIT`]).
+//!   anything (after the attempt's own entry lease, `inflight.rs`), and gives it back when the
+//!   run ends: the attempt is terminal, or it waits (PayPal pending, a service unreachable), or
+//!   the run failed. The lease's mechanics are `lease.rs`'s: renewed every [`RENEW_EVERY`] while
+//!   held, expired [`TTL`] after the last renewal (a killed process blocks the wallet for at most
+//!   that long; the next run takes it over), every renewal and release matching the holder. A
+//!   run that finds the lease held waits for it (up to [`WAIT`]).
 //! * **The promise.** An open attempt past part-process whose wallet part is not zero (or that
 //!   pays from the wallet) still carries the wallet's promise when it stopped (a crash, PayPal
 //!   pending, an unreachable gateway): its finalization will debit what part-process promised.
@@ -22,7 +23,8 @@
 //!   then captured again and part-process promises what is left.
 //! * **The rule**, checked with the lease held: a `planned` attempt part-processes only while it
 //!   holds its wallet's lease and no other open attempt on that wallet carries the promise; the
-//!   lease is confirmed (and renewed) again just before `part_processed` is written. An attempt
+//!   lease is confirmed (renewed, by this run's holder id: [`confirm`]) again just before
+//!   `part_processed` is written. An attempt
 //!   past part-process never needs the lease to go on (its promise is in the journal); it takes
 //!   the lease when it can, so that attempts queued behind it wait for it instead of being
 //!   deferred, and goes on without it when it cannot.
@@ -33,19 +35,11 @@
 
 use super::engine::Engine;
 use super::journal::{self, Entry, State};
+pub use super::lease::{Held, RENEW_EVERY, TTL, WAIT};
+use super::lease::{Kind, Lease};
 use super::result::CaptureResult;
 use crate::DeskError;
 use sqlx::SqlitePool;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
-use std::time::Duration;
-
-/// How long a lease lives after its last renewal.
-pub const TTL: Duration = Duration::from_secs(15);
-/// How often a holder renews its lease.
-pub const RENEW_EVERY: Duration = Duration::from_secs(5);
-/// How long a run waits for a wallet another run holds before it is deferred.
-pub const WAIT: Duration = Duration::from_secs(60);
 
 /// The lease's key for a customer's wallet.
 pub fn wallet_key(customer_id: &str) -> String {
@@ -60,184 +54,34 @@ pub(crate) async fn customer_of(pool: &SqlitePool, invoice_no: i64) -> Result<Op
         .await?)
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-fn ttl_ms() -> i64 {
-    i64::try_from(TTL.as_millis()).unwrap_or(15_000)
-}
-
-/// A fresh holder id: this process (its id and a random number) and this run.
-fn new_holder(journal_id: i64) -> String {
-    static PROCESS: OnceLock<String> = OnceLock::new();
-    static RUNS: AtomicU64 = AtomicU64::new(0);
-    let process = PROCESS.get_or_init(|| {
-        use std::hash::{BuildHasher, Hasher};
-        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
-        format!("{}-{random:016x}", std::process::id())
-    });
-    format!("{process}/{}/j{journal_id}", RUNS.fetch_add(1, Ordering::Relaxed) + 1)
-}
-
-/// Who holds a wallet's lease.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Held {
-    pub holder: String,
-    pub journal_id: i64,
-    pub invoice_no: i64,
-}
-
 /// The unexpired lease on `key`, if any.
 pub(crate) async fn holder(pool: &SqlitePool, key: &str) -> Result<Option<Held>, DeskError> {
-    let row: Option<(String, i64, i64)> = sqlx::query_as(
-        "SELECT holder, journal_id, invoice_no FROM wallet_lease WHERE wallet_key = ? AND expires_at > ?",
-    )
-    .bind(key)
-    .bind(now_ms())
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|(holder, journal_id, invoice_no)| Held { holder, journal_id, invoice_no }))
+    super::lease::holder(pool, Kind::Wallet, key).await
 }
 
-/// Takes the lease on `key` for `holder` if it is free or expired; else says who holds it.
-async fn try_take(pool: &SqlitePool, key: &str, holder: &str, e: &Entry) -> Result<Option<Held>, DeskError> {
-    let now = now_ms();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let current: Option<(String, i64, i64, i64)> =
-        sqlx::query_as("SELECT holder, journal_id, invoice_no, expires_at FROM wallet_lease WHERE wallet_key = ?")
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if let Some((h, journal_id, invoice_no, expires_at)) = current {
-        if expires_at > now {
-            tx.rollback().await?;
-            return Ok(Some(Held { holder: h, journal_id, invoice_no }));
-        }
-        tracing::warn!(wallet = key, previous = %h, journal_id, invoice_no, "taking over an expired wallet lease");
-    }
-    sqlx::query(
-        "INSERT INTO wallet_lease (wallet_key, holder, journal_id, invoice_no, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (wallet_key) DO UPDATE SET holder = excluded.holder, journal_id = excluded.journal_id, \
-         invoice_no = excluded.invoice_no, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at",
-    )
-    .bind(key)
-    .bind(holder)
-    .bind(e.id)
-    .bind(e.invoice_no)
-    .bind(crate::time::text(chrono::Utc::now()))
-    .bind(now + ttl_ms())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(None)
+tokio::task_local! {
+    /// The wallet lease the current run holds: (wallet key, holder id).
+    static RUN_WALLET: Option<(String, String)>;
 }
 
-/// A held lease. Renewed in the background until [`Lease::release`] (or drop) gives it back.
-pub(crate) struct Lease {
-    pool: SqlitePool,
-    key: String,
-    holder: String,
-    renew: tokio::task::JoinHandle<()>,
-    released: bool,
+/// Runs `f` (a run of an attempt) as the holder of `lease`, so that [`confirm`] inside it
+/// renews exactly that lease.
+pub(crate) async fn within<F: std::future::Future>(lease: Option<&Lease>, key: &str, f: F) -> F::Output {
+    RUN_WALLET.scope(lease.map(|l| (key.to_owned(), l.holder().to_owned())), f).await
 }
 
-impl Lease {
-    /// Takes the lease on `key` for the run of `e`, waiting up to `wait` for another holder.
-    /// `Err(held)`: still held by another run after `wait`.
-    pub(crate) async fn acquire(
-        pool: &SqlitePool,
-        key: &str,
-        e: &Entry,
-        wait: Duration,
-    ) -> Result<Result<Lease, Held>, DeskError> {
-        let holder = new_holder(e.id);
-        let deadline = tokio::time::Instant::now() + wait;
-        let mut pause = Duration::from_millis(25);
-        loop {
-            match try_take(pool, key, &holder, e).await? {
-                None => break,
-                Some(held) if tokio::time::Instant::now() >= deadline => return Ok(Err(held)),
-                Some(held) => {
-                    tracing::debug!(wallet = key, holder = %held.holder, "waiting for the wallet lease");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(250));
-                }
-            }
-        }
-        let renew = {
-            let (pool, key, holder) = (pool.clone(), key.to_owned(), holder.clone());
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(RENEW_EVERY).await;
-                    let r = sqlx::query("UPDATE wallet_lease SET expires_at = ? WHERE wallet_key = ? AND holder = ?")
-                        .bind(now_ms() + ttl_ms())
-                        .bind(&key)
-                        .bind(&holder)
-                        .execute(&pool)
-                        .await;
-                    match r {
-                        Ok(r) if r.rows_affected() == 1 => {}
-                        Ok(_) => {
-                            tracing::warn!(wallet = %key, %holder, "the wallet lease was lost (expired and taken over)");
-                            return;
-                        }
-                        Err(err) => tracing::warn!(wallet = %key, error = %err, "could not renew the wallet lease"),
-                    }
-                }
-            })
-        };
-        tracing::debug!(wallet = key, %holder, "wallet lease taken");
-        Ok(Ok(Lease { pool: pool.clone(), key: key.to_owned(), holder, renew, released: false }))
-    }
-
-    /// Gives the lease back.
-    pub(crate) async fn release(mut self) {
-        self.released = true;
-        self.renew.abort();
-        let r = sqlx::query("DELETE FROM wallet_lease WHERE wallet_key = ? AND holder = ?")
-            .bind(&self.key)
-            .bind(&self.holder)
-            .execute(&self.pool)
-            .await;
-        if let Err(err) = r {
-            // it expires by itself
-            tracing::warn!(wallet = %self.key, error = %err, "could not give the wallet lease back");
-        }
-    }
-}
-
-impl Drop for Lease {
-    /// A run dropped mid-way (cancelled) gives its lease back too, as soon as it can.
-    fn drop(&mut self) {
-        if self.released {
-            return;
-        }
-        self.renew.abort();
-        let (pool, key, holder) = (self.pool.clone(), std::mem::take(&mut self.key), std::mem::take(&mut self.holder));
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                let _ = sqlx::query("DELETE FROM wallet_lease WHERE wallet_key = ? AND holder = ?")
-                    .bind(&key)
-                    .bind(&holder)
-                    .execute(&pool)
-                    .await;
-            });
-        }
-    }
-}
-
-/// Renews the lease the run of journal `journal_id` holds. `false`: it holds none any more
-/// (it expired and another run took it over), so it must not part-process now.
+/// Renews the wallet lease the current run (of journal `journal_id`) holds. `false`: it holds
+/// none any more (it expired and another run, perhaps of the same attempt, took it over), so it
+/// must not part-process now. Matches the run's **holder id**, never just the journal id.
 pub(crate) async fn confirm(pool: &SqlitePool, journal_id: i64) -> Result<bool, DeskError> {
-    let now = now_ms();
-    let r = sqlx::query("UPDATE wallet_lease SET expires_at = ? WHERE journal_id = ? AND expires_at > ?")
-        .bind(now + ttl_ms())
-        .bind(journal_id)
-        .bind(now)
-        .execute(pool)
-        .await?;
-    Ok(r.rows_affected() == 1)
+    let Ok(Some((key, holder))) = RUN_WALLET.try_with(Clone::clone) else {
+        return Ok(false);
+    };
+    // the holder id names the attempt its run drives (`…/j{journal id}`)
+    if !holder.ends_with(&format!("/j{journal_id}")) {
+        return Ok(false);
+    }
+    super::lease::renew(pool, Kind::Wallet, &key, &holder).await
 }
 
 /// An open attempt that carries a wallet's promise.
@@ -296,8 +140,8 @@ pub(crate) fn running_words(h: &Held) -> String {
 
 /// What [`Engine::enter_wallet`] decided.
 pub(crate) enum Entered {
-    /// Run the attempt (holding the lease, or without it past part-process).
-    Run(Option<Lease>),
+    /// Run the attempt (holding the lease on the wallet key, or without it past part-process).
+    Run(Option<(Lease, String)>),
     /// Do not run it now: this is where it stands.
     Done(CaptureResult),
 }
@@ -318,7 +162,7 @@ impl Engine<'_> {
             return Ok(Entered::Run(None));
         };
         let key = wallet_key(&customer);
-        let lease = match Lease::acquire(self.pool, &key, e, WAIT).await? {
+        let lease = match Lease::acquire(self.pool, Kind::Wallet, &key, e, WAIT).await? {
             Ok(lease) => lease,
             Err(held) if planned => return self.defer(e, &running_words(&held), &held_detail(&held)).await,
             Err(held) => {
@@ -334,7 +178,7 @@ impl Engine<'_> {
                 return self.defer(e, &promise_words(&p), &detail).await;
             }
         }
-        Ok(Entered::Run(Some(lease)))
+        Ok(Entered::Run(Some((lease, key))))
     }
 
     /// Leaves the attempt `planned` (nothing moved), with why in the journal and the result.

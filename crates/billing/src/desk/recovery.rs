@@ -1,8 +1,11 @@
 //! Recovery: every unfinished attempt of this environment resumed from its journaled state.
-//! One attempt that cannot be resumed does not stop the others: each is tried and reported.
+//! Attempts already past part-process go first (money may have moved, and their wallet promise
+//! defers every `planned` attempt of the same wallet until they finish), then the `planned`
+//! ones, each group oldest first. One attempt that cannot be resumed does not stop the others:
+//! each is tried and reported.
 
 use super::Desk;
-use crate::capture::{self, CaptureResult, Entry, Interrupt};
+use crate::capture::{self, CaptureResult, Entry, Interrupt, State};
 use crate::DeskError;
 
 /// One unfinished attempt, resumed (or why it could not be).
@@ -48,10 +51,13 @@ impl Desk {
         Ok(self.recover_each(interrupt).await?.into_iter().map(Recovered::into_result).collect())
     }
 
-    /// Resumes every unfinished attempt, each with its own outcome. `Err` only when none can be
-    /// tried (the journal cannot be read, or the services are not configured).
+    /// Resumes every unfinished attempt (past part-process first, then `planned`), each with its
+    /// own outcome. `Err` only when none can be tried (the journal cannot be read, or the
+    /// services are not configured).
     pub async fn recover_each(&self, interrupt: Option<&dyn Interrupt>) -> Result<Vec<Recovered>, DeskError> {
-        let unfinished = capture::journal::unfinished(&self.pool).await?;
+        let mut unfinished = capture::journal::unfinished(&self.pool).await?;
+        // past part-process first (stable: oldest first within each group)
+        unfinished.sort_by_key(|e| e.state() == State::Planned);
         if unfinished.is_empty() {
             return Ok(Vec::new());
         }

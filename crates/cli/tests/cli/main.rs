@@ -5,3 +5,4 @@ mod browse;
 mod capture;
 mod common;
 mod exit_codes;
+mod locks;
