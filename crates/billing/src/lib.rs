@@ -14,6 +14,7 @@
 //! * [`session`]: the desk the app holds, reopened when settings or credentials change.
 
 pub mod audit;
+pub mod batch;
 pub mod capture;
 pub mod demo;
 pub mod desk;

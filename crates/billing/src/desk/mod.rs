@@ -3,6 +3,7 @@
 //! opened (which environment, which database, which services) is [`open`]'s; this is the engine
 //! side.
 
+mod batches;
 mod connection;
 mod open;
 mod recovery;

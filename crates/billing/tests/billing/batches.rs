@@ -1,0 +1,214 @@
+//! Batches through the real sandbox (synced first): created from a selection, a filter and a
+//! file, all or nothing; one open batch per invoice; exclude and include; approve before a
+//! preflight refused; cancel. (The approval after a preflight is tested in the crate, where
+//! preflight's store function is reachable.)
+
+use crate::common::{approved_rows, desk, no_progress, sandbox};
+use billing::audit::{self, AuditFilter};
+use billing::batch::{Approval, BatchSource, BatchState, BatchView, ItemOutcome, SourceKind};
+use billing::{Desk, ErrorCode, InvoiceFilter};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+async fn synced(dir: &std::path::Path, url: &str) -> Desk {
+    let d = desk(url, dir).await;
+    d.sync(false, &no_progress()).await.expect("sync");
+    d
+}
+
+fn numbers(v: &BatchView) -> Vec<i64> {
+    v.items.iter().map(|i| i.invoice_no).collect()
+}
+
+async fn batch_audit(d: &Desk) -> Vec<String> {
+    let all = audit::query(d.pool(), &AuditFilter::default()).await.expect("audit");
+    all.into_iter()
+        .rev()
+        .filter(|e| e.action.starts_with("batch."))
+        .map(|e| format!("{} {}", e.action, e.staff))
+        .collect()
+}
+
+fn selection(invoices: &[i64]) -> BatchSource {
+    BatchSource::Selection { invoices: invoices.to_vec() }
+}
+
+#[tokio::test]
+async fn a_batch_from_a_filter_holds_what_the_list_shows_with_its_totals_per_currency() {
+    let sb = sandbox(150, 11).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced(dir.path(), &sb.base_url()).await;
+    let rows = approved_rows(&d).await;
+    assert!(rows.len() > 5, "{} approved", rows.len());
+
+    let filter = InvoiceFilter { status: Some("outstanding".into()), has_paypal: Some(true), ..Default::default() };
+    let v = d
+        .batch_create("Ana", Some("morning run"), &BatchSource::Filter { filter: filter.clone() })
+        .await
+        .expect("create");
+    let mut want: Vec<i64> = rows.iter().map(|r| r.invoice_no).collect();
+    want.sort_unstable();
+    assert_eq!(numbers(&v), want, "the filter's invoices, by number");
+    assert_eq!(
+        (v.state(), v.batch.source_kind, v.batch.name.as_str()),
+        (BatchState::Draft, SourceKind::Filter, "morning run")
+    );
+    assert_eq!(v.batch.created_by, "Ana");
+    let kept: InvoiceFilter = serde_json::from_str(v.batch.source.as_deref().expect("source")).expect("filter JSON");
+    assert_eq!(kept, filter);
+    assert!(v.items.iter().all(|i| i.verdict.is_none() && i.outcome.is_none() && !i.excluded));
+    assert_eq!(v.batch.item_count, rows.len() as i64);
+
+    // totals per currency: the outstanding amounts at creation, exactly
+    let mut sums: BTreeMap<String, (i64, Decimal)> = BTreeMap::new();
+    for r in &rows {
+        let e = sums.entry(r.currency.clone()).or_default();
+        e.0 += 1;
+        e.1 += Decimal::from_str(&r.outstanding).expect("amount");
+    }
+    let got: BTreeMap<String, (i64, Decimal)> = v
+        .totals
+        .iter()
+        .map(|t| (t.currency.clone(), (t.count, Decimal::from_str(&t.outstanding).expect("total"))))
+        .collect();
+    assert_eq!(got, sums);
+    for i in &v.items {
+        let r = rows.iter().find(|r| r.invoice_no == i.invoice_no).expect("row");
+        assert_eq!((&i.currency, &i.total, &i.outstanding), (&r.currency, &r.total, &r.outstanding));
+    }
+    assert_eq!(d.batches().await.expect("list").len(), 1);
+    assert_eq!(batch_audit(&d).await, ["batch.created Ana"]);
+    d.close().await;
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_file_with_unknown_numbers_or_duplicates_is_reported_line_by_line_and_nothing_is_made() {
+    let sb = sandbox(80, 12).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced(dir.path(), &sb.base_url()).await;
+    let rows = approved_rows(&d).await;
+    let (a, b) = (rows[0].invoice_no, rows[1].invoice_no);
+    let file = dir.path().join("numbers.csv");
+    std::fs::write(&file, format!("invoice,customer\n{a},x\n987654321,y\n\n{b}\n{a}\nnot-a-number\n")).expect("file");
+    let path = file.display().to_string();
+
+    let e = d.batch_create("Ana", None, &BatchSource::File { path: path.clone() }).await.expect_err("problems");
+    assert_eq!(e.code, ErrorCode::BadInput);
+    let lines: Vec<&str> = e.message.lines().skip(1).map(str::trim).collect();
+    assert_eq!(
+        lines,
+        [
+            "line 3: \"987654321\": no such invoice in the local cache (sync first?)".to_owned(),
+            format!("line 6: \"{a}\": duplicate of line 2"),
+            "line 7: \"not-a-number\": not an invoice number".to_owned(),
+        ]
+    );
+    assert!(d.batches().await.expect("list").is_empty(), "nothing half-made");
+    assert!(batch_audit(&d).await.is_empty());
+
+    // the same numbers given by hand: the duplicate reported, nothing made
+    let e = d.batch_create("Ana", None, &selection(&[a, b, a])).await.expect_err("duplicate");
+    assert!(e.message.contains(&format!("line 3: \"{a}\": duplicate of line 1")), "{}", e.message);
+    assert!(d.batches().await.expect("list").is_empty());
+
+    // the file fixed: a header, one number a line, the first CSV column
+    std::fs::write(&file, format!("invoice,customer\n{a},x\n\n{b}\n")).expect("file");
+    let v = d.batch_create("Ana", None, &BatchSource::File { path }).await.expect("create");
+    assert_eq!(numbers(&v), [a, b], "in the file's order");
+    assert_eq!((v.batch.source_kind, v.batch.source.as_deref()), (SourceKind::File, Some("numbers.csv")));
+    d.close().await;
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_invoice_is_in_one_open_batch_at_a_time() {
+    let sb = sandbox(80, 13).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced(dir.path(), &sb.base_url()).await;
+    let rows = approved_rows(&d).await;
+    let (x, y, z) = (rows[0].invoice_no, rows[1].invoice_no, rows[2].invoice_no);
+
+    let first = d.batch_create("Ana", None, &selection(&[x, y])).await.expect("first");
+    let e = d.batch_create("Ben", None, &selection(&[z, y])).await.expect_err("y is held");
+    assert_eq!(e.code, ErrorCode::Conflict);
+    assert!(e.message.contains(&format!("{y} (batch {})", first.id())), "{}", e.message);
+    assert_eq!(d.batches().await.expect("list").len(), 1, "nothing made");
+    // the database itself refuses a second open item for the invoice, in another batch
+    let other: (i64,) = sqlx::query_as(
+        "INSERT INTO batches (name, created_by, created_at, environment, source_kind, updated_at) \
+         VALUES ('raw', 'Eve', 'now', 'sandbox', 'selection', 'now') RETURNING id",
+    )
+    .fetch_one(d.pool())
+    .await
+    .expect("a batch row");
+    let dup = sqlx::query(
+        "INSERT INTO batch_items (batch_id, invoice_no, position, currency, total, outstanding, updated_at) \
+         VALUES (?, ?, 0, 'USD', '1.00', '1.00', 'now')",
+    )
+    .bind(other.0)
+    .bind(y)
+    .execute(d.pool())
+    .await
+    .expect_err("a second open item for the invoice");
+    assert!(dup.to_string().contains("UNIQUE"), "{dup}");
+    sqlx::query("DELETE FROM batches WHERE id = ?").bind(other.0).execute(d.pool()).await.expect("tidy");
+
+    // once the first batch is cancelled its invoices are free again
+    d.batch_cancel("Ana", first.id()).await.expect("cancel");
+    let second = d.batch_create("Ben", None, &selection(&[z, y])).await.expect("second");
+    assert_eq!(numbers(&second), [z, y]);
+    d.close().await;
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn exclude_include_approve_before_preflight_and_cancel() {
+    let sb = sandbox(80, 14).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced(dir.path(), &sb.base_url()).await;
+    let rows = approved_rows(&d).await;
+    let (x, y) = (rows[0].invoice_no, rows[1].invoice_no);
+    let v = d.batch_create("Ana", None, &selection(&[x, y])).await.expect("create");
+    let id = v.id();
+    let count = |v: &BatchView| v.totals.iter().map(|t| t.count).sum::<i64>();
+    assert_eq!(count(&v), 2);
+
+    let ex = d.batch_exclude("Ben", id, &[x]).await.expect("exclude");
+    assert!(ex.items[0].excluded && !ex.items[1].excluded);
+    assert_eq!((count(&ex), ex.batch.excluded_count), (1, 1), "an excluded item leaves the totals");
+    // an invoice not in the batch: refused, nothing changed
+    let e = d.batch_include("Ben", id, &[x, 1]).await.expect_err("not in batch");
+    assert_eq!(e.code, ErrorCode::BadInput);
+    assert!(d.batch(id).await.expect("show").items[0].excluded);
+    let back = d.batch_include("Ben", id, &[x]).await.expect("include");
+    assert_eq!(count(&back), 2);
+
+    // no preflight yet: approval refused, the batch stays a draft
+    let e = d.batch_approve(id, &Approval { approver: "Cleo".into(), typed_totals: None }).await.expect_err("draft");
+    assert_eq!(e.code, ErrorCode::BadInput);
+    assert!(e.message.contains("run preflight first"), "{}", e.message);
+    assert_eq!(d.batch(id).await.expect("show").state(), BatchState::Draft);
+
+    let c = d.batch_cancel("Ben", id).await.expect("cancel");
+    assert_eq!(c.state(), BatchState::Cancelled);
+    assert!(c.items.iter().all(|i| i.outcome == Some(ItemOutcome::Cancelled)), "{:?}", c.items);
+    // nothing more happens to a cancelled batch
+    for e in [
+        d.batch_cancel("Ben", id).await.expect_err("cancel twice"),
+        d.batch_exclude("Ben", id, &[y]).await.expect_err("exclude after cancel"),
+    ] {
+        assert_eq!(e.code, ErrorCode::BadInput);
+        assert!(e.message.contains("is cancelled"), "{}", e.message);
+    }
+    assert_eq!(d.batch(9_999).await.expect_err("no such batch").code, ErrorCode::NotFound);
+    assert_eq!(
+        batch_audit(&d).await,
+        ["batch.created Ana", "batch.excluded Ben", "batch.included Ben", "batch.cancelled Ben"]
+    );
+    // the staff is named: a blank name is refused
+    assert_eq!(d.batch_create("  ", None, &selection(&[y])).await.expect_err("no name").code, ErrorCode::BadInput);
+    d.close().await;
+    sb.shutdown().await;
+}
