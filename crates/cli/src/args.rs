@@ -9,10 +9,10 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Capture Desk: outstanding invoices and PayPal captures for CargoExtra billing."
 )]
 #[command(after_help = "Environment: DESK_ENV (demo|sandbox|live), DESK_DATA_DIR, DESK_GATEWAY_URL, DESK_PAYPAL_URL, \
-DESK_GATEWAY_TOKEN, DESK_PAYPAL_CLIENT_ID, DESK_PAYPAL_CLIENT_SECRET, DESK_STAFF.\n\
+DESK_GATEWAY_TOKEN, DESK_PAYPAL_CLIENT_ID, DESK_PAYPAL_CLIENT_SECRET, DESK_STAFF, DESK_FOUR_EYES (1|0; live: always 1).\n\
 Each environment has its own invoices, captures and activity: DESK_ENV chooses whose are used and shown.\n\
 Exit codes: 0 ok, 1 internal, 2 bad input, 3 not found, 4 offline, 5 credentials, 6 gateway or PayPal refused or failed,\n\
-7 another process holds the invoice, 8 some captures not finished yet (run `desk recover`), 9 some captures rejected or needing attention.")]
+7 another process (or an open batch) holds the invoice, 8 some captures not finished yet (run `desk recover`), 9 some captures rejected or needing attention.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -68,6 +68,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Batch capture reviews: create a batch, review it, approve it (four eyes), cancel it.
+    Batch {
+        #[command(subcommand)]
+        command: BatchCommand,
+    },
     /// Environment, connection and cache state.
     Status {
         #[arg(long)]
@@ -95,8 +100,9 @@ pub enum Sort {
     Customer,
 }
 
-#[derive(clap::Args, Debug)]
-pub struct ListArgs {
+/// Which invoices: the filter of `desk invoices list` (and of `desk batch create`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct FilterArgs {
     /// outstanding, paid, cancelled, closed or all.
     #[arg(long, default_value = "outstanding")]
     pub status: String,
@@ -127,6 +133,28 @@ pub struct ListArgs {
     /// Only invoices without one.
     #[arg(long)]
     pub no_paypal: bool,
+}
+
+impl FilterArgs {
+    /// Whether any flag differs from its default (`--status outstanding` and nothing else).
+    pub fn is_set(&self) -> bool {
+        self.status != "outstanding"
+            || self.currency.is_some()
+            || self.search.is_some()
+            || self.due_from.is_some()
+            || self.due_to.is_some()
+            || self.overdue
+            || self.min_amount.is_some()
+            || self.max_amount.is_some()
+            || self.paypal
+            || self.no_paypal
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
     #[arg(long, value_enum, default_value = "due")]
     pub sort: Sort,
     /// Largest first / latest first.
@@ -141,4 +169,65 @@ pub struct ListArgs {
     /// Print a JSON array of invoice objects.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BatchCommand {
+    /// Create a draft batch: from invoice numbers, a file of numbers (one a line, or the first
+    /// CSV column), or the filter flags of `desk invoices list` (the default: every outstanding invoice).
+    Create {
+        /// Invoice numbers.
+        #[arg(long, num_args = 1.., conflicts_with = "from_file")]
+        invoices: Vec<i64>,
+        /// A file of invoice numbers.
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<String>,
+        #[command(flatten)]
+        filter: Box<FilterArgs>,
+        /// The batch's name (default: its source and the time).
+        #[arg(long)]
+        name: Option<String>,
+        /// Print the batch as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every batch, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One batch: its items, verdicts and outcomes, and its totals per currency.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exclude invoices from a batch (before it runs; voids an approval).
+    Exclude {
+        id: i64,
+        #[arg(required = true)]
+        invoices: Vec<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Include excluded invoices again (before it runs; voids an approval).
+    Include {
+        id: i64,
+        #[arg(required = true)]
+        invoices: Vec<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a preflighted batch as DESK_STAFF (with four eyes: not its creator).
+    Approve {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a batch: its items not started become cancelled.
+    Cancel {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -1,6 +1,6 @@
 //! What each command does, over one open desk.
 
-use crate::args::{Command, InvoicesCommand, ListArgs, Sort};
+use crate::args::{Command, FilterArgs, InvoicesCommand, ListArgs, Sort};
 use crate::print;
 use billing::capture::{CaptureResult, State};
 use billing::{Desk, DeskError, ErrorCode, InvoiceFilter, ListRequest, SortKey};
@@ -32,6 +32,7 @@ pub async fn dispatch(desk: &Desk, command: Command) -> Result<(), DeskError> {
             print::journal(&entries);
             Ok(())
         }
+        Command::Batch { command } => crate::batch::dispatch(desk, command).await,
         Command::Status { json } => {
             let s = desk.status().await?;
             if json {
@@ -168,8 +169,9 @@ async fn recover(desk: &Desk, wait_pending: u64, json: bool) -> Result<(), DeskE
     }
 }
 
-async fn list(desk: &Desk, a: ListArgs) -> Result<(), DeskError> {
-    let filter = InvoiceFilter {
+/// The engine's filter for the filter flags.
+pub fn invoice_filter(a: FilterArgs) -> InvoiceFilter {
+    InvoiceFilter {
         status: Some(a.status),
         currency: a.currency,
         search: a.search,
@@ -185,7 +187,11 @@ async fn list(desk: &Desk, a: ListArgs) -> Result<(), DeskError> {
         } else {
             None
         },
-    };
+    }
+}
+
+async fn list(desk: &Desk, a: ListArgs) -> Result<(), DeskError> {
+    let filter = invoice_filter(a.filter);
     let sort = match a.sort {
         Sort::Due => SortKey::DueAt,
         Sort::Amount => SortKey::Amount,

@@ -11,6 +11,7 @@
 //! app hosts for the same data directory, or hosts it while it runs (the `demo` crate).
 
 mod args;
+mod batch;
 mod commands;
 mod print;
 

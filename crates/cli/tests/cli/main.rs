@@ -1,6 +1,7 @@
 //! The real `desk` binary against a sandbox: every command of the README, its output and its
 //! `--json`, and every exit code of the README's table.
 
+mod batch;
 mod browse;
 mod capture;
 mod common;

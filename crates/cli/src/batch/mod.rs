@@ -1,0 +1,56 @@
+//! `desk batch ...`: batch capture reviews over the desk's batch calls. The staff name is
+//! `DESK_STAFF`, else the settings' staff name.
+
+mod print;
+
+use crate::args::BatchCommand;
+use crate::commands::invoice_filter;
+use billing::batch::{Approval, BatchSource, BatchView};
+use billing::{Desk, DeskError};
+
+pub async fn dispatch(desk: &Desk, command: BatchCommand) -> Result<(), DeskError> {
+    let staff = desk.settings().staff_name.clone();
+    match command {
+        BatchCommand::Create { invoices, from_file, filter, name, json } => {
+            let source = match (invoices.is_empty(), from_file) {
+                (false, _) | (true, Some(_)) if filter.is_set() => {
+                    return Err(DeskError::bad_input(
+                        "Give either --invoices, --from-file or filter flags, not a mix of them.",
+                    ));
+                }
+                (false, _) => BatchSource::Selection { invoices },
+                (true, Some(path)) => BatchSource::File { path },
+                (true, None) => BatchSource::Filter { filter: invoice_filter(*filter) },
+            };
+            let view = desk.batch_create(&staff, name.as_deref(), &source).await?;
+            shown(&view, json, "created")
+        }
+        BatchCommand::List { json } => {
+            let batches = desk.batches().await?;
+            if json {
+                return crate::print::json(&batches);
+            }
+            print::list(&batches)
+        }
+        BatchCommand::Show { id, json } => shown(&desk.batch(id).await?, json, ""),
+        BatchCommand::Exclude { id, invoices, json } => {
+            shown(&desk.batch_exclude(&staff, id, &invoices).await?, json, "changed")
+        }
+        BatchCommand::Include { id, invoices, json } => {
+            shown(&desk.batch_include(&staff, id, &invoices).await?, json, "changed")
+        }
+        BatchCommand::Approve { id, json } => {
+            let approval = Approval { approver: staff, typed_totals: None };
+            shown(&desk.batch_approve(id, &approval).await?, json, "approved")
+        }
+        BatchCommand::Cancel { id, json } => shown(&desk.batch_cancel(&staff, id).await?, json, "cancelled"),
+    }
+}
+
+/// The batch as JSON, or as a header, its items and totals (after `what` happened to it).
+fn shown(view: &BatchView, json: bool, what: &str) -> Result<(), DeskError> {
+    if json {
+        return crate::print::json(view);
+    }
+    print::batch(view, what)
+}
