@@ -337,6 +337,36 @@ mod tests {
         assert_eq!(tie(&auth, &capture(None, (None, None), None)), Tie::Unknown);
     }
 
+    /// A live capture before a declined one, whatever PayPal's listing order; the expected
+    /// amount decides among live ones. (Before: the last exact one, declined or not.)
+    #[test]
+    fn a_live_capture_is_picked_before_a_declined_one() {
+        let e = entry("CAPTURE");
+        let usd = |v: &str| money_of(v, "USD").ok();
+        let cap = |id: &str, status: CaptureStatus, amount: &str| Capture {
+            id: Some(id.into()),
+            status: Some(status),
+            amount: usd(amount),
+            ..capture(Some("https://api-m.paypal.com/v2/checkout/orders/O1"), (None, None), None)
+        };
+        let picked = |cs: &[Capture]| pick(&e, cs, usd("10.00")).and_then(|c| c.id.clone());
+        let (ok, declined, failed) = (
+            cap("OK", CaptureStatus::Completed, "10.00"),
+            cap("NO", CaptureStatus::Declined, "10.00"),
+            cap("FA", CaptureStatus::Failed, "10.00"),
+        );
+        assert_eq!(picked(&[ok.clone(), declined.clone()]), Some("OK".into()));
+        assert_eq!(picked(&[declined.clone(), ok.clone(), failed.clone()]), Some("OK".into()));
+        let pending_other_amount = cap("PE", CaptureStatus::Pending, "9.00");
+        assert_eq!(picked(&[pending_other_amount.clone(), declined.clone()]), Some("PE".into()));
+        assert_eq!(picked(&[ok, pending_other_amount]), Some("OK".into()));
+        let declined_other_amount = cap("N2", CaptureStatus::Declined, "9.00");
+        assert_eq!(picked(&[declined.clone(), declined_other_amount.clone()]), Some("NO".into()));
+        assert_eq!(picked(&[failed, declined_other_amount.clone()]), Some("FA".into()));
+        let declined_third_amount = cap("N3", CaptureStatus::Declined, "8.00");
+        assert_eq!(picked(&[declined_other_amount, declined_third_amount]), Some("N3".into()));
+    }
+
     #[test]
     fn an_invoice_id_naming_another_invoice_is_not_ours() {
         let e = entry("CAPTURE");
