@@ -102,8 +102,18 @@ pub struct PartPayment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finalized {
     pub message: String,
+    /// `status` as sent (the sandbox says `success`; GATEWAY-API.md lists the field without its
+    /// values). Anything else, or none, does not confirm the finalization by itself.
+    pub status: Option<String>,
     pub invoice_no: u64,
     pub payment_id: String,
+}
+
+impl Finalized {
+    /// The answer says `success` (in any case).
+    pub fn says_success(&self) -> bool {
+        self.status.as_deref().is_some_and(|s| s.trim().eq_ignore_ascii_case("success"))
+    }
 }
 
 /// The answer of pay (full wallet payment).
@@ -165,6 +175,7 @@ impl GatewayClient {
             #[serde(rename_all = "camelCase")]
             struct Resp {
                 message: Option<String>,
+                status: Option<String>,
                 invoice_no: Option<u64>,
                 payment_id: Option<String>,
             }
@@ -176,7 +187,12 @@ impl GatewayClient {
                     detail: "finalize answered for another invoice or payment".into(),
                 });
             }
-            Ok(Finalized { message: r.message.unwrap_or_default(), invoice_no, payment_id: payment_id.to_owned() })
+            Ok(Finalized {
+                message: r.message.unwrap_or_default(),
+                status: r.status,
+                invoice_no,
+                payment_id: payment_id.to_owned(),
+            })
         }
         .instrument(span)
         .await

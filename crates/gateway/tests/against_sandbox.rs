@@ -174,6 +174,7 @@ mod payments {
         let f =
             c.finalize_paypal_capture(458_732, p.charge_total, "CAPTURE-1", &p.wallet_part).await.expect("finalize");
         assert_eq!((f.invoice_no, f.payment_id.as_str()), (458_732, "CAPTURE-1"));
+        assert_eq!((f.status.as_deref(), f.says_success()), (Some("success"), true));
         // documented errors
         assert_eq!(c.part_process(458_732, usd()).await.expect_err("paid"), GatewayError::InvoiceAlreadyPaid);
         assert_eq!(

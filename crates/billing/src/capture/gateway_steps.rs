@@ -117,7 +117,7 @@ impl Engine<'_> {
     /// What the gateway's invoice says of `payment_id` now. An answer without its payments list
     /// cannot tell (GATEWAY-API.md gives the detail answer a `payments[]`; one without it is
     /// never read as "no payments").
-    async fn gateway_has_payment(&self, e: &Entry, payment_id: &str) -> Result<AtGateway, DeskError> {
+    pub(super) async fn gateway_has_payment(&self, e: &Entry, payment_id: &str) -> Result<AtGateway, DeskError> {
         let no = u64::try_from(e.invoice_no).map_err(DeskError::internal)?;
         Ok(match self.gateway.invoice(no).await {
             Ok(invoice) => match invoice.payments.as_deref() {
@@ -172,11 +172,12 @@ impl Engine<'_> {
         let result = self.gateway.finalize_paypal_capture(no, amount, &capture_id, &wallet).await;
         self.check_after(Step::Finalize, e.id)?;
         match result {
-            Ok(_) => {
+            Ok(f) if f.says_success() => {
                 e.last_error = None;
                 self.to(e, State::Finalized).await?;
                 Ok(Flow::Continue)
             }
+            Ok(f) => self.finalize_unconfirmed(e, &capture_id, &f).await,
             Err(err)
                 if err.is_transient() || err.is_offline() || matches!(err, GatewayError::InvalidResponse { .. }) =>
             {
@@ -189,6 +190,33 @@ impl Engine<'_> {
                 self.credentials_stop(e, amount, &capture_id, err).await
             }
             Err(err) => self.finalize_refused(e, amount, &capture_id, err).await,
+        }
+    }
+
+    /// The gateway answered the finalization without saying `success` (another status, or
+    /// none): not read as finalized on its word. Ours among the invoice's payments: finalized;
+    /// otherwise the attempt waits, and its next run reads the payments before sending again.
+    async fn finalize_unconfirmed(
+        &self,
+        e: &mut Entry,
+        capture_id: &str,
+        answer: &gateway::Finalized,
+    ) -> Result<Flow, DeskError> {
+        let said = format!(
+            "gateway_finalize_unconfirmed: the finalization answered status {:?} ({:?})",
+            answer.status.as_deref().unwrap_or("none"),
+            answer.message
+        );
+        match self.gateway_has_payment(e, capture_id).await? {
+            AtGateway::Listed { ours: true, .. } => {
+                e.last_error = None;
+                self.to(e, State::Finalized).await?;
+                Ok(Flow::Continue)
+            }
+            AtGateway::Unknown(why) => self.wait(e, &format!("{said}; then {why}")).await,
+            AtGateway::Listed { .. } | AtGateway::NoInvoice => {
+                self.wait(e, &format!("{said}; {capture_id} is not among the invoice's payments")).await
+            }
         }
     }
 
@@ -268,7 +296,7 @@ impl Engine<'_> {
 }
 
 /// What the gateway's invoice says of a payment of ours.
-enum AtGateway {
+pub(super) enum AtGateway {
     /// Cannot tell now (why): the invoice did not read, or its answer lists no payments.
     Unknown(String),
     /// The invoice lists its payments; ours is among them or not.

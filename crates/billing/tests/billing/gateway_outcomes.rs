@@ -196,3 +196,27 @@ async fn a_refused_second_finalization_reads_the_payments_first() {
         f.d.close().await;
     }
 }
+
+/// The gateway answers the finalization 200 without saying `success` ("failed", and it did not
+/// record the payment): not finalized on its word (before: `finalized`, with the gateway never
+/// having heard of the capture). The attempt waits; its next run reads the payments, finds the
+/// capture missing, sends once more and is finalized: one finalization at the gateway.
+#[tokio::test]
+async fn a_finalize_answer_that_does_not_say_success_is_checked_against_the_payments() {
+    let world = World::seeded(1, 300).await;
+    let no = plain_order(&world);
+    let f = fixture(world.start().await).await;
+    let failed = json!({ "message": "Payment could not be recorded", "status": "failed", "invoiceNo": no });
+    f.gw.on(FINALIZE, Some(1), Act::Answer(200, failed));
+    let r = f.d.capture(no).await.expect("a result");
+    assert_eq!((r.state, r.finished), (State::FinalizeSent, false), "not finalized on its word: {r:?}");
+    assert_eq!(money_moved(&f.sb).await, (1, 0), "captured; the gateway has not heard of it");
+    let e = only_entry(&f.d, no).await;
+    assert!(e.last_error.as_deref().is_some_and(|x| x.starts_with("gateway_finalize_unconfirmed: ")), "{e:?}");
+
+    let r = f.d.recover().await.expect("recover").remove(0);
+    assert_eq!(r.state, State::Finalized, "{r:?}");
+    assert_eq!(f.gw.seen(FINALIZE).len(), 2, "sent again once the payments showed it missing");
+    assert_captured_and_finalized_once(&f.sb, no).await;
+    f.d.close().await;
+}
