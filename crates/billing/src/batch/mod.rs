@@ -10,6 +10,8 @@
 //! * [`model`]: the batch, its items and totals as the front ends see them;
 //! * [`create`]: from invoice numbers, the invoice list's filter, or a file; all or nothing;
 //! * [`life`]: exclude/include, approve, cancel; [`four_eyes`] and the approval [`pin`];
+//! * [`preflight`]: each item read again (the capture preview's reads) and given a verdict
+//!   (`verdicts`: from the preview's findings to a verdict and its reason);
 //! * [`store`]: the SQL. An invoice is in at most one open batch: `batch_items.open` with a
 //!   partial UNIQUE index, cleared when the item can no longer run.
 //!
@@ -21,12 +23,15 @@ pub mod four_eyes;
 mod life;
 pub mod model;
 pub mod pin;
+pub mod preflight;
 pub(crate) mod store;
 pub mod totals;
+mod verdicts;
 pub mod words;
 
 pub use error::{BatchError, SourceProblem};
 pub use model::{Approval, BatchItem, BatchSource, BatchSummary, BatchTotal, BatchView};
+pub use preflight::{PreflightProgress, DEFAULT_CONCURRENCY};
 pub use words::{BatchState, ItemOutcome, SourceKind, Verdict};
 
 pub(crate) use life::{approve, cancel, set_excluded};

@@ -159,7 +159,6 @@ pub struct Approval {
 }
 
 /// Preflight's finding on one item (what [`super::store::record_preflight`] stores).
-#[cfg_attr(not(test), allow(dead_code, reason = "preflight (the next slice of issue 10) builds it"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ItemVerdict {
     pub invoice_no: i64,

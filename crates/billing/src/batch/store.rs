@@ -206,7 +206,6 @@ pub(crate) async fn cancel(conn: &mut SqliteConnection, id: i64, reason: &str) -
 /// moves the batch to `preflighted` (from `draft`, `preflighted` or `approved`) and voids any
 /// approval (a new preflight run is a new identity). Refused once the batch runs or ended, and
 /// for an invoice not in the batch. Audited as `batch.preflighted` under `staff`.
-#[cfg_attr(not(test), allow(dead_code, reason = "preflight (the next slice of issue 10) calls it"))]
 pub(crate) async fn record_preflight(
     pool: &SqlitePool,
     id: i64,

@@ -62,11 +62,140 @@ pub struct CapturePreview {
     pub problems: Vec<String>,
 }
 
+/// One thing the reads before a capture found, with its data: the preview shows the blocking
+/// ones as sentences ([`Finding::problem`]); a batch preflight turns them into verdicts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// The (cached) invoice is not outstanding.
+    NotOutstanding(InvoiceStatus),
+    /// Another open attempt holds the customer's wallet (the sentence says which).
+    WalletInUse(String),
+    /// Part-process's outstanding total differs from the cached one.
+    OutstandingDiffers {
+        gateway: rust_decimal::Decimal,
+        cached: Money,
+    },
+    /// The gateway does not allow a PayPal payment for this invoice.
+    NotEligible(money::Currency),
+    /// Part-process failed (`paid`: the gateway said the invoice is already paid).
+    GatewayFailed {
+        error: DeskError,
+        paid: bool,
+    },
+    /// The cache holds no PayPal approval for the invoice.
+    NoApproval,
+    /// Reading the order or authorization at PayPal failed.
+    PaypalFailed(DeskError),
+    AuthorizationStatusUnknown,
+    /// The authorization can no longer be captured (voided, denied, pending, ...).
+    AuthorizationNotCapturable(AuthorizationStatus),
+    /// Past its expiration time (by this machine's clock).
+    AuthorizationExpired,
+    AuthorizationAmountUnknown(AuthorizationStatus),
+    AuthorizationAmountDiffers {
+        authorized: Money,
+        paypal_part: Money,
+    },
+    /// Capturable, but it expires within 24 hours (no preview problem).
+    AuthorizationExpiringSoon {
+        expires: chrono::DateTime<chrono::Utc>,
+    },
+    /// Capturable, but past its 3-day honour period (no preview problem).
+    HonourPeriodPassed {
+        ended: chrono::DateTime<chrono::Utc>,
+    },
+    OrderCompletedWithoutCapture,
+    OrderCaptureDeclined,
+    OrderVoided,
+    OrderStatusUnknown,
+    OrderNotApproved,
+    OrderAmountDiffers {
+        approved: Option<Money>,
+        paypal_part: Money,
+    },
+}
+
+/// PayPal's authorizations are valid 29 days, with a 3-day honour period from their creation.
+const AUTHORIZATION_DAYS: i64 = 29;
+const HONOUR_DAYS: i64 = 3;
+
+impl Finding {
+    /// The sentence the preview shows for it; `None` for what does not stop a capture.
+    pub fn problem(&self) -> Option<String> {
+        use Finding as F;
+        Some(match self {
+            F::NotOutstanding(status) => format!("The invoice is {status}, not outstanding."),
+            F::WalletInUse(words) => words.clone(),
+            F::OutstandingDiffers { gateway, cached } => format!(
+                "The gateway's outstanding total ({gateway}) differs from the cached one ({cached}); sync first."
+            ),
+            F::NotEligible(currency) => format!("{}; it cannot be captured.", capitalized(&not_eligible(*currency))),
+            F::GatewayFailed { error, .. } | F::PaypalFailed(error) => error.message.clone(),
+            F::NoApproval => "The customer has no approved PayPal payment for this invoice.".into(),
+            F::AuthorizationStatusUnknown => {
+                "PayPal did not say where the authorization stands; check it before capturing.".into()
+            }
+            F::AuthorizationNotCapturable(status) => {
+                format!("The PayPal authorization is {}; the customer must pay again.", status.words())
+            }
+            F::AuthorizationExpired => "The PayPal authorization has expired; the customer must pay again.".into(),
+            F::AuthorizationAmountUnknown(status) => format!(
+                "PayPal did not say how much the customer authorized (the authorization is {}); check it before capturing.",
+                status.words()
+            ),
+            F::AuthorizationAmountDiffers { authorized, paypal_part } => {
+                format!("The customer authorized {authorized} but the PayPal part is {paypal_part}.")
+            }
+            F::AuthorizationExpiringSoon { .. } | F::HonourPeriodPassed { .. } => return None,
+            F::OrderCompletedWithoutCapture => {
+                "The PayPal order is completed but holds no capture; it cannot be captured.".into()
+            }
+            F::OrderCaptureDeclined => {
+                "PayPal declined the capture of this order; nothing was paid, and the customer must pay again.".into()
+            }
+            F::OrderVoided => "The PayPal order was voided; the customer must pay again.".into(),
+            F::OrderStatusUnknown => "PayPal did not say where the order stands; check it before capturing.".into(),
+            F::OrderNotApproved => "The customer has not approved the PayPal payment yet.".into(),
+            F::OrderAmountDiffers { approved, paypal_part } => format!(
+                "The customer approved {} but the PayPal part is {paypal_part}.",
+                approved.map_or_else(|| "nothing".to_owned(), |m| m.to_string())
+            ),
+        })
+    }
+}
+
+/// What the reads before a capture found: the breakdown (its `problems` and `ready` not yet
+/// filled) and every finding, in the order they were found.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub preview: CapturePreview,
+    pub findings: Vec<Finding>,
+    /// The cached invoice it was made from.
+    pub invoice: invoices::InvoiceRow,
+}
+
+impl Assessment {
+    /// The preview as the clerk sees it: the blocking findings as sentences.
+    pub fn into_preview(self) -> CapturePreview {
+        let mut p = self.preview;
+        p.problems = self.findings.iter().filter_map(Finding::problem).collect();
+        p.ready = p.problems.is_empty();
+        p
+    }
+}
+
 impl Engine<'_> {
     // preview
 
     /// The breakdown for one invoice, read from the gateway and PayPal; moves nothing.
     pub async fn preview(&self, invoice_no: i64) -> Result<CapturePreview, DeskError> {
+        Ok(self.assess(invoice_no).await?.into_preview())
+    }
+
+    /// The reads of [`Engine::preview`] for the cached invoice `invoice_no`, as findings.
+    /// Calls part-process (which reserves nothing: the gateway debits a wallet only at
+    /// finalization) and reads the order or authorization at PayPal; moves nothing.
+    pub async fn assess(&self, invoice_no: i64) -> Result<Assessment, DeskError> {
         let inv = invoices::get(self.pool, invoice_no).await?.ok_or_else(|| {
             DeskError::new(
                 ErrorCode::NotFound,
@@ -75,7 +204,7 @@ impl Engine<'_> {
         })?;
         let currency = cur(&inv.currency)?;
         let outstanding = money_of(&inv.outstanding, &inv.currency)?;
-        let mut problems = Vec::new();
+        let mut found = Vec::new();
         let mut p = CapturePreview {
             invoice_no,
             customer_name: inv.customer_name.clone(),
@@ -90,14 +219,13 @@ impl Engine<'_> {
             problems: Vec::new(),
         };
         if inv.status != InvoiceStatus::Outstanding {
-            problems.push(format!("The invoice is {}, not outstanding.", inv.status));
-            p.problems = problems;
-            return Ok(p);
+            found.push(Finding::NotOutstanding(inv.status));
+            return Ok(Assessment { preview: p, findings: found, invoice: inv });
         }
         // Another open attempt on the same customer's wallet (wallet_lease.rs): part-process would
         // promise this one the wallet that attempt is about to debit.
         if let Some(busy) = self.wallet_in_use(invoice_no, &inv.customer_id).await? {
-            problems.push(busy);
+            found.push(Finding::WalletInUse(busy));
         }
         let no = u64::try_from(invoice_no).map_err(DeskError::internal)?;
         let charge_total = match self.gateway.part_process(no, currency).await {
@@ -110,17 +238,17 @@ impl Engine<'_> {
                     in_invoice_currency: in_invoice.to_paypal_string(),
                 });
                 if pp.wallet_part.charge_total_before != outstanding.amount() {
-                    problems.push(format!(
-                        "The gateway's outstanding total ({}) differs from the cached one ({outstanding}); sync first.",
-                        pp.wallet_part.charge_total_before
-                    ));
+                    found.push(Finding::OutstandingDiffers {
+                        gateway: pp.wallet_part.charge_total_before,
+                        cached: outstanding,
+                    });
                 }
                 p.paypal_amount = pp.charge_total.to_paypal_string();
                 if pp.eligible_for_payment {
                     Some(pp.charge_total)
                 } else {
                     // the engine refuses it right after part-process: no PayPal call
-                    problems.push(format!("{}; it cannot be captured.", capitalized(&not_eligible(currency))));
+                    found.push(Finding::NotEligible(currency));
                     None
                 }
             }
@@ -131,14 +259,15 @@ impl Engine<'_> {
                 None
             }
             Err(err) => {
-                problems.push(DeskError::from(err).message);
+                let paid = matches!(err, GatewayError::InvoiceAlreadyPaid);
+                found.push(Finding::GatewayFailed { error: DeskError::from(err), paid });
                 None
             }
         };
         if let Some(ct) = charge_total {
             p.paypal_amount = ct.to_paypal_string();
             match inv.paypal.as_ref() {
-                None => problems.push("The customer has no approved PayPal payment for this invoice.".into()),
+                None => found.push(Finding::NoApproval),
                 Some(a) if a.intent == "AUTHORIZE" => {
                     match self.paypal.get_authorization(a.authorization_id.as_deref().unwrap_or_default()).await {
                         Ok(auth) => {
@@ -150,11 +279,9 @@ impl Engine<'_> {
                                 amount: auth.amount.map(|m| m.to_paypal_string()).unwrap_or_default(),
                                 currency: auth.amount.map(|m| m.currency().code().to_owned()).unwrap_or_default(),
                             });
-                            if let Some(problem) = authorization_problem(&auth, ct) {
-                                problems.push(problem);
-                            }
+                            found.extend(authorization_finding(&auth, ct));
                         }
-                        Err(err) => problems.push(DeskError::from(err).message),
+                        Err(err) => found.push(Finding::PaypalFailed(DeskError::from(err))),
                     }
                 }
                 Some(a) => match self.paypal.get_order(&a.order_id).await {
@@ -170,32 +297,20 @@ impl Engine<'_> {
                         });
                         match order.status {
                             Some(OrderStatus::Approved) => {}
-                            Some(OrderStatus::Completed) => {
-                                if let Some(problem) = completed_order_problem(&order) {
-                                    problems.push(problem);
-                                }
-                            }
-                            Some(OrderStatus::Voided) => {
-                                problems.push("The PayPal order was voided; the customer must pay again.".into())
-                            }
-                            None => problems
-                                .push("PayPal did not say where the order stands; check it before capturing.".into()),
-                            Some(_) => problems.push("The customer has not approved the PayPal payment yet.".into()),
+                            Some(OrderStatus::Completed) => found.extend(completed_order_finding(&order)),
+                            Some(OrderStatus::Voided) => found.push(Finding::OrderVoided),
+                            None => found.push(Finding::OrderStatusUnknown),
+                            Some(_) => found.push(Finding::OrderNotApproved),
                         }
                         if amount != Some(ct) && order.status == Some(OrderStatus::Approved) {
-                            problems.push(format!(
-                                "The customer approved {} at PayPal but the PayPal part is {ct}.",
-                                amount.map_or_else(|| "nothing".to_owned(), |m| m.to_string())
-                            ));
+                            found.push(Finding::OrderAmountDiffers { approved: amount, paypal_part: ct });
                         }
                     }
-                    Err(err) => problems.push(DeskError::from(err).message),
+                    Err(err) => found.push(Finding::PaypalFailed(DeskError::from(err))),
                 },
             }
         }
-        p.ready = problems.is_empty();
-        p.problems = problems;
-        Ok(p)
+        Ok(Assessment { preview: p, findings: found, invoice: inv })
     }
 }
 
@@ -219,42 +334,46 @@ impl Engine<'_> {
     }
 }
 
-/// What stops the capture of the PayPal part `ct` from this authorization, if anything.
-fn authorization_problem(auth: &Authorization, ct: Money) -> Option<String> {
+/// What stops the capture of the PayPal part `ct` from this authorization, if anything; else
+/// whether it expires within 24 hours or is past its honour period.
+fn authorization_finding(auth: &Authorization, ct: Money) -> Option<Finding> {
     use AuthorizationStatus as S;
     let Some(status) = auth.status else {
-        return Some("PayPal did not say where the authorization stands; check it before capturing.".into());
+        return Some(Finding::AuthorizationStatusUnknown);
     };
     if !matches!(status, S::Created | S::PartiallyCaptured | S::Captured) {
-        return Some(format!("The PayPal authorization is {}; the customer must pay again.", status.words()));
+        return Some(Finding::AuthorizationNotCapturable(status));
     }
     // PayPal's schema has no EXPIRED: an authorization past its validity keeps its status
     // (by this machine's clock; the capture itself is refused as expired either way)
-    if status != S::Captured && auth.expiration_time.is_some_and(|t| t <= chrono::Utc::now()) {
-        return Some("The PayPal authorization has expired; the customer must pay again.".into());
+    let now = chrono::Utc::now();
+    if status != S::Captured && auth.expiration_time.is_some_and(|t| t <= now) {
+        return Some(Finding::AuthorizationExpired);
     }
     let Some(amount) = auth.amount else {
-        return Some(format!(
-            "PayPal did not say how much the customer authorized (the authorization is {}); check it before capturing.",
-            status.words()
-        ));
+        return Some(Finding::AuthorizationAmountUnknown(status));
     };
-    (amount.currency() != ct.currency() || amount.amount() < ct.amount())
-        .then(|| format!("The customer authorized {amount} but the PayPal part is {ct}."))
+    if amount.currency() != ct.currency() || amount.amount() < ct.amount() {
+        return Some(Finding::AuthorizationAmountDiffers { authorized: amount, paypal_part: ct });
+    }
+    let expires = auth.expiration_time.filter(|_| status != S::Captured)?;
+    if expires - now <= chrono::Duration::hours(24) {
+        return Some(Finding::AuthorizationExpiringSoon { expires });
+    }
+    // the authorization's creation is not in its answer: its honour period ends 3 of its 29 days in
+    let ended = expires - chrono::Duration::days(AUTHORIZATION_DAYS - HONOUR_DAYS);
+    (ended <= now).then_some(Finding::HonourPeriodPassed { ended })
 }
 
 /// A COMPLETED order can only be adopted: what stops that, if anything.
-fn completed_order_problem(order: &Order) -> Option<String> {
+fn completed_order_finding(order: &Order) -> Option<Finding> {
     let mut captures = order.captures().peekable();
     if captures.peek().is_none() {
-        return Some("The PayPal order is completed but holds no capture; it cannot be captured.".into());
+        return Some(Finding::OrderCompletedWithoutCapture);
     }
     // adoption takes a capture that went through; declined and failed ones moved no money
     let usable = order.captures().any(|c| !matches!(c.status, Some(CaptureStatus::Declined | CaptureStatus::Failed)));
-    if usable {
-        return None;
-    }
-    Some("PayPal declined the capture of this order; nothing was paid, and the customer must pay again.".into())
+    (!usable).then_some(Finding::OrderCaptureDeclined)
 }
 
 fn capitalized(s: &str) -> String {

@@ -2,7 +2,8 @@
 //! database, environment and four-eyes setting, so the CLI and the app stay thin.
 
 use super::Desk;
-use crate::batch::{self, four_eyes, Approval, BatchSource, BatchSummary, BatchView};
+use crate::batch::preflight::{self, PreflightOptions, Unpaced};
+use crate::batch::{self, four_eyes, Approval, BatchSource, BatchSummary, BatchView, PreflightProgress};
 use crate::DeskError;
 
 impl Desk {
@@ -54,6 +55,27 @@ impl Desk {
     /// Cancels batch `id` (any state not ended): its items not started become `cancelled`.
     pub async fn batch_cancel(&self, staff: &str, id: i64) -> Result<BatchView, DeskError> {
         batch::cancel(&self.pool, id, staff, self.environment()).await?;
+        self.batch(id).await
+    }
+
+    /// Preflights batch `id` under `staff`'s name: every included item read again at the
+    /// gateway and PayPal and given a verdict, `concurrency` at a time (default
+    /// [`batch::DEFAULT_CONCURRENCY`]), telling `progress` each item done. Moves nothing; voids
+    /// an approval.
+    pub async fn batch_preflight(
+        &self,
+        staff: &str,
+        id: i64,
+        concurrency: Option<usize>,
+        progress: &(dyn Fn(PreflightProgress) + Send + Sync),
+    ) -> Result<BatchView, DeskError> {
+        let engine = self.engine(None)?;
+        let options = PreflightOptions {
+            concurrency: concurrency.unwrap_or(batch::DEFAULT_CONCURRENCY),
+            pace: &Unpaced,
+            progress,
+        };
+        preflight::preflight(&engine, id, staff, &options).await?;
         self.batch(id).await
     }
 }

@@ -212,3 +212,176 @@ async fn exclude_include_approve_before_preflight_and_cancel() {
     d.close().await;
     sb.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Preflight (issue 10, second slice)
+
+use billing::batch::{PreflightProgress, Verdict};
+use std::sync::Mutex;
+
+async fn preflight(d: &Desk, staff: &str, id: i64) -> (BatchView, Vec<PreflightProgress>) {
+    let seen = Mutex::new(Vec::new());
+    let progress = |p: PreflightProgress| seen.lock().expect("progress").push(p);
+    let v = d.batch_preflight(staff, id, None, &progress).await.expect("preflight");
+    (v, seen.into_inner().expect("progress"))
+}
+
+fn verdict_counts(v: &BatchView) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    for i in v.items.iter().filter(|i| !i.excluded) {
+        *m.entry(i.verdict.map_or("-", Verdict::as_str)).or_default() += 1;
+    }
+    m
+}
+
+async fn set_faults(sb: &sandbox::Sandbox, json: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/__sandbox/faults", sb.base_url()))
+        .header("content-type", "application/json")
+        .body(json.to_owned())
+        .send()
+        .await
+        .expect("faults");
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+#[tokio::test]
+async fn preflight_reads_each_item_live_gives_its_verdict_and_moves_nothing() {
+    let sb = sandbox(600, 7).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced(dir.path(), &sb.base_url()).await;
+    let mut numbers: Vec<i64> = approved_rows(&d).await.iter().map(|r| r.invoice_no).collect();
+    if !numbers.contains(&458_732) {
+        numbers.push(458_732); // the seed example, paid at the gateway after the cache was made
+    }
+    let b = d.batch_create("alice", Some("preflight"), &selection(&numbers)).await.expect("create");
+    let excluded = *numbers.iter().find(|n| **n != 458_732).expect("an item");
+    d.batch_exclude("alice", b.id(), &[excluded]).await.expect("exclude");
+    assert_eq!(crate::common::pay_seed_example(&sb).await, 200);
+
+    let (v, progress) = preflight(&d, "alice", b.id()).await;
+    let included = numbers.len() - 1;
+    assert_eq!(progress.last(), Some(&PreflightProgress { done: included, total: included }), "progress to the end");
+    assert!(progress.windows(2).all(|w| w[0].done < w[1].done), "progress only moves forward");
+    assert_eq!(v.state(), BatchState::Preflighted);
+    assert_eq!(v.batch.preflight_run, 1);
+    let counts = verdict_counts(&v);
+    for want in [
+        "ready",
+        "already_paid",
+        "not_approved",
+        "authorization_voided",
+        "authorization_expired",
+        "honour_period_passed",
+    ] {
+        assert!(counts.get(want).copied().unwrap_or(0) > 0, "no {want}: {counts:?}");
+    }
+    assert!(!counts.contains_key("-") && !counts.contains_key("unreachable"), "{counts:?}");
+    let item = |n: i64| v.items.iter().find(|i| i.invoice_no == n).expect("item");
+    assert_eq!(item(458_732).verdict, Some(Verdict::AlreadyPaid));
+    assert!(item(excluded).excluded && item(excluded).verdict.is_none(), "the excluded item keeps its exclusion");
+    assert!(v
+        .items
+        .iter()
+        .filter(|i| i.verdict.is_some())
+        .all(|i| i.verdict_reason.as_deref().is_some_and(|r| r.ends_with('.'))));
+
+    // every verdict agrees with the capture preview's reads; the ready ones' parts are its parts
+    for i in v.items.iter().filter(|i| !i.excluded) {
+        let p = d.capture_preview(i.invoice_no).await.expect("preview");
+        let verdict = i.verdict.expect("verdict");
+        if verdict == Verdict::Ready {
+            assert!(p.ready, "{}: ready but the preview says {:?}", i.invoice_no, p.problems);
+            assert_eq!(i.paypal_part.as_deref(), Some(p.paypal_amount.as_str()), "{}", i.invoice_no);
+        }
+        if !p.problems.is_empty() && verdict.runs() {
+            assert_eq!(verdict, Verdict::WalletShared, "{}: {:?}", i.invoice_no, p.problems);
+        }
+    }
+    // the totals are the items that run, with their wallet and PayPal parts
+    let runs = v.items.iter().filter(|i| !i.excluded && i.verdict.is_some_and(Verdict::runs)).count();
+    assert_eq!(v.totals.iter().map(|t| t.count).sum::<i64>(), runs as i64);
+    for t in &v.totals {
+        let dec = |s: &str| Decimal::from_str(s).expect("decimal");
+        assert_eq!(dec(&t.wallet_part) + dec(&t.paypal_part), dec(&t.outstanding), "{t:?}");
+    }
+    // nothing moved but the seed example's own payment
+    let l = crate::common::ledger(&sb).await;
+    assert_eq!(l["paypal_captures"].as_array().map(Vec::len), Some(0));
+    assert_eq!(l["gateway_finalizations"].as_array().map(Vec::len), Some(1));
+    assert!(batch_audit(&d).await.contains(&"batch.preflighted alice".to_owned()));
+    d.close().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_gateway_makes_items_unreachable_and_a_second_preflight_reads_them_again() {
+    let sb = sandbox(200, 3).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced(dir.path(), &sb.base_url()).await;
+    let numbers: Vec<i64> = approved_rows(&d).await.iter().take(3).map(|r| r.invoice_no).collect();
+    let b = d.batch_create("alice", None, &selection(&numbers)).await.expect("create");
+    set_faults(&sb, r#"{"routes":{"POST /api/v1/billing/invoice/part-process":{"error_rate":1,"error_status":503}}}"#)
+        .await;
+    let (v, _) = preflight(&d, "alice", b.id()).await;
+    assert!(v.items.iter().all(|i| i.verdict == Some(Verdict::Unreachable)), "{:?}", verdict_counts(&v));
+    assert!(v.items.iter().all(|i| i.verdict_reason.as_deref().is_some_and(|r| r.contains("Run preflight again"))));
+    assert!(v.totals.is_empty(), "nothing ready: {:?}", v.totals);
+    set_faults(&sb, "{}").await;
+    let (v, _) = preflight(&d, "alice", b.id()).await;
+    assert_eq!(v.batch.preflight_run, 2);
+    assert!(v.items.iter().all(|i| i.verdict.is_some_and(|x| x != Verdict::Unreachable)), "{:?}", verdict_counts(&v));
+    d.close().await;
+}
+
+#[tokio::test]
+async fn an_authorization_that_expires_within_a_day_is_expiring_soon() {
+    // the sandbox's clock 28 days and 1 hour behind the desk's: authorizations approved within
+    // its last 23 hours expire within the desk's next 23 hours
+    let config = sandbox::Config {
+        invoices: 1200,
+        seed: 4,
+        rate_limit: 0,
+        clock_offset: chrono::Duration::hours(-(28 * 24 + 1)),
+        ..sandbox::Config::default()
+    };
+    let sb = sandbox::Sandbox::start(config, "127.0.0.1:0".parse().expect("addr")).await.expect("sandbox");
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced(dir.path(), &sb.base_url()).await;
+    let numbers: Vec<i64> = approved_rows(&d)
+        .await
+        .iter()
+        .filter(|r| r.paypal.as_ref().is_some_and(|p| p.intent == "AUTHORIZE"))
+        .map(|r| r.invoice_no)
+        .collect();
+    let b = d.batch_create("alice", None, &selection(&numbers)).await.expect("create");
+    let (v, _) = preflight(&d, "alice", b.id()).await;
+    let counts = verdict_counts(&v);
+    assert!(counts.get("expiring_soon").copied().unwrap_or(0) > 0, "{counts:?}");
+    assert!(!counts.contains_key("ready"), "every authorization is past its honour period: {counts:?}");
+    let soon = v.items.iter().find(|i| i.verdict == Some(Verdict::ExpiringSoon)).expect("soon");
+    assert!(soon.verdict_reason.as_deref().is_some_and(|r| r.contains("within 24 hours")));
+    // the preview still lets it be captured: it is a warning, not a problem
+    assert!(d.capture_preview(soon.invoice_no).await.expect("preview").ready);
+    d.close().await;
+}
+
+#[tokio::test]
+async fn a_preflight_after_an_approval_voids_it() {
+    let sb = sandbox(200, 11).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced(dir.path(), &sb.base_url()).await;
+    let numbers: Vec<i64> = approved_rows(&d).await.iter().map(|r| r.invoice_no).collect();
+    let b = d.batch_create("alice", None, &selection(&numbers)).await.expect("create");
+    preflight(&d, "alice", b.id()).await;
+    let refused = d.batch_approve(b.id(), &Approval { approver: "alice".into(), typed_totals: None }).await;
+    assert_eq!(refused.expect_err("four eyes").code, ErrorCode::BadInput);
+    let v = d.batch_approve(b.id(), &Approval { approver: "bob".into(), typed_totals: None }).await.expect("approve");
+    assert_eq!((v.state(), v.batch.approved_by.as_deref()), (BatchState::Approved, Some("bob")));
+    assert!(billing::batch::approval_holds(d.pool(), b.id()).await.expect("holds"));
+    let (v, _) = preflight(&d, "carol", b.id()).await;
+    assert_eq!((v.state(), v.batch.approved_by.as_deref(), v.batch.preflight_run), (BatchState::Preflighted, None, 2));
+    assert!(!billing::batch::approval_holds(d.pool(), b.id()).await.expect("holds"));
+    let log = batch_audit(&d).await;
+    assert!(log.ends_with(&["batch.approved bob".to_owned(), "batch.preflighted carol".to_owned()]), "{log:?}");
+    d.close().await;
+}
