@@ -2,6 +2,7 @@
 //! Reading what PayPal holds when an answer says too little is in `paypal_holds.rs`.
 
 use super::engine::{money_of, Engine, Flow};
+use super::gateway_steps::AtGateway;
 use super::journal::{Entry, PaypalCaptureStatus, State};
 use super::paypal_holds::{is_authorize, live, other_invoice, paypal_detail, tie, Tie};
 use super::result::Step;
@@ -202,9 +203,14 @@ impl Engine<'_> {
         self.check_before(Step::Verify, e.id)?;
         let capture = match self.paypal.get_capture(&capture_id).await {
             Ok(c) => c,
-            Err(err) if err.is_transient() || err.outcome_unknown() => return self.wait(e, &paypal_detail(&err)).await,
+            // credentials: nothing decided; the attempt stays captured and is resumed once fixed
+            Err(err @ PaypalError::AuthFailed { .. }) => return Err(err.into()),
+            // PayPal holds this capture (it gave us its id): a read that fails decides nothing
+            // about it, so the attempt waits, captured, and is read again on resume
             Err(err) => {
-                return self.attention(e, format!("the PayPal capture {capture_id} cannot be read: {err}")).await
+                return self
+                    .wait(e, &format!("the PayPal capture {capture_id} cannot be read now: {}", paypal_detail(&err)))
+                    .await
             }
         };
         self.check_after(Step::Verify, e.id)?;
@@ -277,11 +283,47 @@ impl Engine<'_> {
                 .await;
         };
         if amount != expected {
-            return self.attention(e, format!("PayPal captured {amount} but the PayPal part is {expected}")).await;
+            return self.captured_another_amount(e, &capture_id, amount, expected).await;
         }
         e.last_error = None;
         self.to(e, State::Verified).await?;
         Ok(Flow::Continue)
+    }
+}
+
+impl Engine<'_> {
+    /// The capture tied to this attempt is for another amount than its PayPal part: another run
+    /// (another desk) captured with its own wallet part, and may have finalized it already. The
+    /// gateway decides: holding this capture as the invoice's payment, the invoice is paid by it
+    /// (this attempt's wallet part was never sent, so none was debited for it); cannot tell: wait;
+    /// otherwise a clerk must look.
+    async fn captured_another_amount(
+        &self,
+        e: &mut Entry,
+        capture_id: &str,
+        amount: money::Money,
+        expected: money::Money,
+    ) -> Result<Flow, DeskError> {
+        let differs = format!("PayPal captured {amount} but the PayPal part is {expected}");
+        match self.gateway_has_payment(e, capture_id).await? {
+            AtGateway::Listed { ours: true, .. } => {
+                tracing::info!(capture_id, %amount, "the gateway holds the capture as the invoice's payment already");
+                e.paypal_amount = Some(amount.to_paypal_string());
+                e.wallet_part_json = None;
+                e.wallet_currency = None;
+                e.wallet_amount = None;
+                e.exchange_rate = None;
+                e.wallet_in_invoice_currency = None;
+                e.reason = Some(format!(
+                    "{differs}; the gateway holds it as the invoice's payment (another run finalized it)"
+                ));
+                e.last_error = None;
+                self.to(e, State::Finalized).await?;
+                Ok(Flow::Continue)
+            }
+            AtGateway::Unknown(why) => self.wait(e, &format!("{differs}; {why}")).await,
+            AtGateway::NoInvoice | AtGateway::Listed { .. } => self.attention(e, differs).await,
+        }
     }
 }
 

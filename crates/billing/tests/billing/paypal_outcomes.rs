@@ -232,3 +232,90 @@ async fn a_voided_authorization_without_our_capture_is_rejected() {
     assert_nothing_moved(&f.sb, no, &f.before).await;
     f.d.close().await;
 }
+
+/// Reading our own capture fails (a 403, or PayPal refusing our credentials): PayPal holds the
+/// capture, so nothing is decided. The attempt stays captured (a credentials failure is told to
+/// the caller as an error) and the next run finalizes it. (Before: `needs_attention`, "cannot be
+/// read", and the gateway never heard of the capture.)
+#[tokio::test]
+async fn a_capture_that_cannot_be_read_stays_captured_and_is_finalized_later() {
+    const GET_CAPTURE: &str = "GET /v2/payments/captures/{id}";
+    let world = World::seeded(1, 300).await;
+    // a 401 is answered to the read and to its one retry with a fresh token
+    for (status, times, body) in [
+        (403, 1, paypal_error("NOT_AUTHORIZED", Some("PERMISSION_DENIED"))),
+        (401, 2, json!({ "error": "invalid_token", "error_description": "Token signature verification failed" })),
+    ] {
+        let no = plain_order(&world);
+        let f = fixture(&world, no).await;
+        f.pp.on(GET_CAPTURE, Some(times), Act::Answer(status, body.clone()));
+        let state = match f.d.capture(no).await {
+            Ok(r) => {
+                assert!(!r.finished, "{status}: {r:?}");
+                r.state
+            }
+            Err(e) => {
+                assert_eq!(status, 401, "only a credentials failure is an error: {e:?}");
+                f.d.journal(Some(no), 10).await.expect("journal")[0].state()
+            }
+        };
+        assert_eq!(state, State::PaypalCaptured, "{status}");
+        let l = ledger(&f.sb).await;
+        assert_eq!(
+            (l["paypal_captures"].as_array().map(Vec::len), l["gateway_finalizations"].as_array().map(Vec::len)),
+            (Some(1), Some(0)),
+            "{l}"
+        );
+        let done = f.d.recover().await.expect("recover").remove(0);
+        assert_eq!(done.state, State::Finalized, "{status}: {done:?}");
+        assert_captured_and_finalized_once(&f.sb, no).await;
+        f.d.close().await;
+    }
+}
+
+/// Another desk captured the authorization for the whole invoice (its wallet part was spent
+/// meanwhile) and finalized it, while this desk's attempt counted on a wallet part and stopped
+/// before capturing. On resume, the capture tied to the attempt is for another amount than its
+/// PayPal part; the gateway holds it as the invoice's payment, so the invoice is paid by it and
+/// the attempt ends finalized with that capture (its own wallet part was never sent). (Before:
+/// `needs_attention` for an invoice that is paid.)
+#[tokio::test]
+async fn a_capture_of_another_amount_the_gateway_holds_as_the_payment_ends_finalized() {
+    use crate::capture_paths::{paypal_post, StopOnce};
+    use crate::common::finalize_at_gateway;
+    use billing::capture::Step;
+    let mut world = World::seeded(1, 300).await;
+    // an authorization of the whole invoice; the customer's wallet holds a little
+    let no = world.plain_authorization();
+    let cur = world.currency(no).to_owned();
+    world.set_wallet(no, &cur, "1.00");
+    let f = fixture(&world, no).await;
+    f.d.capture_with(no, &StopOnce::new(Step::Capture, false)).await.expect_err("stopped before capturing");
+    let entry = f.d.journal(Some(no), 10).await.expect("journal").remove(0);
+    assert_eq!(entry.state(), State::PaypalCaptureSent, "journaled, never sent");
+    assert_eq!(ledger(&f.sb).await["paypal_captures"], json!([]));
+    let wallet = entry.wallet_amount.clone().expect("a wallet part");
+    assert_ne!(wallet.parse::<rust_decimal::Decimal>().expect("amount"), rust_decimal::Decimal::ZERO);
+    // the other desk: the whole invoice at PayPal, finalized with no wallet part
+    let outstanding = world.outstanding(no).to_string();
+    let (status, theirs) = paypal_post(
+        &f.sb,
+        &format!("/v2/payments/authorizations/{}/capture", world.authorization_id(no)),
+        json!({ "amount": { "currency_code": cur, "value": outstanding }, "invoice_id": no.to_string(), "final_capture": true }),
+    )
+    .await;
+    assert_eq!(status, 201, "{theirs}");
+    let id = theirs["id"].as_str().expect("their capture").to_owned();
+    let body = format!(
+        r#"{{"amount":{outstanding},"invoiceNo":{no},"paymentId":"{id}","currencyCode":"{cur}","partPaymentFromWalletBalance":{{"currency":"{cur}","exchangeRate":1,"chargeTotalBefore":{outstanding},"chargeTotalCurrent":0}}}}"#
+    );
+    assert_eq!(finalize_at_gateway(&f.sb, &body).await, 200);
+
+    let r = f.d.recover().await.expect("recover").remove(0);
+    assert_eq!((r.state, r.adopted, r.capture_id.as_deref()), (State::Finalized, true, Some(id.as_str())), "{r:?}");
+    let paid = r.paypal_amount.as_deref().map(|a| a.parse::<rust_decimal::Decimal>().expect("amount"));
+    assert_eq!((paid, r.wallet_amount.as_deref()), (Some(world.outstanding(no)), None), "{r:?}");
+    let l = ledger(&f.sb).await;
+    assert_eq!(l["gateway_finalizations"].as_array().map(Vec::len), Some(1), "not finalized again: {l}");
+    f.d.close().await;
+}
