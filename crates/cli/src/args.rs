@@ -218,6 +218,16 @@ pub enum BatchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Preflight a batch: read each included item again at the gateway and PayPal and give it a
+    /// verdict (moves nothing; voids an approval). Progress goes to stderr.
+    Preflight {
+        id: i64,
+        /// How many items are read at once (default 4).
+        #[arg(long)]
+        concurrency: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Approve a preflighted batch as DESK_STAFF (with four eyes: not its creator).
     Approve {
         id: i64,

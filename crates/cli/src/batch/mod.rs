@@ -5,7 +5,7 @@ mod print;
 
 use crate::args::BatchCommand;
 use crate::commands::invoice_filter;
-use billing::batch::{Approval, BatchSource, BatchView};
+use billing::batch::{Approval, BatchSource, BatchView, PreflightProgress};
 use billing::{Desk, DeskError};
 
 pub async fn dispatch(desk: &Desk, command: BatchCommand) -> Result<(), DeskError> {
@@ -38,6 +38,14 @@ pub async fn dispatch(desk: &Desk, command: BatchCommand) -> Result<(), DeskErro
         }
         BatchCommand::Include { id, invoices, json } => {
             shown(&desk.batch_include(&staff, id, &invoices).await?, json, "changed")
+        }
+        BatchCommand::Preflight { id, concurrency, json } => {
+            let progress = |p: PreflightProgress| {
+                if p.total > 0 && (p.done == p.total || p.done % 10 == 0) {
+                    eprintln!("preflight: {}/{} items read", p.done, p.total);
+                }
+            };
+            shown(&desk.batch_preflight(&staff, id, concurrency, &progress).await?, json, "preflighted")
         }
         BatchCommand::Approve { id, json } => {
             let approval = Approval { approver: staff, typed_totals: None };

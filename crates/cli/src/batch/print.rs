@@ -89,13 +89,17 @@ pub fn batch(v: &BatchView, what: &str) -> Result<(), DeskError> {
         )
         .map_err(w)?;
     }
-    writeln!(out, "\n{:<3} {:>6} {:>16} {:>16} {:>16}", "CUR", "ITEMS", "OUTSTANDING", "WALLET PART", "PAYPAL PART")
-        .map_err(w)?;
+    writeln!(
+        out,
+        "\n{:<3} {:>6} {:>16} {:>16} {:>16} {:>16}",
+        "CUR", "ITEMS", "TOTAL", "OUTSTANDING", "WALLET PART", "PAYPAL PART"
+    )
+    .map_err(w)?;
     for t in &v.totals {
         writeln!(
             out,
-            "{:<3} {:>6} {:>16} {:>16} {:>16}",
-            t.currency, t.count, t.outstanding, t.wallet_part, t.paypal_part
+            "{:<3} {:>6} {:>16} {:>16} {:>16} {:>16}",
+            t.currency, t.count, t.total, t.outstanding, t.wallet_part, t.paypal_part
         )
         .map_err(w)?;
     }

@@ -1,7 +1,7 @@
 //! `desk batch create|list|show|exclude|include|approve|cancel` through the real binary: the
 //! outputs, `--json` shapes and exit codes; four eyes by `DESK_STAFF` and `DESK_FOUR_EYES`.
 
-use crate::common::{config, Harness, STAFF};
+use crate::common::{config, s, Harness, STAFF};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -162,4 +162,65 @@ async fn four_eyes_exclude_include_and_cancel() {
     assert_eq!(numbers(&again["items"]), [a[0]]);
     let out = h.run(&["batch", "cancel", &id_of(&again)]).await.code(0);
     assert!(out.stdout.contains("cancelled"), "{}", out.stdout);
+}
+
+#[tokio::test]
+async fn preflight_prints_verdicts_and_totals_then_a_second_person_approves() {
+    let h = Harness::synced(config(300, 5)).await;
+    let alice = |args: &[&str]| h.desk(args).env("DESK_STAFF", "alice").env("DESK_FOUR_EYES", "1");
+    let created = alice(&["batch", "create", "--paypal", "--json"]).run().await.code(0).json();
+    let id = id_of(&created);
+
+    let out = alice(&["batch", "preflight", &id, "--json"]).run().await.code(0);
+    let total = created["items"].as_array().map_or(0, Vec::len);
+    assert!(out.stderr.contains(&format!("preflight: {total}/{total} items read")), "{}", out.stderr);
+    let pre = out.json();
+    assert_eq!(pre["state"], "preflighted");
+    let items = pre["items"].as_array().expect("items");
+    assert_eq!(numbers(&pre["items"]), numbers(&created["items"]));
+    for item in items {
+        let verdict = item["verdict"].as_str().unwrap_or_else(|| panic!("no verdict in {item}"));
+        assert!(verdict.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{verdict}");
+        assert!(
+            item["verdictReason"].is_string() && item["outcome"].is_null() && item["captureId"].is_null(),
+            "{item}"
+        );
+        assert!(item["outstanding"].is_string() && item["paypalPart"].is_string(), "{item}");
+    }
+    let ready = items.iter().filter(|i| i["verdict"] == "ready").count();
+    assert!(ready > 0 && ready < items.len(), "some ready, not all: {ready} of {}", items.len());
+    let totals = pre["totals"].as_array().expect("totals");
+    assert!(!totals.is_empty());
+    for t in totals {
+        assert_eq!(
+            crate::common::dec(s(t, "walletPart")) + crate::common::dec(s(t, "paypalPart")),
+            crate::common::dec(s(t, "outstanding")),
+            "{t}"
+        );
+    }
+
+    // the table for people: verdicts with reasons, then the totals
+    let text = alice(&["batch", "preflight", &id]).run().await.code(0);
+    assert!(
+        text.stdout.contains("VERDICT") && text.stdout.contains(" ready ") && text.stdout.contains("PAYPAL PART"),
+        "{}",
+        text.stdout
+    );
+
+    // four eyes: alice created it and may not approve it; bob may
+    let refused = alice(&["batch", "approve", &id]).run().await.code(2);
+    assert!(refused.stderr.contains("someone else must approve"), "{}", refused.stderr);
+    let ok = h
+        .desk(&["batch", "approve", &id, "--json"])
+        .env("DESK_STAFF", "bob")
+        .env("DESK_FOUR_EYES", "1")
+        .run()
+        .await
+        .code(0);
+    let approved = ok.json();
+    assert_eq!((approved["state"].as_str(), approved["approvedBy"].as_str()), (Some("approved"), Some("bob")));
+    // preflight again: the approval is void
+    let again = alice(&["batch", "preflight", &id, "--json"]).run().await.code(0).json();
+    assert_eq!((again["state"].as_str(), again["approvedBy"].as_str()), (Some("preflighted"), None));
+    h.run(&["batch", "preflight", "424242"]).await.code(3);
 }
