@@ -41,7 +41,7 @@ pub async fn dispatch(desk: &Desk, command: BatchCommand) -> Result<(), DeskErro
         }
         BatchCommand::Preflight { id, concurrency, json } => {
             let progress = |p: PreflightProgress| {
-                if p.total > 0 && (p.done == p.total || p.done % 10 == 0) {
+                if p.total > 0 && (p.done == p.total || p.done.is_multiple_of(10)) {
                     eprintln!("preflight: {}/{} items read", p.done, p.total);
                 }
             };
