@@ -105,7 +105,7 @@ impl Engine<'_> {
                 return Ok(CaptureResult::of(&open));
             }
         }
-        if inv.status != "outstanding" {
+        if inv.status != invoices::InvoiceStatus::Outstanding {
             return Err(DeskError::new(
                 ErrorCode::GatewayRejected,
                 format!("Invoice {invoice_no} is not outstanding (it is {}).", inv.status),

@@ -53,14 +53,6 @@ impl fmt::Display for InvoiceStatus {
     }
 }
 
-/// Transitional: lets code that still compares the status with its word (`status != "outstanding"`)
-/// build while it moves to the enum. New code compares with the variants.
-impl PartialEq<&str> for InvoiceStatus {
-    fn eq(&self, word: &&str) -> bool {
-        self.as_str() == *word
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

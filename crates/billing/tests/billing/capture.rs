@@ -91,7 +91,7 @@ async fn the_seed_invoice_pays_its_wallet_part_and_the_paypal_part_once() {
     let l = ledger(&sb).await;
     assert_eq!(l["gateway_finalizations"][0]["amount"].to_string(), "206.03");
     assert_eq!(l["gateway_finalizations"][0]["paymentId"], l["paypal_captures"][0]["id"]);
-    assert_eq!(d.invoice(458_732).await.expect("cached").status, "paid");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, billing::invoices::InvoiceStatus::Paid);
 
     // again: nothing new, the finished attempt is reported
     let again = d.capture(458_732).await.expect("again");
@@ -345,7 +345,11 @@ async fn bad_input_and_refusals_are_clear_and_move_nothing() {
     let r = d.capture(458_732).await.expect("result");
     assert_eq!(r.state, State::Rejected);
     assert!(r.message.contains("already paid"), "{}", r.message);
-    assert_eq!(d.invoice(458_732).await.expect("cached").status, "paid", "the cache learnt it");
+    assert_eq!(
+        d.invoice(458_732).await.expect("cached").status,
+        billing::invoices::InvoiceStatus::Paid,
+        "the cache learnt it"
+    );
     // an invoice without an approved PayPal payment
     let plain = d
         .list(&ListRequest {

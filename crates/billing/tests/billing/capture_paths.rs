@@ -585,7 +585,7 @@ async fn a_wallet_that_covers_the_invoice_pays_it_in_full_once() {
         (&json!("wallet"), number(Decimal::from_str(&outstanding).expect("dec")))
     );
     assert!(dec(&json!(inv["wallet"]["balance"].to_string())) < dec(&json!(before["wallet"]["balance"].to_string())));
-    assert_eq!(d.invoice(no).await.expect("cached").status, "paid");
+    assert_eq!(d.invoice(no).await.expect("cached").status, billing::invoices::InvoiceStatus::Paid);
 
     // again: the finished attempt, nothing new
     let again = d.capture(no).await.expect("again");
@@ -698,7 +698,7 @@ async fn a_declined_capture_ends_rejected_with_nothing_finalized_and_is_never_ca
         (&inv["status"], &inv["payments"], &inv["wallet"]),
         (&json!("outstanding"), &json!([]), &before["wallet"])
     );
-    assert_eq!(d.invoice(no).await.expect("cached").status, "outstanding");
+    assert_eq!(d.invoice(no).await.expect("cached").status, billing::invoices::InvoiceStatus::Outstanding);
 
     // a second try finds the declined capture and captures nothing new
     let again = d.capture(no).await.expect("again");
@@ -889,7 +889,7 @@ async fn an_invoice_not_cached_or_not_outstanding_is_an_error_and_journals_nothi
     // paid elsewhere: the attempt learns it at part-process (rejected, the cache marked paid) …
     assert_eq!(pay_elsewhere(&c.sb, no, "BANK-TRANSFER-1").await, 200);
     assert_refused(&c.d, no, "the invoice is already paid at the gateway").await;
-    assert_eq!(c.d.invoice(no).await.expect("cached").status, "paid");
+    assert_eq!(c.d.invoice(no).await.expect("cached").status, billing::invoices::InvoiceStatus::Paid);
     // … and a second capture is refused before planning
     let e = c.d.capture(no).await.expect_err("not outstanding");
     assert_eq!(
@@ -1334,7 +1334,7 @@ async fn full_wallet_payment_refusals() {
     let (wallet, _) = wallet_payments(&sb, no).await;
     assert!(wallet.is_empty(), "no wallet payment: {wallet:?}");
     assert_eq!(gateway_invoice(&sb, no).await["wallet"], before["wallet"], "the wallet is untouched");
-    assert_eq!(d.invoice(no).await.expect("cached").status, "paid");
+    assert_eq!(d.invoice(no).await.expect("cached").status, billing::invoices::InvoiceStatus::Paid);
     d.close().await;
 
     // the gateway refuses the wallet payment

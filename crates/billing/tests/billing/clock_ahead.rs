@@ -40,11 +40,15 @@ async fn key_flows_hold_with_the_sandbox_clock_40_days_ahead() {
     // sync: a full pass, then an incremental one that sees a payment made meanwhile (the
     // gateway stamps it by its clock, 40 days after the desk's cursor)
     assert_eq!(d.sync(false, &no_progress()).await.expect("full").mode, SyncMode::Full);
-    assert_eq!(d.invoice(458_732).await.expect("cached").status, "outstanding");
+    assert_eq!(d.invoice(458_732).await.expect("cached").status, billing::invoices::InvoiceStatus::Outstanding);
     assert_eq!(pay_seed_example(&sb).await, 200, "paid by someone else at the gateway");
     let inc = d.sync(false, &no_progress()).await.expect("incremental");
     assert_eq!(inc.mode, SyncMode::Incremental);
-    assert_eq!(d.invoice(458_732).await.expect("cached").status, "paid", "the incremental sync saw it");
+    assert_eq!(
+        d.invoice(458_732).await.expect("cached").status,
+        billing::invoices::InvoiceStatus::Paid,
+        "the incremental sync saw it"
+    );
 
     // capture every approved invoice: orders and authorizations finalize, some go PENDING
     let mut pending = Vec::new();

@@ -279,7 +279,7 @@ async fn the_detail_shows_payment_history_and_paypal_status_and_works_offline() 
     let capture_id = result.capture_id.clone().expect("capture id");
     let live = desk.invoice_live(row.invoice_no).await.expect("live");
     let inv = live.invoice.clone().expect("fresh invoice");
-    assert_eq!(inv.status, "paid");
+    assert_eq!(inv.status, billing::invoices::InvoiceStatus::Paid);
     assert_eq!(
         live.payments.iter().map(|p| p.payment_id.as_str()).collect::<Vec<_>>(),
         vec![capture_id.as_str()],
@@ -319,7 +319,10 @@ async fn the_detail_shows_payment_history_and_paypal_status_and_works_offline() 
     sb.shutdown().await;
     let offline = desk.invoice_live(row.invoice_no).await.expect("answers");
     assert_eq!(offline.gateway_error.map(|e| e.code), Some(ErrorCode::Offline));
-    assert_eq!(desk.invoice_detail(row.invoice_no).await.expect("cached").invoice.status, "paid");
+    assert_eq!(
+        desk.invoice_detail(row.invoice_no).await.expect("cached").invoice.status,
+        billing::invoices::InvoiceStatus::Paid
+    );
     assert_eq!(desk.status().await.expect("status").online, Some(false));
 }
 
