@@ -200,3 +200,55 @@ async fn read_item(engine: &Engine<'_>, invoice_no: i64) -> Result<Read, DeskErr
     read.customer = row.wallet.as_ref().map(|_| (row.customer_id.clone(), row.customer_name.clone()));
     Ok(read)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(invoice_no: i64, verdict: Verdict, customer: Option<&str>) -> Read {
+        let mut r = judged(invoice_no, (verdict, "as read.".into()));
+        r.customer = customer.map(|c| (c.to_owned(), format!("{c} Ltd")));
+        r
+    }
+
+    #[test]
+    fn ready_items_on_one_wallet_are_wallet_shared_and_come_back_in_batch_order() {
+        let reads = vec![
+            read(3, Verdict::Ready, Some("c1")),
+            read(1, Verdict::Ready, Some("c1")),
+            read(2, Verdict::Ready, Some("c2")),
+            read(4, Verdict::NotApproved, Some("c2")),
+            read(5, Verdict::Ready, None),
+            read(6, Verdict::Ready, None),
+        ];
+        let v = shared_wallets(reads, &[1, 2, 3, 4, 5, 6]);
+        let got: Vec<(i64, Verdict)> = v.iter().map(|v| (v.invoice_no, v.verdict)).collect();
+        assert_eq!(
+            got,
+            [
+                (1, Verdict::WalletShared),
+                (2, Verdict::Ready),
+                (3, Verdict::WalletShared),
+                (4, Verdict::NotApproved),
+                (5, Verdict::Ready),
+                (6, Verdict::Ready),
+            ]
+        );
+        assert!(v[0].reason.as_deref().is_some_and(|r| r.contains("c1 Ltd") && r.contains("invoice(s) 3")), "{v:?}");
+        assert!(Verdict::WalletShared.runs());
+    }
+
+    #[test]
+    fn a_wallet_changed_only_when_its_currency_or_balance_did() {
+        let w = |balance: &str, currency: &str| WalletView {
+            currency: currency.into(),
+            balance: balance.into(),
+            unusable: None,
+        };
+        assert_eq!(wallet_changed(Some(&w("10.5", "EUR")), Some(&w("10.50", "EUR"))), None);
+        assert_eq!(wallet_changed(None, None), None);
+        assert!(wallet_changed(Some(&w("10.5", "EUR")), Some(&w("9", "EUR"))).is_some());
+        assert!(wallet_changed(Some(&w("10.5", "EUR")), Some(&w("10.5", "USD"))).is_some());
+        assert!(wallet_changed(None, Some(&w("1", "EUR"))).is_some());
+    }
+}

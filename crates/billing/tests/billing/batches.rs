@@ -385,3 +385,50 @@ async fn a_preflight_after_an_approval_voids_it() {
     assert!(log.ends_with(&["batch.approved bob".to_owned(), "batch.preflighted carol".to_owned()]), "{log:?}");
     d.close().await;
 }
+
+#[tokio::test]
+async fn a_wallet_changed_since_the_cache_and_a_wallet_two_ready_items_share() {
+    use crate::capture_paths::{synced_desk, World};
+    let mut world = World::seeded(1, 300).await;
+    let no_money = |w: &World, no: i64| {
+        let customer = w.invoice(no)["customer_id"].as_str().expect("customer").to_owned();
+        let wallet = &w.json["customers"][customer]["wallet"];
+        wallet.is_null() || wallet["balance"].as_str().is_some_and(|b| Decimal::from_str(b).is_ok_and(|d| d.is_zero()))
+    };
+    let plain = |w: &World, n: i64| w.is_order(n, "APPROVED", "Completed") && no_money(w, n);
+    let a = world.find("an approved order without wallet money", plain);
+    let b = world.find("a second one", |w, n| n != a && plain(w, n));
+    let c = world.find("a third one", |w, n| n != a && n != b && plain(w, n));
+    // b's invoice is billed to a's customer, whose wallet is empty: both are ready, on one wallet
+    let customer = world.invoice(a)["customer_id"].clone();
+    world.json["invoices"][b.to_string()]["customer_id"] = customer;
+    let cur = world.currency(a).to_owned();
+    world.set_wallet(a, &cur, "0");
+    let sb = world.start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    synced_desk(&sb, dir.path()).await.close().await;
+    sb.shutdown().await;
+
+    // after the cache was made, c's customer got wallet money
+    let cur_c = world.currency(c).to_owned();
+    world.set_wallet(c, &cur_c, "5");
+    let sb = world.start().await;
+    let d = desk(&sb.base_url(), dir.path()).await;
+    let v = d.batch_create("alice", None, &selection(&[a, b, c])).await.expect("create");
+    let (v, _) = preflight(&d, "alice", v.id()).await;
+    let verdict = |n: i64| v.items.iter().find(|i| i.invoice_no == n).and_then(|i| i.verdict);
+    assert_eq!(
+        (verdict(a), verdict(b), verdict(c)),
+        (Some(Verdict::WalletShared), Some(Verdict::WalletShared), Some(Verdict::WalletChanged)),
+        "{:?}",
+        v.items
+    );
+    let reason =
+        |n: i64| v.items.iter().find(|i| i.invoice_no == n).and_then(|i| i.verdict_reason.clone()).unwrap_or_default();
+    assert!(reason(a).contains(&b.to_string()) && reason(b).contains(&a.to_string()), "{}", reason(a));
+    assert!(reason(c).contains("wallet changed since the cache"), "{}", reason(c));
+    // the shared ones run (and count in the totals); the changed one does not
+    assert_eq!(v.batch.ready_count, 2);
+    assert_eq!(v.totals.iter().map(|t| t.count).sum::<i64>(), 2);
+    d.close().await;
+}
