@@ -404,6 +404,9 @@ async fn a_wallet_changed_since_the_cache_and_a_wallet_two_ready_items_share() {
     world.json["invoices"][b.to_string()]["customer_id"] = customer;
     let cur = world.currency(a).to_owned();
     world.set_wallet(a, &cur, "0");
+    // e's customer has wallet money the approval did not count, in the cache too: amount_differs
+    let e = world.find("a fourth one", |w, n| ![a, b, c].contains(&n) && plain(w, n) && w.currency(n) == "USD");
+    world.set_wallet(e, "USD", "7");
     let sb = world.start().await;
     let dir = tempfile::tempdir().expect("dir");
     synced_desk(&sb, dir.path()).await.close().await;
@@ -414,7 +417,7 @@ async fn a_wallet_changed_since_the_cache_and_a_wallet_two_ready_items_share() {
     world.set_wallet(c, &cur_c, "5");
     let sb = world.start().await;
     let d = desk(&sb.base_url(), dir.path()).await;
-    let v = d.batch_create("alice", None, &selection(&[a, b, c])).await.expect("create");
+    let v = d.batch_create("alice", None, &selection(&[a, b, c, e])).await.expect("create");
     let (v, _) = preflight(&d, "alice", v.id()).await;
     let verdict = |n: i64| v.items.iter().find(|i| i.invoice_no == n).and_then(|i| i.verdict);
     assert_eq!(
@@ -427,8 +430,41 @@ async fn a_wallet_changed_since_the_cache_and_a_wallet_two_ready_items_share() {
         |n: i64| v.items.iter().find(|i| i.invoice_no == n).and_then(|i| i.verdict_reason.clone()).unwrap_or_default();
     assert!(reason(a).contains(&b.to_string()) && reason(b).contains(&a.to_string()), "{}", reason(a));
     assert!(reason(c).contains("wallet changed since the cache"), "{}", reason(c));
+    assert_eq!(verdict(e), Some(Verdict::AmountDiffers), "{}", reason(e));
+    assert!(reason(e).contains("but the PayPal part is"), "{}", reason(e));
     // the shared ones run (and count in the totals); the changed one does not
     assert_eq!(v.batch.ready_count, 2);
     assert_eq!(v.totals.iter().map(|t| t.count).sum::<i64>(), 2);
+    d.close().await;
+}
+
+#[tokio::test]
+async fn an_invoice_in_a_currency_paypal_does_not_take_is_not_eligible() {
+    use crate::capture_paths::{synced_desk, World};
+    use serde_json::json;
+    // shaped as capture_checks does: an approved order of an invoice in NGN with an empty wallet
+    let mut world = World::seeded(1, 300).await;
+    let no = world.find("an approved order", |w, no| {
+        w.is_order(no, "APPROVED", "Completed") && !matches!(w.invoice(no)["currency"].as_str(), Some("JPY" | "HUF"))
+    });
+    let customer = world.invoice(no)["customer_id"].as_str().expect("customer").to_owned();
+    world.json["invoices"][no.to_string()]["currency"] = json!("NGN");
+    let order_id = world.order_id(no);
+    let outstanding = world.invoice(no)["outstanding"].clone();
+    world.json["orders"][&order_id]["currency"] = json!("NGN");
+    world.json["orders"][&order_id]["value"] = outstanding;
+    world.json["customers"][customer]["wallet"] = json!({ "currency": "NGN", "balance": "0" });
+    let sb = world.start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced_desk(&sb, dir.path()).await;
+    let b = d.batch_create("alice", None, &selection(&[no])).await.expect("create");
+    let (v, _) = preflight(&d, "alice", b.id()).await;
+    assert_eq!(v.items[0].verdict, Some(Verdict::NotEligible), "{:?}", v.items[0]);
+    assert!(
+        v.items[0].verdict_reason.as_deref().is_some_and(|r| r.contains("PayPal does not take NGN")),
+        "{:?}",
+        v.items[0]
+    );
+    assert!(v.totals.is_empty());
     d.close().await;
 }
