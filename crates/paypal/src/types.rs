@@ -255,6 +255,9 @@ pub struct PurchaseUnit {
     /// Absent from the order-capture answer (PayPal's own example has none).
     pub amount: Option<Money>,
     pub captures: Vec<Capture>,
+    /// The answer listed the unit's captures (`payments.captures`, which no schema requires):
+    /// without it, `captures` being empty says nothing.
+    pub captures_listed: bool,
     pub authorizations: Vec<Authorization>,
 }
 
@@ -271,6 +274,10 @@ impl Order {
     /// Every capture of the order, across purchase units.
     pub fn captures(&self) -> impl Iterator<Item = &Capture> {
         self.purchase_units.iter().flat_map(|u| u.captures.iter())
+    }
+    /// Every purchase unit listed its captures: "none of ours among them" can be read from it.
+    pub fn captures_listed(&self) -> bool {
+        !self.purchase_units.is_empty() && self.purchase_units.iter().all(|u| u.captures_listed)
     }
     pub fn authorizations(&self) -> impl Iterator<Item = &Authorization> {
         self.purchase_units.iter().flat_map(|u| u.authorizations.iter())

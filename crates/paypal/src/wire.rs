@@ -155,8 +155,8 @@ impl AuthorizationWire {
 /// `payment_collection`: `authorizations`, `captures` (and `refunds`, not read).
 #[derive(Deserialize, Default)]
 struct PaymentsWire {
-    #[serde(default)]
-    captures: Vec<CaptureWire>,
+    /// Absent: the answer does not say which captures the unit has (none required).
+    captures: Option<Vec<CaptureWire>>,
     #[serde(default)]
     authorizations: Vec<AuthorizationWire>,
 }
@@ -192,12 +192,19 @@ impl OrderWire {
             .into_iter()
             .map(|u| {
                 let payments = u.payments.unwrap_or_default();
+                let captures_listed = payments.captures.is_some();
                 Ok(PurchaseUnit {
                     reference_id: u.reference_id,
                     invoice_id: u.invoice_id,
                     custom_id: u.custom_id,
                     amount: money_of(u.amount.as_ref(), &what)?,
-                    captures: payments.captures.into_iter().map(CaptureWire::typed).collect::<Result<_, _>>()?,
+                    captures: payments
+                        .captures
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(CaptureWire::typed)
+                        .collect::<Result<_, _>>()?,
+                    captures_listed,
                     authorizations: payments
                         .authorizations
                         .into_iter()

@@ -243,6 +243,33 @@ impl Engine<'_> {
             tracing::info!(why, "PayPal refused, but lists a capture of ours");
             return self.adopt(e, Some(order)).await;
         }
+        // Not listed is not "none": an answer may leave out the payments (no schema requires
+        // them). What holds a capture says so itself: an authorization CAPTURED, an order
+        // (intent CAPTURE) COMPLETED; then the order is read again and the capture adopted (or,
+        // still not shown, a clerk is told PayPal holds a capture it does not list), never
+        // `rejected`.
+        if is_authorize(e) {
+            let auth_id = e.authorization_id.clone().unwrap_or_default();
+            match self.paypal.get_authorization(&auth_id).await {
+                Ok(a)
+                    if matches!(
+                        a.status,
+                        Some(AuthorizationStatus::Captured | AuthorizationStatus::PartiallyCaptured)
+                    ) =>
+                {
+                    return self.adopt(e, None).await
+                }
+                Ok(a) if a.status.is_some() => {}
+                Ok(_) => return self.wait(e, &format!("{why}; the authorization's answer has no status")).await,
+                Err(err) => {
+                    return self
+                        .wait(e, &format!("{why}; reading the authorization failed: {}", paypal_detail(&err)))
+                        .await
+                }
+            }
+        } else if order.status == Some(OrderStatus::Completed) && !order.captures_listed() {
+            return self.adopt(e, None).await;
+        }
         e.last_error = Some(why.chars().take(500).collect());
         self.reject(e, reason).await
     }

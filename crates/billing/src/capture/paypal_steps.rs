@@ -295,8 +295,8 @@ impl Engine<'_> {
     /// The capture tied to this attempt is for another amount than its PayPal part: another run
     /// (another desk) captured with its own wallet part, and may have finalized it already. The
     /// gateway decides: holding this capture as the invoice's payment, the invoice is paid by it
-    /// (this attempt's wallet part was never sent, so none was debited for it); cannot tell: wait;
-    /// otherwise a clerk must look.
+    /// (this attempt's wallet part was never sent, so none was debited for it) once the invoice
+    /// is no longer outstanding; cannot tell: wait; otherwise (a part payment) a clerk must look.
     async fn captured_another_amount(
         &self,
         e: &mut Entry,
@@ -306,7 +306,7 @@ impl Engine<'_> {
     ) -> Result<Flow, DeskError> {
         let differs = format!("PayPal captured {amount} but the PayPal part is {expected}");
         match self.gateway_has_payment(e, capture_id).await? {
-            AtGateway::Listed { ours: true, .. } => {
+            AtGateway::Listed { ours: true, invoice } if invoice.status != gateway::InvoiceStatus::Outstanding => {
                 tracing::info!(capture_id, %amount, "the gateway holds the capture as the invoice's payment already");
                 e.paypal_amount = Some(amount.to_paypal_string());
                 e.wallet_part_json = None;

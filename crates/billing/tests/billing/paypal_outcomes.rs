@@ -319,3 +319,39 @@ async fn a_capture_of_another_amount_the_gateway_holds_as_the_payment_ends_final
     assert_eq!(l["gateway_finalizations"].as_array().map(Vec::len), Some(1), "not finalized again: {l}");
     f.d.close().await;
 }
+
+/// Takes the payments out of every purchase unit: no schema requires them.
+fn without_payments(order: &mut Value) {
+    if let Some(units) = order["purchase_units"].as_array_mut() {
+        for u in units {
+            if let Some(u) = u.as_object_mut() {
+                u.remove("payments");
+            }
+        }
+    }
+}
+
+/// A refusal of the state now after PayPal captured, and the order then read without its
+/// payments (as the schema allows): a capture not listed is not "no capture". The order
+/// (COMPLETED) or the authorization (CAPTURED) says it holds one, so nothing is rejected: the
+/// order is read again, the capture adopted and finalized, captured once. (Before: `rejected`
+/// with the money at PayPal, and the gateway never told.)
+#[tokio::test]
+async fn a_refusal_then_an_order_without_its_payments_is_never_read_as_nothing_captured() {
+    let world = World::seeded(1, 300).await;
+    for (no, route, issue) in [
+        (plain_order(&world), ORDER_CAPTURE, "ORDER_NOT_APPROVED"),
+        (world.plain_authorization(), AUTH_CAPTURE, "PAYEE_ACCOUNT_RESTRICTED"),
+    ] {
+        let f = fixture(&world, no).await;
+        f.pp.on(route, Some(1), Act::ForwardThenAnswer(422, paypal_error("UNPROCESSABLE_ENTITY", Some(issue))));
+        if route == ORDER_CAPTURE {
+            f.pp.on(GET_ORDER, Some(1), Act::Rewrite(unchanged)); // the approval, read before capturing
+        }
+        f.pp.on(GET_ORDER, Some(1), Act::Rewrite(without_payments));
+        let r = f.d.capture(no).await.expect("a result");
+        assert_eq!((r.state, r.adopted), (State::Finalized, true), "{issue}: {r:?}");
+        assert_captured_and_finalized_once(&f.sb, no).await;
+        f.d.close().await;
+    }
+}
