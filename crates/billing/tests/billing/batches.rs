@@ -440,20 +440,9 @@ async fn a_wallet_changed_since_the_cache_and_a_wallet_two_ready_items_share() {
 
 #[tokio::test]
 async fn an_invoice_in_a_currency_paypal_does_not_take_is_not_eligible() {
-    use crate::capture_paths::{synced_desk, World};
-    use serde_json::json;
-    // shaped as capture_checks does: an approved order of an invoice in NGN with an empty wallet
-    let mut world = World::seeded(1, 300).await;
-    let no = world.find("an approved order", |w, no| {
-        w.is_order(no, "APPROVED", "Completed") && !matches!(w.invoice(no)["currency"].as_str(), Some("JPY" | "HUF"))
-    });
-    let customer = world.invoice(no)["customer_id"].as_str().expect("customer").to_owned();
-    world.json["invoices"][no.to_string()]["currency"] = json!("NGN");
-    let order_id = world.order_id(no);
-    let outstanding = world.invoice(no)["outstanding"].clone();
-    world.json["orders"][&order_id]["currency"] = json!("NGN");
-    world.json["orders"][&order_id]["value"] = outstanding;
-    world.json["customers"][customer]["wallet"] = json!({ "currency": "NGN", "balance": "0" });
+    use crate::capture_paths::synced_desk;
+    // an approved order of an invoice in NGN with an empty wallet, as capture_checks shapes it
+    let (world, no) = crate::capture_checks::ineligible_invoice().await;
     let sb = world.start().await;
     let dir = tempfile::tempdir().expect("dir");
     let d = synced_desk(&sb, dir.path()).await;

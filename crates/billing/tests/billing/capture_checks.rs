@@ -28,7 +28,7 @@ async fn paypal_requests(sb: &Sandbox) -> u64 {
 /// An approved order of an invoice in NGN, which PayPal does not take: the gateway's
 /// part-process answers `eligibleForPayment: false` (and its finalization would answer
 /// "Payment method is disabled" after PayPal captured).
-async fn ineligible_invoice() -> (World, i64) {
+pub(crate) async fn ineligible_invoice() -> (World, i64) {
     let mut world = World::seeded(1, 300).await;
     let no = world.find("an approved order", |w, no| {
         w.is_order(no, "APPROVED", "Completed") && !matches!(w.invoice(no)["currency"].as_str(), Some("JPY" | "HUF"))
