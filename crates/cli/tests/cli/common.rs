@@ -387,9 +387,14 @@ pub struct Output {
 impl Output {
     /// Waits for `child` (bounded) and collects its output.
     pub async fn of(what: &str, child: tokio::process::Child) -> Output {
-        let out = tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output())
+        Output::within(what, child, RUN_TIMEOUT).await
+    }
+
+    /// Waits for `child` at most `bound` and collects its output.
+    pub async fn within(what: &str, child: tokio::process::Child, bound: std::time::Duration) -> Output {
+        let out = tokio::time::timeout(bound, child.wait_with_output())
             .await
-            .unwrap_or_else(|_| panic!("desk {what} did not finish within {RUN_TIMEOUT:?}"))
+            .unwrap_or_else(|_| panic!("desk {what} did not finish within {bound:?}"))
             .expect("desk runs");
         Output {
             what: what.to_owned(),

@@ -7,6 +7,9 @@ use sandbox::world::CaptureOutcome;
 use serde_json::{json, Value};
 use std::time::Duration;
 
+/// A `desk` run here may take longer than the harness's own bound.
+const LONG_RUN: Duration = Duration::from_secs(300);
+
 const ORDER_CAPTURE: &str = "POST /v2/checkout/orders/{id}/capture";
 const GET_CAPTURE: &str = "GET /v2/payments/captures/{id}";
 const FINALIZE: &str = "POST /api/v1/billing/invoice/paypal/capture";
@@ -21,20 +24,6 @@ fn only(v: &Value) -> &Value {
     let a = v.as_array().unwrap_or_else(|| panic!("not an array: {v}"));
     assert_eq!(a.len(), 1, "one element expected: {v}");
     &a[0]
-}
-
-/// Waits for a `desk` run that may take longer than the harness's own bound.
-async fn finish(what: &str, child: tokio::process::Child) -> Output {
-    let out = tokio::time::timeout(Duration::from_secs(300), child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("desk {what} did not finish within 300 s"))
-        .expect("desk runs");
-    Output {
-        what: what.to_owned(),
-        status: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// The app and `desk recover`, or two `desk recover`s, on an attempt whose capture answer was
@@ -65,7 +54,7 @@ async fn two_recover_processes_on_one_sent_capture_send_it_once_and_finalize_onc
     .await;
     let a = h.desk(&["recover", "--json"]).spawn();
     let b = h.desk(&["recover", "--json"]).spawn();
-    let (a, b) = tokio::join!(finish("recover (A)", a), finish("recover (B)", b));
+    let (a, b) = tokio::join!(Output::within("recover (A)", a, LONG_RUN), Output::within("recover (B)", b, LONG_RUN));
 
     let ledger = h.ledger().await;
     ledger.assert_one(f.invoice_no, &f.order_id, &f.currency, f.paypal_amount);
