@@ -3,8 +3,10 @@
 use crate::wire::{parse_page, read_invoice, refused};
 use crate::{GatewayError, Invoice, InvoicePage, UnreadableInvoice};
 use chrono::{DateTime, SecondsFormat, Utc};
+use pace::Pace;
 use reqwest::StatusCode;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -97,6 +99,8 @@ pub struct GatewayClient {
     base: String,
     token: Token,
     options: ClientOptions,
+    /// Every request waits for its slot here (shared with the desk's other client).
+    pace: Arc<Pace>,
 }
 
 impl fmt::Debug for GatewayClient {
@@ -118,7 +122,14 @@ impl GatewayClient {
             .user_agent(concat!("capture-desk/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| GatewayError::Unreachable { detail: e.to_string() })?;
-        Ok(GatewayClient { http, base, token, options })
+        Ok(GatewayClient { http, base, token, options, pace: Arc::new(Pace::unlimited()) })
+    }
+
+    /// This client's requests, retries included, are paced by `pace` (which a 429 holds back).
+    #[must_use]
+    pub fn with_pace(mut self, pace: Arc<Pace>) -> Self {
+        self.pace = pace;
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -250,6 +261,7 @@ impl GatewayClient {
     }
 
     async fn send_once(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, GatewayError> {
+        self.pace.admit().await;
         let response = request
             .bearer_auth(self.token.expose())
             .header("accept", "application/json")
@@ -263,6 +275,10 @@ impl GatewayClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // the service's limit is everyone's: hold every request back, not only this one's retry
+            self.pace.hold_off(retry_after.unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(60)));
+        }
         let body = read_limited(response, self.options.max_body_bytes).await?;
         if status.is_success() {
             return Ok(body);

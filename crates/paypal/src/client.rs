@@ -6,8 +6,10 @@ use crate::wire::{AuthorizationWire, CaptureWire, OrderWire, RefundWire};
 use crate::{Authorization, Capture, Order, PaypalError, Refund};
 use chrono::Utc;
 use money::Money;
+use pace::Pace;
 use serde::de::DeserializeOwned;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use tracing::Instrument;
@@ -88,6 +90,9 @@ pub struct PaypalClient {
     options: ClientOptions,
     token: Mutex<Option<CachedToken>>,
     mock_response: Option<String>,
+    /// Every request (the OAuth token's too) waits for its slot here (shared with the desk's
+    /// other client).
+    pace: Arc<Pace>,
 }
 
 impl fmt::Debug for PaypalClient {
@@ -128,12 +133,21 @@ impl PaypalClient {
             secret,
             options,
             token: Mutex::new(None),
+            pace: Arc::new(Pace::unlimited()),
             mock_response: None,
         })
     }
 
     /// A client whose every API call asks for this negative-testing issue
     /// (`PayPal-Mock-Response: {"mock_application_codes": ISSUE}`); for sandbox tests only.
+    /// This client's requests, retries and token requests included, are paced by `pace` (which
+    /// a 429 holds back).
+    #[must_use]
+    pub fn with_pace(mut self, pace: Arc<Pace>) -> Self {
+        self.pace = pace;
+        self
+    }
+
     pub fn with_mock_response(mut self, issue: &str) -> Self {
         self.mock_response = Some(serde_json::json!({ "mock_application_codes": issue }).to_string());
         self
@@ -165,6 +179,7 @@ impl PaypalClient {
             access_token: String,
             expires_in: u64,
         }
+        self.pace.admit().await;
         let started = Instant::now();
         let response = self
             .http
@@ -176,6 +191,9 @@ impl PaypalClient {
             .await
             .map_err(transport)?;
         let status = response.status().as_u16();
+        if status == 429 {
+            self.pace.hold_off(Duration::from_secs(1));
+        }
         let body = read_limited(response, self.options.max_body_bytes).await?;
         if status == 401 || status == 400 {
             let api = parse_api_error(status, &body);
@@ -337,6 +355,7 @@ impl PaypalClient {
         if let Some(mock) = &self.mock_response {
             request = request.header("PayPal-Mock-Response", mock);
         }
+        self.pace.admit().await;
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let retry_after = response
@@ -345,6 +364,10 @@ impl PaypalClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        if status == 429 {
+            // the service's limit is everyone's: hold every request back, not only this one's retry
+            self.pace.hold_off(retry_after.unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(60)));
+        }
         let body = read_limited(response, self.options.max_body_bytes).await?;
         if !(200..300).contains(&status) {
             let api = parse_api_error(status, &body);

@@ -80,12 +80,19 @@ pub struct Desk {
     online: AtomicU8,
     sync_lock: tokio::sync::Mutex<()>,
     demo: Option<Box<dyn DemoWorld>>,
+    /// Paces every request of both clients (unlimited unless a batch set a rate).
+    pace: Arc<pace::Pace>,
 }
 
 impl Desk {
     /// Opens the environment in effect without a demo world (see [`DeskFactory`]).
     pub async fn open(options: DeskOptions) -> Result<Desk, DeskError> {
         DeskFactory::default().open(options).await
+    }
+
+    /// The pace of both clients' requests (a batch sets its rate on it).
+    pub fn pace(&self) -> &pace::Pace {
+        &self.pace
     }
 
     /// The environment's own database.

@@ -10,6 +10,7 @@ use crate::secrets::{self, Secret, SecretKey, Secrets};
 use crate::settings::EnvOverrides;
 use crate::{DeskError, Environment, ErrorCode, Settings};
 use gateway::{ClientOptions, GatewayClient, Token};
+use pace::Pace;
 use paypal::{ClientSecret, PaypalClient};
 use sqlx::SqlitePool;
 use std::path::PathBuf;
@@ -95,7 +96,12 @@ impl DeskFactory {
         }
         let wiring = Wiring { settings: &settings, overrides: &overrides, secrets: options.secrets.as_ref() };
         let (gateway, paypal) = wiring.clients(self.demo.as_deref(), demo.as_deref());
+        // one pace for both clients: a batch's rate limit caps the sum of their requests
+        let pace = Arc::new(Pace::unlimited());
+        let gateway = gateway.map(|c| c.with_pace(Arc::clone(&pace)));
+        let paypal = paypal.map(|c| c.with_pace(Arc::clone(&pace)));
         Ok(Desk {
+            pace,
             pool,
             machine,
             settings,
