@@ -4,7 +4,11 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+#[macro_use]
+mod names;
 mod commands;
+#[cfg(test)]
+mod names_drift;
 
 use billing::session::Session;
 use billing::{DeskFactory, DeskOptions};
@@ -24,6 +28,13 @@ fn init_logging(data_dir: Option<&Path>) {
         Some(f) => builder.with_writer(std::io::stderr.and(std::sync::Mutex::new(f))).init(),
         None => builder.with_writer(std::io::stderr).init(),
     }
+}
+
+/// `generate_handler!` over every command of [`names::COMMANDS`].
+macro_rules! handler {
+    ($($command:ident),* $(,)?) => {
+        tauri::generate_handler![$(commands::$command),*]
+    };
 }
 
 /// When the process started (for the start-up figure `list_painted` logs).
@@ -69,28 +80,7 @@ fn main() {
             });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::desk_status,
-            commands::list_invoices,
-            commands::selection_totals,
-            commands::invoice_detail,
-            commands::invoice_live,
-            commands::sync_now,
-            commands::audit_query,
-            commands::audit_facets,
-            commands::audit_export_csv,
-            commands::capture_preview,
-            commands::capture_invoice,
-            commands::recover_captures,
-            commands::get_settings,
-            commands::save_settings,
-            commands::set_credential,
-            commands::clear_credential,
-            commands::test_connection,
-            commands::list_painted,
-            commands::get_preference,
-            commands::set_preference,
-        ])
+        .invoke_handler(for_each_command!(handler))
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {
         eprintln!("Capture Desk could not start: {e}");

@@ -1,5 +1,9 @@
 //! Thin commands: each one line into `billing`, errors as `{code, message, detail?}`.
 
+use crate::names::{CAPTURE_PROGRESS, SYNC_PROGRESS};
+mod batches;
+pub use batches::*;
+
 use billing::audit::{AuditEntry, AuditFacets, AuditFilter, ExportedFile};
 use billing::capture::{CapturePreview, CaptureResult};
 use billing::desk::ConnectionReport;
@@ -7,11 +11,6 @@ use billing::detail::{InvoiceDetail, InvoiceLive};
 use billing::session::{CredentialKind, Session, SettingsView};
 use billing::{CurrencyTotal, DeskError, DeskStatus, InvoicePage, ListRequest, Settings, SyncProgress, SyncReport};
 use tauri::{AppHandle, Emitter, Manager, State};
-
-/// Event carrying [`SyncProgress`] while a sync runs.
-pub const SYNC_PROGRESS: &str = "sync-progress";
-/// Event carrying a [`CaptureResult`] at every new state of a capture.
-pub const CAPTURE_PROGRESS: &str = "capture-progress";
 
 #[tauri::command]
 pub async fn desk_status(session: State<'_, Session>) -> Result<DeskStatus, DeskError> {
