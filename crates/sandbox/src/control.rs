@@ -6,7 +6,9 @@
 //! * `GET /ledger`: PayPal captures and gateway finalizations so far
 //! * `POST /captures/{id}/complete`: a PENDING capture completes now
 //! * `GET /clock`, `POST /clock {"advance_days", "advance_seconds"}`
-//! * `GET /stats`: requests per `METHOD /path`
+//! * `GET /stats`: `{"requests": N, "rate_limited": M, "by_route": {"METHOD /path": n}}`, the
+//!   API requests since the start or the last reset (429s included; the control API is not
+//!   counted)
 //! * `POST /orders {"intent", "currency_code", "value", "invoice_id"?, "outcome"?}`: 201 `{"id"}`
 //! * `GET /in-progress`: the PayPal requests held in progress (fault `in_progress_ms`), as
 //!   `{"keys": ["POST-path|PayPal-Request-Id", ...]}`; `POST /in-progress/release`: they act now
@@ -166,11 +168,12 @@ async fn advance_clock(State(state): State<AppState>, body: Body) -> Response {
     reply(StatusCode::OK, clock_json(&w))
 }
 
-/// Requests received per `METHOD /path` since the start or the last reset (rate-limited and
-/// faulted ones included: this is what the clients sent).
+/// `{"requests": N, "rate_limited": M, "by_route": {"METHOD /path": n}}`: the API requests
+/// received since the start or the last reset (rate-limited and faulted ones included: this is
+/// what the clients sent), how many were answered 429, and the count per route.
 async fn stats(State(state): State<AppState>) -> Response {
-    let requests = state.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    reply(StatusCode::OK, json!({ "requests": requests }))
+    let stats = state.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    reply(StatusCode::OK, serde_json::to_value(&stats).unwrap_or_default())
 }
 
 /// `{"intent": "CAPTURE" | "AUTHORIZE", "currency_code", "value", "invoice_id"?, "outcome"?}`

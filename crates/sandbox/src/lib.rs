@@ -179,8 +179,8 @@ pub(crate) struct Shared {
     pub(crate) faults: Mutex<FaultConfig>,
     /// One fault generator per request target, so a seed replays whatever runs concurrently.
     pub(crate) chaos: Mutex<std::collections::HashMap<String, world::Rng>>,
-    /// Requests received per `METHOD /path`, for `/__sandbox/stats`.
-    pub(crate) stats: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// The API requests received, for `/__sandbox/stats`.
+    pub(crate) stats: Mutex<faults::Stats>,
     pub(crate) limiter: Mutex<faults::Bucket>,
     pub(crate) view: Mutex<Option<gateway::ListView>>,
     /// PayPal requests held in progress (`in_progress_ms`), by `path|PayPal-Request-Id`, until

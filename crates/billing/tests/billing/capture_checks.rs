@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 async fn paypal_requests(sb: &Sandbox) -> u64 {
     let s: Value =
         reqwest::get(format!("{}/__sandbox/stats", sb.base_url())).await.expect("stats").json().await.expect("json");
-    s["requests"]
+    s["by_route"]
         .as_object()
-        .expect("requests")
+        .expect("by_route")
         .iter()
         .filter(|(target, _)| target.split(' ').nth(1).is_some_and(|p| p.starts_with("/v1/") || p.starts_with("/v2/")))
         .map(|(_, n)| n.as_u64().unwrap_or(0))

@@ -17,7 +17,7 @@ const SEED: i64 = 458_732;
 async fn requests(sb: &Sandbox) -> BTreeMap<String, u64> {
     let v: Value =
         reqwest::get(format!("{}/__sandbox/stats", sb.base_url())).await.expect("stats").json().await.expect("json");
-    serde_json::from_value(v["requests"].clone()).expect("request counts")
+    serde_json::from_value(v["by_route"].clone()).expect("request counts")
 }
 
 /// The POSTs among `requests` that can move money (every one but asking for a token).

@@ -210,7 +210,7 @@ async fn an_open_attempt_past_part_process_defers_the_other_invoice_of_its_walle
 async fn stat(sb: &Sandbox, target: &str) -> u64 {
     let s: Value =
         reqwest::get(format!("{}/__sandbox/stats", sb.base_url())).await.expect("stats").json().await.expect("json");
-    s["requests"][target].as_u64().unwrap_or(0)
+    s["by_route"][target].as_u64().unwrap_or(0)
 }
 
 /// Writes the lease a killed process left: its holder never renews or gives it back.

@@ -17,7 +17,7 @@ const FINALIZE: &str = "POST /api/v1/billing/invoice/paypal/capture";
 /// Requests the sandbox received for `target` (exact `METHOD /path`).
 async fn requests(h: &Harness, target: &str) -> u64 {
     let v: Value = serde_json::from_str(&h.get_text("/__sandbox/stats").await).expect("stats");
-    v["requests"][target].as_u64().unwrap_or(0)
+    v["by_route"][target].as_u64().unwrap_or(0)
 }
 
 fn only(v: &Value) -> &Value {

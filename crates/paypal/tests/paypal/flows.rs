@@ -54,7 +54,7 @@ async fn approvals(sb: &Sandbox, intent: PaypalIntent) -> Vec<gateway::PaypalApp
 async fn requests(sb: &Sandbox) -> std::collections::BTreeMap<String, u64> {
     let v: serde_json::Value =
         reqwest::get(format!("{}/__sandbox/stats", sb.base_url())).await.expect("stats").json().await.expect("json");
-    serde_json::from_value(v["requests"].clone()).expect("counts")
+    serde_json::from_value(v["by_route"].clone()).expect("counts")
 }
 
 async fn ledger_captures(sb: &Sandbox) -> usize {

@@ -24,6 +24,7 @@
 //! Rolls are drawn per request target from a generator seeded by the sandbox's seed.
 
 mod bucket;
+mod stats;
 
 use crate::AppState;
 use axum::body::{Body, Bytes};
@@ -34,6 +35,7 @@ use axum::response::{IntoResponse, Response};
 pub use bucket::Bucket;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+pub(crate) use stats::Stats;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -219,12 +221,23 @@ fn too_many(path: &str) -> Response {
     r
 }
 
-/// The middleware: rate limit, then the route's faults around the real handler.
-pub(crate) async fn apply(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// The middleware: counts the request, then the rate limit and the route's faults around the
+/// real handler; an answer 429 (the bucket, a fault, a mocked `RATE_LIMIT_REACHED`) is counted
+/// as rate-limited.
+pub(crate) async fn apply(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let target = format!("{} {}", req.method().as_str(), req.uri().path());
+    state.stats.lock().unwrap_or_else(|p| p.into_inner()).received(target);
+    let response = limit_and_fault(&state, req, next).await;
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        state.stats.lock().unwrap_or_else(|p| p.into_inner()).rate_limited();
+    }
+    response
+}
+
+async fn limit_and_fault(state: &AppState, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let method = req.method().as_str().to_owned();
     let target = format!("{method} {path}");
-    *state.stats.lock().unwrap_or_else(|p| p.into_inner()).entry(target.clone()).or_insert(0) += 1;
     if state.limiter.lock().unwrap_or_else(|p| p.into_inner()).take().is_err() {
         return too_many(&path);
     }
@@ -283,7 +296,7 @@ pub(crate) async fn apply(State(state): State<AppState>, mut req: Request, next:
         req.headers_mut().insert("prefer", HeaderValue::from_static("return=minimal"));
     }
     let response = match (held, fault.in_progress_ms.filter(|_| paypal_post)) {
-        (Some(key), Some(ms)) => hold(&state, key, ms, req, next).await,
+        (Some(key), Some(ms)) => hold(state, key, ms, req, next).await,
         _ => next.run(req).await,
     };
     if let Some(ms) = fault.outage_after_commit_ms.filter(|_| method != "GET" && response.status().is_success()) {

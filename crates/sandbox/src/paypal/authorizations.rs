@@ -1,4 +1,5 @@
-//! Payments v2 authorizations: show one, capture it (in full or in parts), void it.
+//! Payments v2 authorizations: show one, capture it (in full or in parts), void it, reauthorize
+//! it.
 
 use super::errors::{self, Endpoint};
 use super::json::{self, Shape};
@@ -114,5 +115,50 @@ pub(super) async fn void_authorization(
             Some(a) => ok(StatusCode::OK, json::authorization_resource(&base, a)),
             None => errors::not_found(E),
         },
+    }
+}
+
+/// 201 with the new authorization (`return=representation`; else PayPal's minimal id, status and
+/// links); a replay of the same `PayPal-Request-Id` answers 200 with it as it is now.
+pub(super) async fn reauthorize_authorization(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    const E: Endpoint = Endpoint::AuthorizationReauthorize;
+    if let Err(r) = guard(&state.world(), &headers, E) {
+        return r;
+    }
+    let key = match request_key(&headers, &format!("/v2/payments/authorizations/{id}/reauthorize"), E) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let amount = match object_body(body, E).await.and_then(|b| requested_amount(&b, E)) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let (base, shape) = (base(&headers), shape(&headers));
+    let mut w = state.world();
+    w.catch_up();
+    let (status, new_id) = match replayed(&mut w, &key) {
+        Some(Replay::Authorization(new_id)) => (StatusCode::OK, new_id),
+        Some(other) => return replay_answer(&base, &w, &other, shape, E),
+        None => {
+            let amount = amount.as_ref().map(|(code, v)| (code.as_str(), *v));
+            let new_id = match w.reauthorize(&id, amount) {
+                Ok(n) => n,
+                Err(refusal) => return errors::refusal(E, refusal),
+            };
+            if let Some(k) = key {
+                w.remember(k, Replay::Authorization(new_id.clone()));
+            }
+            state.mark_dirty();
+            (StatusCode::CREATED, new_id)
+        }
+    };
+    match w.authorizations.get(&new_id) {
+        Some(a) => ok(status, json::authorization_created(&base, a, shape)),
+        None => errors::not_found(E),
     }
 }

@@ -183,6 +183,15 @@ pub(crate) fn authorization_resource(base: &str, a: &Authorization) -> Value {
     v
 }
 
+/// The answer to `POST /v2/payments/authorizations/{id}/reauthorize` (`authorization-2`);
+/// minimal: id, status, links.
+pub(crate) fn authorization_created(base: &str, a: &Authorization, shape: Shape) -> Value {
+    match shape {
+        Shape::Representation => authorization_resource(base, a),
+        Shape::Minimal => minimal(authorization_common(base, a)),
+    }
+}
+
 /// A refund (`refund`); minimal: id, status, links.
 pub(crate) fn refund(base: &str, r: &Refund, shape: Shape) -> Value {
     let v = json!({

@@ -1,5 +1,6 @@
 //! PayPal REST v2 as PAYPAL-API.md and PayPal's OpenAPI files (`specs/paypal/`) describe it:
-//! OAuth2 client credentials (`oauth`), orders (`orders`), authorizations (`authorizations`),
+//! OAuth2 client credentials (`oauth`), orders (`orders`), authorizations (`authorizations`:
+//! show, capture, void, reauthorize),
 //! captures and refunds (`captures`), with `PayPal-Request-Id` idempotency (keys kept as long
 //! as [`crate::KeyRetention`] says), `Prefer: return=minimal | representation` (PayPal's default
 //! is minimal) and `PayPal-Mock-Response` negative testing. Every answer has the documented
@@ -33,6 +34,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v2/payments/authorizations/{id}", get(authorizations::get_authorization))
         .route("/v2/payments/authorizations/{id}/capture", post(authorizations::capture_authorization))
         .route("/v2/payments/authorizations/{id}/void", post(authorizations::void_authorization))
+        .route("/v2/payments/authorizations/{id}/reauthorize", post(authorizations::reauthorize_authorization))
         .route("/v2/payments/captures/{id}", get(captures::get_capture))
         .route("/v2/payments/captures/{id}/refund", post(captures::refund_capture))
         .route("/v2/payments/refunds/{id}", get(captures::get_refund))

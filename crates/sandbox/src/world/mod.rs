@@ -3,11 +3,12 @@
 //! `paypal`. Everything here is serialisable so `--state FILE` can keep it across restarts.
 //!
 //! The state is here; `seed` makes a world from a seed, `rules` holds what time does to it,
-//! `paypal` PayPal's state changes and `billing` the gateway's (wallet debits, settling an
+//! `paypal` PayPal's state changes (`reauthorize`: PayPal's reauthorization) and `billing` the gateway's (wallet debits, settling an
 //! invoice).
 
 mod billing;
 mod paypal;
+mod reauthorize;
 mod rules;
 mod seed;
 
@@ -142,6 +143,20 @@ pub struct Authorization {
     pub expiration_time: DateTime<Utc>,
     pub capture_ids: Vec<String>,
     pub outcome: CaptureOutcome,
+    /// The authorization this one reauthorized: it holds the same payment (see `reauthorize`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauthorization_of: Option<String>,
+    /// Its reauthorization, once made (PayPal reauthorizes an authorization once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauthorized_by: Option<String>,
+}
+
+impl Authorization {
+    /// The other authorization of the same payment: its reauthorization, or the one it
+    /// reauthorized.
+    pub fn partner(&self) -> Option<&str> {
+        self.reauthorized_by.as_deref().or(self.reauthorization_of.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -328,6 +328,8 @@ impl World {
                     expiration_time: expiration,
                     capture_ids: vec![],
                     outcome,
+                    reauthorization_of: None,
+                    reauthorized_by: None,
                 },
             );
             authorization_id = Some(auth_id);

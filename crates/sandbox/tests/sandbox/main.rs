@@ -6,7 +6,9 @@ mod gateway;
 mod openapi;
 mod paypal;
 mod realism;
+mod reauthorize;
 mod shapes;
+mod stats;
 
 use sandbox::{Config, Sandbox};
 use serde_json::Value;
