@@ -186,7 +186,7 @@ async fn documented_refusals_reject_with_nothing_moved_and_only_those() {
 async fn sandbox_count(sb: &Sandbox, target: &str) -> u64 {
     let v: Value =
         reqwest::get(format!("{}/__sandbox/stats", sb.base_url())).await.expect("stats").json().await.expect("json");
-    v["requests"][target].as_u64().unwrap_or(0)
+    v["by_route"][target].as_u64().unwrap_or(0)
 }
 
 fn slow_captures(sb: &Sandbox) {
