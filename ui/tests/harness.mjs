@@ -78,6 +78,14 @@ export async function fakeBackend(page, script) {
     window.__emit = (event, payload) => {
       for (const id of listeners.get(event) ?? []) callbacks.get(id)?.({ event, id, payload });
     };
+    // a message on a tauri::ipc::Channel passed to a command (its argument reads "__CHANNEL__:<id>")
+    const channelIndex = new Map();
+    window.__send = (channel, message) => {
+      const id = Number(String(channel).replace("__CHANNEL__:", ""));
+      const index = channelIndex.get(id) ?? 0;
+      channelIndex.set(id, index + 1);
+      callbacks.get(id)?.({ index, message });
+    };
     window.__listening = (event) => (listeners.get(event) ?? []).length > 0;
     window.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener: () => {} };
     window.__TAURI_INTERNALS__ = {
@@ -220,6 +228,15 @@ export function suite(hooks) {
     /** Every URL `page` requested so far. */
     requests: (page) => [...pages.get(page).requests],
   };
+}
+
+/** Sends `message` on the channel the latest call of `cmd` passed as its argument `arg`. */
+export async function sendOnChannel(page, cmd, arg, message) {
+  await page.waitForFunction((cmd) => window.__calls.some((c) => c.cmd === cmd), cmd);
+  await page.evaluate(
+    ([cmd, arg, message]) => window.__send(window.__calls.filter((c) => c.cmd === cmd).at(-1).args[arg], message),
+    [cmd, arg, message],
+  );
 }
 
 /** The recorded IPC calls of one command. */
