@@ -137,6 +137,8 @@ impl From<paypal::PaypalError> for DeskError {
             | P::CurrencyMismatch(_)
             | P::MaxCaptureAmountExceeded(_)
             | P::MaxCaptureCountExceeded(_)
+            | P::ReauthorizationTooSoon(_)
+            | P::ReauthorizationNotSupported(_)
             | P::Rejected(_)
             | P::NotSent { .. } => ErrorCode::PaypalRejected,
         };

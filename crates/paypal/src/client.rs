@@ -280,6 +280,31 @@ impl PaypalClient {
             .typed()
     }
 
+    /// Reauthorizes an authorization past its 3-day honour period (`amount`: `None` is the
+    /// original's): PayPal answers a new authorization, with a new id, which is the one to capture.
+    /// Refusals: [`PaypalError::ReauthorizationTooSoon`], [`PaypalError::ReauthorizationNotSupported`]
+    /// (already reauthorized, or a reauthorization), `AuthorizationExpired`, `AuthorizationVoided`,
+    /// `AuthorizationAlreadyCaptured`, `CurrencyMismatch`; a retry with the same `request_id`
+    /// answers the same new authorization.
+    pub async fn reauthorize_authorization(
+        &self,
+        id: &str,
+        amount: Option<&Money>,
+        request_id: &RequestId,
+    ) -> Result<Authorization, PaypalError> {
+        let span = tracing::info_span!(
+            "paypal.reauthorize_authorization",
+            authorization_id = id,
+            request_id = request_id.as_str()
+        );
+        let body = match amount {
+            Some(a) => serde_json::json!({ "amount": amount_json(a)? }),
+            None => serde_json::json!({}),
+        };
+        let path = format!("/v2/payments/authorizations/{}/reauthorize", path_id(id)?);
+        self.call::<AuthorizationWire>(&path, Method::Post(request_id.clone(), body)).instrument(span).await?.typed()
+    }
+
     pub async fn get_capture(&self, id: &str) -> Result<Capture, PaypalError> {
         let span = tracing::info_span!("paypal.get_capture", capture_id = id);
         self.call::<CaptureWire>(&format!("/v2/payments/captures/{}", path_id(id)?), Method::Get)

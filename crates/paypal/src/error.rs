@@ -47,8 +47,22 @@ pub enum PaypalError {
     AuthorizationVoided(Box<ApiError>),
     #[error("This PayPal authorization has expired; the customer must pay again.")]
     AuthorizationExpired(Box<ApiError>),
-    #[error("The capture currency differs from the authorization's currency.")]
+    /// `AUTH_CAPTURE_CURRENCY_MISMATCH` (capture), `AUTH_CURRENCY_MISMATCH` (reauthorize).
+    #[error("The currency differs from the authorization's currency.")]
     CurrencyMismatch(Box<ApiError>),
+    /// `REAUTHORIZATION_TOO_SOON`: PayPal's live answer within the honour period (not on the
+    /// OpenAPI list of reauthorize's issues).
+    #[error(
+        "PayPal reauthorizes a payment only after its 3-day honour period, and this one is still within it: \
+         capture it as it is."
+    )]
+    ReauthorizationTooSoon(Box<ApiError>),
+    /// `REAUTHORIZATION_NOT_SUPPORTED`: the authorization is a reauthorization, or was reauthorized.
+    #[error(
+        "PayPal does not reauthorize this authorization again (it was reauthorized already, or is itself a \
+         reauthorization): capture the newest authorization of the order."
+    )]
+    ReauthorizationNotSupported(Box<ApiError>),
     #[error("The capture is larger than what PayPal authorized.")]
     MaxCaptureAmountExceeded(Box<ApiError>),
     #[error("PayPal allows no more captures on this authorization.")]
@@ -85,7 +99,11 @@ impl PaypalError {
             (_, Some("AUTHORIZATION_ALREADY_CAPTURED")) => PaypalError::AuthorizationAlreadyCaptured(Box::new(api)),
             (_, Some("AUTHORIZATION_VOIDED")) => PaypalError::AuthorizationVoided(Box::new(api)),
             (_, Some("AUTHORIZATION_EXPIRED")) => PaypalError::AuthorizationExpired(Box::new(api)),
-            (_, Some("AUTH_CAPTURE_CURRENCY_MISMATCH")) => PaypalError::CurrencyMismatch(Box::new(api)),
+            (_, Some("AUTH_CAPTURE_CURRENCY_MISMATCH" | "AUTH_CURRENCY_MISMATCH")) => {
+                PaypalError::CurrencyMismatch(Box::new(api))
+            }
+            (_, Some("REAUTHORIZATION_TOO_SOON")) => PaypalError::ReauthorizationTooSoon(Box::new(api)),
+            (_, Some("REAUTHORIZATION_NOT_SUPPORTED")) => PaypalError::ReauthorizationNotSupported(Box::new(api)),
             (_, Some("MAX_CAPTURE_AMOUNT_EXCEEDED")) => PaypalError::MaxCaptureAmountExceeded(Box::new(api)),
             (_, Some("MAX_CAPTURE_COUNT_EXCEEDED")) => PaypalError::MaxCaptureCountExceeded(Box::new(api)),
             (409, _) | (_, Some("PREVIOUS_REQUEST_IN_PROGRESS" | "ORDER_COMPLETION_IN_PROGRESS")) => {
@@ -131,6 +149,8 @@ impl PaypalError {
             | PaypalError::AuthorizationVoided(a)
             | PaypalError::AuthorizationExpired(a)
             | PaypalError::CurrencyMismatch(a)
+            | PaypalError::ReauthorizationTooSoon(a)
+            | PaypalError::ReauthorizationNotSupported(a)
             | PaypalError::MaxCaptureAmountExceeded(a)
             | PaypalError::MaxCaptureCountExceeded(a)
             | PaypalError::NotFound(a)
@@ -173,6 +193,8 @@ impl PaypalError {
             PaypalError::AuthorizationVoided(_) => "authorization_voided",
             PaypalError::AuthorizationExpired(_) => "authorization_expired",
             PaypalError::CurrencyMismatch(_) => "auth_capture_currency_mismatch",
+            PaypalError::ReauthorizationTooSoon(_) => "reauthorization_too_soon",
+            PaypalError::ReauthorizationNotSupported(_) => "reauthorization_not_supported",
             PaypalError::MaxCaptureAmountExceeded(_) => "max_capture_amount_exceeded",
             PaypalError::MaxCaptureCountExceeded(_) => "max_capture_count_exceeded",
             PaypalError::RateLimited { .. } => "paypal_rate_limited",
@@ -242,6 +264,9 @@ mod tests {
             ("AUTHORIZATION_VOIDED", 422, "authorization_voided"),
             ("AUTHORIZATION_EXPIRED", 422, "authorization_expired"),
             ("AUTH_CAPTURE_CURRENCY_MISMATCH", 422, "auth_capture_currency_mismatch"),
+            ("AUTH_CURRENCY_MISMATCH", 422, "auth_capture_currency_mismatch"),
+            ("REAUTHORIZATION_TOO_SOON", 422, "reauthorization_too_soon"),
+            ("REAUTHORIZATION_NOT_SUPPORTED", 422, "reauthorization_not_supported"),
             ("MAX_CAPTURE_AMOUNT_EXCEEDED", 422, "max_capture_amount_exceeded"),
             ("MAX_CAPTURE_COUNT_EXCEEDED", 422, "max_capture_count_exceeded"),
             ("RATE_LIMIT_REACHED", 429, "paypal_rate_limited"),

@@ -1,6 +1,7 @@
 //! Client for the parts of PayPal REST v2 that Capture Desk uses (see
 //! `shared/design/PAYPAL-API.md`): OAuth2 client credentials with a cached token, orders
-//! (get, capture, authorize), authorizations (get, capture, void), captures (get, refund).
+//! (get, capture, authorize), authorizations (get, capture, void, reauthorize), captures (get,
+//! refund).
 //!
 //! * Every POST carries a `PayPal-Request-Id` **supplied by the caller** ([`RequestId`]) and
 //!   `Prefer: return=representation`; a retry reuses the same id, so a retried capture can

@@ -231,6 +231,9 @@ pub struct Authorization {
     pub related: RelatedIds,
     pub links: Vec<Link>,
     pub expiration_time: Option<DateTime<Utc>>,
+    /// When PayPal made it (a reauthorization: when it was reauthorized); its 3-day honour
+    /// period runs from here.
+    pub create_time: Option<DateTime<Utc>>,
 }
 
 impl Authorization {

@@ -132,6 +132,7 @@ pub(crate) struct AuthorizationWire {
     #[serde(default)]
     links: Vec<LinkWire>,
     expiration_time: Option<DateTime<Utc>>,
+    create_time: Option<DateTime<Utc>>,
 }
 
 impl AuthorizationWire {
@@ -148,6 +149,7 @@ impl AuthorizationWire {
             related: self.supplementary_data.unwrap_or_default().related(),
             links: links(self.links),
             expiration_time: self.expiration_time,
+            create_time: self.create_time,
         })
     }
 }

@@ -1,2 +1,3 @@
 mod examples;
 mod flows;
+mod reauthorize;
