@@ -9,6 +9,8 @@
 //!   chaos seeds, and the end-to-end test of the real app under Xvfb.
 //! * `e2e`   — only the end-to-end test (after setup and builds).
 //! * `bench` — sync and list-query figures against the sandbox.
+//! * `bench-batch` — a batch capture review at a sandbox's rate limit: wall time beside the
+//!   floor, 429s, memory.
 //! * `screenshots` — the end-to-end run, saving its screenshots to docs/screenshots.
 //! * `chaos` — randomized seeds: two desks capture through faults and real SIGKILLs, then the
 //!   sandbox's ledger and both journals are checked (`cargo xtask chaos --seeds N [--from S]`).
@@ -32,11 +34,12 @@ fn main() -> ExitCode {
         "test" => steps::test(),
         "e2e" => steps::e2e_only(),
         "bench" => steps::bench(rest),
+        "bench-batch" => steps::bench_batch(rest),
         "screenshots" => steps::screenshots(),
         "bench-app" => bench_app::run(rest),
         "chaos" => chaos::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|e2e|bench|bench-app|chaos|screenshots|setup>");
+            eprintln!("usage: cargo xtask <run|test|e2e|bench|bench-batch|bench-app|chaos|screenshots|setup>");
             return ExitCode::from(2);
         }
     };

@@ -332,3 +332,8 @@ pub fn e2e_only() -> Result {
 pub fn bench(args: &[String]) -> Result {
     cmd(cargo().args(["run", "-q", "-p", "billing", "--example", "bench", "--"]).args(args))
 }
+
+/// `cargo xtask bench-batch [--items N ...] [--rate R]`: see crates/billing/examples/bench_batch.rs.
+pub fn bench_batch(args: &[String]) -> Result {
+    cmd(cargo().args(["run", "-q", "-p", "billing", "--example", "bench_batch", "--"]).args(args))
+}

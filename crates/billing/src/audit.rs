@@ -149,7 +149,7 @@ pub async fn facets(pool: &SqlitePool) -> Result<AuditFacets, DeskError> {
 
 /// One CSV field: quoted when needed; a leading `=`, `+`, `-`, `@`, tab or CR is prefixed with
 /// `'` so a spreadsheet never runs it as a formula.
-fn csv_field(value: &str) -> String {
+pub(crate) fn csv_field(value: &str) -> String {
     let guarded =
         if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_owned() };
     if guarded.contains([',', '"', '\n', '\r']) || guarded.starts_with(' ') || guarded.ends_with(' ') {

@@ -225,6 +225,40 @@ pub enum BatchCommand {
         /// How many items are read at once (default 4).
         #[arg(long)]
         concurrency: Option<usize>,
+        /// Requests a second to the gateway and PayPal together (default 20).
+        #[arg(long, value_name = "R")]
+        rate: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run (or resume) an approved batch: its ready items are captured through the journal,
+    /// exactly once, paced at --rate. Progress goes to stderr (a bar on a terminal). Exit 8 while
+    /// items are pending or unfinished, 9 when some were rejected or need attention.
+    Run {
+        id: i64,
+        /// Requests a second to the gateway and PayPal together, retries and token requests
+        /// included (default 20).
+        #[arg(long, value_name = "R")]
+        rate: Option<String>,
+        /// How many items run at once (default 4).
+        #[arg(long)]
+        concurrency: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pause a running batch: items in flight finish, no new ones start (`desk batch run` resumes).
+    Pause {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The batch's report: each item's outcome, capture, amounts, PayPal fee and net, and totals
+    /// per currency.
+    Report {
+        id: i64,
+        /// Also write the report as CSV to FILE.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<String>,
         #[arg(long)]
         json: bool,
     },

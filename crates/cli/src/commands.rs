@@ -7,8 +7,8 @@ use billing::{Desk, DeskError, ErrorCode, InvoiceFilter, ListRequest, SortKey};
 use std::io::Write;
 
 /// Exit codes beyond `ErrorCode`'s, for capture outcomes.
-const EXIT_UNFINISHED: u8 = 8;
-const EXIT_REFUSED: u8 = 9;
+pub(crate) const EXIT_UNFINISHED: u8 = 8;
+pub(crate) const EXIT_REFUSED: u8 = 9;
 
 pub async fn dispatch(desk: &Desk, command: Command) -> Result<(), DeskError> {
     match command {

@@ -28,6 +28,11 @@ impl Rate {
         (r > Decimal::ZERO && r <= Decimal::from(Self::MAX)).then_some(Rate(r.normalize()))
     }
 
+    /// A whole number of requests a second (always within [`Rate::MAX`]).
+    pub fn whole(n: std::num::NonZeroU16) -> Rate {
+        Rate(Decimal::from(n.get()))
+    }
+
     /// `"20"`, `"2.5"`.
     pub fn parse(text: &str) -> Option<Rate> {
         text.trim().parse::<Decimal>().ok().and_then(Rate::per_second)

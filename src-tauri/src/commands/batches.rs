@@ -63,7 +63,7 @@ pub async fn batch_preflight(
     let (desk, staff) = desk_and_staff(&session).await?;
     // a webview that went away only stops hearing the progress
     let progress = move |p: PreflightProgress| drop(on_progress.send(p));
-    desk.batch_preflight(&staff, id, None, &progress).await
+    desk.batch_preflight(&staff, id, billing::desk::BatchPace::default(), &progress).await
 }
 
 /// Approves batch `id` as the approver typed, with the totals per currency they typed (the

@@ -54,6 +54,12 @@ pub enum BatchError {
     TotalsDiffer { id: i64, difference: String },
     #[error("Not in batch {id}: {}", numbers(.invoices))]
     NotInBatch { id: i64, invoices: Vec<i64> },
+    #[error("Batch {0} is not approved: preflight it and have it approved before it runs.")]
+    NotApproved(i64),
+    #[error("Batch {0}'s approval no longer covers it (preflight ran again or items changed): approve it again.")]
+    ApprovalVoid(i64),
+    #[error("The rate must be a number of requests a second above 0 (at most 100000), not {0:?}.")]
+    BadRate(String),
     #[error("DESK_FOUR_EYES must be 1 or 0, not {0:?}.")]
     FourEyesSetting(String),
 }
@@ -87,6 +93,9 @@ impl BatchError {
             | BatchError::NothingReady { .. }
             | BatchError::TotalsDiffer { .. }
             | BatchError::NotInBatch { .. }
+            | BatchError::NotApproved(_)
+            | BatchError::ApprovalVoid(_)
+            | BatchError::BadRate(_)
             | BatchError::FourEyesSetting(_) => ErrorCode::BadInput,
         }
     }

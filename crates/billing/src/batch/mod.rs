@@ -12,6 +12,9 @@
 //! * [`life`]: exclude/include, approve, cancel; [`four_eyes`] and the approval [`pin`];
 //! * [`preflight`]: each item read again (the capture preview's reads) and given a verdict
 //!   (`verdicts`: from the preview's findings to a verdict and its reason);
+//! * [`run`]: the approved items through the capture workflow, paced, concurrent, resumable
+//!   ([`progress`] tells where it stands; `run_store` its SQL); pause and cancel stop new items;
+//! * [`report`]: outcomes, captures, fees and net, totals per currency, CSV;
 //! * [`store`]: the SQL. An invoice is in at most one open batch: `batch_items.open` with a
 //!   partial UNIQUE index, cleared when the item can no longer run.
 //!
@@ -24,6 +27,10 @@ mod life;
 pub mod model;
 pub mod pin;
 pub mod preflight;
+pub mod progress;
+pub mod report;
+pub mod run;
+mod run_store;
 pub(crate) mod store;
 pub mod totals;
 mod verdicts;
@@ -31,10 +38,14 @@ pub mod words;
 
 pub use error::{BatchError, SourceProblem};
 pub use model::{Approval, BatchItem, BatchSource, BatchSummary, BatchTotal, BatchView};
-pub use preflight::{PreflightProgress, DEFAULT_CONCURRENCY};
+pub use preflight::PreflightProgress;
+pub use progress::RunProgress;
+pub use report::{BatchReport, ReportItem, ReportTotal};
+pub use run::{RunEnd, DEFAULT_CONCURRENCY};
 pub use words::{BatchState, ItemOutcome, SourceKind, Verdict};
 
 pub(crate) use life::{approve, cancel, set_excluded};
+pub(crate) use run_store::pause as run_pause;
 
 use crate::DeskError;
 use sqlx::SqlitePool;

@@ -12,15 +12,11 @@ use super::{store, BatchError};
 use crate::capture::Engine;
 use crate::invoices::{self, InvoiceRow, WalletView};
 use crate::DeskError;
-use futures::future::BoxFuture;
 use futures::StreamExt;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tracing::Instrument;
 use ts_rs::TS;
-
-/// How many items are read at once unless told otherwise.
-pub const DEFAULT_CONCURRENCY: usize = 4;
 
 /// Preflight's progress: items done of the total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -33,26 +29,9 @@ pub struct PreflightProgress {
     pub total: usize,
 }
 
-/// The seam for the batch-wide rate limit (a later slice): one client-side bucket for every
-/// request of a batch. Preflight asks it before an item's reads, for the requests they make
-/// (the gateway's invoice and part-process, PayPal's order or authorization).
-pub trait Pace: Send + Sync {
-    fn before(&self, requests: u32) -> BoxFuture<'_, ()>;
-}
-
-/// No pacing (until the batch-wide limit lands).
-pub struct Unpaced;
-
-impl Pace for Unpaced {
-    fn before(&self, _requests: u32) -> BoxFuture<'_, ()> {
-        Box::pin(async {})
-    }
-}
-
-/// How a preflight runs.
+/// How a preflight runs (its requests are paced by the desk's pace, as the run's are).
 pub struct PreflightOptions<'a> {
     pub concurrency: usize,
-    pub pace: &'a dyn Pace,
     pub progress: &'a (dyn Fn(PreflightProgress) + Send + Sync),
 }
 
@@ -85,10 +64,9 @@ pub(crate) async fn preflight(
     (options.progress)(PreflightProgress { done: 0, total });
     let mut reads = futures::stream::iter(included.iter().copied())
         .map(|no| async move {
-            options.pace.before(3).await;
             read_item(engine, no).instrument(tracing::info_span!("preflight_item", batch = id, invoice_no = no)).await
         })
-        .buffer_unordered(options.concurrency.max(1));
+        .buffer_unordered(options.concurrency.clamp(1, super::run::MAX_CONCURRENCY));
     let mut done = Vec::with_capacity(total);
     while let Some(read) = reads.next().await {
         done.push(read?);

@@ -156,7 +156,7 @@ impl Verdict {
 /// What became of an item in the run. `finalized`, `rejected`, `needs_attention`, `excluded`
 /// and `cancelled` are terminal; `pending` (PayPal holds the capture PENDING) is finished by a
 /// later run or `desk recover`; `queued` and `running` are the run's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
 #[sqlx(rename_all = "snake_case")]
 #[ts(export)]

@@ -2,9 +2,67 @@
 //! database, environment and four-eyes setting, so the CLI and the app stay thin.
 
 use super::Desk;
-use crate::batch::preflight::{self, PreflightOptions, Unpaced};
-use crate::batch::{self, four_eyes, Approval, BatchSource, BatchSummary, BatchView, PreflightProgress};
+use crate::batch::preflight::{self, PreflightOptions};
+use crate::batch::{
+    self, four_eyes, Approval, BatchError, BatchReport, BatchSource, BatchSummary, BatchView, PreflightProgress,
+    RunEnd, RunProgress,
+};
 use crate::DeskError;
+use pace::{Pace, Rate};
+use std::num::NonZeroU16;
+
+/// The rate a batch's requests (gateway and PayPal together) are paced at unless told: 20 a second.
+pub const DEFAULT_BATCH_RATE: NonZeroU16 = match NonZeroU16::new(20) {
+    Some(n) => n,
+    None => NonZeroU16::MIN,
+};
+
+/// How long the end of a run waits for items left waiting out a send still in flight (the
+/// capture engine's window for a gateway send: connect + request timeout + margin).
+const SETTLE_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How a batch's reads or run go: its rate (requests a second over both services; default
+/// [`DEFAULT_BATCH_RATE`]) and how many items at once (default [`batch::DEFAULT_CONCURRENCY`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BatchPace {
+    pub rate: Option<Rate>,
+    pub concurrency: Option<usize>,
+}
+
+impl BatchPace {
+    /// `--rate` as typed.
+    pub fn rate_of(text: &str) -> Result<Rate, DeskError> {
+        Ok(Rate::parse(text).ok_or_else(|| BatchError::BadRate(text.to_owned()))?)
+    }
+
+    fn rate(&self) -> Rate {
+        self.rate.unwrap_or(Rate::whole(DEFAULT_BATCH_RATE))
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency.unwrap_or(batch::DEFAULT_CONCURRENCY)
+    }
+}
+
+/// The desk's pace at a batch's rate while it lives; the rate before after.
+struct Paced<'a> {
+    pace: &'a Pace,
+    before: Option<Rate>,
+}
+
+impl<'a> Paced<'a> {
+    fn at(pace: &'a Pace, rate: Rate) -> Paced<'a> {
+        let before = pace.rate();
+        pace.set_rate(Some(rate));
+        Paced { pace, before }
+    }
+}
+
+impl Drop for Paced<'_> {
+    fn drop(&mut self) {
+        self.pace.set_rate(self.before);
+    }
+}
 
 impl Desk {
     /// Whether approving a batch needs a second person here: always in `live`; elsewhere unless
@@ -66,16 +124,47 @@ impl Desk {
         &self,
         staff: &str,
         id: i64,
-        concurrency: Option<usize>,
+        pace: BatchPace,
         progress: &(dyn Fn(PreflightProgress) + Send + Sync),
     ) -> Result<BatchView, DeskError> {
         let engine = self.engine(None)?;
-        let options = PreflightOptions {
-            concurrency: concurrency.unwrap_or(batch::DEFAULT_CONCURRENCY),
-            pace: &Unpaced,
-            progress,
-        };
+        let options = PreflightOptions { concurrency: pace.concurrency(), progress };
+        let _paced = Paced::at(self.pace(), pace.rate());
         preflight::preflight(&engine, id, staff, &options).await?;
         self.batch(id).await
+    }
+
+    /// Runs (or resumes) approved batch `id` under `staff`'s name: its items through the
+    /// journaled capture, `pace.concurrency` at a time, every request of both services paced at
+    /// `pace.rate`, telling `progress` (at most ten times a second). Items already sent are
+    /// resumed from their journal, never sent again. Stops starting items once the batch is
+    /// paused or cancelled.
+    pub async fn batch_run(
+        &self,
+        staff: &str,
+        id: i64,
+        pace: BatchPace,
+        progress: &(dyn Fn(RunProgress) + Send + Sync),
+    ) -> Result<RunEnd, DeskError> {
+        let mut engine = self.engine(None)?;
+        engine.staff = staff;
+        let rate = pace.rate();
+        let _paced = Paced::at(self.pace(), rate);
+        let settle_for = SETTLE_FOR;
+        batch::run::run(&engine, id, &rate.to_string(), pace.concurrency(), settle_for, progress).await
+    }
+
+    /// Pauses running batch `id`: items in flight finish, no new ones start; `batch_run` resumes.
+    pub async fn batch_pause(&self, staff: &str, id: i64) -> Result<BatchView, DeskError> {
+        if staff.trim().is_empty() {
+            return Err(BatchError::NoStaff.into());
+        }
+        batch::run_pause(&self.pool, id, staff, self.environment()).await?;
+        self.batch(id).await
+    }
+
+    /// The report on batch `id` (outcomes, captures, fees and net, totals per currency).
+    pub async fn batch_report(&self, id: i64) -> Result<BatchReport, DeskError> {
+        batch::report::report(&self.pool, id).await
     }
 }

@@ -4,6 +4,7 @@
 //! side.
 
 mod batches;
+pub use batches::{BatchPace, DEFAULT_BATCH_RATE};
 mod connection;
 mod open;
 mod recovery;

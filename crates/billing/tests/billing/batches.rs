@@ -222,7 +222,7 @@ use std::sync::Mutex;
 async fn preflight(d: &Desk, staff: &str, id: i64) -> (BatchView, Vec<PreflightProgress>) {
     let seen = Mutex::new(Vec::new());
     let progress = |p: PreflightProgress| seen.lock().expect("progress").push(p);
-    let v = d.batch_preflight(staff, id, None, &progress).await.expect("preflight");
+    let v = d.batch_preflight(staff, id, billing::desk::BatchPace::default(), &progress).await.expect("preflight");
     (v, seen.into_inner().expect("progress"))
 }
 

@@ -5,7 +5,10 @@ mod print;
 
 use crate::args::BatchCommand;
 use crate::commands::invoice_filter;
+mod run;
+
 use billing::batch::{Approval, BatchSource, BatchView, PreflightProgress};
+use billing::desk::BatchPace;
 use billing::{Desk, DeskError};
 
 pub async fn dispatch(desk: &Desk, command: BatchCommand) -> Result<(), DeskError> {
@@ -39,14 +42,21 @@ pub async fn dispatch(desk: &Desk, command: BatchCommand) -> Result<(), DeskErro
         BatchCommand::Include { id, invoices, json } => {
             shown(&desk.batch_include(&staff, id, &invoices).await?, json, "changed")
         }
-        BatchCommand::Preflight { id, concurrency, json } => {
+        BatchCommand::Preflight { id, concurrency, rate, json } => {
+            let pace = BatchPace { rate: rate.as_deref().map(BatchPace::rate_of).transpose()?, concurrency };
             let progress = |p: PreflightProgress| {
                 if p.total > 0 && (p.done == p.total || p.done.is_multiple_of(10)) {
                     eprintln!("preflight: {}/{} items read", p.done, p.total);
                 }
             };
-            shown(&desk.batch_preflight(&staff, id, concurrency, &progress).await?, json, "preflighted")
+            shown(&desk.batch_preflight(&staff, id, pace, &progress).await?, json, "preflighted")
         }
+        BatchCommand::Run { id, rate, concurrency, json } => {
+            let pace = BatchPace { rate: rate.as_deref().map(BatchPace::rate_of).transpose()?, concurrency };
+            run::run(desk, &staff, id, pace, json).await
+        }
+        BatchCommand::Pause { id, json } => shown(&desk.batch_pause(&staff, id).await?, json, "paused"),
+        BatchCommand::Report { id, csv, json } => run::report(desk, id, csv.as_deref(), json).await,
         BatchCommand::Approve { id, json } => {
             let approval = Approval { approver: staff, typed_totals: None };
             shown(&desk.batch_approve(id, &approval).await?, json, "approved")
