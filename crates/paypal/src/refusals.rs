@@ -25,6 +25,16 @@
 //!   request captured never is again (a captured order is `COMPLETED` for good; we capture an
 //!   authorization with `final_capture`, which leaves it `CAPTURED`, or `VOIDED` for the rest).
 //!
+//! Even these prove nothing about **another send** of the same request id whose answer was
+//! lost: the first try may still be capturing when a retry is judged (PayPal answers the retry
+//! on its own, or answers a replay otherwise than the first try), and a retry after the key was
+//! forgotten is a new request. So a caller that may have sent the request before (a resume of a
+//! sent attempt, or the client's own retry after a timeout or a cut connection, which the
+//! client does not report to its caller) reads the order or authorization before concluding,
+//! exactly as for [`RefusalProof::UnlessListed`]: Capture Desk's engine does that for every
+//! refusal (`billing::capture::paypal_steps`). [`RefusalProof::NothingCaptured`] is the proof
+//! for one try answered on its own.
+//!
 //! Refusals that describe the order's, authorization's or merchant's **state now** (not
 //! approved, voided, expired, denied, the merchant account locked, a feature or the attempts
 //! used up) can be answered for an order or authorization our request captured earlier (an
@@ -49,7 +59,9 @@ pub enum CaptureCall {
 /// `PayPal-Request-Id`) captured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefusalProof {
-    /// Nothing was captured by this request, whatever PayPal holds: end the attempt.
+    /// Nothing was captured by this try, whatever PayPal holds. Conclusive for a request sent
+    /// once and answered on that try; after any other send of the same request id (a resume, a
+    /// retry) it is read as [`RefusalProof::UnlessListed`] (see the module documentation).
     NothingCaptured,
     /// The order, authorization or merchant cannot be captured now: nothing of this request was
     /// captured unless PayPal lists a capture of ours (read first; adopt it if listed).

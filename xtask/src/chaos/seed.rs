@@ -16,6 +16,10 @@ use std::time::Duration;
 /// Recovery passes after the faults are cleared, before an open entry counts as a violation
 /// (an attempt deferred behind another on the same wallet goes on in the pass after it).
 const RECOVERY_PASSES: usize = 6;
+/// More passes, each after a desk waited out a send that may still land (`request_in_flight`).
+const IN_FLIGHT_PASSES: usize = 2;
+/// The longest such wait (the desk's window is the gateway client's budget plus a margin).
+const IN_FLIGHT_MAX: Duration = Duration::from_secs(120);
 /// Passes before which the sandbox clock moves on (so PENDING captures complete): few enough
 /// that PayPal's request ids (kept 6 hours) never expire during recovery.
 const CLOCK_MOVES: usize = 4;
@@ -238,7 +242,8 @@ impl Run<'_> {
     ) -> Result<Vec<(String, String, Vec<evidence::Entry>)>> {
         let args: Vec<String> = vec!["recover".into(), "--wait-pending".into(), "0".into()];
         let mut journals = Vec::new();
-        for pass in 0..RECOVERY_PASSES {
+        let (mut passes, mut pass) = (RECOVERY_PASSES, 0);
+        while pass < passes {
             if (1..=CLOCK_MOVES).contains(&pass) {
                 sandbox.advance_clock(pending_seconds + 60)?;
             }
@@ -260,6 +265,16 @@ impl Run<'_> {
             if journals.iter().all(|(_, _, j)| j.iter().all(|e| check::terminal(&e.state))) {
                 break;
             }
+            // a finalization or wallet payment sent by a killed run may still land: the desk
+            // waits it out rather than sending again; the next pass comes once it cannot land
+            let entries = journals.iter().flat_map(|(_, _, j)| j.iter());
+            if let Some(wait) = entries.filter_map(in_flight_wait).max() {
+                std::thread::sleep(wait.min(IN_FLIGHT_MAX));
+                if pass + 1 == passes && passes < RECOVERY_PASSES + IN_FLIGHT_PASSES {
+                    passes += 1;
+                }
+            }
+            pass += 1;
         }
         Ok(journals)
     }
@@ -280,6 +295,17 @@ impl Run<'_> {
             self.stats.adopted += entries.iter().filter(|e| e.adopted).count() as u64;
         }
     }
+}
+
+/// How long an open entry waits for a send that may still land: its `last_error` reads
+/// `request_in_flight: … (N s from now): resume then`.
+fn in_flight_wait(e: &evidence::Entry) -> Option<Duration> {
+    if check::terminal(&e.state) {
+        return None;
+    }
+    let why = e.last_error.as_deref()?.strip_prefix("request_in_flight: ")?;
+    let secs = why.rsplit_once(" s from now")?.0.rsplit_once('(')?.1.trim().parse::<u64>().ok()?;
+    Some(Duration::from_secs(secs + 1))
 }
 
 /// A desk run that crashed, hung, or failed inside (exit 1, or a panic's 101).

@@ -4,6 +4,7 @@
 //! The steps live beside it: `gateway_steps.rs` (part-process, finalize, the wallet payment),
 //! `paypal_steps.rs` (approval, capture, adoption, verification); the preview in `preview.rs`.
 
+use super::in_flight;
 use super::inflight;
 use super::journal::{self, Entry, Plan, State};
 use super::lease::{Lease, WAIT};
@@ -14,6 +15,7 @@ use gateway::GatewayClient;
 use money::{Currency, Money};
 use paypal::PaypalClient;
 use sqlx::SqlitePool;
+use tracing::Instrument;
 
 /// What the next loop turn does.
 pub(super) enum Flow {
@@ -64,8 +66,12 @@ impl Engine<'_> {
         }
     }
 
+    /// Journals `state` for `e`, as the run holding its entry lease (refused when the run holds
+    /// it no more: `journal::transition_as`).
     pub(super) async fn to(&self, e: &mut Entry, state: State) -> Result<(), DeskError> {
-        journal::transition(self.pool, e, state, self.staff, self.environment).await?;
+        let holder = inflight::run_holder(e.id)
+            .ok_or_else(|| DeskError::internal(format!("journal {}: a transition outside a run holding it", e.id)))?;
+        journal::transition_as(self.pool, e, state, self.staff, self.environment, Some(&holder)).await?;
         if let Some(observe) = self.observer {
             observe(&CaptureResult::of(e));
         }
@@ -87,6 +93,13 @@ impl Engine<'_> {
     pub(super) async fn wait(&self, e: &mut Entry, why: &str) -> Result<Flow, DeskError> {
         journal::note_failure(self.pool, e, why).await?;
         Ok(Flow::Wait)
+    }
+
+    /// Right before a money-moving request (the PayPal capture, the finalization, the wallet
+    /// payment) leaves: confirms this run's entry lease and journals the send in one
+    /// transaction (`in_flight.rs`). `Err`: the run holds the attempt no more; nothing is sent.
+    pub(super) async fn sending(&self, e: &Entry) -> Result<(), DeskError> {
+        in_flight::mark_sent(self.pool, e, inflight::run_holder(e.id).as_deref()).await
     }
 
     /// Checks the cached invoice and plans (or finds) its attempt, then runs it.
@@ -146,7 +159,8 @@ impl Engine<'_> {
             Ok(lease) => lease,
             Err(held) => return Err(inflight::busy(&e, Some(&held))),
         };
-        let result = self.resume_held(e, &entry_lease).await;
+        let id = e.id;
+        let result = inflight::within(&entry_lease, id, self.resume_held(e, &entry_lease)).await;
         entry_lease.release().await;
         result
         // ---- end one driver per entry
@@ -172,10 +186,13 @@ impl Engine<'_> {
     }
 
     async fn run(&self, e: Entry, entry_lease: &Lease) -> Result<CaptureResult, DeskError> {
+        let span = tracing::info_span!("capture", journal_id = e.id, invoice_no = e.invoice_no);
+        self.run_steps(e, entry_lease).instrument(span).await
+    }
+
+    async fn run_steps(&self, e: Entry, entry_lease: &Lease) -> Result<CaptureResult, DeskError> {
         // the wallet lease may have been waited for: read the entry again
         let mut e = journal::get(self.pool, e.id).await?.unwrap_or(e);
-        let span = tracing::info_span!("capture", journal_id = e.id, invoice_no = e.invoice_no);
-        let _guard = span.enter();
         // The first visit of an unknown-outcome state in this run is a resume: read before acting.
         let mut resumed = true;
         for _ in 0..20 {

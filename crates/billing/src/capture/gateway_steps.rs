@@ -1,6 +1,7 @@
 //! The gateway's steps: part-process and finalize; the full wallet payment in `wallet_pay.rs`.
 
 use super::engine::{cur, money_of, Engine, Flow};
+use super::in_flight;
 use super::journal::{self, Entry, State};
 use super::result::Step;
 use super::wallet_lease;
@@ -136,14 +137,21 @@ impl Engine<'_> {
             return self.attention(e, "the journal has no capture id to finalize").await;
         };
         if resumed {
-            // The last send may have reached the gateway: look before sending again.
-            match self.gateway_has_payment(e, &capture_id).await? {
+            // The last send may have reached the gateway: look before sending again. One that
+            // may still be in flight (no answer, within the window) can land after this read:
+            // until it cannot, only finding it decides (in_flight.rs).
+            let open = in_flight::window(self.pool, e).await?.open();
+            let found = self.gateway_has_payment(e, &capture_id).await?;
+            if let (Some(remaining), AtGateway::NoInvoice | AtGateway::Listed { ours: false, .. }) = (open, &found) {
+                return self.wait(e, &in_flight::waiting_words("finalization", remaining)).await;
+            }
+            match found {
                 AtGateway::Unknown(why) => return self.wait(e, &why).await,
-                AtGateway::NoInvoice => return self.wait(e, "invoice_not_found: invoice_not_found").await,
                 AtGateway::Listed { ours: true, .. } => {
                     self.to(e, State::Finalized).await?;
                     return Ok(Flow::Continue);
                 }
+                AtGateway::NoInvoice => return self.wait(e, "invoice_not_found: invoice_not_found").await,
                 AtGateway::Listed { invoice: inv, .. } if inv.status != gateway::InvoiceStatus::Outstanding => {
                     return self
                         .attention(e, format!("PayPal captured {capture_id} but the invoice is already {} at the gateway by another payment; refund or reconcile", inv.status.as_str()))
@@ -169,8 +177,12 @@ impl Engine<'_> {
         };
         let no = u64::try_from(e.invoice_no).map_err(DeskError::internal)?;
         self.check_before(Step::Finalize, e.id)?;
+        self.sending(e).await?;
         let result = self.gateway.finalize_paypal_capture(no, amount, &capture_id, &wallet).await;
         self.check_after(Step::Finalize, e.id)?;
+        if result.as_ref().err().is_none_or(in_flight::gateway_answered) {
+            in_flight::mark_answered(self.pool, e).await?;
+        }
         match result {
             Ok(f) if f.says_success() => {
                 e.last_error = None;

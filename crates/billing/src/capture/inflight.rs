@@ -89,6 +89,22 @@ impl Drop for InvoiceHold {
     }
 }
 
+tokio::task_local! {
+    /// The entry lease the current run holds: (journal id, holder id).
+    static RUN_ENTRY: (i64, String);
+}
+
+/// Runs `f` (a run of entry `journal_id`) as the holder of `lease`, so that every journal
+/// transition and every send inside it is checked against exactly that holder.
+pub(crate) async fn within<F: std::future::Future>(lease: &Lease, journal_id: i64, f: F) -> F::Output {
+    RUN_ENTRY.scope((journal_id, lease.holder().to_owned()), f).await
+}
+
+/// The holder id of the entry lease the current run holds on entry `journal_id`, if any.
+pub(crate) fn run_holder(journal_id: i64) -> Option<String> {
+    RUN_ENTRY.try_with(|(id, holder)| (*id == journal_id).then(|| holder.clone())).ok().flatten()
+}
+
 /// The entry lease's key for journal entry `journal_id`.
 pub fn entry_key(journal_id: i64) -> String {
     format!("journal:{journal_id}")

@@ -1,6 +1,7 @@
 //! The capture journal in SQLite: one row per attempt, each state change one transaction that
 //! also appends to the audit log.
 
+pub use super::request_id::{capture_request_id, REQUEST_ID_MAX};
 pub use super::words::{CapturePath, PaypalCaptureStatus};
 use crate::{audit, time, DeskError, Environment, ErrorCode};
 use chrono::Utc;
@@ -200,29 +201,10 @@ pub async fn plan(pool: &SqlitePool, desk_id: &str, p: &Plan<'_>) -> Result<Entr
     Ok(entry)
 }
 
-/// PayPal keeps a `PayPal-Request-Id` of at most this many characters (`paypal_request_id` in
-/// `checkout_orders_v2.json`).
-pub const REQUEST_ID_MAX: usize = 108;
-
-/// `capture-desk-{desk id}-{journal id}-{order or authorization id}-capture`. The PayPal id is in
-/// the key so that a restored or copied database, whose journal ids start over, never replays an
-/// old key against another order. An id that would make the key longer than PayPal keeps is
-/// replaced by a 64-bit FNV-1a hash of it (PayPal's own ids are at most 20 characters).
-pub fn capture_request_id(desk_id: &str, journal_id: i64, resource: Option<&str>) -> String {
-    let resource = resource.filter(|r| !r.is_empty()).unwrap_or("none");
-    let key = format!("capture-desk-{desk_id}-{journal_id}-{resource}-capture");
-    if key.len() <= REQUEST_ID_MAX && key.bytes().all(|b| b.is_ascii_graphic()) {
-        return key;
-    }
-    let hash =
-        resource.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    let key = format!("capture-desk-{desk_id}-{journal_id}-h{hash:016x}-capture");
-    key.chars().take(REQUEST_ID_MAX).collect()
-}
-
 /// Moves `entry` to `to`, writing every field of `entry` (as changed by the caller), in one
 /// transaction with its audit entry. Fails if the row is no longer in the state the caller read
-/// (another process moved it): nothing is written then.
+/// (another process moved it): nothing is written then. The engine's runs use
+/// [`transition_as`], which also checks their entry lease.
 pub async fn transition(
     pool: &SqlitePool,
     entry: &mut Entry,
@@ -230,13 +212,43 @@ pub async fn transition(
     staff: &str,
     env: Environment,
 ) -> Result<(), DeskError> {
+    transition_as(pool, entry, to, staff, env, None).await
+}
+
+/// [`transition`] by a run that holds the entry lease as `holder`: in the same transaction, the
+/// row must still be in the state the run read **and** the run must still hold the attempt's
+/// unexpired entry lease (a run whose lease expired, perhaps taken over by another run, writes
+/// nothing: `Conflict`). A new state clears the journaled send (`sent_at`, `sent_answered`).
+pub(crate) async fn transition_as(
+    pool: &SqlitePool,
+    entry: &mut Entry,
+    to: State,
+    staff: &str,
+    env: Environment,
+    holder: Option<&str>,
+) -> Result<(), DeskError> {
     let from = entry.state();
     let now = time::text(Utc::now());
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    if let Some(holder) = holder {
+        let held: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM entry_lease WHERE lease_key = ? AND holder = ? AND journal_id = ? AND expires_at > ?",
+        )
+        .bind(super::inflight::entry_key(entry.id))
+        .bind(holder)
+        .bind(entry.id)
+        .bind(super::lease::now_ms())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if held.is_none() {
+            tx.rollback().await?;
+            return Err(super::inflight::lost(entry));
+        }
+    }
     let r = sqlx::query(
         "UPDATE capture_journal SET state = ?, path = ?, wallet_part_json = ?, wallet_currency = ?, wallet_amount = ?, exchange_rate = ?, \
          wallet_in_invoice_currency = ?, paypal_amount = ?, approved_amount = ?, capture_id = ?, capture_status = ?, adopted = ?, \
-         reason = ?, last_error = ?, attempts = ?, updated_at = ? WHERE id = ? AND state = ?",
+         reason = ?, last_error = ?, attempts = ?, updated_at = ?, sent_at = NULL, sent_answered = 0 WHERE id = ? AND state = ?",
     )
     .bind(to.as_str())
     .bind(entry.path)
@@ -355,28 +367,4 @@ pub async fn recent(pool: &SqlitePool, invoice_no: Option<i64>, limit: u32) -> R
                 .await?
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_request_id_names_the_paypal_resource_and_fits_paypals_limit() {
-        assert_eq!(
-            capture_request_id("0123456789abcdef", 42, Some("5O190127TN364715T")),
-            "capture-desk-0123456789abcdef-42-5O190127TN364715T-capture"
-        );
-        assert_eq!(capture_request_id("d", 1, None), "capture-desk-d-1-none-capture");
-        // another order, the same journal id (a restored database): another key
-        assert_ne!(capture_request_id("d", 1, Some("A1")), capture_request_id("d", 1, Some("A2")));
-        let long = "X".repeat(200);
-        let k = capture_request_id("0123456789abcdef", i64::MAX, Some(&long));
-        assert!(
-            k.len() <= REQUEST_ID_MAX && k.starts_with("capture-desk-0123456789abcdef-9223372036854775807-h"),
-            "{k}"
-        );
-        assert_eq!(k, capture_request_id("0123456789abcdef", i64::MAX, Some(&long)), "the same every time");
-        assert_ne!(k, capture_request_id("0123456789abcdef", i64::MAX, Some(&"Y".repeat(200))));
-    }
 }

@@ -12,6 +12,7 @@
 //!   a failed renewal is retried after [`RETRY_RENEWAL`]. It expires [`TTL`] after the last
 //!   renewal, so a killed (or stopped) process holds it for at most that long; the next run then
 //!   takes it over. A holder that finds it lost its lease says so ([`Lease::is_lost`]).
+//! * Expiry is wall-clock time (see [`TTL`] for why that is safe enough and what guards the rest).
 //! * A run waits for a held lease for at most [`WAIT`]: longer than any one remote call may take
 //!   with its own retries, so a waiter gives up only when the holder is still
 //!   busy after a whole call, never because the holder is merely in a slow call.
@@ -23,10 +24,21 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// How long a lease lives after its last renewal.
-pub const TTL: Duration = Duration::from_secs(15);
 /// How often a holder renews its lease.
 pub const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// How long a statement waits for a database another connection is writing (`store.rs` sets
+/// every connection's `busy_timeout` to this; a test reads it back): a renewal may wait this
+/// long before it is written.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a lease lives after its last renewal: 2 × ([`RENEW_EVERY`] + [`BUSY_TIMEOUT`]) =
+/// 30 s, so a live holder whose renewal was due and then waited the whole busy timeout may miss
+/// one renewal that way and still renew before anyone may take its lease over. Expiry is judged
+/// on the wall clock (`expires_at` is read by other processes, which share no monotonic clock):
+/// a clock set back keeps a dead holder's lease longer (safe); one set forward by more than the
+/// TTL expires live leases early, which is why every money-moving request and every journal
+/// transition confirms the holder in the same transaction as its own write (`in_flight.rs`,
+/// `journal::transition_as`), so a run whose lease was taken over writes and sends nothing.
+pub const TTL: Duration = Duration::from_secs(2 * (RENEW_EVERY.as_secs() + BUSY_TIMEOUT.as_secs()));
 /// How soon a renewal that failed (the database busy) is tried again.
 pub const RETRY_RENEWAL: Duration = Duration::from_secs(1);
 /// How long a run waits for an invoice, an entry or a wallet another run holds before it gives
@@ -65,8 +77,8 @@ pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn ttl_ms() -> i64 {
-    i64::try_from(TTL.as_millis()).unwrap_or(15_000)
+pub(crate) fn ttl_ms() -> i64 {
+    i64::try_from(TTL.as_millis()).unwrap_or(30_000)
 }
 
 /// A fresh holder id: this process (its id and a random number) and this run.

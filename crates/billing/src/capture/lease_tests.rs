@@ -98,6 +98,20 @@ fn a_waiter_waits_longer_than_one_remote_call_with_its_retries() {
     assert!(RENEW_EVERY * 2 + RETRY_RENEWAL * 3 <= TTL);
 }
 
+/// A live holder's renewal is due every `RENEW_EVERY` and may wait SQLite's whole busy timeout
+/// before it is written: the TTL leaves room for that twice (before: 15 s, shorter than one
+/// renewal interval plus a busy wait, twice). The busy timeout is read back from a connection
+/// of the store, so a change in `store.rs` fails here.
+#[tokio::test]
+async fn a_lease_outlives_two_renewals_that_each_wait_the_whole_busy_timeout() {
+    let (_dir, pool) = database().await;
+    let busy_ms: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&pool).await.expect("pragma");
+    let busy = Duration::from_millis(u64::try_from(busy_ms).expect("non-negative"));
+    assert_eq!(busy, BUSY_TIMEOUT, "store.rs and lease.rs agree on the busy timeout");
+    assert!(TTL >= (RENEW_EVERY + busy) * 2, "TTL {TTL:?} < 2 × ({RENEW_EVERY:?} + {busy:?})");
+    assert_eq!(i128::from(ttl_ms()), i128::try_from(TTL.as_millis()).expect("ms"));
+}
+
 /// `wallet_lease::confirm`, as the part-process step calls it, for the same attempt run twice:
 /// the run whose lease expired and was taken over is told it holds none (it matched the journal
 /// id before, so it renewed the second run's lease and part-processed beside it).

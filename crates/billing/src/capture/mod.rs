@@ -19,17 +19,20 @@
 
 pub mod engine;
 mod gateway_steps;
+mod in_flight;
 mod inflight;
 pub mod journal;
 mod lease;
 mod paypal_holds;
 mod paypal_steps;
 pub mod preview;
+pub mod request_id;
 pub mod result;
 pub mod wallet_lease;
 pub mod words;
 
 pub use engine::Engine;
+pub use in_flight::window_length as in_flight_window;
 pub use journal::{Entry, State};
 pub use preview::CapturePreview;
 pub use result::{CaptureResult, Interrupt, Step};

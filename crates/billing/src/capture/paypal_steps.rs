@@ -144,6 +144,7 @@ impl Engine<'_> {
         let order_id = e.order_id.clone().unwrap_or_default();
         let charge_total = money_of(e.paypal_amount.as_deref().unwrap_or("0"), &e.currency)?;
         self.check_before(Step::Capture, e.id)?;
+        self.sending(e).await?;
         let (call, result) = match (is_authorize(e), e.authorization_id.clone()) {
             (true, Some(auth_id)) => {
                 let req = AuthorizationCaptureRequest {
@@ -176,14 +177,16 @@ impl Engine<'_> {
             // credentials: nothing decided; the attempt stays sent and is resumed once they are fixed
             Err(err @ PaypalError::AuthFailed { .. }) => Err(err.into()),
             Err(err) => match refusal_proof(call, &err) {
-                RefusalProof::NothingCaptured => {
-                    let clerk = err.to_string();
-                    e.last_error = Some(paypal_detail(&err));
-                    self.reject(e, format!("PayPal refused the capture: {clerk}")).await
-                }
-                // the order's, authorization's or merchant's state now: proof only when PayPal
-                // lists no capture of ours
-                RefusalProof::UnlessListed => {
+                // A decline (or an invalid request) proves nothing by itself when this request id
+                // may have been sent before: an earlier send of this attempt (a resume) or the
+                // client's own retry after a timeout or a cut connection, which the client does
+                // not report. The first request may have captured (or still be capturing), and
+                // PayPal may answer the replay otherwise. So PayPal's state decides, as for the
+                // state refusals: a capture of ours listed (or an order COMPLETED, an
+                // authorization CAPTURED) is adopted, an answer that cannot tell waits, and only
+                // a state without a capture of ours rejects. (A first try's clean decline reads
+                // the same state and is rejected the same way, one read later.)
+                RefusalProof::NothingCaptured | RefusalProof::UnlessListed => {
                     let reason = format!("PayPal refused the capture: {err}");
                     self.reject_unless_listed(e, &paypal_detail(&err), reason).await
                 }

@@ -309,10 +309,10 @@ impl Interrupt for StopOnce {
 }
 
 /// Runs `action` once, just before `step`, and lets the engine go on (multi-thread runtime).
-struct JustBefore<F: Fn() + Send + Sync> {
-    step: Step,
-    fired: AtomicBool,
-    action: F,
+pub(crate) struct JustBefore<F: Fn() + Send + Sync> {
+    pub(crate) step: Step,
+    pub(crate) fired: AtomicBool,
+    pub(crate) action: F,
 }
 
 impl<F: Fn() + Send + Sync> Interrupt for JustBefore<F> {
@@ -327,7 +327,7 @@ impl<F: Fn() + Send + Sync> Interrupt for JustBefore<F> {
     }
 }
 
-fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+pub(crate) fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
 }
 

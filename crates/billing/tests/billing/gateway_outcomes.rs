@@ -14,6 +14,7 @@
 use crate::capture_paths::{full_wallet_invoice, wallet_payments, StopOnce, World};
 use crate::common::{desk_at, money_moved, no_progress};
 use crate::paypal_double::{Act, PaypalDouble};
+use crate::sent_races::{waits_in_flight, window_passes};
 use crate::unknown_outcomes::{assert_captured_and_finalized_once, plain_order};
 use billing::capture::{Entry, State, Step};
 use billing::Desk;
@@ -158,11 +159,13 @@ async fn an_undocumented_error_after_the_wallet_paid_reads_the_invoice_and_final
     f.d.close().await;
 }
 
-/// The first finalization went through and its answer was lost (the process stopped); the
-/// resume read a lagging invoice (outstanding, no payments), sent again, and the gateway
-/// refused that second send. Its invoice then holds the capture: finalized (before:
-/// `needs_attention` with refund advice). When the payments cannot be read after the refusal,
-/// the attempt waits and is finalized on its next run.
+/// The first finalization went through and its answer was lost (the process stopped). A resume
+/// while it may still be landing reads a lagging invoice (outstanding, no payments) and waits
+/// (`sent_races.rs`: nothing is sent again while the first may land). Once that window has
+/// passed, the next resume reads a lagging invoice again, sends again, and the gateway refuses
+/// that second send. Its invoice then holds the capture: finalized (before: `needs_attention`
+/// with refund advice). When the payments cannot be read after the refusal, the attempt waits
+/// and is finalized on its next run.
 #[tokio::test]
 async fn a_refused_second_finalization_reads_the_payments_first() {
     let world = World::seeded(1, 300).await;
@@ -173,6 +176,12 @@ async fn a_refused_second_finalization_reads_the_payments_first() {
         let f = fixture(world.start().await).await;
         f.d.capture_with(no, &StopOnce::new(Step::Finalize, true)).await.expect_err("stopped after the finalization");
         assert_eq!(money_moved(&f.sb).await, (1, 1), "captured and finalized; the answer was lost");
+
+        f.gw.on(DETAIL, Some(1), Act::Rewrite(stale_outstanding));
+        let r = f.d.recover().await.expect("recover").remove(0);
+        waits_in_flight(&r, &only_entry(&f.d, no).await, State::FinalizeSent);
+        assert_eq!(f.gw.seen(FINALIZE).len(), 1, "{refusal}: not sent again while the first may land");
+        window_passes(&f.d, no).await;
 
         f.gw.on(DETAIL, Some(1), Act::Rewrite(stale_outstanding));
         if then_unreadable {

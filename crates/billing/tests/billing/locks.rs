@@ -64,22 +64,25 @@ fn slow_capture(sb: &Sandbox, ms: u64) {
     sb.set_faults(serde_json::from_value(faults).expect("faults"));
 }
 
-/// A PayPal capture slower than a lease's whole lifetime (TTL + 4 s; still inside the client's
-/// timeout): both leases the run holds (its entry's and its wallet's) are renewed all through the
-/// call, never seen expired, never changing holder, and given back after.
+/// A PayPal capture slower than two renewal intervals (and inside the client's timeout, which
+/// no longer outlasts the TTL: `lease.rs`): both leases the run holds (its entry's and its
+/// wallet's) are renewed all through the call (their expiry moves on), never seen expired, never
+/// changing holder, and given back after.
 #[tokio::test]
-async fn the_leases_stay_alive_through_a_remote_call_longer_than_their_ttl() {
+async fn the_leases_are_renewed_through_a_long_remote_call() {
     let world = World::seeded(1, 300).await;
     let no = plain_order(&world);
     let sb = world.start().await;
     let dir = tempfile::tempdir().expect("dir");
     let d = synced_desk(&sb, dir.path()).await;
-    let call = billing::capture::wallet_lease::TTL + Duration::from_secs(4);
+    let call = billing::capture::wallet_lease::RENEW_EVERY * 2 + Duration::from_secs(2);
+    assert!(call < paypal::ClientOptions::default().timeout, "one attempt of the call, no retry");
     slow_capture(&sb, u64::try_from(call.as_millis()).expect("ms"));
 
     let started = std::time::Instant::now();
     let mut seen: Option<Vec<(String, String)>> = None;
     let mut renewed = false;
+    let mut first_expiries: Option<Vec<i64>> = None;
     let result = {
         let run = d.capture(no);
         tokio::pin!(run);
@@ -97,18 +100,23 @@ async fn the_leases_stay_alive_through_a_remote_call_longer_than_their_ttl() {
                     }
                     let holders: Vec<(String, String)> = rows.iter().map(|(k, h, _)| (k.clone(), h.clone())).collect();
                     assert_eq!(holders.len(), 2, "the entry lease and the wallet lease: {rows:?}");
+                    let expiries: Vec<i64> = rows.iter().map(|(_, _, e)| *e).collect();
                     match &seen {
                         None => seen = Some(holders),
                         Some(first) => assert_eq!(first, &holders, "no holder changed"),
                     }
-                    renewed |= started.elapsed() > billing::capture::wallet_lease::TTL + Duration::from_secs(1);
+                    let first_expiries = first_expiries.get_or_insert_with(|| expiries.clone());
+                    renewed |= expiries.iter().zip(first_expiries.iter()).all(|(now, first)| now > first);
                 }
             }
         }
     };
     let r = result.expect("capture");
     assert_eq!(r.state, State::Finalized, "{r:?}");
-    assert!(started.elapsed() >= call && renewed, "the call outlived the leases' TTL and they were seen alive then");
+    assert!(
+        started.elapsed() >= call && renewed,
+        "the call outlived two renewal intervals and both leases were renewed"
+    );
     assert!(lease_rows(&d).await.is_empty(), "given back");
     assert_captured_and_finalized_once(&sb, no).await;
     d.close().await;

@@ -17,6 +17,7 @@ mod paypal_double;
 mod paypal_outcomes;
 mod paypal_shapes;
 mod recovery;
+mod sent_races;
 mod session;
 mod sync;
 mod sync_paging;

@@ -241,3 +241,45 @@ async fn two_desks_on_one_data_directory_send_once() {
         f.d.close().await;
     }
 }
+
+/// A decline answered to a request that may have been sent before proves nothing by itself:
+/// PayPal captured the first try, its answer was lost, and the retry with the same request id
+/// (the client's own, within one send; or a resume of the `paypal_capture_sent` entry) is
+/// answered with a documented decline. The order or authorization is read, the capture adopted
+/// and finalized once. (Before: the decline was "nothing captured", the attempt ended `rejected`
+/// with the money at PayPal and the gateway never told.)
+#[tokio::test]
+async fn a_decline_answered_to_a_retry_is_read_at_paypal_and_the_capture_adopted() {
+    let world = World::seeded(1, 300).await;
+    let declines = [
+        (plain_order(&world), ORDER_CAPTURE, "TRANSACTION_REFUSED"),
+        (plain_order(&world), ORDER_CAPTURE, "DECLINED_DUE_TO_RELATED_TXN"),
+        (world.plain_authorization(), AUTH_CAPTURE, "TRANSACTION_REFUSED"),
+    ];
+    for (no, route, issue) in declines {
+        let decline = paypal_error("UNPROCESSABLE_ENTITY", Some(issue));
+        // within one send: the first try captured and its answer was cut; the client's retry
+        // (same request id) is declined
+        let f = fixture(&world, no).await;
+        f.pp.on(route, Some(1), Act::ForwardThenDrop);
+        f.pp.on(route, Some(1), Act::Answer(422, decline.clone()));
+        let r = f.d.capture(no).await.expect("a result");
+        assert_eq!((r.state, r.adopted), (State::Finalized, true), "{route} {issue} (retry): {r:?}");
+        let id = assert_captured_and_finalized_once(&f.sb, no).await;
+        assert_eq!(r.capture_id.as_deref(), Some(id.as_str()));
+        let posts = capture_posts(&f.pp, route);
+        assert!(posts.len() == 2 && posts[0] == posts[1], "retried once with one request id: {posts:?}");
+        f.d.close().await;
+
+        // a resume: the process stopped after PayPal captured (the answer never read); the
+        // replay of the same request id is declined
+        let f = fixture(&world, no).await;
+        f.d.capture_with(no, &StopOnce::new(Step::Capture, true)).await.expect_err("stopped after the capture");
+        assert_eq!(f.d.journal(Some(no), 1).await.expect("journal")[0].state(), State::PaypalCaptureSent);
+        f.pp.on(route, Some(1), Act::Answer(422, decline));
+        let r = f.d.recover().await.expect("recover").remove(0);
+        assert_eq!((r.state, r.adopted), (State::Finalized, true), "{route} {issue} (resume): {r:?}");
+        assert_captured_and_finalized_once(&f.sb, no).await;
+        f.d.close().await;
+    }
+}

@@ -1,6 +1,7 @@
 //! The full wallet payment: wallet_pay_sent → finalized (or rejected); an unknown outcome waits.
 
 use crate::capture::engine::{cur, money_of, Engine, Flow};
+use crate::capture::in_flight::{self, Window};
 use crate::capture::journal::{self, Entry, State};
 use crate::capture::result::Step;
 use crate::DeskError;
@@ -8,10 +9,15 @@ use gateway::GatewayError;
 use money::Money;
 
 impl Engine<'_> {
-    /// What the gateway's invoice says of the full wallet payment. Its answer names no payment,
-    /// so a paid invoice with a `wallet` payment is taken for ours; a paid invoice whose answer
-    /// lists no payments cannot tell.
-    async fn wallet_pay_read(&self, e: &Entry) -> Result<WalletRead, DeskError> {
+    /// What the gateway's invoice says of the full wallet payment. Neither our request nor its
+    /// answer names a payment id (GATEWAY-API.md: `pay` takes the invoice and currency, answers
+    /// `amount` and `walletBalance`), so ours is what the contract lets us match on: a payment of
+    /// method `wallet`, in the invoice's currency, of the whole outstanding amount the attempt
+    /// was planned for, on an attempt that did send its payment (`sent`: a wallet payment on
+    /// one that never sent is another's). A paid invoice whose answer lists no payments cannot
+    /// tell; one paid without any `wallet` payment was paid otherwise; one with wallet payments
+    /// of which none matches is not taken for ours ([`WalletRead::Unmatched`]).
+    async fn wallet_pay_read(&self, e: &Entry, sent: Window) -> Result<WalletRead, DeskError> {
         let no = u64::try_from(e.invoice_no).map_err(DeskError::internal)?;
         let inv = match self.gateway.invoice(no).await {
             Ok(inv) => inv,
@@ -26,31 +32,52 @@ impl Engine<'_> {
                 inv.status.as_str()
             )));
         };
-        if inv.status != gateway::InvoiceStatus::Paid || !list.iter().any(|p| p.method == "wallet") {
+        let wallet: Vec<&gateway::InvoicePayment> = list.iter().filter(|p| p.method == "wallet").collect();
+        if inv.status != gateway::InvoiceStatus::Paid || wallet.is_empty() || sent == Window::NeverSent {
             return Ok(WalletRead::PaidOtherwise(inv.status));
         }
         let outstanding = money_of(&e.outstanding, &e.currency)?;
-        let amount = list
-            .iter()
-            .rfind(|p| p.method == "wallet" && p.amount.currency() == outstanding.currency())
-            .map_or(outstanding, |p| p.amount);
-        Ok(WalletRead::Ours(amount))
+        if wallet.iter().any(|p| p.amount == outstanding) {
+            return Ok(WalletRead::Ours(outstanding));
+        }
+        let theirs: Vec<String> = wallet.iter().map(|p| format!("{} ({})", p.amount, p.payment_id)).collect();
+        Ok(WalletRead::Unmatched(format!(
+            "the invoice is paid, from the customer's wallet by {} and not by a payment of the whole {outstanding} this \
+             attempt sent; Capture Desk cannot tell whether its wallet payment went through: check the customer's \
+             wallet history at the gateway",
+            theirs.join(", ")
+        )))
     }
 
     pub(in crate::capture) async fn wallet_pay(&self, e: &mut Entry, resumed: bool) -> Result<Flow, DeskError> {
         if resumed {
-            match self.wallet_pay_read(e).await? {
+            // A payment that may still be in flight (no answer, within the window) can land
+            // after this read: until it cannot, only finding it decides (in_flight.rs).
+            let window = in_flight::window(self.pool, e).await?;
+            match self.wallet_pay_read(e, window).await? {
                 WalletRead::Unknown(why) => return self.wait(e, &why).await,
                 WalletRead::Ours(amount) => return self.wallet_paid(e, amount).await,
-                WalletRead::PaidOtherwise(status) => return self.wallet_paid_otherwise(e, status).await,
-                WalletRead::Outstanding => {}
+                read => {
+                    if let Some(remaining) = window.open() {
+                        return self.wait(e, &in_flight::waiting_words("wallet payment", remaining)).await;
+                    }
+                    match read {
+                        WalletRead::PaidOtherwise(status) => return self.wallet_paid_otherwise(e, status).await,
+                        WalletRead::Unmatched(why) => return self.attention(e, why).await,
+                        WalletRead::Outstanding | WalletRead::Unknown(_) | WalletRead::Ours(_) => {}
+                    }
+                }
             }
         }
         let currency = cur(&e.currency)?;
         let no = u64::try_from(e.invoice_no).map_err(DeskError::internal)?;
         self.check_before(Step::WalletPay, e.id)?;
+        self.sending(e).await?;
         let result = self.gateway.pay_from_wallet(no, currency).await;
         self.check_after(Step::WalletPay, e.id)?;
+        if result.as_ref().err().is_none_or(in_flight::gateway_answered) {
+            in_flight::mark_answered(self.pool, e).await?;
+        }
         match result {
             Ok(paid) => {
                 let outstanding = money_of(&e.outstanding, &e.currency)?;
@@ -64,12 +91,16 @@ impl Engine<'_> {
             }
             // A refusal may follow a payment that went through (an undocumented error after the
             // gateway acted, or an earlier send whose answer was lost): the invoice decides.
-            Err(err) => match self.wallet_pay_read(e).await? {
+            Err(err) => match self.wallet_pay_read(e, Window::Closed).await? {
                 WalletRead::Unknown(why) => {
                     self.wait(e, &format!("{}: {}; then {why}", err.code(), err.detail())).await
                 }
                 WalletRead::Ours(amount) => self.wallet_paid(e, amount).await,
                 WalletRead::PaidOtherwise(status) => self.wallet_paid_otherwise(e, status).await,
+                WalletRead::Unmatched(why) => {
+                    e.last_error = Some(format!("{}: {}", err.code(), err.detail()));
+                    self.attention(e, why).await
+                }
                 WalletRead::Outstanding if err == GatewayError::InvoiceAlreadyPaid => {
                     self.wallet_paid_otherwise(e, gateway::InvoiceStatus::Paid).await
                 }
@@ -98,8 +129,10 @@ enum WalletRead {
     Unknown(String),
     /// Still outstanding: the wallet payment did not settle it.
     Outstanding,
-    /// Paid by a wallet payment (taken for ours), of this amount in the invoice's currency.
+    /// Paid by a wallet payment that matches ours, of this amount in the invoice's currency.
     Ours(Money),
+    /// Paid, with wallet payments of which none matches ours (why, for a clerk).
+    Unmatched(String),
     /// Settled otherwise (another payment, or cancelled).
     PaidOtherwise(gateway::InvoiceStatus),
 }
