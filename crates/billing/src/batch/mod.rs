@@ -45,7 +45,7 @@ pub use run::{RunEnd, DEFAULT_CONCURRENCY};
 pub use words::{BatchState, ItemOutcome, SourceKind, Verdict};
 
 pub(crate) use life::{approve, cancel, set_excluded};
-pub(crate) use run_store::pause as run_pause;
+pub(crate) use run_store::{follow_journal, pause as run_pause, running};
 
 use crate::DeskError;
 use sqlx::SqlitePool;

@@ -105,6 +105,9 @@ pub(crate) async fn run(
             first_error = Some(e);
         }
     }
+    if first_error.is_none() {
+        fill_fees(engine, Some(id)).await?;
+    }
     let state = run_store::finish(engine.pool, id, engine.staff, engine.environment).await?;
     throttle.tell(&counts, true);
     if let Some(e) = first_error {
@@ -285,6 +288,15 @@ fn settled_by(e: &DeskError) -> Settled {
         | ErrorCode::Storage
         | ErrorCode::Internal => Settled::Run,
     }
+}
+
+/// Reads the fee and net of every finalized item (of batch `id`, or of any batch) whose capture
+/// was finalized outside a run (`desk recover`) or whose read failed.
+pub(crate) async fn fill_fees(engine: &Engine<'_>, id: Option<i64>) -> Result<(), DeskError> {
+    for (batch, no, journal_id) in run_store::missing_fees(engine.pool, id).await? {
+        fee_of(engine, batch, no, journal_id).await;
+    }
+    Ok(())
 }
 
 /// PayPal's fee and net of a finalized item's capture, for the report; a failed read leaves

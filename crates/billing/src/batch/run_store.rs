@@ -218,3 +218,54 @@ pub(crate) async fn finish(
     tx.commit().await?;
     Ok(BatchState::Completed)
 }
+
+/// Items left `pending` (or `running` by a run that was killed) whose journal entry has since
+/// ended (`desk recover`, another run): their outcome follows the journal's, and a batch whose
+/// items are then all terminal is `completed`. How many items moved.
+pub(crate) async fn follow_journal(
+    pool: &SqlitePool,
+    staff: &str,
+    environment: Environment,
+) -> Result<usize, DeskError> {
+    let ended: Vec<(i64, i64, i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT i.batch_id, i.invoice_no, j.id, j.state, j.reason FROM batch_items i \
+         JOIN capture_journal j ON j.id = i.journal_id \
+         WHERE i.outcome IN ('pending', 'running') AND j.state IN ('finalized', 'rejected', 'needs_attention') \
+         ORDER BY i.batch_id, i.position",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut batches = std::collections::BTreeSet::new();
+    for (batch, invoice_no, journal_id, state, reason) in &ended {
+        let outcome = match state.as_str() {
+            "finalized" => ItemOutcome::Finalized,
+            "rejected" => ItemOutcome::Rejected,
+            _ => ItemOutcome::NeedsAttention,
+        };
+        let reason = reason.as_deref().map(|r| format!("{r} (ended outside the run)"));
+        record_outcome(pool, *batch, *invoice_no, outcome, reason.as_deref(), Some(*journal_id), staff, environment)
+            .await?;
+        batches.insert(*batch);
+    }
+    for batch in batches {
+        finish(pool, batch, staff, environment).await?;
+    }
+    Ok(ended.len())
+}
+
+/// Batches a run was working on (`running`; not `paused`): what a start of the app continues.
+pub(crate) async fn running(pool: &SqlitePool) -> Result<Vec<(i64, Option<String>)>, DeskError> {
+    Ok(sqlx::query_as("SELECT id, run_by FROM batches WHERE state = 'running' ORDER BY id").fetch_all(pool).await?)
+}
+
+/// Finalized items whose capture's fee was not read yet: (batch, invoice, journal entry).
+pub(crate) async fn missing_fees(pool: &SqlitePool, batch: Option<i64>) -> Result<Vec<(i64, i64, i64)>, DeskError> {
+    Ok(sqlx::query_as(
+        "SELECT i.batch_id, i.invoice_no, i.journal_id FROM batch_items i JOIN capture_journal j ON j.id = i.journal_id \
+         WHERE i.outcome = 'finalized' AND i.paypal_fee IS NULL AND j.capture_id IS NOT NULL \
+         AND (?1 IS NULL OR i.batch_id = ?1) ORDER BY i.batch_id, i.position",
+    )
+    .bind(batch)
+    .fetch_all(pool)
+    .await?)
+}

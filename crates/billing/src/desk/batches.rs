@@ -154,6 +154,26 @@ impl Desk {
         batch::run::run(&engine, id, &rate.to_string(), pace.concurrency(), settle_for, progress).await
     }
 
+    /// Continues every batch a run was working on when the desk stopped (a crash, a kill, the
+    /// app closed mid-run), each under the name that ran it, at the default pace; what each
+    /// run came to. Paused batches stay paused.
+    pub async fn resume_batches(
+        &self,
+        progress: &(dyn Fn(i64, RunProgress) + Send + Sync),
+    ) -> Result<Vec<(i64, Result<RunEnd, DeskError>)>, DeskError> {
+        let mut ended = Vec::new();
+        for (id, run_by) in batch::running(&self.pool).await? {
+            let staff = run_by.unwrap_or_else(|| self.settings.staff_name.clone());
+            let tell = |p: RunProgress| progress(id, p);
+            let end = self.batch_run(&staff, id, BatchPace::default(), &tell).await;
+            if let Err(e) = &end {
+                tracing::warn!(batch = id, code = ?e.code, message = %e.message, "a batch could not be continued");
+            }
+            ended.push((id, end));
+        }
+        Ok(ended)
+    }
+
     /// Pauses running batch `id`: items in flight finish, no new ones start; `batch_run` resumes.
     pub async fn batch_pause(&self, staff: &str, id: i64) -> Result<BatchView, DeskError> {
         if staff.trim().is_empty() {

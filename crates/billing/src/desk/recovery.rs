@@ -70,6 +70,20 @@ impl Desk {
             }
             done.push(Recovered { entry, outcome });
         }
+        // batch items whose attempt this recovery ended follow it (a batch may complete)
+        let followed =
+            match crate::batch::follow_journal(&self.pool, &self.settings.staff_name, self.environment()).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(code = ?e.code, message = %e.message, "batch items could not follow the journal");
+                    0
+                }
+            };
+        if followed > 0 {
+            if let Err(e) = crate::batch::run::fill_fees(&engine, None).await {
+                tracing::warn!(code = ?e.code, message = %e.message, "the fees of batch items could not be read");
+            }
+        }
         Ok(done)
     }
 

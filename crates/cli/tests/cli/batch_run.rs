@@ -84,7 +84,21 @@ async fn a_run_finalizes_each_ready_item_once_and_the_report_agrees_with_the_led
 
     let out = h.run(&["batch", "run", &id, "--rate", "200", "--concurrency", "4"]).await;
     assert!(out.stderr.contains(&format!("batch {id}: ")), "plain progress lines off a terminal: {}", out.stderr);
-    let out = finish(&h, &id, out).await;
+    if out.status == Some(8) {
+        // only captures PayPal holds PENDING are left: `desk recover` ends them, and the batch's
+        // items follow their journal entries (the batch completes without another run)
+        let shown = h.json(&["batch", "show", &id]).await;
+        let pending: Vec<u64> = items(&shown).iter().filter(|i| i["outcome"] == "pending").map(no).collect();
+        assert!(!pending.is_empty(), "exit 8 with pending items: {shown}");
+        h.run(&["recover", "--wait-pending", "15"]).await.code(0);
+        let after = h.json(&["batch", "show", &id]).await;
+        for i in items(&after).iter().filter(|i| pending.contains(&no(i))) {
+            assert_eq!(i["outcome"], "finalized", "{i}");
+        }
+        assert_eq!(after["state"], "completed");
+    } else {
+        assert!(matches!(out.status, Some(0 | 9)), "{out:?}");
+    }
     let report = h.json(&["batch", "report", &id]).await;
     let open: Vec<&Value> =
         items(&report).iter().filter(|i| !TERMINAL.contains(&i["outcome"].as_str().unwrap_or(""))).collect();
