@@ -38,6 +38,10 @@ macro_rules! for_each_command {
             batch_preflight,
             batch_approve,
             batch_cancel,
+            batch_run,
+            batch_pause,
+            batch_report,
+            batch_report_csv,
         }
     };
 }

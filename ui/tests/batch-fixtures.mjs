@@ -129,3 +129,53 @@ export const samePerson = { code: "bad_input", message: "Four eyes: batch 7 was 
 
 /** @type {PreflightProgress} */
 export const halfway = { done: 2, total: 4 };
+
+/** @typedef {import("../src/lib/bindings/RunProgress").RunProgress} RunProgress */
+/** @typedef {import("../src/lib/bindings/BatchReport").BatchReport} BatchReport */
+/** @typedef {import("../src/lib/bindings/ReportItem").ReportItem} ReportItem */
+
+/** `approved` while it runs: one item finalized, one running. */
+export const running = view({
+  ...approved,
+  state: "running",
+  items: approved.items.map((i) =>
+    i.invoiceNo === 458732 ? { ...i, outcome: "finalized", captureId: "3C679366HH908993F" } : i.invoiceNo === 458734 ? { ...i, outcome: "running" } : { ...i, outcome: "excluded", outcomeReason: "not ready when the run started" },
+  ),
+});
+
+/** `running` once both ready items ended. */
+export const completed = view({
+  ...running,
+  state: "completed",
+  doneCount: 4,
+  items: running.items.map((i) => (i.invoiceNo === 458734 ? { ...i, outcome: "needs_attention", outcomeReason: "PayPal captured 80.00 USD but the gateway refused the payment." } : i)),
+});
+
+/** @type {RunProgress} */
+export const runHalfway = { total: 2, done: 1, failed: 0, pending: 0, remaining: 1, perSecond: "2.5", etaSeconds: 75, finished: false };
+
+/**
+ * @param {number} invoiceNo
+ * @param {Partial<ReportItem>} [over]
+ * @returns {ReportItem}
+ */
+export function reportItem(invoiceNo, over = {}) {
+  return {
+    invoiceNo, currency: "USD", total: "250.00", outstanding: "250.00", excluded: false, verdict: "ready", outcome: "finalized", outcomeReason: null,
+    journalId: 11, captureId: "3C679366HH908993F", paypalAmount: "210.00", walletAmount: "40.00", walletCurrency: "USD", walletInInvoiceCurrency: "40.00",
+    paypalFee: "7.82", netAmount: "202.18", feeCurrency: "USD", action: null, ...over,
+  };
+}
+
+/** The report on `completed`. */
+/** @type {BatchReport} */
+export const report = {
+  batch: summary(7, { state: "completed", approvedBy: "Ben", approvedAt: "2026-11-26T08:10:00Z", doneCount: 4 }),
+  items: [
+    reportItem(458732),
+    reportItem(458733, { verdict: "not_approved", outcome: "excluded", outcomeReason: "not ready when the run started", journalId: null, captureId: null, paypalAmount: null, walletAmount: null, walletCurrency: null, walletInInvoiceCurrency: null, paypalFee: null, netAmount: null, feeCurrency: null }),
+    reportItem(458734, { outcome: "needs_attention", outcomeReason: "PayPal captured 80.00 USD but the gateway refused the payment.", journalId: 12, captureId: "8MC585209K746392H", paypalAmount: "80.00", walletAmount: null, walletCurrency: null, walletInInvoiceCurrency: null, paypalFee: null, netAmount: null, feeCurrency: null, action: "Open invoice 458734 in the desk (journal entry 12): compare PayPal's capture with the gateway's payments and settle it by hand." }),
+  ],
+  totals: [{ currency: "USD", finalized: 1, paid: "250.00", paypalCaptured: "210.00", walletPaid: "40.00", paypalFee: "7.82", net: "202.18", feeUnknown: 0 }],
+  outcomes: { excluded: 1, finalized: 1, needs_attention: 1 },
+};

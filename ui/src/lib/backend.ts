@@ -22,10 +22,12 @@ import type { Settings } from "./bindings/Settings";
 import type { CredentialKind } from "./bindings/CredentialKind";
 import type { ConnectionReport } from "./bindings/ConnectionReport";
 import type { Approval } from "./bindings/Approval";
+import type { BatchReport } from "./bindings/BatchReport";
 import type { BatchSource } from "./bindings/BatchSource";
 import type { BatchSummary } from "./bindings/BatchSummary";
 import type { BatchView } from "./bindings/BatchView";
 import type { PreflightProgress } from "./bindings/PreflightProgress";
+import type { RunProgress } from "./bindings/RunProgress";
 import { EVENTS, type Command } from "./commands";
 
 /** Every command failure is a DeskError; anything else is wrapped as one. */
@@ -84,4 +86,13 @@ export const backend = {
   },
   batchApprove: (id: number, approval: Approval) => call<BatchView>("batch_approve", { id, approval }),
   batchCancel: (id: number) => call<BatchView>("batch_cancel", { id }),
+  /** Runs (or resumes) an approved batch; its progress comes on a channel of this call only. */
+  batchRun: (id: number, onProgress: (p: RunProgress) => void) => {
+    const channel = new Channel<RunProgress>(onProgress);
+    return call<BatchView>("batch_run", { id, onProgress: channel });
+  },
+  batchPause: (id: number) => call<BatchView>("batch_pause", { id }),
+  batchReport: (id: number) => call<BatchReport>("batch_report", { id }),
+  /** The report as CSV in the Downloads folder. */
+  batchReportCsv: (id: number) => call<ExportedFile>("batch_report_csv", { id }),
 };

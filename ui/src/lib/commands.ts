@@ -30,6 +30,10 @@ export const COMMANDS = [
   "batch_preflight",
   "batch_approve",
   "batch_cancel",
+  "batch_run",
+  "batch_pause",
+  "batch_report",
+  "batch_report_csv",
 ] as const;
 
 export type Command = (typeof COMMANDS)[number];
