@@ -37,6 +37,27 @@ macro_rules! handler {
     };
 }
 
+/// A batch left `running` (the app or `desk batch run` was killed mid-run) continues where it
+/// stood; its items already sent resume from their journal entries, never sent again. The
+/// Batches tab follows it by reading the batch.
+async fn resume_batches(desk: &billing::Desk) {
+    let batches = match desk.batches().await {
+        Ok(b) => b,
+        Err(e) => return tracing::warn!(code = ?e.code, message = %e.message, "batches not read at start"),
+    };
+    let staff = desk.settings().staff_name.clone();
+    for b in batches.iter().filter(|b| b.state == billing::batch::BatchState::Running) {
+        let span = tracing::info_span!("resume_batch", batch = b.id);
+        let run = desk.batch_run(&staff, b.id, billing::desk::BatchPace::default(), &|_| {});
+        match tracing::Instrument::instrument(run, span).await {
+            Ok(end) => tracing::info!(state = end.state.as_str(), "batch resumed at start"),
+            Err(e) => {
+                tracing::warn!(code = ?e.code, message = %e.message, detail = ?e.detail, "batch not resumed at start")
+            }
+        }
+    }
+}
+
 /// When the process started (for the start-up figure `list_painted` logs).
 pub(crate) static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
@@ -76,6 +97,7 @@ fn main() {
                         Ok(_) => {}
                         Err(e) => tracing::warn!(code = ?e.code, message = %e.message, detail = ?e.detail, "recovery at start failed"),
                     }
+                    resume_batches(&desk).await;
                 }
             });
             Ok(())

@@ -95,3 +95,18 @@ test("report: totals with fees and net, outcomes, CSV export, and a needs-attent
   assert.equal(await page.locator("[data-testid=nav-invoices]").getAttribute("aria-current"), "page");
   assert.deepEqual((await calls(page, "invoice_detail")).map((c) => c.args), [{ invoiceNo: 458734 }]);
 });
+
+test("run: a batch running elsewhere (the app's start, the CLI) is followed by reading, never run a second time", async () => {
+  const page = await open({ ...base, batch_list: [summary(7, { state: "running" })] }, () => {
+    let reads = 0;
+    window.__script.batch_show = () => (reads++ < 1 ? window.__running : window.__completed);
+  });
+  await page.evaluate(([r, c]) => ((window.__running = r), (window.__completed = c)), [running, completed]);
+  await openBatch(page, 7);
+  await page.waitForSelector("[data-testid=run-elsewhere]");
+  assert.equal(await page.locator("[data-testid=run-start]").count(), 0);
+  // read again until it ends
+  await page.waitForSelector("[data-testid=run-item][data-invoice='458734'][data-outcome=needs_attention]");
+  assert.match(await text(page, "[data-testid=batch-run] header"), /completed/);
+  assert.equal((await calls(page, "batch_run")).length, 0);
+});
