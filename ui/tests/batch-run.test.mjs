@@ -110,3 +110,18 @@ test("run: a batch running elsewhere (the app's start, the CLI) is followed by r
   assert.match(await text(page, "[data-testid=batch-run] header"), /completed/);
   assert.equal((await calls(page, "batch_run")).length, 0);
 });
+
+test("run: a run that ended with captures PENDING at PayPal can be run again; excluded items are not listed", async () => {
+  const leftPending = { ...running, items: running.items.map((i) => (i.invoiceNo === 458734 ? { ...i, outcome: /** @type {const} */ ("pending") } : i)) };
+  const page = await open({ ...base, batch_list: [summary(7, { state: "running" })], batch_show: leftPending, batch_run: held(completed) });
+  await openBatch(page, 7);
+  await page.waitForSelector("[data-testid=run-pending-note]");
+  assert.equal(await page.locator("[data-testid=run-elsewhere]").count(), 0);
+  assert.deepEqual(await page.locator("[data-testid=run-item]").evaluateAll((rs) => rs.map((r) => Number(r.getAttribute("data-invoice")))), [458732, 458734]);
+  assert.match(await text(page, "[data-testid=run-not-run]"), /2 not run/);
+  assert.match(await text(page, "[data-testid=run-start]"), /Run again/);
+  await page.click("[data-testid=run-start]");
+  await release(page, "batch_run");
+  await page.waitForFunction(() => /completed/.test(document.querySelector("[data-testid=batch-run] header")?.textContent ?? ""));
+  assert.deepEqual((await calls(page, "batch_run")).map((c) => c.args.id), [7]);
+});
