@@ -8,11 +8,11 @@
 //! items and when all of them were done (goal: within 10 %). Preflight is paced the same way
 //! and reported the same way.
 
-use billing::batch::{Approval, BatchSource, RunProgress};
+use billing::batch::{Approval, BatchSource};
 use billing::desk::BatchPace;
 use billing::secrets::{MemorySecrets, Secret, SecretKey, Secrets};
 use billing::{Desk, DeskOptions, Environment, InvoiceFilter, Settings};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 #[tokio::main]
@@ -43,13 +43,80 @@ async fn main() {
     }
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
         })
         .unwrap_or(0)
+}
+
+/// The sandbox's request counts: (requests, answered 429).
+async fn stats(base: &str) -> Result<(u64, u64), String> {
+    let v: serde_json::Value = reqwest::get(format!("{base}/__sandbox/stats"))
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((v["requests"].as_u64().unwrap_or(0), v["rate_limited"].as_u64().unwrap_or(0)))
+}
+
+struct Run {
+    exit: Option<i32>,
+    rss_at_tenth: u64,
+    rss_max: u64,
+    last_line: String,
+}
+
+/// `desk batch run ID --rate R` on the bench's data directory; RSS sampled every 50 ms.
+async fn run_desk(base: &str, data: &std::path::Path, id: i64, rate: u32, tenth: u64) -> Result<Run, String> {
+    use tokio::io::AsyncBufReadExt;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let desk = exe.parent().and_then(|d| d.parent()).map(|d| d.join("desk")).ok_or("no target dir")?;
+    if !desk.exists() {
+        return Err(format!("{} is not built: cargo build -p cli", desk.display()));
+    }
+    let mut child = tokio::process::Command::new(&desk)
+        .args(["batch", "run", &id.to_string(), "--rate", &rate.to_string()])
+        .env("DESK_DATA_DIR", data)
+        .env("DESK_ENV", "sandbox")
+        .env("DESK_GATEWAY_URL", base)
+        .env("DESK_PAYPAL_URL", base)
+        .env("DESK_GATEWAY_TOKEN", sandbox::DEMO_STAFF_TOKEN)
+        .env("DESK_PAYPAL_CLIENT_ID", sandbox::DEMO_CLIENT_ID)
+        .env("DESK_PAYPAL_CLIENT_SECRET", sandbox::DEMO_CLIENT_SECRET)
+        .env("DESK_STAFF", "bench approver")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let pid = child.id().ok_or("no pid")?;
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().ok_or("no stderr")?).lines();
+    let mut run = Run { exit: None, rss_at_tenth: 0, rss_max: 0, last_line: String::new() };
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            line = lines.next_line() => match line.map_err(|e| e.to_string())? {
+                Some(l) => {
+                    // "batch 1: 120/1300 done (...)"
+                    let done = l.split(": ").nth(1).and_then(|r| r.split('/').next()).and_then(|d| d.parse::<u64>().ok());
+                    if run.rss_at_tenth == 0 && done.is_some_and(|d| d >= tenth.max(1)) {
+                        run.rss_at_tenth = rss_kib(pid);
+                    }
+                    if l.starts_with("batch ") {
+                        run.last_line = l;
+                    }
+                }
+                None => break,
+            },
+            _ = tick.tick() => run.rss_max = run.rss_max.max(rss_kib(pid)),
+        }
+    }
+    run.exit = child.wait().await.map_err(|e| e.to_string())?.code();
+    Ok(run)
 }
 
 fn secs(ms: u128) -> String {
@@ -111,23 +178,20 @@ async fn bench(items: u64, rate: u32) -> Result<(), String> {
         .await
         .map_err(|e| e.message)?;
 
+    let ready_items = u64::try_from(ready).unwrap_or(0);
+    drop(desk);
+
+    // the run: the real `desk` binary (beside this example), its RSS sampled from /proc
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    let (sent, held) = (desk.pace().sent(), desk.pace().held());
-    let tenth = u64::try_from(ready).unwrap_or(0) / 10;
-    let rss_at_tenth = Mutex::new(None);
-    let progress = |p: RunProgress| {
-        if p.done as u64 >= tenth {
-            let mut at = rss_at_tenth.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            at.get_or_insert_with(rss_kib);
-        }
-    };
+    let before = stats(&sb.base_url()).await?;
     let t = Instant::now();
-    let end = desk.batch_run("bench approver", id, pace, &progress).await.map_err(|e| e.message)?;
+    let not_run = (made.items.len() as u64).saturating_sub(ready_items);
+    let run = run_desk(&sb.base_url(), dir.path(), id, rate, not_run + ready_items / 10).await?;
     let run_ms = t.elapsed().as_millis();
-    let rss_end = rss_kib();
-    let (run_sent, limited) = (desk.pace().sent() - sent, desk.pace().held() - held);
+    let after = stats(&sb.base_url()).await?;
+    let (run_sent, limited) = (after.0 - before.0, after.1 - before.1);
     let floor = |requests: u64| u128::from(requests) * 1000 / u128::from(rate.max(1));
-    let at_tenth = rss_at_tenth.lock().unwrap_or_else(std::sync::PoisonError::into_inner).unwrap_or(0);
+    let (at_tenth, rss_end) = (run.rss_at_tenth, run.rss_max);
 
     println!(
         "\n== batch of {} items ({ready} ready; {invoices} invoices seeded), limit {rate} requests/s",
@@ -140,17 +204,18 @@ async fn bench(items: u64, rate: u32) -> Result<(), String> {
         ratio(pre_ms, floor(pre_sent))
     );
     println!(
-        "run:       {run_sent} requests in {}; floor {}; ratio {} (goal <= 1.15); 429s met: {limited}",
+        "run (`desk batch run`): {run_sent} requests ({limited} answered 429) in {}; floor {}; ratio {} (goal <= 1.15); exit {:?}",
         secs(run_ms),
-        secs(floor(run_sent)),
-        ratio(run_ms, floor(run_sent))
+        secs(floor(run_sent - limited)),
+        ratio(run_ms, floor(run_sent - limited)),
+        run.exit
     );
     println!(
-        "RSS: {} MiB at a tenth of the items, {} MiB at the end ({}% more; goal <= 10%)",
-        at_tenth / 1024,
-        rss_end / 1024,
+        "desk RSS: {} KiB once a tenth of the ready items were done, {} KiB at most ({}% more; goal <= 10%)",
+        at_tenth,
+        rss_end,
         (rss_end.saturating_sub(at_tenth)) * 100 / at_tenth.max(1)
     );
-    println!("outcomes: {:?}", end.counts);
+    println!("last progress: {}", run.last_line);
     Ok(())
 }

@@ -17,10 +17,6 @@ pub const DEFAULT_BATCH_RATE: NonZeroU16 = match NonZeroU16::new(20) {
     None => NonZeroU16::MIN,
 };
 
-/// How long the end of a run waits for items left waiting out a send still in flight (the
-/// capture engine's window for a gateway send: connect + request timeout + margin).
-const SETTLE_FOR: std::time::Duration = std::time::Duration::from_secs(60);
-
 /// How a batch's reads or run go: its rate (requests a second over both services; default
 /// [`DEFAULT_BATCH_RATE`]) and how many items at once (default [`batch::DEFAULT_CONCURRENCY`]).
 #[derive(Debug, Clone, Copy, Default)]
@@ -150,7 +146,8 @@ impl Desk {
         engine.staff = staff;
         let rate = pace.rate();
         let _paced = Paced::at(self.pace(), rate);
-        let settle_for = SETTLE_FOR;
+        // the end of a run waits for items left waiting out a send still in flight
+        let settle_for = crate::capture::in_flight_window() + std::time::Duration::from_secs(5);
         batch::run::run(&engine, id, &rate.to_string(), pace.concurrency(), settle_for, progress).await
     }
 
