@@ -230,7 +230,13 @@ pub(crate) async fn transition_as(
     let from = entry.state();
     let now = time::text(Utc::now());
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    if let Some(holder) = holder {
+    // the row must be as the run read it (else another process moved it), and then the run
+    // must still hold its entry lease
+    let current: Option<String> = sqlx::query_scalar("SELECT state FROM capture_journal WHERE id = ?")
+        .bind(entry.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let (Some(holder), Some(from_now)) = (holder, current.as_deref()) {
         let held: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM entry_lease WHERE lease_key = ? AND holder = ? AND journal_id = ? AND expires_at > ?",
         )
@@ -240,9 +246,13 @@ pub(crate) async fn transition_as(
         .bind(super::lease::now_ms())
         .fetch_optional(&mut *tx)
         .await?;
-        if held.is_none() {
+        if held.is_none() && from_now == from.as_str() {
             tx.rollback().await?;
             return Err(super::inflight::lost(entry));
+        }
+        if held.is_none() {
+            tx.rollback().await?;
+            return Err(moved(entry, from));
         }
     }
     let r = sqlx::query(
@@ -271,11 +281,7 @@ pub(crate) async fn transition_as(
     .execute(&mut *tx)
     .await?;
     if r.rows_affected() != 1 {
-        return Err(DeskError::new(
-            ErrorCode::Conflict,
-            "Another Capture Desk process is working on this invoice right now.",
-        )
-        .with_detail(format!("journal {} was no longer {}", entry.id, from.as_str())));
+        return Err(moved(entry, from));
     }
     if to == State::Finalized {
         mark_paid(&mut tx, entry.invoice_no, &entry.currency).await?;
@@ -293,6 +299,12 @@ pub(crate) async fn transition_as(
     entry.state = StateText(to);
     entry.updated_at = now;
     Ok(())
+}
+
+/// For a clerk: the row is no longer in the state the run read (another process moved it).
+fn moved(entry: &Entry, from: State) -> DeskError {
+    DeskError::new(ErrorCode::Conflict, "Another Capture Desk process is working on this invoice right now.")
+        .with_detail(format!("journal {} was no longer {}", entry.id, from.as_str()))
 }
 
 /// The invoice is paid: the cache says so at once (the next sync confirms it).

@@ -90,7 +90,7 @@ async fn finalizations_reach(sb: &Sandbox, n: usize) {
 // 2. a send without an answer may still land
 
 /// The finalization's connection is cut while the gateway is still working on it (slow, it
-/// lands 1.5 s later). A resume at once reads the invoice (not paid yet) and waits: it neither
+/// lands 4 s later). A resume at once reads the invoice (not paid yet) and waits: it neither
 /// sends again nor concludes anything (before: it sent a second finalization at once, racing
 /// the first). Once the first has landed, the next resume finds it: finalized, sent once.
 #[tokio::test]
@@ -98,7 +98,7 @@ async fn a_finalization_without_an_answer_is_not_sent_again_while_it_may_still_l
     let world = World::seeded(1, 300).await;
     let no = plain_order(&world);
     let f = fixture(world.start().await).await;
-    faults(&f.sb, json!({ FINALIZE: { "latency_ms": 1500 } }));
+    faults(&f.sb, json!({ FINALIZE: { "latency_ms": 4000 } }));
     f.gw.on(FINALIZE, Some(1), Act::ForwardDetachedThenDrop);
     let r = f.d.capture(no).await.expect("a result");
     assert_eq!((r.state, r.finished), (State::FinalizeSent, false), "{r:?}");
