@@ -10,6 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
+/// A slot of the pace, taken for one money-moving POST (see [`GatewayClient::slot`]).
+#[derive(Debug)]
+#[must_use]
+pub struct Slot(());
+
 /// The staff bearer token. Its `Debug` never shows it.
 #[derive(Clone)]
 pub struct Token(String);
@@ -242,7 +247,12 @@ impl GatewayClient {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            match self.post_once(path, body.clone()).await {
+            let request = self
+                .http
+                .post(format!("{}{}", self.base, path))
+                .header("content-type", "application/json")
+                .body(body.clone());
+            match self.send_once(request).await {
                 Err(e) if e.is_transient() && attempt < self.options.read_attempts.max(1) => {
                     let wait = self.backoff(attempt, &e);
                     tracing::warn!(attempt, ?wait, code = e.code(), detail = %e.detail(), path, "gateway call failed; retrying");
@@ -253,15 +263,28 @@ impl GatewayClient {
         }
     }
 
-    /// A POST sent exactly once.
-    pub(crate) async fn post_once(&self, path: &str, body: String) -> Result<Vec<u8>, GatewayError> {
+    /// The pace's slot for one money-moving POST ([`GatewayClient::finalize_paypal_capture`],
+    /// [`GatewayClient::pay_from_wallet`]). Take it **before** journaling the send: the request
+    /// then leaves right after the journal says it did, however long the pace held it back
+    /// (a resume measures how long a send may still land from that journal time).
+    pub async fn slot(&self) -> Slot {
+        self.pace.admit().await;
+        Slot(())
+    }
+
+    /// A POST sent exactly once, in the slot the caller took.
+    pub(crate) async fn post_once(&self, _slot: Slot, path: &str, body: String) -> Result<Vec<u8>, GatewayError> {
         let request =
             self.http.post(format!("{}{}", self.base, path)).header("content-type", "application/json").body(body);
-        self.send_once(request).await
+        self.send_admitted(request).await
     }
 
     async fn send_once(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, GatewayError> {
         self.pace.admit().await;
+        self.send_admitted(request).await
+    }
+
+    async fn send_admitted(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, GatewayError> {
         let response = request
             .bearer_auth(self.token.expose())
             .header("accept", "application/json")

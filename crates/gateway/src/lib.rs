@@ -12,7 +12,7 @@ mod error;
 mod payments;
 mod wire;
 
-pub use client::{ClientOptions, GatewayClient, InvoiceListQuery, InvoiceStatusFilter, SortOrder, Token};
+pub use client::{ClientOptions, GatewayClient, InvoiceListQuery, InvoiceStatusFilter, Slot, SortOrder, Token};
 pub use error::GatewayError;
 pub use payments::{Finalized, PartPayment, WalletPaid, WalletPart};
 pub use wire::{

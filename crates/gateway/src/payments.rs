@@ -4,7 +4,7 @@
 //! `partPaymentFromWalletBalance` is kept as the raw JSON the gateway sent and is sent back
 //! unchanged; it is only read to show the breakdown and to check the PayPal amount.
 
-use crate::client::GatewayClient;
+use crate::client::{GatewayClient, Slot};
 use crate::GatewayError;
 use money::{Currency, Money};
 use rust_decimal::Decimal;
@@ -144,6 +144,7 @@ impl GatewayClient {
     /// invoice's payments), never by blindly sending again.
     pub async fn finalize_paypal_capture(
         &self,
+        slot: Slot,
         invoice_no: u64,
         amount: Money,
         payment_id: &str,
@@ -170,7 +171,7 @@ impl GatewayClient {
                 part_payment_from_wallet_balance: &wallet_part.raw,
             })
             .map_err(|e| GatewayError::InvalidResponse { detail: e.to_string() })?;
-            let bytes = self.post_once("/api/v1/billing/invoice/paypal/capture", body).await?;
+            let bytes = self.post_once(slot, "/api/v1/billing/invoice/paypal/capture", body).await?;
             #[derive(Deserialize)]
             #[serde(rename_all = "camelCase")]
             struct Resp {
@@ -199,11 +200,16 @@ impl GatewayClient {
     }
 
     /// `POST /api/v1/billing/invoice/pay`: pays the invoice entirely from the wallet. Sent once.
-    pub async fn pay_from_wallet(&self, invoice_no: u64, currency: Currency) -> Result<WalletPaid, GatewayError> {
+    pub async fn pay_from_wallet(
+        &self,
+        slot: Slot,
+        invoice_no: u64,
+        currency: Currency,
+    ) -> Result<WalletPaid, GatewayError> {
         let span = tracing::info_span!("gateway.pay_from_wallet", invoice_no);
         async {
             let body = format!(r#"{{"invoice":{invoice_no},"currency":"{}"}}"#, currency.code());
-            let bytes = self.post_once("/api/v1/billing/invoice/pay", body).await?;
+            let bytes = self.post_once(slot, "/api/v1/billing/invoice/pay", body).await?;
             #[derive(Deserialize)]
             #[serde(rename_all = "camelCase")]
             struct Resp<'a> {

@@ -171,19 +171,25 @@ mod payments {
             r#"{"currency":"EUR","exchangeRate":1.0857,"chargeTotalBefore":250,"chargeTotalCurrent":40.5}"#
         );
         // the object goes back unchanged and the gateway accepts it
-        let f =
-            c.finalize_paypal_capture(458_732, p.charge_total, "CAPTURE-1", &p.wallet_part).await.expect("finalize");
+        let f = c
+            .finalize_paypal_capture(c.slot().await, 458_732, p.charge_total, "CAPTURE-1", &p.wallet_part)
+            .await
+            .expect("finalize");
         assert_eq!((f.invoice_no, f.payment_id.as_str()), (458_732, "CAPTURE-1"));
         assert_eq!((f.status.as_deref(), f.says_success()), (Some("success"), true));
         // documented errors
         assert_eq!(c.part_process(458_732, usd()).await.expect_err("paid"), GatewayError::InvoiceAlreadyPaid);
         assert_eq!(
-            c.finalize_paypal_capture(458_732, p.charge_total, "CAPTURE-2", &p.wallet_part).await.expect_err("paid"),
+            c.finalize_paypal_capture(c.slot().await, 458_732, p.charge_total, "CAPTURE-2", &p.wallet_part)
+                .await
+                .expect_err("paid"),
             GatewayError::BadInvoice
         );
         assert_eq!(c.part_process(1, usd()).await.expect_err("unknown"), GatewayError::InvoiceNotFound);
         assert_eq!(
-            c.finalize_paypal_capture(1, p.charge_total, "X", &p.wallet_part).await.expect_err("unknown"),
+            c.finalize_paypal_capture(c.slot().await, 1, p.charge_total, "X", &p.wallet_part)
+                .await
+                .expect_err("unknown"),
             GatewayError::InvoiceNotFound
         );
     }
@@ -197,18 +203,18 @@ mod payments {
         assert_eq!(c.part_process(458_732, eur).await.expect_err("mismatch"), GatewayError::CurrencyMismatch);
         let wrong = Money::from_minor(20_000, usd());
         assert_eq!(
-            c.finalize_paypal_capture(458_732, wrong, "X1", &p.wallet_part).await.expect_err("amount"),
+            c.finalize_paypal_capture(c.slot().await, 458_732, wrong, "X1", &p.wallet_part).await.expect_err("amount"),
             GatewayError::InvalidAmount
         );
         assert_eq!(
-            c.finalize_paypal_capture(458_732, Money::from_minor(20_603, eur), "X2", &p.wallet_part)
+            c.finalize_paypal_capture(c.slot().await, 458_732, Money::from_minor(20_603, eur), "X2", &p.wallet_part)
                 .await
                 .expect_err("currency"),
             GatewayError::InvalidCurrency
         );
         // no wallet part at all: the whole outstanding through PayPal is valid too
         let none = WalletPart::none(Money::from_minor(25_000, usd()));
-        c.finalize_paypal_capture(458_732, Money::from_minor(25_000, usd()), "X3", &none)
+        c.finalize_paypal_capture(c.slot().await, 458_732, Money::from_minor(25_000, usd()), "X3", &none)
             .await
             .expect("valid without wallet");
     }
@@ -224,7 +230,7 @@ mod payments {
             GatewayError::WalletNotFound
         );
         assert_eq!(
-            c.pay_from_wallet(no_wallet.invoice_no, no_wallet.currency).await.expect_err("no wallet"),
+            c.pay_from_wallet(c.slot().await, no_wallet.invoice_no, no_wallet.currency).await.expect_err("no wallet"),
             GatewayError::WalletNotFound
         );
         let poor = all
@@ -235,7 +241,7 @@ mod payments {
             })
             .expect("a big invoice with a small wallet");
         assert_eq!(
-            c.pay_from_wallet(poor.invoice_no, poor.currency).await.expect_err("poor"),
+            c.pay_from_wallet(c.slot().await, poor.invoice_no, poor.currency).await.expect_err("poor"),
             GatewayError::InsufficientFunds
         );
         // a small invoice a big wallet covers: part-process refuses, the full wallet payment pays
@@ -248,14 +254,14 @@ mod payments {
             }
         }
         let i = covered.expect("the seeded world has an invoice its customer's wallet covers in full");
-        let paid = c.pay_from_wallet(i.invoice_no, i.currency).await.expect("wallet pays");
+        let paid = c.pay_from_wallet(c.slot().await, i.invoice_no, i.currency).await.expect("wallet pays");
         assert_eq!(paid.invoice_no, i.invoice_no);
         assert_eq!(paid.amount, i.outstanding.amount());
         let after = c.invoice(i.invoice_no).await.expect("detail");
         assert_eq!(after.status, gateway::InvoiceStatus::Paid);
         assert!(after.outstanding.is_zero(), "{:?}", after.outstanding);
         assert_eq!(
-            c.pay_from_wallet(i.invoice_no, i.currency).await.expect_err("again"),
+            c.pay_from_wallet(c.slot().await, i.invoice_no, i.currency).await.expect_err("again"),
             GatewayError::InvoiceAlreadyPaid
         );
     }
@@ -271,8 +277,10 @@ mod payments {
         let c = client(&sb, "demo-staff-token");
         let ngn = Currency::from_code("NGN").expect("NGN");
         let none = WalletPart::none(Money::from_minor(25_000, ngn));
-        let e =
-            c.finalize_paypal_capture(458_732, Money::from_minor(25_000, ngn), "N1", &none).await.expect_err("refused");
+        let e = c
+            .finalize_paypal_capture(c.slot().await, 458_732, Money::from_minor(25_000, ngn), "N1", &none)
+            .await
+            .expect_err("refused");
         assert_eq!(e, GatewayError::InvalidCurrency);
         assert_eq!(c.invoice(458_732).await.expect("detail").payments, Some(vec![]), "nothing was paid");
     }
@@ -288,11 +296,30 @@ mod payments {
             )
             .expect("faults"),
         );
-        let e = c.finalize_paypal_capture(458_732, p.charge_total, "D1", &p.wallet_part).await.expect_err("dropped");
+        let e = c
+            .finalize_paypal_capture(c.slot().await, 458_732, p.charge_total, "D1", &p.wallet_part)
+            .await
+            .expect_err("dropped");
         assert!(e.is_offline() || e.is_transient(), "{e:?}");
         sb.set_faults(Default::default());
         // the invoice's payments tell the truth
         let inv = c.invoice(458_732).await.expect("detail");
         assert!(inv.payments.iter().flatten().any(|p| p.payment_id == "D1"));
     }
+}
+
+/// A money-moving POST goes in the slot its caller took before journaling the send: it takes
+/// no second slot (which a slow pace could hold back long after the journal said "sent").
+#[tokio::test]
+async fn a_finalization_goes_in_the_slot_taken_before_it_and_takes_no_other() {
+    let sb = sandbox(300).await;
+    let pace = std::sync::Arc::new(pace::Pace::unlimited());
+    let c = client(&sb, "demo-staff-token").with_pace(std::sync::Arc::clone(&pace));
+    let usd = money::Currency::from_code("USD").expect("USD");
+    let p = c.part_process(458_732, usd).await.expect("part-process");
+    let before = pace.sent();
+    let slot = c.slot().await;
+    assert_eq!(pace.sent(), before + 1);
+    c.finalize_paypal_capture(slot, 458_732, p.charge_total, "CAPTURE-SLOT", &p.wallet_part).await.expect("finalize");
+    assert_eq!(pace.sent(), before + 1, "the finalization took no slot of its own");
 }

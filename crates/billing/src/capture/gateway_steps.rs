@@ -177,8 +177,10 @@ impl Engine<'_> {
         };
         let no = u64::try_from(e.invoice_no).map_err(DeskError::internal)?;
         self.check_before(Step::Finalize, e.id)?;
+        // the pace's slot first: the request leaves right after the journal says it was sent
+        let slot = self.gateway.slot().await;
         self.sending(e).await?;
-        let result = self.gateway.finalize_paypal_capture(no, amount, &capture_id, &wallet).await;
+        let result = self.gateway.finalize_paypal_capture(slot, no, amount, &capture_id, &wallet).await;
         self.check_after(Step::Finalize, e.id)?;
         if result.as_ref().err().is_none_or(in_flight::gateway_answered) {
             in_flight::mark_answered(self.pool, e).await?;

@@ -256,9 +256,15 @@ async fn pay_at_gateway(url: &str, invoice_no: u64, payment_id: &str) {
     let gw =
         gateway::GatewayClient::new(url, gateway::Token::new("demo-staff-token"), Default::default()).expect("client");
     let inv = gw.invoice(invoice_no).await.expect("invoice");
-    gw.finalize_paypal_capture(invoice_no, inv.outstanding, payment_id, &gateway::WalletPart::none(inv.outstanding))
-        .await
-        .expect("paid");
+    gw.finalize_paypal_capture(
+        gw.slot().await,
+        invoice_no,
+        inv.outstanding,
+        payment_id,
+        &gateway::WalletPart::none(inv.outstanding),
+    )
+    .await
+    .expect("paid");
 }
 
 #[tokio::test]

@@ -72,8 +72,10 @@ impl Engine<'_> {
         let currency = cur(&e.currency)?;
         let no = u64::try_from(e.invoice_no).map_err(DeskError::internal)?;
         self.check_before(Step::WalletPay, e.id)?;
+        // the pace's slot first: the request leaves right after the journal says it was sent
+        let slot = self.gateway.slot().await;
         self.sending(e).await?;
-        let result = self.gateway.pay_from_wallet(no, currency).await;
+        let result = self.gateway.pay_from_wallet(slot, no, currency).await;
         self.check_after(Step::WalletPay, e.id)?;
         if result.as_ref().err().is_none_or(in_flight::gateway_answered) {
             in_flight::mark_answered(self.pool, e).await?;
