@@ -56,6 +56,12 @@ impl std::fmt::Display for Rate {
 
 #[derive(Debug)]
 struct Slots {
+    /// The rate set with [`Pace::set_rate`].
+    base: Option<Rate>,
+    /// The limits in force ([`Pace::limit`]), by id.
+    limits: Vec<(u64, Rate)>,
+    next_limit: u64,
+    /// In force: the lowest of the limits, else the base.
     rate: Option<Rate>,
     interval: Option<Duration>,
     /// The next free slot.
@@ -72,6 +78,30 @@ pub struct Pace {
     held: AtomicU64,
 }
 
+impl Slots {
+    /// The rate in force after a change of the base or the limits.
+    fn settle(&mut self) {
+        self.rate = self.limits.iter().map(|(_, r)| *r).min_by(|a, b| a.0.cmp(&b.0)).or(self.base);
+        self.interval = self.rate.map(Rate::interval);
+    }
+}
+
+/// A limit in force while it lives (see [`Pace::limit`]).
+#[derive(Debug)]
+#[must_use]
+pub struct Limit<'a> {
+    pace: &'a Pace,
+    id: u64,
+}
+
+impl Drop for Limit<'_> {
+    fn drop(&mut self) {
+        let mut s = self.pace.lock();
+        s.limits.retain(|(id, _)| *id != self.id);
+        s.settle();
+    }
+}
+
 impl Default for Pace {
     fn default() -> Self {
         Pace::unlimited()
@@ -85,7 +115,15 @@ impl Pace {
     /// No limit: requests are only counted.
     pub fn unlimited() -> Pace {
         Pace {
-            slots: Mutex::new(Slots { rate: None, interval: None, next: Instant::now(), held_until: None }),
+            slots: Mutex::new(Slots {
+                base: None,
+                limits: Vec::new(),
+                next_limit: 0,
+                rate: None,
+                interval: None,
+                next: Instant::now(),
+                held_until: None,
+            }),
             sent: AtomicU64::new(0),
             held: AtomicU64::new(0),
         }
@@ -98,12 +136,24 @@ impl Pace {
         pace
     }
 
-    /// Sets (or with `None` lifts) the limit from now on.
+    /// Sets (or with `None` lifts) the base rate from now on (a [`Pace::limit`] in force is
+    /// kept). Slots already given keep their time.
     pub fn set_rate(&self, rate: Option<Rate>) {
         let mut s = self.lock();
-        s.rate = rate;
-        s.interval = rate.map(Rate::interval);
-        s.next = Instant::now();
+        s.base = rate;
+        s.settle();
+    }
+
+    /// Limits the pace to `rate` while the returned guard lives. Limits overlap safely (two
+    /// batch operations in one app): while several are in force the lowest rate applies, and
+    /// when the last ends the base rate is back.
+    pub fn limit(&self, rate: Rate) -> Limit<'_> {
+        let mut s = self.lock();
+        let id = s.next_limit;
+        s.next_limit += 1;
+        s.limits.push((id, rate));
+        s.settle();
+        Limit { pace: self, id }
     }
 
     /// The limit in effect.
@@ -117,6 +167,14 @@ impl Pace {
         let at = self.reserve(Instant::now());
         if let Some(at) = at {
             tokio::time::sleep_until(at).await;
+        }
+        // a 429 met while this one waited holds it back too
+        loop {
+            let held = self.lock().held_until.filter(|h| *h > Instant::now());
+            match held {
+                Some(until) => tokio::time::sleep_until(until).await,
+                None => break,
+            }
         }
     }
 
@@ -224,6 +282,44 @@ mod tests {
             assert!(start.elapsed() <= Duration::from_millis(10), "{:?}", start.elapsed());
             assert_eq!(pace.held(), 1);
         }
+    }
+
+    #[test]
+    fn overlapping_limits_apply_the_lowest_and_the_base_comes_back_when_the_last_ends() {
+        let pace = Pace::unlimited();
+        let rate = |t| Rate::parse(t).expect("rate");
+        let a = pace.limit(rate("20"));
+        let b = pace.limit(rate("5"));
+        assert_eq!(pace.rate(), Some(rate("5")));
+        drop(b);
+        assert_eq!(pace.rate(), Some(rate("20")), "the first limit is still in force");
+        let c = pace.limit(rate("40"));
+        drop(a);
+        assert_eq!(pace.rate(), Some(rate("40")));
+        drop(c);
+        assert_eq!(pace.rate(), None, "unlimited again");
+        pace.set_rate(Some(rate("7")));
+        drop(pace.limit(rate("3")));
+        assert_eq!(pace.rate(), Some(rate("7")));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_off_holds_back_a_request_whose_slot_was_given_before_it() {
+        let pace = Arc::new(Pace::limited(Rate::parse("1").expect("rate")));
+        pace.admit().await;
+        // the next slot is 1 s away; a 429 then holds everything for 5 s
+        let waiting = {
+            let pace = Arc::clone(&pace);
+            tokio::spawn(async move {
+                let start = Instant::now();
+                pace.admit().await;
+                start.elapsed()
+            })
+        };
+        tokio::task::yield_now().await;
+        pace.hold_off(Duration::from_secs(5));
+        let waited = waiting.await.expect("task");
+        assert!(waited >= Duration::from_secs(5), "{waited:?}");
     }
 
     #[test]
