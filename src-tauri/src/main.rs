@@ -38,23 +38,18 @@ macro_rules! handler {
 }
 
 /// A batch left `running` (the app or `desk batch run` was killed mid-run) continues where it
-/// stood; its items already sent resume from their journal entries, never sent again. The
-/// Batches tab follows it by reading the batch.
+/// stood, under the name that ran it; its items already sent resume from their journal
+/// entries, never sent again. The Batches tab follows it by reading the batch.
 async fn resume_batches(desk: &billing::Desk) {
-    let batches = match desk.batches().await {
-        Ok(b) => b,
-        Err(e) => return tracing::warn!(code = ?e.code, message = %e.message, "batches not read at start"),
-    };
-    let staff = desk.settings().staff_name.clone();
-    for b in batches.iter().filter(|b| b.state == billing::batch::BatchState::Running) {
-        let span = tracing::info_span!("resume_batch", batch = b.id);
-        let run = desk.batch_run(&staff, b.id, billing::desk::BatchPace::default(), &|_| {});
-        match tracing::Instrument::instrument(run, span).await {
-            Ok(end) => tracing::info!(state = end.state.as_str(), "batch resumed at start"),
-            Err(e) => {
-                tracing::warn!(code = ?e.code, message = %e.message, detail = ?e.detail, "batch not resumed at start")
+    match desk.resume_batches(&|_, _| {}).await {
+        Ok(ended) => {
+            for (id, end) in ended {
+                if let Ok(end) = end {
+                    tracing::info!(batch = id, state = end.state.as_str(), "batch resumed at start");
+                }
             }
         }
+        Err(e) => tracing::warn!(code = ?e.code, message = %e.message, "batches not read at start"),
     }
 }
 

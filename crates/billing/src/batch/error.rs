@@ -54,6 +54,8 @@ pub enum BatchError {
     TotalsDiffer { id: i64, difference: String },
     #[error("Not in batch {id}: {}", numbers(.invoices))]
     NotInBatch { id: i64, invoices: Vec<i64> },
+    #[error("Batch {0} is already running here; its progress shows where it stands.")]
+    AlreadyRunning(i64),
     #[error("Batch {0} is not approved: preflight it and have it approved before it runs.")]
     NotApproved(i64),
     #[error("Batch {0}'s approval no longer covers it (preflight ran again or items changed): approve it again.")]
@@ -80,7 +82,7 @@ impl BatchError {
     pub fn code(&self) -> ErrorCode {
         match self {
             BatchError::NotFound(_) => ErrorCode::NotFound,
-            BatchError::InOpenBatch(_) => ErrorCode::Conflict,
+            BatchError::InOpenBatch(_) | BatchError::AlreadyRunning(_) => ErrorCode::Conflict,
             BatchError::File { .. } => ErrorCode::BadInput,
             BatchError::NoStaff
             | BatchError::NameTooLong { .. }

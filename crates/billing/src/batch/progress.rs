@@ -105,6 +105,17 @@ impl Counts {
     }
 }
 
+/// When [`Throttle::tell`] tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tell {
+    /// Unless told less than a tenth of a second ago.
+    IfDue,
+    /// Now (the start of a run).
+    Now,
+    /// Now, and it is the run's last word (`finished`).
+    Last,
+}
+
 /// Tells a progress callback at most [`Throttle::PER_SECOND`] times a second.
 pub(crate) struct Throttle<'a> {
     tell: &'a (dyn Fn(RunProgress) + Send + Sync),
@@ -119,14 +130,14 @@ impl<'a> Throttle<'a> {
         Throttle { tell, started: Instant::now(), last: Mutex::new(None) }
     }
 
-    /// Tells where the run stands, unless it was told less than a tenth of a second ago
-    /// (`last` always tells: the final state).
-    pub fn tell(&self, counts: &Mutex<Counts>, last: bool) {
+    /// Tells where the run stands (see [`Tell`]).
+    pub fn tell(&self, counts: &Mutex<Counts>, when: Tell) {
+        let last = when == Tell::Last;
         let now = Instant::now();
         {
             let mut at = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let gap = Duration::from_secs(1) / Self::PER_SECOND;
-            if !last && at.is_some_and(|t| now.duration_since(t) < gap) {
+            if when == Tell::IfDue && at.is_some_and(|t| now.duration_since(t) < gap) {
                 return;
             }
             *at = Some(now);
@@ -160,11 +171,12 @@ mod tests {
         let tell = |p: RunProgress| told.lock().expect("lock").push(p.finished);
         let t = Throttle::new(&tell);
         let counts = Mutex::new(Counts { total: 1, ..Counts::default() });
+        t.tell(&counts, Tell::Now);
         for _ in 0..100 {
-            t.tell(&counts, false);
+            t.tell(&counts, Tell::IfDue);
         }
-        t.tell(&counts, true);
+        t.tell(&counts, Tell::Last);
         let told = told.lock().expect("lock").clone();
-        assert_eq!(told, vec![false, true], "a burst is told once, then the last");
+        assert_eq!(told, vec![false, true], "the start, nothing of a burst right after it, then the last");
     }
 }

@@ -112,7 +112,12 @@ fn action(i: &ReportItem) -> Option<String> {
             "Not finished{journal}: run the batch again or `desk recover` once PayPal completes the capture or the \
              services answer."
         )),
-        ItemOutcome::Queued | ItemOutcome::Running => Some("Not reached yet: run the batch again.".to_owned()),
+        ItemOutcome::Queued => Some("Not reached yet: run the batch again.".to_owned()),
+        ItemOutcome::Running => Some(
+            "Started by a run that did not finish (or is still running): its capture resumes from the journal when \
+             the batch runs again or `desk recover` runs; it is never sent twice."
+                .to_owned(),
+        ),
         _ => None,
     }
 }

@@ -13,7 +13,7 @@
 //!   the item `pending`: the run does not wait for it; a later run or `desk recover` ends it.
 //! * A finalized PayPal capture is read once more for its fee and net (the report's).
 
-use super::progress::{Counts, Throttle};
+use super::progress::{Counts, Tell, Throttle};
 use super::run_store::{self, Work};
 use super::words::{BatchState, ItemOutcome, Verdict};
 use super::{BatchError, RunProgress};
@@ -22,6 +22,7 @@ use crate::capture::{CaptureResult, Engine, State};
 use crate::{DeskError, ErrorCode};
 use futures::StreamExt;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use tracing::Instrument;
@@ -67,22 +68,30 @@ pub(crate) async fn run(
     let view = super::view(engine.pool, id, false).await?;
     let counts = Mutex::new(Counts::of(&view.items));
     let throttle = Throttle::new(progress);
-    throttle.tell(&counts, true);
+    throttle.tell(&counts, Tell::Now);
+    // an error that is not an item's (credentials refused, the database failing) stops the run:
+    // no chain starts another item after it
+    let stop = AtomicBool::new(false);
     let mut chains = futures::stream::iter(chains(work))
         .map(|chain| {
-            let counts = &counts;
-            let throttle = &throttle;
+            let (counts, throttle, stop) = (&counts, &throttle, &stop);
             async move {
                 for item in chain {
-                    match run_store::state(engine.pool, id).await? {
-                        BatchState::Running => {}
-                        _ => break,
+                    if stop.load(Ordering::SeqCst) || run_store::state(engine.pool, id).await? != BatchState::Running {
+                        break;
                     }
                     let (no, before) = (item.invoice_no, item.outcome);
                     let span = tracing::info_span!("batch_item", batch = id, invoice_no = no);
-                    if let Some(after) = run_item(engine, id, item).instrument(span).await? {
-                        Counts::moved(counts, before, after);
-                        throttle.tell(counts, false);
+                    match run_item(engine, id, item).instrument(span).await {
+                        Ok(Some(after)) => {
+                            Counts::moved(counts, before, after);
+                            throttle.tell(counts, Tell::IfDue);
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            stop.store(true, Ordering::SeqCst);
+                            return Err(e);
+                        }
                     }
                 }
                 Ok::<(), DeskError>(())
@@ -106,10 +115,12 @@ pub(crate) async fn run(
         }
     }
     if first_error.is_none() {
-        fill_fees(engine, Some(id)).await?;
+        if let Err(e) = fill_fees(engine, Some(id)).await {
+            tracing::warn!(code = ?e.code, "the fees of batch items could not be read: {}", e.message);
+        }
     }
     let state = run_store::finish(engine.pool, id, engine.staff, engine.environment).await?;
-    throttle.tell(&counts, true);
+    throttle.tell(&counts, Tell::Last);
     if let Some(e) = first_error {
         return Err(e);
     }
@@ -158,7 +169,7 @@ async fn settle(
             let span = tracing::info_span!("batch_item", batch = id, invoice_no = no);
             if let Some(after) = run_item(engine, id, w).instrument(span).await? {
                 Counts::moved(counts, before, after);
-                throttle.tell(counts, false);
+                throttle.tell(counts, Tell::IfDue);
             }
         }
     }
@@ -211,16 +222,29 @@ async fn run_item(engine: &Engine<'_>, id: i64, item: Work) -> Result<Option<Ite
             .next()
             .filter(|e| e.created_at >= started_at || !e.state().is_terminal()),
     };
+    let resumed = own.is_some();
     let result = match own {
         Some(entry) => engine.resume(entry).await,
         None => engine.capture(no).await,
     };
     let (outcome, reason, journal_id) = match result {
+        // an attempt that ended before this item started is not the batch's (a capture made
+        // outside the batch, between approval and the run): the item does not claim it
+        Ok(r) if r.finished && !resumed && started_before(engine, r.journal_id, &started_at).await? => (
+            ItemOutcome::Excluded,
+            Some(format!(
+                "Ended outside this batch before its run reached it (journal entry {}): {}",
+                r.journal_id, r.message
+            )),
+            None,
+        ),
         Ok(r) => {
             let (outcome, reason) = outcome_of(engine, &r).await?;
             (outcome, reason, Some(r.journal_id))
         }
         Err(e) => match settled_by(&e) {
+            // an attempt of this item exists: whatever failed, it is not "nothing moved"
+            Settled::Item(ItemOutcome::Rejected) if resumed => (ItemOutcome::Pending, Some(e.message.clone()), None),
             Settled::Item(outcome) => (outcome, Some(e.message.clone()), None),
             Settled::Run => return Err(e),
         },
@@ -242,6 +266,11 @@ async fn run_item(engine: &Engine<'_>, id: i64, item: Work) -> Result<Option<Ite
         }
     }
     Ok(Some(outcome))
+}
+
+/// Whether journal entry `journal_id` was made before `started_at` (the item's first start).
+async fn started_before(engine: &Engine<'_>, journal_id: i64, started_at: &str) -> Result<bool, DeskError> {
+    Ok(journal::get(engine.pool, journal_id).await?.is_some_and(|e| e.created_at.as_str() < started_at))
 }
 
 /// The item's outcome from where its attempt stands.

@@ -128,9 +128,12 @@ pub(crate) async fn record_outcome(
     environment: Environment,
 ) -> Result<(), DeskError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::query(
+    // an outcome at an end stays (another run of the same batch, or the journal followed,
+    // may have ended the item first)
+    let changed = sqlx::query(
         "UPDATE batch_items SET outcome = ?, outcome_reason = ?, journal_id = COALESCE(?, journal_id), \
-         open = CASE WHEN ? THEN 0 ELSE open END, updated_at = ? WHERE batch_id = ? AND invoice_no = ?",
+         open = CASE WHEN ? THEN 0 ELSE open END, updated_at = ? WHERE batch_id = ? AND invoice_no = ? \
+         AND outcome IN ('queued', 'running', 'pending')",
     )
     .bind(outcome)
     .bind(reason)
@@ -140,8 +143,9 @@ pub(crate) async fn record_outcome(
     .bind(id)
     .bind(invoice_no)
     .execute(&mut *tx)
-    .await?;
-    if outcome.is_terminal() {
+    .await?
+    .rows_affected();
+    if changed > 0 && outcome.is_terminal() {
         let detail = serde_json::json!({ "batch": id, "outcome": outcome, "journalId": journal_id, "reason": reason });
         audit::record_in(&mut tx, staff, environment, "batch.item_ended", Some(invoice_no), detail).await?;
     }
@@ -219,8 +223,8 @@ pub(crate) async fn finish(
     Ok(BatchState::Completed)
 }
 
-/// Items left `pending` (or `running` by a run that was killed) whose journal entry has since
-/// ended (`desk recover`, another run): their outcome follows the journal's, and a batch whose
+/// Items left `pending` (or `running` by a run that was killed) whose journal entry (linked, or
+/// else the invoice's newest one made since the item first started) has since ended (`desk recover`, another run): their outcome follows the journal's, and a batch whose
 /// items are then all terminal is `completed`. How many items moved.
 pub(crate) async fn follow_journal(
     pool: &SqlitePool,
@@ -229,9 +233,11 @@ pub(crate) async fn follow_journal(
 ) -> Result<usize, DeskError> {
     let ended: Vec<(i64, i64, i64, String, Option<String>)> = sqlx::query_as(
         "SELECT i.batch_id, i.invoice_no, j.id, j.state, j.reason FROM batch_items i \
-         JOIN capture_journal j ON j.id = i.journal_id \
-         WHERE i.outcome IN ('pending', 'running') AND j.state IN ('finalized', 'rejected', 'needs_attention') \
-         ORDER BY i.batch_id, i.position",
+         JOIN capture_journal j ON j.id = COALESCE(i.journal_id, \
+             (SELECT k.id FROM capture_journal k WHERE k.invoice_no = i.invoice_no AND k.created_at >= i.started_at \
+              ORDER BY k.id DESC LIMIT 1)) \
+         WHERE i.outcome IN ('pending', 'running') AND i.started_at IS NOT NULL \
+         AND j.state IN ('finalized', 'rejected', 'needs_attention') ORDER BY i.batch_id, i.position",
     )
     .fetch_all(pool)
     .await?;

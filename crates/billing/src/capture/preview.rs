@@ -360,8 +360,12 @@ fn authorization_finding(auth: &Authorization, ct: Money) -> Option<Finding> {
     if expires - now <= chrono::Duration::hours(24) {
         return Some(Finding::AuthorizationExpiringSoon { expires });
     }
-    // the authorization's creation is not in its answer: its honour period ends 3 of its 29 days in
-    let ended = expires - chrono::Duration::days(AUTHORIZATION_DAYS - HONOUR_DAYS);
+    // the honour period ends 3 days after the authorization was made; when its answer leaves
+    // `create_time` out (no schema requires it), 3 of its 29 days in
+    let ended = match auth.create_time {
+        Some(created) => created + chrono::Duration::days(HONOUR_DAYS),
+        None => expires - chrono::Duration::days(AUTHORIZATION_DAYS - HONOUR_DAYS),
+    };
     (ended <= now).then_some(Finding::HonourPeriodPassed { ended })
 }
 
@@ -379,4 +383,43 @@ fn completed_order_finding(order: &Order) -> Option<Finding> {
 fn capitalized(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+
+    fn auth(created_days_ago: Option<i64>, expires_in_days: i64) -> Authorization {
+        let usd = money::Currency::from_code("USD").expect("USD");
+        Authorization {
+            id: Some("AUTH-1".into()),
+            status: Some(AuthorizationStatus::Created),
+            status_reason: None,
+            amount: Some(Money::from_minor(10_000, usd)),
+            invoice_id: None,
+            custom_id: None,
+            related: Default::default(),
+            links: Vec::new(),
+            expiration_time: Some(Utc::now() + Duration::days(expires_in_days)),
+            create_time: created_days_ago.map(|d| Utc::now() - Duration::days(d)),
+        }
+    }
+
+    fn honour_passed(a: &Authorization) -> bool {
+        let usd = money::Currency::from_code("USD").expect("USD");
+        matches!(authorization_finding(a, Money::from_minor(10_000, usd)), Some(Finding::HonourPeriodPassed { .. }))
+    }
+
+    #[test]
+    fn the_honour_period_runs_three_days_from_the_authorizations_creation() {
+        // made 4 days ago, valid 28 more days (a validity not counted from its creation):
+        // past its honour period, though 29 − 3 days before its expiry is still ahead
+        assert!(honour_passed(&auth(Some(4), 28)));
+        // made yesterday, expiring in 10 days: within its honour period
+        assert!(!honour_passed(&auth(Some(1), 10)));
+        // without create_time (no schema requires it): 3 of its 29 days in
+        assert!(honour_passed(&auth(None, 20)));
+        assert!(!honour_passed(&auth(None, 27)));
+    }
 }

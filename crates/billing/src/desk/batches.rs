@@ -8,7 +8,7 @@ use crate::batch::{
     RunEnd, RunProgress,
 };
 use crate::DeskError;
-use pace::{Pace, Rate};
+use pace::Rate;
 use std::num::NonZeroU16;
 
 /// The rate a batch's requests (gateway and PayPal together) are paced at unless told: 20 a second.
@@ -40,23 +40,29 @@ impl BatchPace {
     }
 }
 
-/// The desk's pace at a batch's rate while it lives; the rate before after.
-struct Paced<'a> {
-    pace: &'a Pace,
-    before: Option<Rate>,
-}
+/// The batches this process is running (by database and id): one run of a batch at a time here
+/// (the app's start continuing a batch and a click on Run, for one). Across processes the
+/// journal's locks keep each item to one attempt, and an item's ended outcome is never
+/// overwritten.
+static RUNNING: std::sync::Mutex<std::collections::BTreeSet<(std::path::PathBuf, i64)>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
 
-impl<'a> Paced<'a> {
-    fn at(pace: &'a Pace, rate: Rate) -> Paced<'a> {
-        let before = pace.rate();
-        pace.set_rate(Some(rate));
-        Paced { pace, before }
+struct OneRun((std::path::PathBuf, i64));
+
+impl OneRun {
+    fn take(database: std::path::PathBuf, id: i64) -> Result<OneRun, DeskError> {
+        let key = (database, id);
+        let mut running = RUNNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !running.insert(key.clone()) {
+            return Err(BatchError::AlreadyRunning(id).into());
+        }
+        Ok(OneRun(key))
     }
 }
 
-impl Drop for Paced<'_> {
+impl Drop for OneRun {
     fn drop(&mut self) {
-        self.pace.set_rate(self.before);
+        RUNNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.0);
     }
 }
 
@@ -125,7 +131,7 @@ impl Desk {
     ) -> Result<BatchView, DeskError> {
         let engine = self.engine(None)?;
         let options = PreflightOptions { concurrency: pace.concurrency(), progress };
-        let _paced = Paced::at(self.pace(), pace.rate());
+        let _paced = self.pace().limit(pace.rate());
         preflight::preflight(&engine, id, staff, &options).await?;
         self.batch(id).await
     }
@@ -142,10 +148,11 @@ impl Desk {
         pace: BatchPace,
         progress: &(dyn Fn(RunProgress) + Send + Sync),
     ) -> Result<RunEnd, DeskError> {
+        let _one = OneRun::take(self.database_path(), id)?;
         let mut engine = self.engine(None)?;
         engine.staff = staff;
         let rate = pace.rate();
-        let _paced = Paced::at(self.pace(), rate);
+        let _paced = self.pace().limit(rate);
         // the end of a run waits for items left waiting out a send still in flight
         let settle_for = crate::capture::in_flight_window() + std::time::Duration::from_secs(5);
         batch::run::run(&engine, id, &rate.to_string(), pace.concurrency(), settle_for, progress).await
