@@ -122,7 +122,7 @@ export const readyExcluded = view({
 export const approved = view({ ...preflighted, state: "approved", approvedBy: "Ben", approvedAt: "2026-11-26T08:10:00Z" });
 
 /** @type {DeskError} */
-export const totalsDiffer = { code: "bad_input", message: "The totals typed do not match batch 7's: 330.01 USD typed, the batch holds 330.00 USD" };
+export const totalsDiffer = { code: "bad_input", message: "The totals typed do not match batch 7's: 330.01 USD is not the batch's total in USD" };
 
 /** @type {DeskError} */
 export const samePerson = { code: "bad_input", message: "Four eyes: batch 7 was created by Ada, so someone else must approve it." };

@@ -98,7 +98,7 @@ test("approval: the approver types their name and the totals; the engine's refus
   await page.click("[data-testid=approve]");
   await release(page, "batch_approve", { value: { error: totalsDiffer } });
   await page.waitForSelector("[data-testid=approval-error]");
-  assert.match(await text(page, "[data-testid=approval-error]"), /330\.01 USD typed, the batch holds 330\.00 USD/);
+  assert.match(await text(page, "[data-testid=approval-error]"), /330\.01 USD is not the batch.s total in USD/);
   await page.fill("[data-testid=approver]", "Ada");
   await page.fill("[data-testid=typed-total-USD]", "330.00");
   await page.click("[data-testid=approve]");
