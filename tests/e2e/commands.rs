@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "e2e-cmd-gw-token-51c0e2";
 const CLIENT_ID: &str = "e2e-cmd-desk-app";
 const SECRET: &str = "e2e-cmd-pp-secret-93ab7f";
-const STAFF: &str = "E2E Clerk";
+pub(crate) const STAFF: &str = "E2E Clerk";
 
 /// The seed invoice every sandbox world has: USD 250.00, wallet EUR 40.50 (43.97 USD), an
 /// approved PayPal order for 206.03 USD.
@@ -36,7 +36,7 @@ const CAPTURE_ANSWERS_LOST: &str = r#"{"routes":{
     "POST /v2/payments/authorizations/{id}/capture":{"drop_after_commit_rate":1,"outage_after_commit_ms":600000}}}"#;
 
 /// A `desk-sandbox` of this test, on a port it chose itself; killed on drop.
-struct Sandbox {
+pub(crate) struct Sandbox {
     child: Child,
     url: String,
 }
@@ -49,7 +49,7 @@ impl Drop for Sandbox {
 }
 
 impl Sandbox {
-    fn start() -> Sandbox {
+    pub(crate) fn start() -> Sandbox {
         let bin =
             std::env::var("DESK_E2E_SANDBOX").expect("DESK_E2E_SANDBOX is not set: run through `cargo xtask e2e`");
         let mut child = Command::new(bin)
@@ -100,7 +100,7 @@ impl Sandbox {
         Ok((status, body.to_owned()))
     }
 
-    fn faults(&self, config: &str) -> Check {
+    pub(crate) fn faults(&self, config: &str) -> Check {
         match self.request("POST", "/__sandbox/faults", config)? {
             (200, _) => Ok(()),
             (status, body) => Err(format!("setting faults: {status} {body}")),
@@ -108,7 +108,7 @@ impl Sandbox {
     }
 
     /// PayPal's captures and the gateway's finalizations so far.
-    fn ledger(&self) -> Result<Value, String> {
+    pub(crate) fn ledger(&self) -> Result<Value, String> {
         let (status, body) = self.request("GET", "/__sandbox/ledger", "")?;
         if status != 200 {
             return Err(format!("ledger: {status} {body}"));
@@ -131,7 +131,7 @@ impl Sandbox {
     }
 
     /// What the app and `desk` need to use this sandbox, and nothing of the developer's.
-    fn desk_env(&self, data_dir: &Path) -> Vec<(&'static str, String)> {
+    pub(crate) fn desk_env(&self, data_dir: &Path) -> Vec<(&'static str, String)> {
         vec![
             ("DESK_DATA_DIR", data_dir.display().to_string()),
             ("DESK_ENV", "sandbox".into()),
@@ -398,7 +398,7 @@ fn only_row(no: i64, status: &str) -> String {
 }
 
 /// Chooses `value` in the select `css` as a user would (a change event).
-async fn choose(app: &App, css: &str, value: &str) -> Check {
+pub(crate) async fn choose(app: &App, css: &str, value: &str) -> Check {
     let script = format!(
         "const s = document.querySelector({css:?}); s.value = {value:?}; s.dispatchEvent(new Event('change', {{ bubbles: true }})); return s.value === {value:?};"
     );
