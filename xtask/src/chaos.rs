@@ -4,12 +4,16 @@
 //! directories that share nothing) capture overlapping invoices with the `desk` binary while
 //! SIGKILLing them at moments drawn from the seed, then clears the faults, recovers both, and
 //! checks the sandbox's ledger, the gateway's wallet history and both journals (see
-//! [`check`]). A failing seed prints the command that replays it and keeps its artefacts
+//! [`check`]). On a share of seeds one desk or both capture through a batch (`desk batch`,
+//! made and approved with four eyes, run under the faults and killed; see [`batch`]), and its
+//! report must agree with the ledger ([`batch_check`]). A failing seed prints the command that replays it and keeps its artefacts
 //! (logs, data directories, ledger, journals); a passing seed leaves nothing behind.
 //!
 //! A seed replays the same world, faults, invoice choices and kill moments; where a kill lands
 //! in a run also depends on timing, so a replay retraces a failing seed closely, not exactly.
 
+mod batch;
+mod batch_check;
 mod check;
 mod dec;
 mod desk;
@@ -166,6 +170,10 @@ pub fn run(args: &[String]) -> Result {
         total.shared_customers,
         total.shaped_wallets,
         total.wallet_conflicts
+    );
+    eprintln!(
+        "  batches: {} seeds with a batch scenario, {} desks ran a batch of {} items in all; at the end {} finalized, {} pending (PayPal holds the capture)",
+        total.batch_seeds, total.batch_desks, total.batch_items, total.batch_finalized, total.batch_pending
     );
     if failing.is_empty() {
         if args.keep {

@@ -25,6 +25,11 @@ pub(crate) enum Rule {
     NotAsked,
     /// A desk run that crashed, hung, or failed inside (not one we killed).
     DeskFailed,
+    /// A batch report that disagrees with the ledger or the journal, or an item left short of
+    /// an end (see [`super::batch_check`]).
+    ReportDisagrees,
+    /// With four eyes on, the staff who created a batch could approve it.
+    FourEyes,
 }
 
 impl Rule {
@@ -38,6 +43,8 @@ impl Rule {
             Rule::WalletDebitedTwice => "wallet debited twice",
             Rule::NotAsked => "money moved for an invoice not asked for",
             Rule::DeskFailed => "desk crashed, hung or failed inside",
+            Rule::ReportDisagrees => "batch report disagrees with the ledger",
+            Rule::FourEyes => "four eyes let a batch's creator approve it",
         }
     }
 }
@@ -280,6 +287,8 @@ pub(crate) fn check(e: &Evidence) -> Findings {
 
     // no wallet debited twice; every debit paid its invoice, and no balance went below zero
     wallets::check_wallets(e, &mut v);
+    // every batch report agrees with the ledger and the journal, and left nothing short of an end
+    super::batch_check::check_batches(e, &mut v);
     Findings { violations, wallet_conflicts_across_desks: conflicts }
 }
 

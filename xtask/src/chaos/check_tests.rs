@@ -107,6 +107,7 @@ fn clean() -> Evidence {
                 vec![Entry { adopted: true, ..entry(1, 1, "finalized", Some("C1")) }, entry(2, 3, "rejected", None)],
             ),
         ],
+        batches: Vec::new(),
     }
 }
 
@@ -371,3 +372,6 @@ fn a_wallet_conflict_is_a_violation_within_one_desk_or_when_the_wallet_still_hel
     e.journals[0].1[0].wallet_amount = Some(d("0.00"));
     assert_eq!(rules(&e), vec![Rule::NotFinalizedOnce]);
 }
+
+#[path = "check_batch_tests.rs"]
+mod batch;

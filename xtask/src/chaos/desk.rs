@@ -60,7 +60,7 @@ impl Desk {
         })
     }
 
-    fn command(&self, args: &[String]) -> Command {
+    fn command(&self, args: &[String], env: &[(&str, &str)]) -> Command {
         let mut c = Command::new(&self.binary);
         c.args(args).env_clear();
         for keep in ["PATH", "LANG", "TZ"] {
@@ -84,18 +84,27 @@ impl Desk {
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
+        for (k, v) in env {
+            c.env(k, v);
+        }
         c
     }
 
     /// Runs `desk <args>`; with `kill_after`, SIGKILLs it then if it is still running.
     pub(crate) fn run(&self, args: &[String], kill_after: Option<Duration>) -> Result<Run> {
+        self.run_with(args, kill_after, &[])
+    }
+
+    /// [`Desk::run`] with more environment (`DESK_STAFF`, `DESK_FOUR_EYES`, ...).
+    pub(crate) fn run_with(&self, args: &[String], kill_after: Option<Duration>, env: &[(&str, &str)]) -> Result<Run> {
         let mut log = OpenOptions::new().create(true).append(true).open(&self.log)?;
         let plan = kill_after.map_or(String::new(), |k| format!("   (SIGKILL after {} ms)", k.as_millis()));
-        writeln!(log, "\n$ desk {}{plan}", args.join(" "))?;
+        let vars: String = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+        writeln!(log, "\n$ {vars}desk {}{plan}", args.join(" "))?;
         let out_path = self.log.with_extension("stdout");
         let stdout = File::create(&out_path)?;
         let mut child = self
-            .command(args)
+            .command(args, env)
             .stdout(stdout)
             .stderr(log.try_clone()?)
             .spawn()

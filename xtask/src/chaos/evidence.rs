@@ -1,5 +1,5 @@
 //! What a seed leaves behind, read from JSON: the sandbox's ledger (`GET /__sandbox/ledger`),
-//! the gateway's wallet history, both desks' journals (`desk journal --json`) and the invoices
+//! the gateway's wallet history, both desks' journals (`desk journal --json`), the batch reports (`desk batch report ID --json`) and the invoices
 //! the desks listed before capturing (`desk invoices list --json`).
 
 use super::dec::Dec;
@@ -90,6 +90,8 @@ pub(crate) struct Evidence {
     pub(crate) wallet: Vec<WalletRecord>,
     /// Each desk's name and journal.
     pub(crate) journals: Vec<(String, Vec<Entry>)>,
+    /// The batch reports of the desks that ran a batch, as they stood at the end.
+    pub(crate) batches: Vec<super::batch_check::BatchReport>,
 }
 
 type Parsed<T> = Result<T, String>;
@@ -216,8 +218,12 @@ pub(crate) fn load(dir: &std::path::Path) -> Result<Evidence, String> {
     let (captures, finalizations) = ledger(&read("ledger.json")?)?;
     let asked = array(&read("asked.json")?, "asked.json")?.iter().filter_map(Value::as_u64).collect();
     let mut journals = Vec::new();
+    let mut batches = Vec::new();
     for desk in ["A", "B"] {
         journals.push((desk.to_owned(), journal(&read(&format!("journal-{desk}.json"))?)?));
+        if dir.join(format!("batch-{desk}.json")).exists() {
+            batches.push(super::batch_check::load_kept(desk, &read(&format!("batch-{desk}.json"))?)?);
+        }
     }
     Ok(Evidence {
         invoices: invoices(&read("invoices.json")?)?,
@@ -226,6 +232,7 @@ pub(crate) fn load(dir: &std::path::Path) -> Result<Evidence, String> {
         finalizations,
         wallet: wallet_page(&read("wallet.json")?)?,
         journals,
+        batches,
     })
 }
 

@@ -1,6 +1,8 @@
 //! One seed: a sandbox with faults, two desks capturing overlapping invoices while being
 //! killed, then recovery with the faults off, then the checks.
 
+use super::batch::{self, BatchPlan};
+use super::batch_check;
 use super::check::{self, Rule, Violation};
 use super::desk::{describe, Desk, Ended};
 use super::evidence::{self, Evidence};
@@ -48,6 +50,13 @@ pub(crate) struct Stats {
     pub(crate) shaped_wallets: u64,
     /// Captures PayPal held as PENDING when the desks stopped capturing.
     pub(crate) pending: u64,
+    /// Seeds with a batch scenario, desks that ran a batch, their items, and what the reports
+    /// said at the end: finalized, and `pending` (PayPal still holding the capture).
+    pub(crate) batch_seeds: u64,
+    pub(crate) batch_desks: u64,
+    pub(crate) batch_items: u64,
+    pub(crate) batch_finalized: u64,
+    pub(crate) batch_pending: u64,
 }
 
 impl Stats {
@@ -65,6 +74,11 @@ impl Stats {
         self.wallet_conflicts += o.wallet_conflicts;
         self.shaped_wallets += o.shaped_wallets;
         self.pending += o.pending;
+        self.batch_seeds += o.batch_seeds;
+        self.batch_desks += o.batch_desks;
+        self.batch_items += o.batch_items;
+        self.batch_finalized += o.batch_finalized;
+        self.batch_pending += o.batch_pending;
     }
 }
 
@@ -94,6 +108,9 @@ pub(crate) fn run(seed: u64, bins: &Binaries, dir: &Path) -> Outcome {
     Outcome { violations, error, stats, notes }
 }
 
+/// The runs of one desk's lane: each one's arguments and how it ended.
+type Ran = Vec<(Vec<String>, Ended)>;
+
 /// What a seed accumulates as it goes.
 struct Run<'a> {
     seed: u64,
@@ -115,9 +132,21 @@ fn run_in(
     let setup = plan::setup(seed);
     let (sandbox, shaped) = run.start_sandbox(bins, &setup)?;
     let desks = [Desk::new("A", &bins.desk, dir, &sandbox.url)?, Desk::new("B", &bins.desk, dir, &sandbox.url)?];
-    let (invoices, asked) = run.plan_desks(&desks)?;
-    let steps = [plan::steps(seed, 0, &asked[0]), plan::steps(seed, 1, &asked[1])];
+    let (invoices, mut asked) = run.plan_desks(&desks)?;
+    // a batch scenario: the batch desks capture through their batch (made with no faults)
+    let batch_plan = batch::plan(seed);
+    let batches = run.make_batches(&desks, batch_plan.as_ref(), &mut asked)?;
+    let steps = [0, 1].map(|i| match (&batch_plan, batches[i]) {
+        (Some(p), Some(id)) => batch::steps(seed, i as u64, id, p),
+        _ => plan::steps(seed, i as u64, &asked[i]),
+    });
     let mut described = plan::describe(&setup, &asked, &steps);
+    if let Some(p) = &batch_plan {
+        described.push_str(&format!(
+            "batches: {:?} (made from the --paypal filter: {:?}), run at --rate {} --concurrency {}\n",
+            batches, p.from_filter, p.rate, p.concurrency
+        ));
+    }
     match &shaped {
         Some(said) => described.push_str(&format!("shaped: {said}\n")),
         None if setup.shared_wallet => described.push_str(
@@ -135,7 +164,11 @@ fn run_in(
 
     // faults off: recover both until every entry is terminal, within a bound
     sandbox.clear_faults()?;
+    if let Some(p) = &batch_plan {
+        run.final_batch_runs(&desks, &batches, p)?;
+    }
     let journals = run.recover(&sandbox, &desks, setup.pending_seconds)?;
+    let reports = run.batch_reports(&sandbox, &desks, &batches)?;
     // a capture no journal follows (PENDING at PayPal) completes before the ledger is read
     sandbox.advance_clock(setup.pending_seconds + 60)?;
     let (raw_ledger, captures, finalizations) = sandbox.ledger()?;
@@ -151,6 +184,7 @@ fn run_in(
         finalizations,
         wallet: evidence::wallet_page(&wallet)?,
         journals: Vec::new(),
+        batches: reports,
     };
     for (name, raw, entries) in journals {
         std::fs::write(dir.join(format!("journal-{name}.json")), raw)?;
@@ -161,6 +195,90 @@ fn run_in(
 }
 
 impl Run<'_> {
+    /// The batches of the plan's batch desks, made, preflighted and approved with no faults;
+    /// each such desk is then asked for its batch's invoices.
+    fn make_batches(
+        &mut self,
+        desks: &[Desk; 2],
+        plan: Option<&BatchPlan>,
+        asked: &mut [Vec<u64>; 2],
+    ) -> Result<[Option<i64>; 2]> {
+        let mut ids = [None, None];
+        let Some(p) = plan else { return Ok(ids) };
+        self.stats.batch_seeds = 1;
+        for (i, desk) in desks.iter().enumerate().filter(|(i, _)| p.desks[*i]) {
+            let made = batch::make(desk, self.seed, p.from_filter[i], &asked[i])?;
+            self.notes.extend(made.note);
+            if let Some(broken) = made.four_eyes_broken {
+                self.violations.push(Violation { rule: Rule::FourEyes, message: broken });
+            }
+            asked[i] = made.invoices;
+            ids[i] = Some(made.id);
+            self.stats.batch_desks += 1;
+            self.stats.batch_items += asked[i].len() as u64;
+        }
+        Ok(ids)
+    }
+
+    /// Faults off: on each batch desk at once, `desk recover`, then a final `desk batch run`.
+    fn final_batch_runs(&mut self, desks: &[Desk; 2], batches: &[Option<i64>; 2], p: &BatchPlan) -> Result {
+        let lanes: Vec<std::result::Result<Ran, String>> = std::thread::scope(|s| {
+            let hs: Vec<_> = desks
+                .iter()
+                .zip(batches)
+                .filter_map(|(d, id)| id.map(|id| (d, id)))
+                .map(|(d, id)| {
+                    s.spawn(move || {
+                        let mut ended = Vec::new();
+                        for args in
+                            [vec!["recover".into(), "--wait-pending".into(), "0".into()], batch::run_args(id, p)]
+                        {
+                            let e = d.run(&args, None).map_err(|e| e.to_string())?.ended;
+                            ended.push((args, e));
+                        }
+                        Ok(ended)
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a batch lane panicked".to_owned()))).collect()
+        });
+        let names = desks.iter().zip(batches).filter(|(_, id)| id.is_some()).map(|(d, _)| &d.name);
+        for (name, lane) in names.zip(lanes) {
+            for (args, ended) in lane? {
+                self.stats.runs += 1;
+                self.violations.extend(desk_failed(name, &args, &ended));
+            }
+        }
+        Ok(())
+    }
+
+    /// Each batch desk's `desk batch report ID --json` (kept as `batch-NAME.json`), with the
+    /// captures PayPal holds PENDING as it is read.
+    fn batch_reports(
+        &mut self,
+        sandbox: &Sandbox,
+        desks: &[Desk; 2],
+        batches: &[Option<i64>; 2],
+    ) -> Result<Vec<batch_check::BatchReport>> {
+        let mut reports = Vec::new();
+        for (desk, id) in desks.iter().zip(batches).filter_map(|(d, id)| id.map(|id| (d, id))) {
+            let (_, report) = batch::report(desk, id)?;
+            let (_, captures, _) = sandbox.ledger()?;
+            let pending: BTreeSet<String> =
+                captures.into_iter().filter(|c| c.status == "PENDING").map(|c| c.id).collect();
+            std::fs::write(
+                self.dir.join(format!("batch-{}.json", desk.name)),
+                batch_check::kept(&report, &pending).to_string(),
+            )?;
+            let parsed = batch_check::parse(&desk.name, &report, pending)?;
+            let outcome = |o: &str| parsed.items.iter().filter(|i| i.outcome.as_deref() == Some(o)).count() as u64;
+            self.stats.batch_finalized += outcome("finalized");
+            self.stats.batch_pending += outcome("pending");
+            reports.push(parsed);
+        }
+        Ok(reports)
+    }
+
     /// The sandbox of this seed's world, shaped for a shared wallet when the plan says so.
     fn start_sandbox(&mut self, bins: &Binaries, setup: &plan::Setup) -> Result<(Sandbox, Option<String>)> {
         let world = World { seed: self.seed, invoices: setup.invoices, pending_seconds: setup.pending_seconds };
