@@ -98,7 +98,7 @@ impl Engine<'_> {
     /// Right before a money-moving request (the PayPal capture, the finalization, the wallet
     /// payment) leaves: confirms this run's entry lease and journals the send in one
     /// transaction (`in_flight.rs`). `Err`: the run holds the attempt no more; nothing is sent.
-    pub(super) async fn sending(&self, e: &Entry) -> Result<(), DeskError> {
+    pub(super) async fn sending(&self, e: &Entry) -> Result<i64, DeskError> {
         in_flight::mark_sent(self.pool, e, inflight::run_holder(e.id).as_deref()).await
     }
 

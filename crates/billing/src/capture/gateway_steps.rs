@@ -179,11 +179,11 @@ impl Engine<'_> {
         self.check_before(Step::Finalize, e.id)?;
         // the pace's slot first: the request leaves right after the journal says it was sent
         let slot = self.gateway.slot().await;
-        self.sending(e).await?;
+        let sent_at = self.sending(e).await?;
         let result = self.gateway.finalize_paypal_capture(slot, no, amount, &capture_id, &wallet).await;
         self.check_after(Step::Finalize, e.id)?;
         if result.as_ref().err().is_none_or(in_flight::gateway_answered) {
-            in_flight::mark_answered(self.pool, e).await?;
+            in_flight::mark_answered(self.pool, e, sent_at).await?;
         }
         match result {
             Ok(f) if f.says_success() => {

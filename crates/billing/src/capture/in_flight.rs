@@ -112,7 +112,8 @@ pub(crate) fn waiting_words(what: &str, remaining: Duration) -> String {
 /// Just before a money-moving request leaves: confirms (renews) the run's entry lease and
 /// journals the send, in one transaction. `Err` (Conflict): this run holds the attempt no more,
 /// and must not send.
-pub(crate) async fn mark_sent(pool: &SqlitePool, e: &Entry, holder: Option<&str>) -> Result<(), DeskError> {
+/// The journaled send time (Unix ms) is returned: [`mark_answered`] names it.
+pub(crate) async fn mark_sent(pool: &SqlitePool, e: &Entry, holder: Option<&str>) -> Result<i64, DeskError> {
     let Some(holder) = holder else {
         return Err(DeskError::internal(format!("journal {}: a send outside a run holding its entry", e.id)));
     };
@@ -147,14 +148,17 @@ pub(crate) async fn mark_sent(pool: &SqlitePool, e: &Entry, holder: Option<&str>
         .with_detail(format!("journal {} was no longer {}", e.id, e.state().as_str())));
     }
     tx.commit().await?;
-    Ok(())
+    Ok(now)
 }
 
-/// The latest send of `e`'s state was answered: it is in flight no more.
-pub(crate) async fn mark_answered(pool: &SqlitePool, e: &Entry) -> Result<(), DeskError> {
-    sqlx::query("UPDATE capture_journal SET sent_answered = 1 WHERE id = ? AND state = ? AND sent_at IS NOT NULL")
+/// This run's send of `e`'s state, journaled at `sent_at`, was answered: it is in flight no
+/// more. Only that send: a run that lost the attempt meanwhile cannot mark another run's later
+/// send answered.
+pub(crate) async fn mark_answered(pool: &SqlitePool, e: &Entry, sent_at: i64) -> Result<(), DeskError> {
+    sqlx::query("UPDATE capture_journal SET sent_answered = 1 WHERE id = ? AND state = ? AND sent_at = ?")
         .bind(e.id)
         .bind(e.state().as_str())
+        .bind(sent_at)
         .execute(pool)
         .await?;
     Ok(())
@@ -162,11 +166,13 @@ pub(crate) async fn mark_answered(pool: &SqlitePool, e: &Entry) -> Result<(), De
 
 /// The gateway's error is an answer that ends the request: an HTTP answer of the gateway
 /// itself. Not: no answer (a timeout, a cut or refused connection, an answer cut short), nor a
-/// proxy's 502/504 (the gateway behind it may still be working on the request).
+/// 5xx other than the gateway's documented 500 (a proxy or CDN in front of it answers 502, 503,
+/// 504 or its own codes when it gives up, while the gateway may still be working on the
+/// request).
 pub(crate) fn gateway_answered(err: &GatewayError) -> bool {
     match err {
         GatewayError::Timeout | GatewayError::Unreachable { .. } => false,
-        GatewayError::Server { status, .. } => !matches!(status, 502 | 504),
+        GatewayError::Server { status, .. } => *status == 500,
         _ => true,
     }
 }
@@ -189,6 +195,40 @@ mod tests {
         assert_eq!(judge(10_000, 1_000, length), Window::Open { remaining: length });
     }
 
+    #[tokio::test]
+    async fn an_answer_marks_only_the_send_it_answers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pool = crate::store::open(dir.path()).await.expect("database");
+        let plan = crate::capture::journal::Plan {
+            invoice_no: 7,
+            intent: Some("CAPTURE"),
+            order_id: Some("ORDER1"),
+            authorization_id: None,
+            currency: "USD",
+            outstanding: "10.00",
+            staff: "t",
+            environment: crate::Environment::Sandbox,
+        };
+        let e = crate::capture::journal::plan(&pool, "desk", &plan).await.expect("planned");
+        // another run's later send is journaled at 2000; this run's answer was for its send at 1000
+        sqlx::query("UPDATE capture_journal SET sent_at = 2000, sent_answered = 0 WHERE id = ?")
+            .bind(e.id)
+            .execute(&pool)
+            .await
+            .expect("sent");
+        let answered = || async {
+            sqlx::query_scalar::<_, i64>("SELECT sent_answered FROM capture_journal WHERE id = ?")
+                .bind(e.id)
+                .fetch_one(&pool)
+                .await
+                .expect("row")
+        };
+        mark_answered(&pool, &e, 1000).await.expect("marked");
+        assert_eq!(answered().await, 0, "the later send stays in flight");
+        mark_answered(&pool, &e, 2000).await.expect("marked");
+        assert_eq!(answered().await, 1);
+    }
+
     #[test]
     fn only_an_answer_of_the_gateway_itself_ends_a_request() {
         for err in [
@@ -196,12 +236,13 @@ mod tests {
             GatewayError::Unreachable { detail: "x".into() },
             GatewayError::Server { status: 502, message: "x".into() },
             GatewayError::Server { status: 504, message: "x".into() },
+            GatewayError::Server { status: 503, message: "x".into() },
+            GatewayError::Server { status: 520, message: "x".into() },
         ] {
             assert!(!gateway_answered(&err), "{err:?}");
         }
         for err in [
             GatewayError::Server { status: 500, message: "x".into() },
-            GatewayError::Server { status: 503, message: "x".into() },
             GatewayError::BadInvoice,
             GatewayError::InvalidAmount,
             GatewayError::InvalidResponse { detail: "x".into() },

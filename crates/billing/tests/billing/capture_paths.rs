@@ -1290,7 +1290,9 @@ async fn a_finalization_without_an_answer_waits_and_is_sent_once_on_resume() {
     let c = case(&world, no).await;
     set_faults(
         &c.sb,
-        r#"{"routes":{"POST /api/v1/billing/invoice/paypal/capture":{"error_rate":1,"error_status":503}}}"#,
+        // the gateway's own (documented) 500: an answer, so the resume need not wait out the
+        // window of a send that may still land (a proxy's 503 would be waited out)
+        r#"{"routes":{"POST /api/v1/billing/invoice/paypal/capture":{"error_rate":1,"error_status":500}}}"#,
     )
     .await;
     let r = c.d.capture(no).await.expect("result");
@@ -1354,7 +1356,8 @@ async fn full_wallet_payment_refusals() {
     let dir = tempfile::tempdir().expect("dir");
     let d = synced_desk(&sb, dir.path()).await;
     let before = gateway_invoice(&sb, no).await;
-    set_faults(&sb, r#"{"routes":{"POST /api/v1/billing/invoice/pay":{"error_rate":1,"error_status":503}}}"#).await;
+    // the gateway's own 500: an answer (see above)
+    set_faults(&sb, r#"{"routes":{"POST /api/v1/billing/invoice/pay":{"error_rate":1,"error_status":500}}}"#).await;
     let r = d.capture(no).await.expect("result");
     assert_eq!((r.state, r.finished), (State::WalletPaySent, false), "{r:?}");
     set_faults(&sb, "{}").await;

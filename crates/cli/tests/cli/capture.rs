@@ -273,8 +273,9 @@ async fn paypal_failures_leave_the_capture_unfinished_and_recover_completes_it_e
 async fn an_invoice_paid_by_someone_else_after_finalize_was_sent_needs_attention_then_is_refused() {
     let h = Harness::synced(config(300, 5)).await;
     let f = h.order_fixture(CaptureOutcome::Completed);
-    // PayPal captures; the gateway is unavailable for the finalization: 8
-    h.set_faults(json!({"routes":{"POST /api/v1/billing/invoice/paypal/capture":{"error_rate":1,"error_status":503}}}))
+    // PayPal captures; the gateway fails the finalization with its own 500 (an answer: a proxy's
+    // 503 would leave the send in flight, to be waited out before anything is concluded): 8
+    h.set_faults(json!({"routes":{"POST /api/v1/billing/invoice/paypal/capture":{"error_rate":1,"error_status":500}}}))
         .await;
     let out = h.run(&["capture", &f.no(), "--yes", "--json"]).await.code(8);
     assert_eq!(only(&out.json())["state"], "finalize_sent");

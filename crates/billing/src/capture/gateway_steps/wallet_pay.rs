@@ -32,7 +32,8 @@ impl Engine<'_> {
                 inv.status.as_str()
             )));
         };
-        let wallet: Vec<&gateway::InvoicePayment> = list.iter().filter(|p| p.method == "wallet").collect();
+        let wallet: Vec<&gateway::InvoicePayment> =
+            list.iter().filter(|p| p.method.trim().eq_ignore_ascii_case("wallet")).collect();
         if inv.status != gateway::InvoiceStatus::Paid || wallet.is_empty() || sent == Window::NeverSent {
             return Ok(WalletRead::PaidOtherwise(inv.status));
         }
@@ -74,11 +75,11 @@ impl Engine<'_> {
         self.check_before(Step::WalletPay, e.id)?;
         // the pace's slot first: the request leaves right after the journal says it was sent
         let slot = self.gateway.slot().await;
-        self.sending(e).await?;
+        let sent_at = self.sending(e).await?;
         let result = self.gateway.pay_from_wallet(slot, no, currency).await;
         self.check_after(Step::WalletPay, e.id)?;
         if result.as_ref().err().is_none_or(in_flight::gateway_answered) {
-            in_flight::mark_answered(self.pool, e).await?;
+            in_flight::mark_answered(self.pool, e, sent_at).await?;
         }
         match result {
             Ok(paid) => {
