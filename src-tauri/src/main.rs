@@ -87,12 +87,27 @@ fn main() {
             tauri::async_runtime::spawn(async move {
                 let session = handle.state::<Session>();
                 if let Ok(desk) = session.desk().await {
-                    match desk.recover().await {
-                        Ok(r) if !r.is_empty() => tracing::info!(resumed = r.len(), "resumed unfinished captures"),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(code = ?e.code, message = %e.message, detail = ?e.detail, "recovery at start failed"),
-                    }
+                    let in_flight = match desk.recover().await {
+                        Ok(r) => {
+                            if !r.is_empty() {
+                                tracing::info!(resumed = r.len(), "resumed unfinished captures");
+                            }
+                            r.iter().any(billing::capture::waits_out_a_send)
+                        }
+                        Err(e) => {
+                            tracing::warn!(code = ?e.code, message = %e.message, detail = ?e.detail, "recovery at start failed");
+                            false
+                        }
+                    };
                     resume_batches(&desk).await;
+                    // an attempt waiting out a send that may still land (the app was killed
+                    // mid-request) is driven again once it cannot, not left for a click
+                    if in_flight {
+                        tokio::time::sleep(billing::capture::in_flight_window() + std::time::Duration::from_secs(5)).await;
+                        if let Err(e) = desk.recover().await {
+                            tracing::warn!(code = ?e.code, message = %e.message, "the second recovery failed");
+                        }
+                    }
                 }
             });
             Ok(())

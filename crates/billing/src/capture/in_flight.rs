@@ -100,10 +100,19 @@ fn judge(sent_at: i64, now: i64, length: Duration) -> Window {
     }
 }
 
+/// The word that starts the journal's reason of a resume waiting out a send.
+const WAITING: &str = "request_in_flight";
+
+/// Whether a result waits out a send of its own that may still land (its journaled reason is
+/// [`waiting_words`]'): it is worth driving again once the window has passed.
+pub fn waits_out_a_send(r: &super::CaptureResult) -> bool {
+    !r.finished && r.detail.as_deref().is_some_and(|d| d.starts_with(WAITING))
+}
+
 /// For the journal: why a resume waits instead of sending again.
 pub(crate) fn waiting_words(what: &str, remaining: Duration) -> String {
     format!(
-        "request_in_flight: the {what} sent earlier had no answer and may still land at the gateway; \
+        "{WAITING}: the {what} sent earlier had no answer and may still land at the gateway; \
          nothing is sent again nor concluded until it cannot ({} s from now): resume then",
         remaining.as_secs().max(1)
     )
@@ -227,6 +236,28 @@ mod tests {
         assert_eq!(answered().await, 0, "the later send stays in flight");
         mark_answered(&pool, &e, 2000).await.expect("marked");
         assert_eq!(answered().await, 1);
+    }
+
+    #[test]
+    fn a_result_waiting_out_a_send_is_told_by_its_journaled_reason() {
+        let r = |finished: bool, detail: Option<String>| super::super::CaptureResult {
+            journal_id: 1,
+            invoice_no: 1,
+            state: crate::capture::State::FinalizeSent,
+            finished,
+            message: String::new(),
+            capture_id: None,
+            paypal_amount: None,
+            wallet_amount: None,
+            wallet_currency: None,
+            currency: "USD".into(),
+            adopted: false,
+            detail,
+        };
+        assert!(waits_out_a_send(&r(false, Some(waiting_words("finalization", Duration::from_secs(9))))));
+        assert!(!waits_out_a_send(&r(false, Some("gateway unreachable".into()))));
+        assert!(!waits_out_a_send(&r(false, None)));
+        assert!(!waits_out_a_send(&r(true, Some(waiting_words("finalization", Duration::from_secs(9))))));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub mod wallet_lease;
 pub mod words;
 
 pub use engine::Engine;
-pub use in_flight::window_length as in_flight_window;
+pub use in_flight::{waits_out_a_send, window_length as in_flight_window};
 pub use journal::{Entry, State};
 pub use preview::CapturePreview;
 pub use result::{CaptureResult, Interrupt, Step};
