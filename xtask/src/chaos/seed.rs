@@ -1,8 +1,7 @@
 //! One seed: a sandbox with faults, two desks capturing overlapping invoices while being
 //! killed, then recovery with the faults off, then the checks.
 
-use super::batch::{self, BatchPlan};
-use super::batch_check;
+use super::batch;
 use super::check::{self, Rule, Violation};
 use super::desk::{describe, Desk, Ended};
 use super::evidence::{self, Evidence};
@@ -14,6 +13,9 @@ use crate::steps::Result;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+#[path = "seed_batch.rs"]
+mod seed_batch;
 
 /// Recovery passes after the faults are cleared, before an open entry counts as a violation
 /// (an attempt deferred behind another on the same wallet goes on in the pass after it).
@@ -108,9 +110,6 @@ pub(crate) fn run(seed: u64, bins: &Binaries, dir: &Path) -> Outcome {
     Outcome { violations, error, stats, notes }
 }
 
-/// The runs of one desk's lane: each one's arguments and how it ended.
-type Ran = Vec<(Vec<String>, Ended)>;
-
 /// What a seed accumulates as it goes.
 struct Run<'a> {
     seed: u64,
@@ -195,90 +194,6 @@ fn run_in(
 }
 
 impl Run<'_> {
-    /// The batches of the plan's batch desks, made, preflighted and approved with no faults;
-    /// each such desk is then asked for its batch's invoices.
-    fn make_batches(
-        &mut self,
-        desks: &[Desk; 2],
-        plan: Option<&BatchPlan>,
-        asked: &mut [Vec<u64>; 2],
-    ) -> Result<[Option<i64>; 2]> {
-        let mut ids = [None, None];
-        let Some(p) = plan else { return Ok(ids) };
-        self.stats.batch_seeds = 1;
-        for (i, desk) in desks.iter().enumerate().filter(|(i, _)| p.desks[*i]) {
-            let made = batch::make(desk, self.seed, p.from_filter[i], &asked[i])?;
-            self.notes.extend(made.note);
-            if let Some(broken) = made.four_eyes_broken {
-                self.violations.push(Violation { rule: Rule::FourEyes, message: broken });
-            }
-            asked[i] = made.invoices;
-            ids[i] = Some(made.id);
-            self.stats.batch_desks += 1;
-            self.stats.batch_items += asked[i].len() as u64;
-        }
-        Ok(ids)
-    }
-
-    /// Faults off: on each batch desk at once, `desk recover`, then a final `desk batch run`.
-    fn final_batch_runs(&mut self, desks: &[Desk; 2], batches: &[Option<i64>; 2], p: &BatchPlan) -> Result {
-        let lanes: Vec<std::result::Result<Ran, String>> = std::thread::scope(|s| {
-            let hs: Vec<_> = desks
-                .iter()
-                .zip(batches)
-                .filter_map(|(d, id)| id.map(|id| (d, id)))
-                .map(|(d, id)| {
-                    s.spawn(move || {
-                        let mut ended = Vec::new();
-                        for args in
-                            [vec!["recover".into(), "--wait-pending".into(), "0".into()], batch::run_args(id, p)]
-                        {
-                            let e = d.run(&args, None).map_err(|e| e.to_string())?.ended;
-                            ended.push((args, e));
-                        }
-                        Ok(ended)
-                    })
-                })
-                .collect();
-            hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a batch lane panicked".to_owned()))).collect()
-        });
-        let names = desks.iter().zip(batches).filter(|(_, id)| id.is_some()).map(|(d, _)| &d.name);
-        for (name, lane) in names.zip(lanes) {
-            for (args, ended) in lane? {
-                self.stats.runs += 1;
-                self.violations.extend(desk_failed(name, &args, &ended));
-            }
-        }
-        Ok(())
-    }
-
-    /// Each batch desk's `desk batch report ID --json` (kept as `batch-NAME.json`), with the
-    /// captures PayPal holds PENDING as it is read.
-    fn batch_reports(
-        &mut self,
-        sandbox: &Sandbox,
-        desks: &[Desk; 2],
-        batches: &[Option<i64>; 2],
-    ) -> Result<Vec<batch_check::BatchReport>> {
-        let mut reports = Vec::new();
-        for (desk, id) in desks.iter().zip(batches).filter_map(|(d, id)| id.map(|id| (d, id))) {
-            let (_, report) = batch::report(desk, id)?;
-            let (_, captures, _) = sandbox.ledger()?;
-            let pending: BTreeSet<String> =
-                captures.into_iter().filter(|c| c.status == "PENDING").map(|c| c.id).collect();
-            std::fs::write(
-                self.dir.join(format!("batch-{}.json", desk.name)),
-                batch_check::kept(&report, &pending).to_string(),
-            )?;
-            let parsed = batch_check::parse(&desk.name, &report, pending)?;
-            let outcome = |o: &str| parsed.items.iter().filter(|i| i.outcome.as_deref() == Some(o)).count() as u64;
-            self.stats.batch_finalized += outcome("finalized");
-            self.stats.batch_pending += outcome("pending");
-            reports.push(parsed);
-        }
-        Ok(reports)
-    }
-
     /// The sandbox of this seed's world, shaped for a shared wallet when the plan says so.
     fn start_sandbox(&mut self, bins: &Binaries, setup: &plan::Setup) -> Result<(Sandbox, Option<String>)> {
         let world = World { seed: self.seed, invoices: setup.invoices, pending_seconds: setup.pending_seconds };
