@@ -12,35 +12,16 @@
 //!   send after the first one's answer was lost and a lagging read showed nothing paid).
 
 use crate::capture_paths::{full_wallet_invoice, wallet_payments, StopOnce, World};
-use crate::common::{desk_at, money_moved, no_progress};
-use crate::paypal_double::{Act, PaypalDouble};
-use crate::sent_races::{waits_in_flight, window_passes};
+use crate::common::money_moved;
+use crate::paypal_double::Act;
+use crate::sent_races::{fixture, waits_in_flight, window_passes, FINALIZE, PAY};
 use crate::unknown_outcomes::{assert_captured_and_finalized_once, plain_order};
 use billing::capture::{Entry, State, Step};
 use billing::Desk;
 use sandbox::Sandbox;
 use serde_json::{json, Value};
 
-const FINALIZE: &str = "POST /api/v1/billing/invoice/paypal/capture";
-const PAY: &str = "POST /api/v1/billing/invoice/pay";
 const DETAIL: &str = "GET /api/v1/billing_admin/invoices/{id}";
-
-/// The sandbox, the double in front of its gateway, a desk synced through the double (PayPal
-/// straight at the sandbox).
-struct Fixture {
-    sb: Sandbox,
-    gw: PaypalDouble,
-    d: Desk,
-    _dir: tempfile::TempDir,
-}
-
-async fn fixture(sb: Sandbox) -> Fixture {
-    let gw = PaypalDouble::start(sb.base_url()).await;
-    let dir = tempfile::tempdir().expect("dir");
-    let d = desk_at(&gw.url, &sb.base_url(), dir.path(), "demo-client-secret").await;
-    d.sync(false, &no_progress()).await.expect("sync");
-    Fixture { sb, gw, d, _dir: dir }
-}
 
 fn faults(sb: &Sandbox, route: &str, fault: Value) {
     sb.set_faults(serde_json::from_value(json!({ "routes": { route: fault } })).expect("faults"));

@@ -17,19 +17,19 @@ use serde_json::{json, Value};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-const FINALIZE: &str = "POST /api/v1/billing/invoice/paypal/capture";
-const PAY: &str = "POST /api/v1/billing/invoice/pay";
+pub(crate) const FINALIZE: &str = "POST /api/v1/billing/invoice/paypal/capture";
+pub(crate) const PAY: &str = "POST /api/v1/billing/invoice/pay";
 
 /// The sandbox, the double in front of its gateway, a desk synced through the double (PayPal
 /// straight at the sandbox).
-struct Fixture {
-    sb: Sandbox,
-    gw: PaypalDouble,
-    d: Desk,
+pub(crate) struct Fixture {
+    pub sb: Sandbox,
+    pub gw: PaypalDouble,
+    pub d: Desk,
     _dir: tempfile::TempDir,
 }
 
-async fn fixture(sb: Sandbox) -> Fixture {
+pub(crate) async fn fixture(sb: Sandbox) -> Fixture {
     let gw = PaypalDouble::start(sb.base_url()).await;
     let dir = tempfile::tempdir().expect("dir");
     let d = desk_at(&gw.url, &sb.base_url(), dir.path(), "demo-client-secret").await;
