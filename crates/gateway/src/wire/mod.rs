@@ -90,6 +90,8 @@ pub struct InvoicePayment {
     pub payment_id: String,
     pub amount: Money,
     pub method: String,
+    /// When the gateway made it, by its clock. `None`: absent, or not a time that reads (the
+    /// payment is kept; only its time is unknown).
     pub at: Option<DateTime<Utc>>,
 }
 
@@ -184,7 +186,8 @@ struct PaymentWire {
     amount: Box<RawValue>,
     currency: String,
     method: Option<String>,
-    at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    at: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -314,7 +317,7 @@ fn validate(raw: &RawValue) -> Result<Invoice, Refusal> {
                         payment_id: non_empty(p.payment_id, "payments.paymentId")?,
                         amount: amount(&p.amount, pc, "payments.amount")?,
                         method: p.method.unwrap_or_default(),
-                        at: p.at,
+                        at: p.at.as_ref().and_then(|t| t.as_str()?.parse().ok()),
                     })
                 })
                 .collect::<Result<Vec<_>, Refusal>>()

@@ -161,3 +161,20 @@ fn payments_absent_or_null_are_not_an_empty_list() {
     let bad = with(r#"[{"paymentId":"3C679366HH908993F","amount":250.001,"currency":"USD"}]"#);
     assert!(matches!(parse_invoice(&raw(&bad)), Err(GatewayError::InvalidResponse { .. })));
 }
+
+/// A listed payment's `at` is read when it is a time; absent, `null` or not a time that reads,
+/// the payment is kept without one (never the whole invoice refused for it).
+#[test]
+fn a_payments_time_is_read_when_it_reads_and_none_otherwise() {
+    let with = |at: &str| {
+        let payment = format!(r#"{{"paymentId":"W1","amount":250,"currency":"USD","method":"wallet"{at}}}"#);
+        SEED.replacen('{', &format!("{{ \"payments\": [{payment}],"), 1)
+    };
+    let at_of = |json: String| parse_invoice(&raw(&json)).expect("readable").payments.expect("listed")[0].at;
+    let when = DateTime::parse_from_rfc3339("2026-11-20T10:00:07Z").expect("time").with_timezone(&Utc);
+    assert_eq!(at_of(with(r#","at":"2026-11-20T10:00:07Z""#)), Some(when));
+    assert_eq!(at_of(with(r#","at":"2026-11-20T11:00:07+01:00""#)), Some(when));
+    for unknown in ["", r#","at":null"#, r#","at":"yesterday""#, r#","at":1763632807"#, r#","at":"""#] {
+        assert_eq!(at_of(with(unknown)), None, "{unknown}");
+    }
+}
