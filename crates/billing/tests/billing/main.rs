@@ -25,3 +25,4 @@ mod sync_readable;
 mod unknown_outcomes;
 mod unknown_outcomes_sandbox;
 mod wallet_lease;
+mod wallet_pay_times;

@@ -5,8 +5,31 @@ use crate::capture::in_flight::{self, Window};
 use crate::capture::journal::{self, Entry, State};
 use crate::capture::result::Step;
 use crate::DeskError;
-use gateway::GatewayError;
+use chrono::DateTime;
+use gateway::{GatewayError, InvoicePayment};
 use money::Money;
+use sqlx::SqlitePool;
+use std::time::Duration;
+
+/// How long before our journaled send the gateway may date a wallet payment that is still ours.
+/// The gateway dates `at` by its clock (the sandbox to the second, so up to 1 s early), the
+/// journal's `sent_at` is this machine's wall clock: the two disagree a little. The in-flight
+/// window already trusts clocks to agree within [`in_flight::MARGIN`]; the same allowance here.
+/// Smaller, a desk whose clock runs a little ahead would call its own payment another's (needs
+/// attention, a clerk's check); larger, a payment another desk made just before ours would be
+/// taken for ours.
+pub(crate) const WALLET_CLOCK_SKEW: Duration = in_flight::MARGIN;
+
+/// The journaled send time (Unix ms, this machine's clock) of `e`'s current state, if it was
+/// sent (the query of `in_flight::window`).
+pub(crate) async fn sent_at(pool: &SqlitePool, e: &Entry) -> Result<Option<i64>, DeskError> {
+    let row: Option<Option<i64>> = sqlx::query_scalar("SELECT sent_at FROM capture_journal WHERE id = ? AND state = ?")
+        .bind(e.id)
+        .bind(e.state().as_str())
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.flatten())
+}
 
 impl Engine<'_> {
     /// What the gateway's invoice says of the full wallet payment. Neither our request nor its
@@ -14,10 +37,13 @@ impl Engine<'_> {
     /// `amount` and `walletBalance`), so ours is what the contract lets us match on: a payment of
     /// method `wallet`, in the invoice's currency, of the whole outstanding amount the attempt
     /// was planned for, on an attempt that did send its payment (`sent`: a wallet payment on
-    /// one that never sent is another's). A paid invoice whose answer lists no payments cannot
-    /// tell; one paid without any `wallet` payment was paid otherwise; one with wallet payments
-    /// of which none matches is not taken for ours ([`WalletRead::Unmatched`]).
-    async fn wallet_pay_read(&self, e: &Entry, sent: Window) -> Result<WalletRead, DeskError> {
+    /// one that never sent is another's), made at or after that send (`sent_at`, Unix ms: the
+    /// payment's `at`, less [`WALLET_CLOCK_SKEW`]; one made before is another desk's or a
+    /// clerk's). A paid invoice whose answer lists no payments cannot tell; one paid without any
+    /// `wallet` payment was paid otherwise; one with wallet payments of which none matches is
+    /// not taken for ours ([`WalletRead::Unmatched`]); one whose match the gateway lists without
+    /// a readable time cannot be placed ([`WalletRead::Undated`]).
+    async fn wallet_pay_read(&self, e: &Entry, sent: Window, sent_at: Option<i64>) -> Result<WalletRead, DeskError> {
         let no = u64::try_from(e.invoice_no).map_err(DeskError::internal)?;
         let inv = match self.gateway.invoice(no).await {
             Ok(inv) => inv,
@@ -32,21 +58,57 @@ impl Engine<'_> {
                 inv.status.as_str()
             )));
         };
-        let wallet: Vec<&gateway::InvoicePayment> =
+        let wallet: Vec<&InvoicePayment> =
             list.iter().filter(|p| p.method.trim().eq_ignore_ascii_case("wallet")).collect();
         if inv.status != gateway::InvoiceStatus::Paid || wallet.is_empty() || sent == Window::NeverSent {
             return Ok(WalletRead::PaidOtherwise(inv.status));
         }
         let outstanding = money_of(&e.outstanding, &e.currency)?;
-        if wallet.iter().any(|p| p.amount == outstanding) {
-            return Ok(WalletRead::Ours(outstanding));
+        let whole: Vec<&InvoicePayment> = wallet.iter().copied().filter(|p| p.amount == outstanding).collect();
+        if whole.is_empty() {
+            let theirs: Vec<String> = wallet.iter().map(|p| format!("{} ({})", p.amount, p.payment_id)).collect();
+            return Ok(WalletRead::Unmatched(format!(
+                "the invoice is paid, from the customer's wallet by {} and not by a payment of the whole {outstanding} this \
+                 attempt sent; Capture Desk cannot tell whether its wallet payment went through: check the customer's \
+                 wallet history at the gateway",
+                theirs.join(", ")
+            )));
         }
-        let theirs: Vec<String> = wallet.iter().map(|p| format!("{} ({})", p.amount, p.payment_id)).collect();
+        let sent_time = sent_at.and_then(DateTime::from_timestamp_millis);
+        let since = sent_time.and_then(|t| chrono::Duration::from_std(WALLET_CLOCK_SKEW).ok().map(|skew| t - skew));
+        if let Some(since) = since {
+            if whole.iter().any(|p| p.at.is_some_and(|at| at >= since)) {
+                return Ok(WalletRead::Ours(outstanding));
+            }
+        }
+        let sent_words = sent_time.map_or_else(|| "(its time is not journaled)".to_owned(), crate::time::text);
+        let undated: Vec<&str> =
+            whole.iter().filter(|p| p.at.is_none() || since.is_none()).map(|p| p.payment_id.as_str()).collect();
+        if !undated.is_empty() {
+            return Ok(WalletRead::Undated(
+                outstanding,
+                format!(
+                    "taken for this attempt's wallet payment by method and amount alone: the gateway lists the wallet \
+                     payment of the whole {outstanding} ({}) without a time (or one that does not read), so it cannot \
+                     be told from one made before this attempt sent its own at {sent_words}; either way the invoice is \
+                     paid once from the wallet. If another desk or a clerk paid it, this attempt's payment was refused: \
+                     the customer's wallet history at the gateway tells",
+                    undated.join(", ")
+                ),
+            ));
+        }
+        let earlier: Vec<String> = whole
+            .iter()
+            .map(|p| format!("{} ({}) at {}", p.amount, p.payment_id, p.at.map(crate::time::text).unwrap_or_default()))
+            .collect();
         Ok(WalletRead::Unmatched(format!(
-            "the invoice is paid, from the customer's wallet by {} and not by a payment of the whole {outstanding} this \
-             attempt sent; Capture Desk cannot tell whether its wallet payment went through: check the customer's \
+            "the invoice is paid, from the customer's wallet by {}, before this attempt sent its wallet payment of the \
+             whole {outstanding} at {sent_words} (by the gateway's clock and this computer's, allowing {} s between \
+             them): that payment is not this attempt's (another desk, a clerk at the gateway or an earlier attempt \
+             made it). Capture Desk cannot tell whether its own wallet payment went through: check the customer's \
              wallet history at the gateway",
-            theirs.join(", ")
+            earlier.join(", "),
+            WALLET_CLOCK_SKEW.as_secs()
         )))
     }
 
@@ -54,10 +116,12 @@ impl Engine<'_> {
         if resumed {
             // A payment that may still be in flight (no answer, within the window) can land
             // after this read: until it cannot, only finding it decides (in_flight.rs).
+            // A match that cannot be placed in time waits like one that is not ours.
             let window = in_flight::window(self.pool, e).await?;
-            match self.wallet_pay_read(e, window).await? {
+            let sent_at = sent_at(self.pool, e).await?;
+            match self.wallet_pay_read(e, window, sent_at).await? {
                 WalletRead::Unknown(why) => return self.wait(e, &why).await,
-                WalletRead::Ours(amount) => return self.wallet_paid(e, amount).await,
+                WalletRead::Ours(amount) => return self.wallet_paid(e, amount, None).await,
                 read => {
                     if let Some(remaining) = window.open() {
                         return self.wait(e, &in_flight::waiting_words("wallet payment", remaining)).await;
@@ -65,6 +129,7 @@ impl Engine<'_> {
                     match read {
                         WalletRead::PaidOtherwise(status) => return self.wallet_paid_otherwise(e, status).await,
                         WalletRead::Unmatched(why) => return self.attention(e, why).await,
+                        WalletRead::Undated(amount, note) => return self.wallet_paid(e, amount, Some(note)).await,
                         WalletRead::Outstanding | WalletRead::Unknown(_) | WalletRead::Ours(_) => {}
                     }
                 }
@@ -85,7 +150,7 @@ impl Engine<'_> {
             Ok(paid) => {
                 let outstanding = money_of(&e.outstanding, &e.currency)?;
                 let amount = Money::new(paid.amount, currency).ok().filter(|m| !m.is_zero()).unwrap_or(outstanding);
-                self.wallet_paid(e, amount).await
+                self.wallet_paid(e, amount, None).await
             }
             Err(err)
                 if err.is_transient() || err.is_offline() || matches!(err, GatewayError::InvalidResponse { .. }) =>
@@ -94,11 +159,12 @@ impl Engine<'_> {
             }
             // A refusal may follow a payment that went through (an undocumented error after the
             // gateway acted, or an earlier send whose answer was lost): the invoice decides.
-            Err(err) => match self.wallet_pay_read(e, Window::Closed).await? {
+            Err(err) => match self.wallet_pay_read(e, Window::Closed, Some(sent_at)).await? {
                 WalletRead::Unknown(why) => {
                     self.wait(e, &format!("{}: {}; then {why}", err.code(), err.detail())).await
                 }
-                WalletRead::Ours(amount) => self.wallet_paid(e, amount).await,
+                WalletRead::Ours(amount) => self.wallet_paid(e, amount, None).await,
+                WalletRead::Undated(amount, note) => self.wallet_paid(e, amount, Some(note)).await,
                 WalletRead::PaidOtherwise(status) => self.wallet_paid_otherwise(e, status).await,
                 WalletRead::Unmatched(why) => {
                     e.last_error = Some(format!("{}: {}", err.code(), err.detail()));
@@ -112,8 +178,13 @@ impl Engine<'_> {
         }
     }
 
-    async fn wallet_paid(&self, e: &mut Entry, amount: Money) -> Result<Flow, DeskError> {
+    /// Finalized by our wallet payment; `note`: how it was told ours, when not for certain.
+    async fn wallet_paid(&self, e: &mut Entry, amount: Money, note: Option<String>) -> Result<Flow, DeskError> {
         record_wallet_payment(e, amount);
+        if let Some(note) = note {
+            tracing::warn!(journal = e.id, invoice = e.invoice_no, "{note}");
+            e.reason = Some(note);
+        }
         e.last_error = None;
         self.to(e, State::Finalized).await?;
         Ok(Flow::Continue)
@@ -134,6 +205,9 @@ enum WalletRead {
     Outstanding,
     /// Paid by a wallet payment that matches ours, of this amount in the invoice's currency.
     Ours(Money),
+    /// Paid by a wallet payment that matches ours but for its time, which the gateway did not
+    /// give (or not readably): ours once our payment cannot land any more (the note says so).
+    Undated(Money, String),
     /// Paid, with wallet payments of which none matches ours (why, for a clerk).
     Unmatched(String),
     /// Settled otherwise (another payment, or cancelled).
