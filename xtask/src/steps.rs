@@ -51,22 +51,14 @@ pub(crate) fn build_ui() -> Result {
 }
 
 /// The app and the binaries its end-to-end tests and benchmarks start beside it.
+/// The packages `cargo xtask test` builds and tests with cargo (the end-to-end crate, which
+/// brings its own WebDriver client, is built and run on its own, under Xvfb).
+const WORKSPACE: [&str; 3] = ["--workspace", "--exclude", "desk-e2e"];
+
+/// The app, the sandbox and `desk`: every binary of the workspace, its features unified as
+/// in `cargo xtask test`'s other builds.
 pub(crate) fn build_app() -> Result {
-    cmd(cargo().args([
-        "build",
-        "-p",
-        "capture-desk",
-        "--bin",
-        "capture-desk",
-        "-p",
-        "sandbox",
-        "--bin",
-        "desk-sandbox",
-        "-p",
-        "cli",
-        "--bin",
-        "desk",
-    ]))
+    cmd(cargo().args(["build"]).args(WORKSPACE).arg("--bins"))
 }
 
 fn app_binary() -> PathBuf {
@@ -159,15 +151,25 @@ pub fn test() -> Result {
     step("svelte-check", &mut || npm(&["run", "check"]))?;
     step("ui logic (vitest)", &mut || npm(&["run", "test:unit"]))?;
     step("clippy", &mut || cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])))?;
-    step("rust tests", &mut || cmd(cargo().args(["test", "--workspace", "--exclude", "desk-e2e"])))?;
+    // One build of every binary (the app's among them) and test binary: cargo overlaps the link
+    // of one with the compile of another, where building them step by step leaves a core idle.
+    // Every build here selects the same packages (`WORKSPACE`), so that features unify alike and
+    // no step rebuilds what another built with other features.
+    step("build (binaries and tests)", &mut || {
+        cmd(cargo().args(["build"]).args(WORKSPACE).args(["--bins", "--tests"]))
+    })?;
+    // The tests wait on sandboxes and child processes far more than they compute: three at a
+    // time per test binary on this 2-core machine.
+    step("rust tests", &mut || cmd(cargo().args(["test"]).args(WORKSPACE).args(["--", "--test-threads=3"])))?;
     step("keyring (private Secret Service)", &mut keyring)?;
     step("bindings up to date", &mut bindings_unchanged)?;
     step("ui tests (chromium)", &mut || {
         cmd(Command::new("node").args(["--test", "--test-concurrency=1", "tests/"]).current_dir(root().join("ui")))
     })?;
     step("app build", &mut build_app)?;
+    // A seed mostly waits (leases, windows, its desks' runs): the six run side by side.
     step("chaos (seeds 1-6, real kills)", &mut || {
-        let args = ["--seeds", "6", "--from", "1", "--jobs", "2", "--no-build"];
+        let args = ["--seeds", "6", "--from", "1", "--jobs", "6", "--no-build"];
         crate::chaos::run(&args.map(String::from))
     })?;
     step("end-to-end (real app, Xvfb)", &mut e2e)?;
