@@ -1,7 +1,7 @@
 //! HTTP: the OAuth token cache, idempotent POSTs, retries with back-off.
 
 use crate::error::parse_api_error;
-use crate::types::AuthorizationCaptureRequest;
+use crate::sent::RETRY_AFTER_CAP;
 use crate::wire::{AuthorizationWire, CaptureWire, OrderWire, RefundWire};
 use crate::{Authorization, Capture, Order, PaypalError, Refund};
 use chrono::Utc;
@@ -104,7 +104,7 @@ impl fmt::Debug for PaypalClient {
     }
 }
 
-enum Method {
+pub(crate) enum Method {
     Get,
     Post(RequestId, serde_json::Value),
 }
@@ -219,16 +219,6 @@ impl PaypalClient {
             .typed()
     }
 
-    /// Captures an approved order (intent CAPTURE).
-    pub async fn capture_order(&self, id: &str, request_id: &RequestId) -> Result<Order, PaypalError> {
-        let span = tracing::info_span!("paypal.capture_order", order_id = id, request_id = request_id.as_str());
-        let path = format!("/v2/checkout/orders/{}/capture", path_id(id)?);
-        self.call::<OrderWire>(&path, Method::Post(request_id.clone(), serde_json::json!({})))
-            .instrument(span)
-            .await?
-            .typed()
-    }
-
     /// Turns an approved order (intent AUTHORIZE) into an authorization.
     pub async fn authorize_order(&self, id: &str, request_id: &RequestId) -> Result<Order, PaypalError> {
         let span = tracing::info_span!("paypal.authorize_order", order_id = id, request_id = request_id.as_str());
@@ -245,29 +235,6 @@ impl PaypalClient {
             .instrument(span)
             .await?
             .typed()
-    }
-
-    /// Captures an authorization (all of it, or `amount`), optionally as the final capture.
-    pub async fn capture_authorization(
-        &self,
-        id: &str,
-        req: &AuthorizationCaptureRequest,
-        request_id: &RequestId,
-    ) -> Result<Capture, PaypalError> {
-        let span = tracing::info_span!(
-            "paypal.capture_authorization",
-            authorization_id = id,
-            request_id = request_id.as_str()
-        );
-        let mut body = serde_json::json!({ "final_capture": req.final_capture });
-        if let Some(a) = &req.amount {
-            body["amount"] = amount_json(a)?;
-        }
-        if let Some(i) = &req.invoice_id {
-            body["invoice_id"] = serde_json::json!(i);
-        }
-        let path = format!("/v2/payments/authorizations/{}/capture", path_id(id)?);
-        self.call::<CaptureWire>(&path, Method::Post(request_id.clone(), body)).instrument(span).await?.typed()
     }
 
     pub async fn void_authorization(&self, id: &str, request_id: &RequestId) -> Result<Authorization, PaypalError> {
@@ -331,11 +298,22 @@ impl PaypalClient {
 
     /// One API call with retries (same request id) and one token refresh on a 401.
     async fn call<T: DeserializeOwned>(&self, path: &str, method: Method) -> Result<T, PaypalError> {
+        self.call_counted(path, method).await.0
+    }
+
+    /// [`PaypalClient::call`], and how many tries may have left (see [`Sent::sends`]; the
+    /// client's whole budget for them is [`crate::post_budget`]).
+    pub(crate) async fn call_counted<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        method: Method,
+    ) -> (Result<T, PaypalError>, u32) {
         let mut attempt = 0u32;
+        let mut sends = 0u32;
         let mut refreshed = false;
         loop {
             attempt += 1;
-            match self.call_once::<T>(path, &method).await {
+            match self.call_once::<T>(path, &method, &mut sends).await {
                 Err(PaypalError::Unauthorized(api)) if !refreshed => {
                     tracing::info!(debug_id = ?api.debug_id, "PayPal refused the token; refreshing it once");
                     refreshed = true;
@@ -347,24 +325,30 @@ impl PaypalClient {
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) => {
-                    tracing::warn!(code = e.code(), detail = %e.detail(), path, "PayPal call failed");
-                    return Err(e);
+                    tracing::warn!(code = e.code(), detail = %e.detail(), path, sends, "PayPal call failed");
+                    return (Err(e), sends);
                 }
-                ok => return ok,
+                ok => return (ok, sends),
             }
         }
     }
 
     fn backoff(&self, attempt: u32, e: &PaypalError) -> Duration {
         if let PaypalError::RateLimited { retry_after: Some(d), .. } = e {
-            return (*d).min(Duration::from_secs(60));
+            return (*d).min(RETRY_AFTER_CAP);
         }
         let exp = self.options.backoff_base.saturating_mul(1u32 << (attempt - 1).min(10));
         let jitter_ms = u64::from(Utc::now().timestamp_subsec_millis()) % (exp.as_millis() as u64 / 4 + 1);
         (exp + Duration::from_millis(jitter_ms)).min(self.options.backoff_max)
     }
 
-    async fn call_once<T: DeserializeOwned>(&self, path: &str, method: &Method) -> Result<T, PaypalError> {
+    /// One try; `sends` counts it once its request is handed to the network.
+    async fn call_once<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        method: &Method,
+        sends: &mut u32,
+    ) -> Result<T, PaypalError> {
         let token = self.access_token().await?;
         let url = format!("{}{}", self.base, path);
         let mut request = match method {
@@ -381,6 +365,7 @@ impl PaypalClient {
             request = request.header("PayPal-Mock-Response", mock);
         }
         self.pace.admit().await;
+        *sends += 1;
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let retry_after = response
@@ -391,7 +376,7 @@ impl PaypalClient {
             .map(Duration::from_secs);
         if status == 429 {
             // the service's limit is everyone's: hold every request back, not only this one's retry
-            self.pace.hold_off(retry_after.unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(60)));
+            self.pace.hold_off(retry_after.unwrap_or(Duration::from_secs(1)).min(RETRY_AFTER_CAP));
         }
         let body = read_limited(response, self.options.max_body_bytes).await?;
         if !(200..300).contains(&status) {
@@ -403,13 +388,13 @@ impl PaypalClient {
 }
 
 /// PayPal's `money`, with PayPal's digits; an amount finer than those is never sent (nor rounded).
-fn amount_json(m: &Money) -> Result<serde_json::Value, PaypalError> {
+pub(crate) fn amount_json(m: &Money) -> Result<serde_json::Value, PaypalError> {
     let value = m.paypal_value().map_err(|e| PaypalError::NotSent { detail: e.to_string() })?;
     Ok(serde_json::json!({ "currency_code": m.currency().code(), "value": value }))
 }
 
 /// Ids go into URL paths: only PayPal's id alphabet.
-fn path_id(id: &str) -> Result<&str, PaypalError> {
+pub(crate) fn path_id(id: &str) -> Result<&str, PaypalError> {
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(PaypalError::NotSent { detail: format!("{id:?} is not a PayPal id") });
     }

@@ -19,12 +19,14 @@
 mod client;
 mod error;
 mod refusals;
+mod sent;
 mod types;
 mod wire;
 
 pub use client::{ClientOptions, ClientSecret, PaypalClient, RequestId};
 pub use error::{ApiError, PaypalError};
 pub use refusals::{proves_nothing_captured, refusal_proof, CaptureCall, RefusalProof};
+pub use sent::{post_budget, Sent};
 pub use types::{
     Authorization, AuthorizationCaptureRequest, AuthorizationStatus, Capture, CaptureStatus, Link, Order, OrderStatus,
     Parent, PurchaseUnit, Refund, RelatedIds,
