@@ -77,7 +77,9 @@ pub(crate) fn run_args(id: i64, p: &BatchPlan) -> Vec<String> {
 
 /// A batch made, preflighted and approved: its id and its invoices.
 pub(crate) struct Made {
-    pub(crate) id: i64,
+    /// `None`: preflight found nothing ready, so there is nothing to approve or run (both
+    /// approvals were refused as such); the desk captures the invoices one by one instead.
+    pub(crate) id: Option<i64>,
     pub(crate) invoices: Vec<u64>,
     /// What the harness saw that is worth a note (verdicts that are not `ready`).
     pub(crate) note: Option<String>,
@@ -129,6 +131,21 @@ pub(crate) fn make(desk: &Desk, seed: u64, from_filter: bool, invoices: &[u64]) 
         vec!["batch".into(), "preflight".into(), id.to_string(), "--rate".into(), "200".into(), "--json".into()];
     let view = ok_json(desk, &preflight, &as_a)?;
     let approve: Vec<String> = vec!["batch".into(), "approve".into(), id.to_string(), "--json".into()];
+    if ready(&view) == 0 {
+        // nothing to approve: refused as bad input (exit 2), whoever asks
+        for env in [&as_a, &as_b] {
+            let run = desk.run_with(&approve, None, env)?;
+            if run.ended != Ended::Exited(2) {
+                return Err(format!(
+                    "desk {}: `desk batch approve {id}` of a batch with nothing ready: {}, not refused",
+                    desk.name,
+                    describe(&run.ended)
+                )
+                .into());
+            }
+        }
+        return Ok(Made { id: None, invoices: items, note: not_ready(desk, id, &view), four_eyes_broken: None });
+    }
     let own = desk.run_with(&approve, None, &as_a)?;
     let four_eyes_broken = (own.ended == Ended::Exited(0)).then(|| {
         format!(
@@ -139,7 +156,17 @@ pub(crate) fn make(desk: &Desk, seed: u64, from_filter: bool, invoices: &[u64]) 
     if four_eyes_broken.is_none() {
         ok_json(desk, &approve, &as_b)?;
     }
-    Ok(Made { id, invoices: items, note: not_ready(desk, id, &view), four_eyes_broken })
+    Ok(Made { id: Some(id), invoices: items, note: not_ready(desk, id, &view), four_eyes_broken })
+}
+
+/// How many items a preflight's view says are `ready`.
+fn ready(view: &serde_json::Value) -> usize {
+    let items = view.get("items").and_then(serde_json::Value::as_array);
+    items
+        .into_iter()
+        .flatten()
+        .filter(|i| i.get("verdict").and_then(serde_json::Value::as_str) == Some("ready"))
+        .count()
 }
 
 /// The verdicts of a preflight that are not `ready` (those items end `excluded`).

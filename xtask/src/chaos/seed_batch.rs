@@ -32,9 +32,11 @@ impl Run<'_> {
                 self.violations.push(Violation { rule: Rule::FourEyes, message: broken });
             }
             asked[i] = made.invoices;
-            ids[i] = Some(made.id);
-            self.stats.batch_desks += 1;
-            self.stats.batch_items += asked[i].len() as u64;
+            ids[i] = made.id;
+            if made.id.is_some() {
+                self.stats.batch_desks += 1;
+                self.stats.batch_items += asked[i].len() as u64;
+            }
         }
         Ok(ids)
     }
