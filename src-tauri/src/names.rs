@@ -24,6 +24,8 @@ macro_rules! for_each_command {
             recover_captures,
             get_settings,
             save_settings,
+            get_batch_settings,
+            save_batch_settings,
             set_credential,
             clear_credential,
             test_connection,

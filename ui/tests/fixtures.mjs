@@ -4,6 +4,7 @@
 // renamed or retyped field in Rust fails the check here instead of passing a stale fixture.
 // Every piece of backend data the view tests use comes from this module.
 
+/** @typedef {import("../src/lib/bindings/BatchSettings").BatchSettings} BatchSettings */
 /** @typedef {import("../src/lib/bindings/AuditEntry").AuditEntry} AuditEntry */
 /** @typedef {import("../src/lib/bindings/AuditFacets").AuditFacets} AuditFacets */
 /** @typedef {import("../src/lib/bindings/CapturePreview").CapturePreview} CapturePreview */
@@ -86,6 +87,8 @@ export const DEFAULTS = {
   audit_facets: { staff: [], actions: [] },
   /** @type {AuditEntry[]} */
   audit_query: [],
+  /** @type {BatchSettings} */
+  get_batch_settings: { rate: "20", concurrency: 4 },
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,12 @@
 //! The environment choice, the staff name and the `ui.*` preferences belong to the machine. The
 //! connection settings (gateway URL, PayPal URL, PayPal client id) belong to their environment:
 //! they are kept under its own keys (`sandbox.gateway_url`), so the settings of one environment
-//! are never used in another, and `DESK_ENV=live` uses live's.
+//! are never used in another, and `DESK_ENV=live` uses live's. The batch pace (`batch.*`,
+//! [`batch`]) belongs to the machine too.
+
+pub mod batch;
+
+pub use batch::{BatchPaceSetting, BatchSettings};
 
 use crate::DeskError;
 use serde::{Deserialize, Serialize};

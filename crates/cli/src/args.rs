@@ -222,10 +222,11 @@ pub enum BatchCommand {
     /// verdict (moves nothing; voids an approval). Progress goes to stderr.
     Preflight {
         id: i64,
-        /// How many items are read at once (default 4).
+        /// How many items are read at once (default: the batch settings, 4 unless changed).
         #[arg(long)]
         concurrency: Option<usize>,
-        /// Requests a second to the gateway and PayPal together (default 20).
+        /// Requests a second to the gateway and PayPal together (default: the batch settings, 20
+        /// unless changed).
         #[arg(long, value_name = "R")]
         rate: Option<String>,
         #[arg(long)]
@@ -237,10 +238,10 @@ pub enum BatchCommand {
     Run {
         id: i64,
         /// Requests a second to the gateway and PayPal together, retries and token requests
-        /// included (default 20).
+        /// included (default: the batch settings, 20 unless changed).
         #[arg(long, value_name = "R")]
         rate: Option<String>,
-        /// How many items run at once (default 4).
+        /// How many items run at once (default: the batch settings, 4 unless changed).
         #[arg(long)]
         concurrency: Option<usize>,
         #[arg(long)]

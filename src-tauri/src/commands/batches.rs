@@ -55,7 +55,7 @@ pub async fn batch_include(session: State<'_, Session>, id: i64, invoices: Vec<i
     desk.batch_include(&staff, id, &invoices).await
 }
 
-/// Preflights batch `id`; its progress travels on `on_progress`, this call's own channel.
+/// Preflights batch `id` at the machine's batch settings; its progress travels on `on_progress`, this call's own channel.
 #[tauri::command]
 pub async fn batch_preflight(
     session: State<'_, Session>,
@@ -84,7 +84,8 @@ pub async fn batch_cancel(session: State<'_, Session>, id: i64) -> Result<BatchV
     desk.batch_cancel(&staff, id).await
 }
 
-/// Runs (or resumes) approved batch `id` at the default rate and concurrency; the run's
+/// Runs (or resumes) approved batch `id` at the machine's batch settings (rate and
+/// concurrency, [`billing::settings::BatchSettings`]); the run's
 /// progress (at most ten a second, the engine throttles it) travels on `on_progress`. Answers
 /// the batch as the run left it (completed, paused, cancelled, or with items still pending).
 #[tauri::command]

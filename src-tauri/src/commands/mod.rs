@@ -9,6 +9,7 @@ use billing::capture::{CapturePreview, CaptureResult};
 use billing::desk::ConnectionReport;
 use billing::detail::{InvoiceDetail, InvoiceLive};
 use billing::session::{CredentialKind, Session, SettingsView};
+use billing::settings::BatchSettings;
 use billing::{CurrencyTotal, DeskError, DeskStatus, InvoicePage, ListRequest, Settings, SyncProgress, SyncReport};
 use tauri::{AppHandle, Emitter, Manager, State};
 
@@ -99,6 +100,22 @@ pub async fn save_settings(
     confirmation: Option<String>,
 ) -> Result<SettingsView, DeskError> {
     session.save_settings(settings, confirmation.as_deref()).await
+}
+
+/// The machine's batch settings (rate and concurrency of a batch's preflight and run).
+#[tauri::command]
+pub async fn get_batch_settings(session: State<'_, Session>) -> Result<BatchSettings, DeskError> {
+    BatchSettings::load(session.desk().await?.machine_pool()).await
+}
+
+/// Checks and saves the batch settings (audited); the next preflight or run goes at them. The
+/// desk stays open: a batch running now keeps its pace.
+#[tauri::command]
+pub async fn save_batch_settings(
+    session: State<'_, Session>,
+    settings: BatchSettings,
+) -> Result<BatchSettings, DeskError> {
+    settings.save_for(&*session.desk().await?).await
 }
 
 /// Stores a credential in the keyring; the answer never contains it.

@@ -19,6 +19,7 @@ import type { AuditFacets } from "./bindings/AuditFacets";
 import type { ExportedFile } from "./bindings/ExportedFile";
 import type { SettingsView } from "./bindings/SettingsView";
 import type { Settings } from "./bindings/Settings";
+import type { BatchSettings } from "./bindings/BatchSettings";
 import type { CredentialKind } from "./bindings/CredentialKind";
 import type { ConnectionReport } from "./bindings/ConnectionReport";
 import type { Approval } from "./bindings/Approval";
@@ -63,6 +64,10 @@ export const backend = {
   getSettings: () => call<SettingsView>("get_settings"),
   saveSettings: (settings: Settings, confirmation: string | null) =>
     call<SettingsView>("save_settings", { settings, confirmation }),
+  /** The machine's batch rate and concurrency (every environment's preflight and run). */
+  getBatchSettings: () => call<BatchSettings>("get_batch_settings"),
+  /** Checked and saved by the desk (a refusal changes nothing); answers what was saved. */
+  saveBatchSettings: (settings: BatchSettings) => call<BatchSettings>("save_batch_settings", { settings }),
   /** The value goes to the keyring; the answer never contains it. */
   setCredential: (kind: CredentialKind, value: string) => call<SettingsView>("set_credential", { kind, value }),
   clearCredential: (kind: CredentialKind) => call<SettingsView>("clear_credential", { kind }),

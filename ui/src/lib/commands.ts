@@ -16,6 +16,8 @@ export const COMMANDS = [
   "recover_captures",
   "get_settings",
   "save_settings",
+  "get_batch_settings",
+  "save_batch_settings",
   "set_credential",
   "clear_credential",
   "test_connection",

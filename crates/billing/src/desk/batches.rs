@@ -7,6 +7,7 @@ use crate::batch::{
     self, four_eyes, Approval, BatchError, BatchReport, BatchSource, BatchSummary, BatchView, PreflightProgress,
     RunEnd, RunProgress,
 };
+use crate::settings::{BatchPaceSetting, BatchSettings};
 use crate::DeskError;
 use pace::Rate;
 use std::num::NonZeroU16;
@@ -17,8 +18,10 @@ pub const DEFAULT_BATCH_RATE: NonZeroU16 = match NonZeroU16::new(20) {
     None => NonZeroU16::MIN,
 };
 
-/// How a batch's reads or run go: its rate (requests a second over both services; default
-/// [`DEFAULT_BATCH_RATE`]) and how many items at once (default [`batch::DEFAULT_CONCURRENCY`]).
+/// How a batch's reads or run go, as a command asks (the CLI's `--rate` and `--concurrency`):
+/// its rate (requests a second over both services) and how many items at once. What is not
+/// given comes from the machine's batch settings ([`BatchSettings`]; by default
+/// [`DEFAULT_BATCH_RATE`] and [`batch::DEFAULT_CONCURRENCY`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BatchPace {
     pub rate: Option<Rate>,
@@ -29,14 +32,6 @@ impl BatchPace {
     /// `--rate` as typed.
     pub fn rate_of(text: &str) -> Result<Rate, DeskError> {
         Ok(Rate::parse(text).ok_or_else(|| BatchError::BadRate(text.to_owned()))?)
-    }
-
-    fn rate(&self) -> Rate {
-        self.rate.unwrap_or(Rate::whole(DEFAULT_BATCH_RATE))
-    }
-
-    fn concurrency(&self) -> usize {
-        self.concurrency.unwrap_or(batch::DEFAULT_CONCURRENCY)
     }
 }
 
@@ -67,6 +62,19 @@ impl Drop for OneRun {
 }
 
 impl Desk {
+    /// The pace a batch's preflight or run goes at: what `pace` gives, the rest from the
+    /// machine's batch settings (read only when needed, so flags for both work whatever is saved).
+    pub async fn batch_pace(&self, pace: BatchPace) -> Result<BatchPaceSetting, DeskError> {
+        if let BatchPace { rate: Some(rate), concurrency: Some(concurrency) } = pace {
+            return Ok(BatchPaceSetting { rate, concurrency });
+        }
+        let saved = BatchSettings::in_force(self.machine_pool()).await?;
+        Ok(BatchPaceSetting {
+            rate: pace.rate.unwrap_or(saved.rate),
+            concurrency: pace.concurrency.unwrap_or(saved.concurrency),
+        })
+    }
+
     /// Whether approving a batch needs a second person here: always in `live`; elsewhere unless
     /// `DESK_FOUR_EYES=0`.
     pub fn four_eyes(&self) -> Result<bool, DeskError> {
@@ -119,8 +127,8 @@ impl Desk {
     }
 
     /// Preflights batch `id` under `staff`'s name: every included item read again at the
-    /// gateway and PayPal and given a verdict, `concurrency` at a time (default
-    /// [`batch::DEFAULT_CONCURRENCY`]), telling `progress` each item done. Moves nothing; voids
+    /// gateway and PayPal and given a verdict, `concurrency` at a time (see [`Desk::batch_pace`]),
+    /// telling `progress` each item done. Moves nothing; voids
     /// an approval.
     pub async fn batch_preflight(
         &self,
@@ -129,9 +137,10 @@ impl Desk {
         pace: BatchPace,
         progress: &(dyn Fn(PreflightProgress) + Send + Sync),
     ) -> Result<BatchView, DeskError> {
+        let pace = self.batch_pace(pace).await?;
         let engine = self.engine(None)?;
-        let options = PreflightOptions { concurrency: pace.concurrency(), progress };
-        let _paced = self.pace().limit(pace.rate());
+        let options = PreflightOptions { concurrency: pace.concurrency, progress };
+        let _paced = self.pace().limit(pace.rate);
         preflight::preflight(&engine, id, staff, &options).await?;
         self.batch(id).await
     }
@@ -149,17 +158,17 @@ impl Desk {
         progress: &(dyn Fn(RunProgress) + Send + Sync),
     ) -> Result<RunEnd, DeskError> {
         let _one = OneRun::take(self.database_path(), id)?;
+        let pace = self.batch_pace(pace).await?;
         let mut engine = self.engine(None)?;
         engine.staff = staff;
-        let rate = pace.rate();
-        let _paced = self.pace().limit(rate);
+        let _paced = self.pace().limit(pace.rate);
         // the end of a run waits for items left waiting out a send still in flight
         let settle_for = crate::capture::in_flight_window() + std::time::Duration::from_secs(5);
-        batch::run::run(&engine, id, &rate.to_string(), pace.concurrency(), settle_for, progress).await
+        batch::run::run(&engine, id, &pace.rate.to_string(), pace.concurrency, settle_for, progress).await
     }
 
     /// Continues every batch a run was working on when the desk stopped (a crash, a kill, the
-    /// app closed mid-run), each under the name that ran it, at the default pace; what each
+    /// app closed mid-run), each under the name that ran it, at the machine's batch settings; what each
     /// run came to. Paused batches stay paused.
     pub async fn resume_batches(
         &self,
