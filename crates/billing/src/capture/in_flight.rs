@@ -14,11 +14,20 @@
 //! * [`mark_answered`]: an answer that ends the request (any HTTP answer but a proxy's 502/504:
 //!   [`gateway_answered`]) sets `sent_answered = 1`. The next state change clears both.
 //! * [`window`]: a send neither answered nor older than the client's whole budget for the
-//!   request plus [`MARGIN`] ([`gateway_window`]) is **open**. A resume that finds its payment at
-//!   the gateway goes on at once (finalized); one that does not find it waits while the window is
-//!   open (the attempt stays `*_sent`, `Flow::Wait`; a later run, `desk recover` or the app's
-//!   recovery, finishes it once the window has passed), never sending again nor concluding "not
-//!   ours" before.
+//!   request plus [`MARGIN`] ([`gateway_window`], [`paypal_window`]) is **open**. A resume that
+//!   finds its payment at the gateway goes on at once (finalized); one that does not find it
+//!   waits while the window is open (the attempt stays `*_sent`, `Flow::Wait`; a later run,
+//!   `desk recover` or the app's recovery, finishes it once the window has passed), never
+//!   sending again nor concluding "not ours" before.
+//! * A state sent again (the PayPal capture is resent on resume with the same
+//!   `PayPal-Request-Id`) keeps its earlier send in the journal (migration 0009): [`mark_sent`]
+//!   folds an earlier send that had no answer into `sent_open_until` (its `sent_at` + the
+//!   window), and [`window`] stays open until then too. An answer to the later send may be a
+//!   replay's, which says nothing of the earlier request still being worked on: a PayPal
+//!   decline of a capturable order or authorization that lists no capture of ours ends the
+//!   attempt `rejected` only once no earlier send can land (`paypal_steps.rs`); until then it
+//!   waits like a resume here. The PayPal client's own retries within one call count as such
+//!   an earlier send ([`paypal::Sent::sends`]).
 //!
 //! GATEWAY-API.md promises no deduplication of a finalization by `paymentId` (nor of a wallet
 //! payment, which carries no id of ours at all): a second finalization is refused as "Bad
@@ -27,11 +36,13 @@
 //! wait is therefore the only protection, and it is kept even where the gateway would refuse.
 //!
 //! The clock is the wall clock (`sent_at` is read by other processes after a crash, and
-//! processes share no monotonic clock). A clock set back makes the window longer (safe); a
-//! clock set forward by more than the window would close it early: the margin is generous for
-//! that reason, and NTP slews rather than jumps in normal operation.
+//! processes share no monotonic clock). A clock set back is noticed by [`window`] (a `sent_at`
+//! after now) and journaled once: the send is taken as sent now, so the window runs its whole
+//! length once from then and closes (never open as long as the clock went back); a clock set
+//! forward by more than the window would close it early: the margin is generous for that
+//! reason, and NTP slews rather than jumps in normal operation.
 
-use super::journal::Entry;
+use super::journal::{Entry, State};
 use super::lease::{now_ms, ttl_ms};
 use crate::{DeskError, ErrorCode};
 use gateway::GatewayError;
@@ -54,6 +65,29 @@ pub fn window_length() -> Duration {
     gateway_window(&gateway::ClientOptions::default())
 }
 
+/// How long after it was sent a PayPal capture may still land: the PayPal client retries it
+/// (same request id) within its whole budget for one POST ([`paypal::post_budget`]), plus
+/// [`MARGIN`].
+pub fn paypal_window(o: &paypal::ClientOptions) -> Duration {
+    paypal::post_budget(o) + MARGIN
+}
+
+/// The window of a send from `state`, for the desk's clients (`desk/open.rs` builds both with
+/// the defaults).
+pub(crate) fn window_of(state: State) -> Duration {
+    match state {
+        State::PaypalCaptureSent => paypal_window(&paypal::ClientOptions::default()),
+        _ => window_length(),
+    }
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A `sent_at` this far after now is a clock set back, not two processes' clocks disagreeing.
+const SET_BACK: Duration = Duration::from_secs(1);
+
 /// Whether a send of this state may still be in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Window {
@@ -75,23 +109,63 @@ impl Window {
     }
 }
 
-/// Where the latest send of `e`'s current state stands.
+/// Where the sends of `e`'s current state stand: the latest one (unless answered) and any
+/// earlier one folded into `sent_open_until` ([`mark_sent`]); open while either may land.
 pub(crate) async fn window(pool: &SqlitePool, e: &Entry) -> Result<Window, DeskError> {
-    let row: Option<(Option<i64>, bool)> =
-        sqlx::query_as("SELECT sent_at, sent_answered FROM capture_journal WHERE id = ? AND state = ?")
-            .bind(e.id)
-            .bind(e.state().as_str())
-            .fetch_optional(pool)
-            .await?;
-    Ok(match row {
-        None | Some((None, _)) => Window::NeverSent,
-        Some((Some(_), true)) => Window::Closed,
-        Some((Some(sent_at), false)) => judge(sent_at, now_ms(), window_length()),
+    window_at(pool, e, now_ms()).await
+}
+
+/// [`window`], seen at `now` (Unix ms). A clock set back (`sent_at` after `now`) is journaled
+/// once: the send is taken as sent at `now` (and no earlier send as landing later than a whole
+/// window from `now`), in a conditional update of the row as read, so the window runs its
+/// whole length from `now` once and then closes.
+async fn window_at(pool: &SqlitePool, e: &Entry, now: i64) -> Result<Window, DeskError> {
+    let row: Option<(Option<i64>, bool, Option<i64>)> = sqlx::query_as(
+        "SELECT sent_at, sent_answered, sent_open_until FROM capture_journal WHERE id = ? AND state = ?",
+    )
+    .bind(e.id)
+    .bind(e.state().as_str())
+    .fetch_optional(pool)
+    .await?;
+    let Some((Some(mut sent_at), answered, mut open_until)) = row else {
+        return Ok(Window::NeverSent);
+    };
+    let length = window_of(e.state());
+    let latest = now.saturating_add(ms(length));
+    if sent_at > now.saturating_add(ms(SET_BACK)) || open_until.is_some_and(|u| u > latest.saturating_add(ms(SET_BACK)))
+    {
+        tracing::warn!(journal_id = e.id, sent_at, now, "the clock was set back: the send is taken as sent now");
+        sqlx::query(
+            "UPDATE capture_journal SET sent_at = MIN(sent_at, ?), sent_open_until = MIN(sent_open_until, ?)              WHERE id = ? AND state = ? AND sent_at = ? AND sent_open_until IS ?",
+        )
+        .bind(now)
+        .bind(latest)
+        .bind(e.id)
+        .bind(e.state().as_str())
+        .bind(sent_at)
+        .bind(open_until)
+        .execute(pool)
+        .await?;
+        sent_at = sent_at.min(now);
+        open_until = open_until.map(|u| u.min(latest));
+    }
+    let latest_send = if answered { Window::Closed } else { judge(sent_at, now, length) };
+    let earlier = match open_until {
+        Some(until) if until > now => {
+            Window::Open { remaining: Duration::from_millis(u64::try_from(until - now).unwrap_or(0)) }
+        }
+        _ => Window::Closed,
+    };
+    Ok(match (latest_send.open(), earlier.open()) {
+        (Some(a), Some(b)) => Window::Open { remaining: a.max(b) },
+        (Some(_), None) => latest_send,
+        (None, _) => earlier,
     })
 }
 
 /// The window of a send at `sent_at` (Unix ms), seen at `now`. A `now` before `sent_at` (the
-/// clock was set back) counts from `now`: the whole window is still open.
+/// clock was set back by less than [`SET_BACK`], or by another process's clock) counts from
+/// `now`: the whole window is still open. ([`window`] journals a larger set-back as a send now.)
 fn judge(sent_at: i64, now: i64, length: Duration) -> Window {
     let elapsed = Duration::from_millis(u64::try_from(now.saturating_sub(sent_at)).unwrap_or(0));
     match length.checked_sub(elapsed) {
@@ -118,10 +192,24 @@ pub(crate) fn waiting_words(what: &str, remaining: Duration) -> String {
     )
 }
 
+/// For the journal: why a PayPal decline of a capture that may have been sent before does not
+/// end the attempt yet.
+pub(crate) fn waiting_for_capture(decline: &str, remaining: Duration) -> String {
+    format!(
+        "{WAITING}: the capture was sent before with the same request id and had no answer; it may \
+         still be captured at PayPal, so PayPal's refusal of this send ({decline}) is not taken as \
+         \"nothing captured\" until it cannot ({} s from now): resume then (the same request is sent \
+         again)",
+        remaining.as_secs().max(1)
+    )
+}
+
 /// Just before a money-moving request leaves: confirms (renews) the run's entry lease and
 /// journals the send, in one transaction. `Err` (Conflict): this run holds the attempt no more,
 /// and must not send.
-/// The journaled send time (Unix ms) is returned: [`mark_answered`] names it.
+/// The journaled send time (Unix ms) is returned: [`mark_answered`] names it. An earlier send
+/// of the same state that had no answer is folded into `sent_open_until` (its `sent_at` + the
+/// state's window) in the same update (which reads the row as it was).
 pub(crate) async fn mark_sent(pool: &SqlitePool, e: &Entry, holder: Option<&str>) -> Result<i64, DeskError> {
     let Some(holder) = holder else {
         return Err(DeskError::internal(format!("journal {}: a send outside a run holding its entry", e.id)));
@@ -142,12 +230,17 @@ pub(crate) async fn mark_sent(pool: &SqlitePool, e: &Entry, holder: Option<&str>
         tx.rollback().await?;
         return Err(super::inflight::lost(e));
     }
-    let sent = sqlx::query("UPDATE capture_journal SET sent_at = ?, sent_answered = 0 WHERE id = ? AND state = ?")
-        .bind(now)
-        .bind(e.id)
-        .bind(e.state().as_str())
-        .execute(&mut *tx)
-        .await?;
+    let sent = sqlx::query(
+        "UPDATE capture_journal SET sent_open_until = CASE WHEN sent_at IS NOT NULL AND sent_answered = 0 \
+         THEN MAX(COALESCE(sent_open_until, 0), sent_at + ?) ELSE sent_open_until END, \
+         sent_at = ?, sent_answered = 0 WHERE id = ? AND state = ?",
+    )
+    .bind(ms(window_of(e.state())))
+    .bind(now)
+    .bind(e.id)
+    .bind(e.state().as_str())
+    .execute(&mut *tx)
+    .await?;
     if sent.rows_affected() != 1 {
         tx.rollback().await?;
         return Err(DeskError::new(
@@ -187,98 +280,5 @@ pub(crate) fn gateway_answered(err: &GatewayError) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_send_is_open_for_the_clients_whole_budget_and_the_margin() {
-        let o = gateway::ClientOptions::default();
-        let length = gateway_window(&o);
-        assert!(length >= o.timeout + o.connect_timeout + Duration::from_secs(30), "{length:?}");
-        assert_eq!(judge(1_000, 1_000, length), Window::Open { remaining: length });
-        assert_eq!(judge(1_000, 1_500, length), Window::Open { remaining: length - Duration::from_millis(500) });
-        let end = 1_000 + i64::try_from(length.as_millis()).expect("ms");
-        assert_eq!(judge(1_000, end, length), Window::Closed);
-        assert_eq!(judge(1_000, end + 1, length), Window::Closed);
-        // a clock set back: still open, the whole window
-        assert_eq!(judge(10_000, 1_000, length), Window::Open { remaining: length });
-    }
-
-    #[tokio::test]
-    async fn an_answer_marks_only_the_send_it_answers() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let pool = crate::store::open(dir.path()).await.expect("database");
-        let plan = crate::capture::journal::Plan {
-            invoice_no: 7,
-            intent: Some("CAPTURE"),
-            order_id: Some("ORDER1"),
-            authorization_id: None,
-            currency: "USD",
-            outstanding: "10.00",
-            staff: "t",
-            environment: crate::Environment::Sandbox,
-        };
-        let e = crate::capture::journal::plan(&pool, "desk", &plan).await.expect("planned");
-        // another run's later send is journaled at 2000; this run's answer was for its send at 1000
-        sqlx::query("UPDATE capture_journal SET sent_at = 2000, sent_answered = 0 WHERE id = ?")
-            .bind(e.id)
-            .execute(&pool)
-            .await
-            .expect("sent");
-        let answered = || async {
-            sqlx::query_scalar::<_, i64>("SELECT sent_answered FROM capture_journal WHERE id = ?")
-                .bind(e.id)
-                .fetch_one(&pool)
-                .await
-                .expect("row")
-        };
-        mark_answered(&pool, &e, 1000).await.expect("marked");
-        assert_eq!(answered().await, 0, "the later send stays in flight");
-        mark_answered(&pool, &e, 2000).await.expect("marked");
-        assert_eq!(answered().await, 1);
-    }
-
-    #[test]
-    fn a_result_waiting_out_a_send_is_told_by_its_journaled_reason() {
-        let r = |finished: bool, detail: Option<String>| super::super::CaptureResult {
-            journal_id: 1,
-            invoice_no: 1,
-            state: crate::capture::State::FinalizeSent,
-            finished,
-            message: String::new(),
-            capture_id: None,
-            paypal_amount: None,
-            wallet_amount: None,
-            wallet_currency: None,
-            currency: "USD".into(),
-            adopted: false,
-            detail,
-        };
-        assert!(waits_out_a_send(&r(false, Some(waiting_words("finalization", Duration::from_secs(9))))));
-        assert!(!waits_out_a_send(&r(false, Some("gateway unreachable".into()))));
-        assert!(!waits_out_a_send(&r(false, None)));
-        assert!(!waits_out_a_send(&r(true, Some(waiting_words("finalization", Duration::from_secs(9))))));
-    }
-
-    #[test]
-    fn only_an_answer_of_the_gateway_itself_ends_a_request() {
-        for err in [
-            GatewayError::Timeout,
-            GatewayError::Unreachable { detail: "x".into() },
-            GatewayError::Server { status: 502, message: "x".into() },
-            GatewayError::Server { status: 504, message: "x".into() },
-            GatewayError::Server { status: 503, message: "x".into() },
-            GatewayError::Server { status: 520, message: "x".into() },
-        ] {
-            assert!(!gateway_answered(&err), "{err:?}");
-        }
-        for err in [
-            GatewayError::Server { status: 500, message: "x".into() },
-            GatewayError::BadInvoice,
-            GatewayError::InvalidAmount,
-            GatewayError::InvalidResponse { detail: "x".into() },
-        ] {
-            assert!(gateway_answered(&err), "{err:?}");
-        }
-    }
-}
+#[path = "in_flight_tests.rs"]
+mod tests;

@@ -218,7 +218,8 @@ pub async fn transition(
 /// [`transition`] by a run that holds the entry lease as `holder`: in the same transaction, the
 /// row must still be in the state the run read **and** the run must still hold the attempt's
 /// unexpired entry lease (a run whose lease expired, perhaps taken over by another run, writes
-/// nothing: `Conflict`). A new state clears the journaled send (`sent_at`, `sent_answered`).
+/// nothing: `Conflict`). A new state clears the journaled send (`sent_at`, `sent_answered`,
+/// `sent_open_until`).
 pub(crate) async fn transition_as(
     pool: &SqlitePool,
     entry: &mut Entry,
@@ -258,7 +259,7 @@ pub(crate) async fn transition_as(
     let r = sqlx::query(
         "UPDATE capture_journal SET state = ?, path = ?, wallet_part_json = ?, wallet_currency = ?, wallet_amount = ?, exchange_rate = ?, \
          wallet_in_invoice_currency = ?, paypal_amount = ?, approved_amount = ?, capture_id = ?, capture_status = ?, adopted = ?, \
-         reason = ?, last_error = ?, attempts = ?, updated_at = ?, sent_at = NULL, sent_answered = 0 WHERE id = ? AND state = ?",
+         reason = ?, last_error = ?, attempts = ?, updated_at = ?, sent_at = NULL, sent_answered = 0, sent_open_until = NULL WHERE id = ? AND state = ?",
     )
     .bind(to.as_str())
     .bind(entry.path)

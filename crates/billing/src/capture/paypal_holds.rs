@@ -12,15 +12,24 @@
 //!   authorization can be captured and then voided); not captured yet (an approved order
 //!   listing only declined captures included: our request may still be capturing) → wait (the
 //!   next resume sends the same request id again); unreadable → wait.
+//! * A refusal of the capture (a decline, or the state now) with no capture of ours listed
+//!   ends the attempt `rejected`, except while an earlier send of the same request id may
+//!   still land (`in_flight.rs`: the client's own earlier tries, an earlier run's send without
+//!   an answer) and the order or authorization is still capturable: the refusal may be a
+//!   replay's, and the earlier request may capture after the read, so the attempt waits.
+//!   (An authorization PayPal says is expired, voided or denied is over for good, whatever
+//!   status it reads: PayPal's schema has no EXPIRED; no earlier send is waited for then.)
 //! * Among several captures, a live one (not declined or failed) is adopted before a declined
 //!   one, whatever the order PayPal lists them in; a declined capture adopted is never
 //!   finalized (verification rejects it).
 
 use super::engine::{money_of, Engine, Flow};
+use super::in_flight;
 use super::journal::{Entry, PaypalCaptureStatus, State};
 use crate::DeskError;
 use money::Money;
-use paypal::{AuthorizationStatus, Capture, CaptureStatus, Order, OrderStatus, PaypalError};
+use paypal::{Authorization, AuthorizationStatus, Capture, CaptureStatus, Order, OrderStatus, PaypalError};
+use std::time::Duration;
 
 /// How a capture relates to an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +183,7 @@ impl Engine<'_> {
                     status @ (AuthorizationStatus::Voided | AuthorizationStatus::Expired | AuthorizationStatus::Denied),
                 ) => {
                     let reason = format!("the PayPal authorization is {}; nothing was captured", status.words());
-                    self.reject_unless_listed(e, why, reason).await
+                    self.reject_unless_listed(e, why, reason, None).await
                 }
                 Some(AuthorizationStatus::Created) => {
                     self.wait(e, &format!("{why}; PayPal holds no capture of the authorization yet (the same request is sent again on resume)")).await
@@ -229,11 +238,18 @@ impl Engine<'_> {
     /// authorization can be captured and then voided; a capture of an authorization is listed
     /// under its order's payments too). A capture listed: adopted (and verified); none: rejected
     /// with `reason`; the order unreadable: wait.
+    ///
+    /// `open`: an earlier send of the same request may still land for this long (its answer
+    /// lost; PayPal's refusal may be a replay's). Then a state still capturable (an order
+    /// APPROVED; an authorization CREATED or PENDING) decides nothing: the earlier request may
+    /// capture after this read, so the attempt waits (`in_flight.rs`) and is rejected only by a
+    /// run after the window. A state that cannot be captured any more rejects as before.
     pub(super) async fn reject_unless_listed(
         &self,
         e: &mut Entry,
         why: &str,
         reason: String,
+        open: Option<Duration>,
     ) -> Result<Flow, DeskError> {
         let order = match self.read_order(e, why).await? {
             Ok(o) => o,
@@ -248,7 +264,7 @@ impl Engine<'_> {
         // (intent CAPTURE) COMPLETED; then the order is read again and the capture adopted (or,
         // still not shown, a clerk is told PayPal holds a capture it does not list), never
         // `rejected`.
-        if is_authorize(e) {
+        let capturable = if is_authorize(e) {
             let auth_id = e.authorization_id.clone().unwrap_or_default();
             match self.paypal.get_authorization(&auth_id).await {
                 Ok(a)
@@ -259,7 +275,9 @@ impl Engine<'_> {
                 {
                     return self.adopt(e, None).await
                 }
-                Ok(a) if a.status.is_some_and(|st| st != AuthorizationStatus::Unknown) => {}
+                Ok(Authorization { status: Some(st), .. }) if st != AuthorizationStatus::Unknown => {
+                    matches!(st, AuthorizationStatus::Created | AuthorizationStatus::Pending)
+                }
                 Ok(_) => {
                     return self
                         .wait(e, &format!("{why}; the authorization's answer has no status it can be read by"))
@@ -276,6 +294,12 @@ impl Engine<'_> {
         } else if matches!(order.status, None | Some(OrderStatus::Unknown)) {
             // an order whose state cannot be read tells nothing of a capture it does not list
             return self.wait(e, &format!("{why}; the order's status cannot be read from PayPal's answer")).await;
+        } else {
+            order.status == Some(OrderStatus::Approved)
+        };
+        if let (true, Some(remaining)) = (capturable, open) {
+            tracing::info!(why, ?remaining, "PayPal refused, but an earlier send may still capture: waiting");
+            return self.wait(e, &in_flight::waiting_for_capture(why, remaining)).await;
         }
         e.last_error = Some(why.chars().take(500).collect());
         self.reject(e, reason).await

@@ -3,6 +3,7 @@
 
 use super::engine::{money_of, Engine, Flow};
 use super::gateway_steps::AtGateway;
+use super::in_flight;
 use super::journal::{Entry, PaypalCaptureStatus, State};
 use super::paypal_holds::{is_authorize, live, other_invoice, paypal_detail, tie, Tie};
 use super::result::Step;
@@ -144,20 +145,22 @@ impl Engine<'_> {
         let order_id = e.order_id.clone().unwrap_or_default();
         let charge_total = money_of(e.paypal_amount.as_deref().unwrap_or("0"), &e.currency)?;
         self.check_before(Step::Capture, e.id)?;
-        self.sending(e).await?;
-        let (call, result) = match (is_authorize(e), e.authorization_id.clone()) {
+        let sent_at = self.sending(e).await?;
+        // how many times the request left: more than once, and its answer may be a replay's
+        let (call, result, sends) = match (is_authorize(e), e.authorization_id.clone()) {
             (true, Some(auth_id)) => {
                 let req = AuthorizationCaptureRequest {
                     amount: Some(charge_total),
                     invoice_id: Some(e.invoice_no.to_string()),
                     final_capture: true,
                 };
-                let answer = self.paypal.capture_authorization(&auth_id, &req, &request_id).await;
-                (CaptureCall::Authorization, answer.map(|c| Some(c).filter(|c| !matches!(tie(e, c), Tie::Other(_)))))
+                let sent = self.paypal.capture_authorization_sent(&auth_id, &req, &request_id).await;
+                let answer = sent.answer.map(|c| Some(c).filter(|c| !matches!(tie(e, c), Tie::Other(_))));
+                (CaptureCall::Authorization, answer, sent.sends)
             }
             _ => {
-                let answer = self.paypal.capture_order(&order_id, &request_id).await;
-                (CaptureCall::Order, answer.map(|o| capture_in_answer(e, o)))
+                let sent = self.paypal.capture_order_sent(&order_id, &request_id).await;
+                (CaptureCall::Order, sent.answer.map(|o| capture_in_answer(e, o)), sent.sends)
             }
         };
         self.check_after(Step::Capture, e.id)?;
@@ -179,16 +182,29 @@ impl Engine<'_> {
             Err(err) => match refusal_proof(call, &err) {
                 // A decline (or an invalid request) proves nothing by itself when this request id
                 // may have been sent before: an earlier send of this attempt (a resume) or the
-                // client's own retry after a timeout or a cut connection, which the client does
-                // not report. The first request may have captured (or still be capturing), and
-                // PayPal may answer the replay otherwise. So PayPal's state decides, as for the
-                // state refusals: a capture of ours listed (or an order COMPLETED, an
-                // authorization CAPTURED) is adopted, an answer that cannot tell waits, and only
-                // a state without a capture of ours rejects. (A first try's clean decline reads
-                // the same state and is rejected the same way, one read later.)
+                // client's own retry after a timeout, a 5xx or a cut connection (`sends` > 1).
+                // The first request may have captured, or still be capturing, and PayPal may
+                // answer the replay otherwise. So PayPal's state decides, as for the state
+                // refusals: a capture of ours listed (or an order COMPLETED, an authorization
+                // CAPTURED) is adopted, an answer that cannot tell waits, and a state without a
+                // capture of ours rejects, unless it is still capturable while an earlier send
+                // may still land (in_flight.rs: the window of this call's earlier tries, and of
+                // earlier runs' unanswered sends): then it waits, and a later run sends the same
+                // request again (not after a refusal saying the authorization is over for good:
+                // `authorization_over`). (A first try's clean decline, nothing sent before, reads the
+                // same state and is rejected at once, one read later.)
                 RefusalProof::NothingCaptured | RefusalProof::UnlessListed => {
+                    if sends <= 1 {
+                        // answered on its only try: this send is in flight no more
+                        in_flight::mark_answered(self.pool, e, sent_at).await?;
+                    }
+                    let open = if authorization_over(call, &err) {
+                        None
+                    } else {
+                        in_flight::window(self.pool, e).await?.open()
+                    };
                     let reason = format!("PayPal refused the capture: {err}");
-                    self.reject_unless_listed(e, &paypal_detail(&err), reason).await
+                    self.reject_unless_listed(e, &paypal_detail(&err), reason, open).await
                 }
                 RefusalProof::Nothing => self.settle_from_paypal(e, &paypal_detail(&err)).await,
             },
@@ -328,6 +344,21 @@ impl Engine<'_> {
             AtGateway::NoInvoice | AtGateway::Listed { .. } => self.attention(e, differs).await,
         }
     }
+}
+
+/// PayPal refused the capture because the authorization is over for good (expired, voided,
+/// denied): from this answer on no request can capture it, an earlier send of ours still being
+/// worked on included (it captured before, and PayPal lists it, or it never will), so no earlier
+/// send is waited for. PayPal's schema has no EXPIRED status: an expired authorization still
+/// reads CREATED, and only the refusal tells. A decline is not such an answer: it is a decision
+/// on one request, and the authorization or order stays capturable by another.
+fn authorization_over(call: CaptureCall, err: &PaypalError) -> bool {
+    call == CaptureCall::Authorization
+        && err.api().is_some_and(|api| {
+            api.issues.iter().any(|i| {
+                matches!(i.as_str(), "AUTHORIZATION_EXPIRED" | "AUTHORIZATION_VOIDED" | "AUTHORIZATION_DENIED")
+            })
+        })
 }
 
 /// Our capture in an order-capture answer: the answer is our order's (or names none), and the

@@ -15,6 +15,7 @@ mod list;
 mod locks;
 mod paypal_double;
 mod paypal_outcomes;
+mod paypal_replays;
 mod paypal_shapes;
 mod recovery;
 mod sent_races;

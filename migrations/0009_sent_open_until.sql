@@ -1,0 +1,11 @@
+-- Until when an earlier send of the attempt's current state, which had no answer, may still
+-- land (Unix milliseconds). See crates/billing/src/capture/in_flight.rs.
+--
+-- A send journaled in sent_at is replaced by the next send of the same state (a resume sends
+-- the PayPal capture again with the same PayPal-Request-Id): the earlier one, if it was never
+-- answered, may still be worked on, and an answer to the later one may be a replay's (a
+-- decline that says nothing of the first request). The journal of the later send folds the
+-- earlier one in: sent_open_until = MAX(sent_open_until, earlier sent_at + the window of that
+-- state's service). NULL: no earlier send of this state may still land. Cleared with sent_at
+-- on every state change.
+ALTER TABLE capture_journal ADD COLUMN sent_open_until INTEGER;
