@@ -2,6 +2,11 @@
 //! holds them (what PayPal captured, what the wallet paid), PayPal's fee and the net, what to
 //! do about an item that needs it, and totals per currency of what was finalized. As CSV too
 //! (one row per item; a cell that a spreadsheet would run as a formula is disarmed).
+//!
+//! Each amount is written as its [`Money`] says: PayPal's amounts (what PayPal captured, its
+//! fee and the net) with PayPal's digits (`"1234"` HUF, JPY or TWD), the gateway's (the
+//! invoice's total and outstanding amount, the wallet's part) with ISO 4217's (`"1234.00"`
+//! HUF), whatever form the journal or an older desk stored them in.
 
 use super::model::BatchSummary;
 use super::words::{ItemOutcome, Verdict};
@@ -31,13 +36,14 @@ pub struct ReportItem {
     #[ts(type = "number | null")]
     pub journal_id: Option<i64>,
     pub capture_id: Option<String>,
-    /// What PayPal captured (invoice currency).
+    /// What PayPal captured (invoice currency; PayPal's digits).
     pub paypal_amount: Option<String>,
-    /// What the wallet paid, in the wallet's currency, and in the invoice's.
+    /// What the wallet paid, in the wallet's currency, and in the invoice's (ISO 4217's digits).
     pub wallet_amount: Option<String>,
     pub wallet_currency: Option<String>,
     pub wallet_in_invoice_currency: Option<String>,
-    /// PayPal's fee and the net of the capture (`seller_receivable_breakdown`), when read.
+    /// PayPal's fee and the net of the capture (`seller_receivable_breakdown`), when read
+    /// (PayPal's digits).
     pub paypal_fee: Option<String>,
     pub net_amount: Option<String>,
     pub fee_currency: Option<String>,
@@ -54,7 +60,8 @@ pub struct ReportTotal {
     pub currency: String,
     #[ts(type = "number")]
     pub finalized: i64,
-    /// The finalized invoices' outstanding amounts.
+    /// The finalized invoices' outstanding amounts. `paid` and `wallet_paid` in ISO 4217's
+    /// digits (the gateway's), `paypal_captured`, `paypal_fee` and `net` in PayPal's.
     pub paid: String,
     pub paypal_captured: String,
     pub wallet_paid: String,
@@ -91,6 +98,7 @@ pub(crate) async fn report(pool: &SqlitePool, id: i64) -> Result<BatchReport, De
     let mut items: Vec<ReportItem> = sqlx::query_as(ITEMS).bind(id).fetch_all(&mut *conn).await?;
     for i in &mut items {
         i.action = action(i);
+        in_digits(i);
     }
     let mut outcomes = BTreeMap::new();
     for i in &items {
@@ -122,6 +130,37 @@ fn action(i: &ReportItem) -> Option<String> {
     }
 }
 
+/// The item's amounts rewritten with their currency's digits (see the module's doc); one that
+/// does not read as an amount in its currency is left as stored (the totals refuse it).
+fn in_digits(i: &mut ReportItem) {
+    type Form = fn(&Money) -> String;
+    /// `text` rewritten by `form` when it reads as an amount in `currency`.
+    fn written(text: &str, currency: Option<&str>, form: Form) -> Option<String> {
+        let cur = Currency::from_code(currency?).ok()?;
+        Some(form(&amount(text, cur)?))
+    }
+    fn rewrite(text: &mut Option<String>, currency: Option<&str>, form: Form) {
+        if let Some(new) = text.as_deref().and_then(|t| written(t, currency, form)) {
+            *text = Some(new);
+        }
+    }
+    let iso: Form = Money::to_decimal_string;
+    let paypal: Form = Money::to_paypal_string;
+    let invoice = Some(i.currency.as_str());
+    i.total = written(&i.total, invoice, iso).unwrap_or_else(|| i.total.clone());
+    i.outstanding = written(&i.outstanding, invoice, iso).unwrap_or_else(|| i.outstanding.clone());
+    rewrite(&mut i.wallet_in_invoice_currency, invoice, iso);
+    rewrite(&mut i.paypal_amount, invoice, paypal);
+    rewrite(&mut i.wallet_amount, i.wallet_currency.as_deref(), iso);
+    rewrite(&mut i.paypal_fee, i.fee_currency.as_deref(), paypal);
+    rewrite(&mut i.net_amount, i.fee_currency.as_deref(), paypal);
+}
+
+/// `text` as an amount in `currency` (within ISO 4217's digits, which hold PayPal's).
+fn amount(text: &str, currency: Currency) -> Option<Money> {
+    money::parse_decimal_text(text).ok().and_then(|d| Money::new(d, currency).ok())
+}
+
 struct Sum {
     finalized: i64,
     paid: Money,
@@ -135,7 +174,7 @@ struct Sum {
 fn parse(text: Option<&str>, currency: Currency, what: &str, no: i64) -> Result<Money, DeskError> {
     match text {
         None => Ok(Money::zero(currency)),
-        Some(t) => money::parse_decimal_text(t).ok().and_then(|d| Money::new(d, currency).ok()).ok_or_else(|| {
+        Some(t) => amount(t, currency).ok_or_else(|| {
             DeskError::internal(format!("batch item {no}: the stored {what} {t:?} is not an amount in {currency:?}"))
         }),
     }
@@ -182,10 +221,10 @@ fn totals(items: &[ReportItem]) -> Result<Vec<ReportTotal>, DeskError> {
             currency,
             finalized: s.finalized,
             paid: s.paid.to_decimal_string(),
-            paypal_captured: s.captured.to_decimal_string(),
+            paypal_captured: s.captured.to_paypal_string(),
             wallet_paid: s.wallet.to_decimal_string(),
-            paypal_fee: s.fee.to_decimal_string(),
-            net: s.net.to_decimal_string(),
+            paypal_fee: s.fee.to_paypal_string(),
+            net: s.net.to_paypal_string(),
             fee_unknown: s.fee_unknown,
         })
         .collect())

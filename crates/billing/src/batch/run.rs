@@ -328,8 +328,8 @@ pub(crate) async fn fill_fees(engine: &Engine<'_>, id: Option<i64>) -> Result<()
     Ok(())
 }
 
-/// PayPal's fee and net of a finalized item's capture, for the report; a failed read leaves
-/// them unknown (the report says so), it changes no outcome.
+/// PayPal's fee and net of a finalized item's capture, for the report, as PayPal writes them
+/// (its digits); a failed read leaves them unknown (the report says so), it changes no outcome.
 async fn fee_of(engine: &Engine<'_>, id: i64, no: i64, journal_id: i64) {
     let entry = match journal::get(engine.pool, journal_id).await {
         Ok(Some(e)) => e,
@@ -343,8 +343,8 @@ async fn fee_of(engine: &Engine<'_>, id: i64, no: i64, journal_id: i64) {
                     engine.pool,
                     id,
                     no,
-                    &fee.amount().to_string(),
-                    &net.amount().to_string(),
+                    &fee.to_paypal_string(),
+                    &net.to_paypal_string(),
                     fee.currency().code(),
                 )
                 .await;

@@ -457,3 +457,64 @@ async fn an_invoice_in_a_currency_paypal_does_not_take_is_not_eligible() {
     assert!(v.totals.is_empty());
     d.close().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The report's amounts in their currency's digits (issue 10)
+
+/// How many digits `text` has after its point.
+fn digits(text: &str) -> usize {
+    text.split_once('.').map_or(0, |(_, f)| f.len())
+}
+
+#[tokio::test]
+async fn the_report_writes_paypal_amounts_in_paypals_digits_and_the_gateways_in_iso_digits() {
+    use money::Currency;
+    let sb = sandbox(900, 5).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced(dir.path(), &sb.base_url()).await;
+    // HUF: 2 digits in ISO 4217 (the gateway's), none at PayPal; JPY: none in both
+    let picked: Vec<i64> = approved_rows(&d)
+        .await
+        .iter()
+        .filter(|r| r.currency == "HUF" || r.currency == "JPY")
+        .map(|r| r.invoice_no)
+        .collect();
+    let v = d.batch_create("Alice", Some("huf"), &selection(&picked)).await.expect("create");
+    preflight(&d, "Alice", v.batch.id).await;
+    d.batch_approve(v.batch.id, &Approval { approver: "Bob".into(), typed_totals: None }).await.expect("approve");
+    d.batch_run("Bob", v.batch.id, billing::desk::BatchPace::default(), &|_| {}).await.expect("run");
+    let r = d.batch_report(v.batch.id).await.expect("report");
+    let with_fee: Vec<_> = r.items.iter().filter(|i| i.paypal_fee.is_some()).collect();
+    assert!(with_fee.iter().any(|i| i.currency == "HUF"), "a HUF capture's fee was read: {:?}", r.items);
+    assert!(with_fee.iter().any(|i| i.currency == "JPY"), "a JPY capture's fee was read: {:?}", r.items);
+    let csv = billing::batch::report::to_csv(&r);
+    for i in &r.items {
+        let cur = Currency::from_code(&i.currency).expect("currency");
+        let (iso, paypal) = (cur.minor_units() as usize, cur.paypal_minor_units() as usize);
+        assert_eq!((digits(&i.total), digits(&i.outstanding)), (iso, iso), "gateway amounts: {i:?}");
+        if let Some(w) = &i.wallet_in_invoice_currency {
+            assert_eq!(digits(w), iso, "the wallet's part is the gateway's: {i:?}");
+        }
+        if let (Some(w), Some(c)) = (&i.wallet_amount, &i.wallet_currency) {
+            let wallet = Currency::from_code(c).expect("wallet currency");
+            assert_eq!(digits(w), wallet.minor_units() as usize, "the wallet's payment is the gateway's: {i:?}");
+        }
+        for a in [&i.paypal_amount, &i.paypal_fee, &i.net_amount].into_iter().flatten() {
+            assert_eq!(digits(a), paypal, "PayPal's amounts in PayPal's digits: {i:?}");
+        }
+        if let (Some(fee), Some(net)) = (&i.paypal_fee, &i.net_amount) {
+            let row = format!("{},{},", fee, net);
+            assert!(csv.contains(&row), "the CSV row of {} has {row}: {csv}", i.invoice_no);
+        }
+    }
+    for t in &r.totals {
+        let cur = Currency::from_code(&t.currency).expect("currency");
+        let (iso, paypal) = (cur.minor_units() as usize, cur.paypal_minor_units() as usize);
+        assert_eq!((digits(&t.paid), digits(&t.wallet_paid)), (iso, iso), "{t:?}");
+        for a in [&t.paypal_captured, &t.paypal_fee, &t.net] {
+            assert_eq!(digits(a), paypal, "{t:?}");
+        }
+    }
+    let huf = r.totals.iter().find(|t| t.currency == "HUF").expect("HUF finalized");
+    assert!(huf.finalized > 0 && huf.fee_unknown < huf.finalized, "{huf:?}");
+}
