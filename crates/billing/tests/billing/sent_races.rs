@@ -53,13 +53,18 @@ pub(crate) async fn window_passes(d: &Desk, no: i64) {
     assert_eq!(windows_pass(d, Some(no)).await, 1, "a journaled send");
 }
 
-/// The in-flight window of every journaled send (of `no`, or all) has passed; how many.
+/// The in-flight window of every journaled send (of `no`, or all) has passed, a PayPal capture's
+/// (longer than the gateway's) and an earlier send's kept open (`sent_open_until`) included: a
+/// day goes by for them. How many.
 pub(crate) async fn windows_pass(d: &Desk, no: Option<i64>) -> u64 {
-    let ms = i64::try_from(billing::capture::in_flight_window().as_millis()).expect("ms");
+    let day = 24 * 3600 * 1000_i64;
+    assert!(billing::capture::in_flight_window().as_millis() < 3600 * 1000, "a window shorter than the day");
     sqlx::query(
-        "UPDATE capture_journal SET sent_at = sent_at - ? WHERE sent_at IS NOT NULL AND (? IS NULL OR invoice_no = ?)",
+        "UPDATE capture_journal SET sent_at = sent_at - ?, sent_open_until = sent_open_until - ? \
+         WHERE sent_at IS NOT NULL AND (? IS NULL OR invoice_no = ?)",
     )
-    .bind(ms + 1)
+    .bind(day)
+    .bind(day)
     .bind(no)
     .bind(no)
     .execute(d.pool())
