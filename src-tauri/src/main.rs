@@ -101,12 +101,29 @@ fn main() {
                     };
                     resume_batches(&desk).await;
                     // an attempt waiting out a send that may still land (the app was killed
-                    // mid-request) is driven again once it cannot, not left for a click
-                    if in_flight {
-                        tokio::time::sleep(billing::capture::in_flight_window() + std::time::Duration::from_secs(5)).await;
-                        if let Err(e) = desk.recover().await {
-                            tracing::warn!(code = ?e.code, message = %e.message, "the second recovery failed");
+                    // mid-request) is driven again once it cannot, not left for a click: as long
+                    // as the longest open window (a PayPal capture's is minutes), a few times
+                    let mut waiting = in_flight;
+                    for _ in 0..4 {
+                        if !waiting {
+                            break;
                         }
+                        let open = match desk.sends_may_land_for().await {
+                            Ok(Some(open)) => open,
+                            Ok(None) => std::time::Duration::ZERO,
+                            Err(e) => {
+                                tracing::warn!(code = ?e.code, message = %e.message, "the journal's open sends cannot be read");
+                                billing::capture::in_flight_window()
+                            }
+                        };
+                        tokio::time::sleep(open + std::time::Duration::from_secs(5)).await;
+                        waiting = match desk.recover().await {
+                            Ok(r) => r.iter().any(billing::capture::waits_out_a_send),
+                            Err(e) => {
+                                tracing::warn!(code = ?e.code, message = %e.message, "a later recovery failed");
+                                false
+                            }
+                        };
                     }
                 }
             });

@@ -19,7 +19,7 @@
 
 pub mod engine;
 mod gateway_steps;
-mod in_flight;
+pub(crate) mod in_flight;
 mod inflight;
 pub mod journal;
 mod lease;

@@ -41,6 +41,17 @@ impl Recovered {
 }
 
 impl Desk {
+    /// How long until no journaled send of an unfinished attempt may still land: the longest
+    /// in-flight window still open (a PayPal capture's is longer than a gateway call's), or
+    /// `None` when none is. An attempt waiting one out is worth resuming once it has passed.
+    pub async fn sends_may_land_for(&self) -> Result<Option<std::time::Duration>, DeskError> {
+        let mut longest = None;
+        for e in capture::journal::unfinished(&self.pool).await? {
+            longest = longest.max(capture::in_flight::window(&self.pool, &e).await?.open());
+        }
+        Ok(longest)
+    }
+
     /// Resumes every unfinished attempt; one that fails is reported in its place (an unfinished
     /// result whose message says why), and the others still run.
     pub async fn recover(&self) -> Result<Vec<CaptureResult>, DeskError> {

@@ -139,8 +139,12 @@ async fn a_lost_finalization_is_sent_again_once_it_cannot_land_any_more() {
     }
     assert_eq!(f.gw.seen(FINALIZE).len(), 1);
     assert_eq!(money_moved(&f.sb).await, (1, 0), "captured, not finalized");
+    // what the app waits for before it resumes again: the send's window, no more
+    let open = f.d.sends_may_land_for().await.expect("journal").expect("a send may still land");
+    assert!(open <= billing::capture::in_flight_window(), "{open:?}");
 
     window_passes(&f.d, no).await;
+    assert_eq!(f.d.sends_may_land_for().await.expect("journal"), None, "none once the window passed");
     let r = f.d.recover().await.expect("recover").remove(0);
     assert_eq!((r.state, r.finished), (State::Finalized, true), "{r:?}");
     assert_eq!(f.gw.seen(FINALIZE).len(), 2);
