@@ -12,11 +12,13 @@
 //!   authorization can be captured and then voided); not captured yet (an approved order
 //!   listing only declined captures included: our request may still be capturing) → wait (the
 //!   next resume sends the same request id again); unreadable → wait.
-//! * A refusal of the capture (a decline, or the state now) with no capture of ours listed
-//!   ends the attempt `rejected`, except while an earlier send of the same request id may
-//!   still land (`in_flight.rs`: the client's own earlier tries, an earlier run's send without
-//!   an answer) and the order or authorization is still capturable: the refusal may be a
-//!   replay's, and the earlier request may capture after the read, so the attempt waits.
+//! * A refusal of the capture (a decline, or the state now) with no live capture of ours listed
+//!   ends the attempt `rejected` (a declined capture of ours listed: adopted, and rejected by
+//!   verification), except while an earlier send of the same request id may still land
+//!   (`in_flight.rs`: the client's own earlier tries, an earlier run's send without an answer)
+//!   and the order or authorization is still capturable: the refusal (and a declined capture
+//!   listed) may be a replay's, and the earlier request may capture after the read, so the
+//!   attempt waits.
 //!   (An authorization PayPal says is expired, voided or denied is over for good, whatever
 //!   status it reads: PayPal's schema has no EXPIRED; no earlier send is waited for then.)
 //! * Among several captures, a live one (not declined or failed) is adopted before a declined
@@ -234,10 +236,11 @@ impl Engine<'_> {
     }
 
     /// PayPal says the order or authorization cannot be captured now (`why`): that proves
-    /// nothing of ours was captured only when the order lists no capture of ours (an
+    /// nothing of ours was captured only when the order lists no live capture of ours (an
     /// authorization can be captured and then voided; a capture of an authorization is listed
-    /// under its order's payments too). A capture listed: adopted (and verified); none: rejected
-    /// with `reason`; the order unreadable: wait.
+    /// under its order's payments too). A live capture listed: adopted (and verified); only
+    /// declined ones: adopted (verified, rejected as declined) unless `open` makes it wait
+    /// (below); none: rejected with `reason`; the order unreadable: wait.
     ///
     /// `open`: an earlier send of the same request may still land for this long (its answer
     /// lost; PayPal's refusal may be a replay's). Then a state still capturable (an order
@@ -255,10 +258,15 @@ impl Engine<'_> {
             Ok(o) => o,
             Err(flow) => return Ok(flow),
         };
-        if order.captures().any(|c| !matches!(tie(e, c), Tie::Other(_))) {
+        if order.captures().any(|c| !matches!(tie(e, c), Tie::Other(_)) && live(c)) {
             tracing::info!(why, "PayPal refused, but lists a capture of ours");
             return self.adopt(e, Some(order)).await;
         }
+        // Only declined (or failed) captures of ours listed: one of them may answer an earlier
+        // send, or this one, while another send of the same request may still capture. They
+        // are adopted (verified, and rejected as declined) only once nothing can land, or
+        // when the order or authorization cannot be captured any more; below.
+        let declined_listed = order.captures().any(|c| !matches!(tie(e, c), Tie::Other(_)));
         // Not listed is not "none": an answer may leave out the payments (no schema requires
         // them). What holds a capture says so itself: an authorization CAPTURED, an order
         // (intent CAPTURE) COMPLETED; then the order is read again and the capture adopted (or,
@@ -300,6 +308,10 @@ impl Engine<'_> {
         if let (true, Some(remaining)) = (capturable, open) {
             tracing::info!(why, ?remaining, "PayPal refused, but an earlier send may still capture: waiting");
             return self.wait(e, &in_flight::waiting_for_capture(why, remaining)).await;
+        }
+        if declined_listed {
+            tracing::info!(why, "PayPal refused, and lists only declined captures of ours");
+            return self.adopt(e, Some(order)).await;
         }
         e.last_error = Some(why.chars().take(500).collect());
         self.reject(e, reason).await

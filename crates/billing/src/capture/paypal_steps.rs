@@ -165,13 +165,22 @@ impl Engine<'_> {
         };
         self.check_after(Step::Capture, e.id)?;
         match result {
-            Ok(Some(Capture { id: Some(id), status, .. })) => {
-                e.capture_id = Some(id);
-                e.capture_status = status.map(PaypalCaptureStatus::from);
-                e.last_error = None;
-                self.to(e, State::PaypalCaptured).await?;
-                Ok(Flow::Continue)
+            // A declined (or failed) capture answered may be a replay's answer, or this send's
+            // while an earlier one may still capture: while a send may land, it decides nothing.
+            Ok(Some(c @ Capture { id: Some(_), .. })) if !live(&c) => {
+                if sends <= 1 {
+                    in_flight::mark_answered(self.pool, e, sent_at).await?;
+                }
+                match in_flight::window(self.pool, e).await?.open() {
+                    Some(remaining) => {
+                        let reason = c.status_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                        let why = format!("PayPal answered the capture as declined{reason}");
+                        self.wait(e, &in_flight::waiting_for_capture(&why, remaining)).await
+                    }
+                    None => self.captured(e, c).await,
+                }
             }
+            Ok(Some(c @ Capture { id: Some(_), .. })) => self.captured(e, c).await,
             // a documented answer may leave out what we need (the capture, its id): read
             Ok(_) => self.settle_from_paypal(e, "PayPal's answer to the capture did not name our capture").await,
             Err(PaypalError::OrderAlreadyCaptured(_) | PaypalError::AuthorizationAlreadyCaptured(_)) => {
@@ -209,6 +218,15 @@ impl Engine<'_> {
                 RefusalProof::Nothing => self.settle_from_paypal(e, &paypal_detail(&err)).await,
             },
         }
+    }
+
+    /// PayPal answered the capture `c` (which has an id): on to verification.
+    async fn captured(&self, e: &mut Entry, c: Capture) -> Result<Flow, DeskError> {
+        e.capture_id = c.id;
+        e.capture_status = c.status.map(PaypalCaptureStatus::from);
+        e.last_error = None;
+        self.to(e, State::PaypalCaptured).await?;
+        Ok(Flow::Continue)
     }
 
     // ------------------------------------------------------------------------------------------

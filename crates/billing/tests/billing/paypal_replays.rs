@@ -185,3 +185,93 @@ async fn a_clean_decline_with_nothing_sent_before_is_rejected_at_once() {
         f.d.close().await;
     }
 }
+
+/// The id of the declined capture the double lists and answers (PayPal never made it).
+const DECLINED_ID: &str = "9DECLINED0000001";
+
+/// A declined capture as PayPal reads it (`GET /v2/payments/captures/{id}`), naming no relation:
+/// it is ours because the order lists it ([`lists_a_declined_capture`]).
+fn declined_capture() -> serde_json::Value {
+    serde_json::json!({ "id": DECLINED_ID, "status": "DECLINED", "status_details": { "reason": "DECLINED_BY_RISK_FRAUD_FILTERS" } })
+}
+
+/// The order lists a declined capture of ours (its `up` link names the order's authorization,
+/// or the order), as after a capture PayPal declined.
+fn lists_a_declined_capture(order: &mut serde_json::Value) {
+    let order_id = order["id"].as_str().unwrap_or_default().to_owned();
+    let unit = &mut order["purchase_units"][0];
+    let up = match unit["payments"]["authorizations"][0]["id"].as_str() {
+        Some(a) => format!("https://api-m.sandbox.paypal.com/v2/payments/authorizations/{a}"),
+        None => format!("https://api-m.sandbox.paypal.com/v2/checkout/orders/{order_id}"),
+    };
+    let mut capture = declined_capture();
+    capture["links"] = serde_json::json!([{ "href": up, "rel": "up", "method": "GET" }]);
+    match unit["payments"]["captures"].as_array_mut() {
+        Some(captures) => captures.push(capture),
+        None => unit["payments"]["captures"] = serde_json::json!([capture]),
+    }
+}
+
+/// Issue 9, finding 1: the client's retry is declined and the order lists a DECLINED capture of
+/// ours (the order still approved, the authorization still created). That capture may be the
+/// answer to either try while the other may still capture: the attempt waits, nothing concluded.
+/// Once no send can land, the same request declined again ends `rejected` (the declined capture
+/// adopted and verified as declined), nothing moved. (Before: the declined capture was adopted at
+/// once and the attempt `rejected` while the first try could still capture.)
+#[tokio::test]
+async fn a_declined_capture_listed_while_an_earlier_try_may_land_waits_then_rejects() {
+    let world = World::seeded(1, 300).await;
+    for (no, route) in [(plain_order(&world), ORDER_CAPTURE), (world.plain_authorization(), AUTH_CAPTURE)] {
+        let f = fixture(&world, no).await;
+        f.pp.on("GET /v2/checkout/orders/{id}", None, Act::Rewrite(lists_a_declined_capture));
+        f.pp.on("GET /v2/payments/captures/{id}", None, Act::Answer(200, declined_capture()));
+        f.pp.on(route, Some(1), unavailable());
+        f.pp.on(route, Some(1), decline(route));
+        let r = f.d.capture(no).await.expect("a result");
+        assert_waits_for_an_earlier_send(&r, route);
+        assert_nothing_moved(&f.sb, no, &f.before).await;
+
+        a_day_passes(&f, no).await;
+        f.pp.on(route, Some(1), decline(route));
+        let done = f.d.recover().await.expect("recover").remove(0);
+        assert_eq!(done.state, State::Rejected, "{route}: {done:?}");
+        assert!(done.message.contains("declined"), "{route}: {}", done.message);
+        assert_nothing_moved(&f.sb, no, &f.before).await;
+        assert_eq!(posts(&f, route).len(), 3, "{route}: one request id, sent three times");
+        f.d.close().await;
+    }
+}
+
+/// Issue 9, finding 1 (the 201): the client's retry is answered with a DECLINED capture (an
+/// order-capture answer listing it, or the authorization capture itself). It may answer a replay
+/// while the first try may still capture: the attempt waits, not moved on to verification (which
+/// would reject it). Once no send can land, the same request answered declined again on its only
+/// try ends `rejected` as before, nothing moved. (Before: `rejected` at once.)
+#[tokio::test]
+async fn a_capture_answered_declined_after_a_retry_waits_then_rejects() {
+    let world = World::seeded(1, 300).await;
+    for (no, route) in [(plain_order(&world), ORDER_CAPTURE), (world.plain_authorization(), AUTH_CAPTURE)] {
+        let f = fixture(&world, no).await;
+        let answer = if route == ORDER_CAPTURE {
+            serde_json::json!({ "status": "APPROVED", "purchase_units": [{ "payments": { "captures": [declined_capture()] } }] })
+        } else {
+            declined_capture()
+        };
+        f.pp.on("GET /v2/checkout/orders/{id}", None, Act::Rewrite(lists_a_declined_capture));
+        f.pp.on("GET /v2/payments/captures/{id}", None, Act::Answer(200, declined_capture()));
+        f.pp.on(route, Some(1), unavailable());
+        f.pp.on(route, Some(1), Act::Answer(201, answer.clone()));
+        let r = f.d.capture(no).await.expect("a result");
+        assert_waits_for_an_earlier_send(&r, route);
+        assert_nothing_moved(&f.sb, no, &f.before).await;
+
+        a_day_passes(&f, no).await;
+        f.pp.on(route, Some(1), Act::Answer(201, answer));
+        let done = f.d.recover().await.expect("recover").remove(0);
+        assert_eq!(done.state, State::Rejected, "{route}: {done:?}");
+        assert!(done.message.contains("declined"), "{route}: {}", done.message);
+        assert_nothing_moved(&f.sb, no, &f.before).await;
+        assert_eq!(posts(&f, route).len(), 3, "{route}: one request id, sent three times");
+        f.d.close().await;
+    }
+}
