@@ -77,6 +77,17 @@ async fn paid_and_answer_lost(f: &crate::sent_races::Fixture) -> i64 {
     no
 }
 
+/// The journaled send time of [`a_wallet_payment_dated_before_our_send_is_not_taken_for_ours`]
+/// (its own: tests run side by side).
+static LOST_SENT_AT: AtomicI64 = AtomicI64::new(0);
+
+/// The wallet payment dated an hour before [`LOST_SENT_AT`] (the journaled send, which
+/// `window_passes` moves back a day: an hour before now would be after it).
+fn dated_an_hour_before_the_lost_send(v: &mut Value) {
+    let sent = DateTime::from_timestamp_millis(LOST_SENT_AT.load(Ordering::SeqCst)).expect("sent_at");
+    date_wallet_payments(v, Some(sent - chrono::Duration::hours(1)));
+}
+
 /// The invoice's wallet payment of the whole amount is dated an hour before our send: not ours.
 /// While our payment may still land the attempt waits; after that it needs attention, naming the
 /// payment and its time. (Before: `finalized` at once, the earlier payment taken for ours.)
@@ -84,11 +95,13 @@ async fn paid_and_answer_lost(f: &crate::sent_races::Fixture) -> i64 {
 async fn a_wallet_payment_dated_before_our_send_is_not_taken_for_ours() {
     let f = fixture(crate::common::sandbox(300, 1).await).await;
     let no = paid_and_answer_lost(&f).await;
-    f.gw.on(DETAIL, None, Act::Rewrite(dated_an_hour_ago));
+    LOST_SENT_AT.store(sent_at(&f.d, no).await, Ordering::SeqCst);
+    f.gw.on(DETAIL, None, Act::Rewrite(dated_an_hour_before_the_lost_send));
 
     let r = f.d.recover().await.expect("recover").remove(0);
     waits_in_flight(&r, &only_entry(&f.d, no).await, State::WalletPaySent);
     window_passes(&f.d, no).await;
+    LOST_SENT_AT.store(sent_at(&f.d, no).await, Ordering::SeqCst);
     let r = f.d.recover().await.expect("recover").remove(0);
     assert_eq!((r.state, r.finished), (State::NeedsAttention, true), "{r:?}");
     let e = only_entry(&f.d, no).await;
@@ -101,37 +114,122 @@ async fn a_wallet_payment_dated_before_our_send_is_not_taken_for_ours() {
     f.d.close().await;
 }
 
-/// Another path pays the invoice from the wallet just before our payment leaves; the gateway
-/// refuses ours ("Invoice already paid") and dates the other an hour before our send: the
-/// refusal's read does not take it for ours, the attempt needs attention. (Before: `finalized`,
-/// the other payment taken for ours.)
+/// Pays invoice `no` in full from the customer's wallet at the sandbox's gateway, as another
+/// desk or a clerk would (a multi-thread runtime's hook).
+fn pay_elsewhere(f: &crate::sent_races::Fixture, no: i64, currency: &str) {
+    let status = block_on(
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/billing/invoice/pay", f.sb.base_url()))
+            .bearer_auth("demo-staff-token")
+            .json(&json!({ "invoice": no, "currency": currency }))
+            .send(),
+    )
+    .expect("pay")
+    .status();
+    assert_eq!(status, 200, "the other path paid");
+}
+
+/// Another path pays the invoice in full from the wallet just before our payment leaves (the
+/// real race: seconds before our send, within the 30 s clock allowance, as the sandbox dates
+/// it; and, for good measure, an hour before); the gateway refuses ours ("Invoice already
+/// paid"). That refusal answered our only send: nothing of ours moved, so the other payment is
+/// not ours however close to our send it is dated: the invoice was paid otherwise (`rejected`,
+/// "already paid at the gateway", no wallet amount journaled as ours). (Before: the payment
+/// dated seconds before was taken for ours, `finalized` with its amount as our wallet payment;
+/// the one an hour before needed attention.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_wallet_payment_does_not_take_an_earlier_one_for_ours() {
+    for rewrite in [None, Some(dated_an_hour_ago as fn(&mut Value))] {
+        let f = fixture(crate::common::sandbox(300, 1).await).await;
+        let no = full_wallet_invoice(&f.d).await;
+        let currency = f.d.invoice(no).await.expect("cached").currency;
+        if let Some(rewrite) = rewrite {
+            f.gw.on(DETAIL, None, Act::Rewrite(rewrite));
+        }
+        let before = Utc::now();
+        let hook = JustBefore {
+            step: Step::WalletPay,
+            fired: AtomicBool::new(false),
+            action: || pay_elsewhere(&f, no, &currency),
+        };
+        let r = f.d.capture_with(no, &hook).await.expect("a result");
+        assert!(hook.fired.load(Ordering::SeqCst));
+        if rewrite.is_none() {
+            // the race the allowance cannot tell: the other payment dated within it of our send
+            let at = wallet_payments(&f.sb, no).await.0[0]["at"].as_str().expect("at").to_owned();
+            let at = DateTime::parse_from_rfc3339(&at).expect("a time").with_timezone(&Utc);
+            assert!(
+                (at - before).num_seconds().abs() < 10 && Utc::now() - before < chrono::Duration::seconds(20),
+                "{at}"
+            );
+        }
+        assert_eq!((r.state, r.finished), (State::Rejected, true), "{rewrite:?}: {r:?}");
+        let e = only_entry(&f.d, no).await;
+        assert_eq!(e.reason.as_deref(), Some("the invoice is already paid at the gateway"), "{e:?}");
+        assert!(e.last_error.as_deref().is_some_and(|x| x.starts_with("invoice_already_paid")), "{e:?}");
+        assert_eq!((e.wallet_amount, e.wallet_currency), (None, None), "no wallet payment journaled as ours");
+        assert_eq!(f.gw.seen(PAY).len(), 1, "ours was sent once, and refused");
+        assert_eq!(wallet_payments(&f.sb, no).await.0.len(), 1, "the other path's payment only");
+        assert!(f.d.recover().await.expect("recover").is_empty(), "over");
+        f.d.close().await;
+    }
+}
+
+/// Another path pays the invoice from the wallet just before our payment leaves, and the
+/// gateway refuses ours with another documented refusal ("Insufficient funds": the wallet was
+/// emptied by the other payment): no wallet payment is ours, and an invoice paid while ours was
+/// refused for another reason needs a clerk's look. (Before: the other payment, dated seconds
+/// before our send, was taken for ours: `finalized`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallet_payment_refused_otherwise_on_a_paid_invoice_needs_attention() {
     let f = fixture(crate::common::sandbox(300, 1).await).await;
     let no = full_wallet_invoice(&f.d).await;
     let currency = f.d.invoice(no).await.expect("cached").currency;
-    let pay_elsewhere = || {
-        let status = block_on(
-            reqwest::Client::new()
-                .post(format!("{}/api/v1/billing/invoice/pay", f.sb.base_url()))
-                .bearer_auth("demo-staff-token")
-                .json(&json!({ "invoice": no, "currency": currency }))
-                .send(),
-        )
-        .expect("pay")
-        .status();
-        assert_eq!(status, 200, "the other path paid");
+    f.gw.on(PAY, Some(1), Act::Answer(400, json!({ "message": "Insufficient funds" })));
+    let hook = JustBefore {
+        step: Step::WalletPay,
+        fired: AtomicBool::new(false),
+        action: || pay_elsewhere(&f, no, &currency),
     };
-    f.gw.on(DETAIL, None, Act::Rewrite(dated_an_hour_ago));
-    let hook = JustBefore { step: Step::WalletPay, fired: AtomicBool::new(false), action: pay_elsewhere };
     let r = f.d.capture_with(no, &hook).await.expect("a result");
     assert!(hook.fired.load(Ordering::SeqCst));
     assert_eq!((r.state, r.finished), (State::NeedsAttention, true), "{r:?}");
     let e = only_entry(&f.d, no).await;
-    assert!(e.last_error.as_deref().is_some_and(|x| x.starts_with("invoice_already_paid")), "{e:?}");
-    assert!(e.reason.as_deref().is_some_and(|x| x.contains("before this attempt sent")), "{e:?}");
-    assert_eq!(f.gw.seen(PAY).len(), 1, "ours was sent once, and refused");
+    assert!(e.last_error.as_deref().is_some_and(|x| x.starts_with("insufficient_funds")), "{e:?}");
+    let id = wallet_payments(&f.sb, no).await.0[0]["paymentId"].as_str().expect("id").to_owned();
+    let reason = e.reason.clone().unwrap_or_default();
+    assert!(reason.contains(&id) && reason.contains("refused"), "{reason}");
+    assert_eq!((e.wallet_amount, e.wallet_currency), (None, None), "no wallet payment journaled as ours");
+    assert_eq!(f.gw.seen(PAY).len(), 1);
     assert_eq!(wallet_payments(&f.sb, no).await.0.len(), 1, "the other path's payment only");
+    f.d.close().await;
+}
+
+/// Our only send refused ("Invoice already paid", another path paid just before), and the
+/// invoice cannot be read after it: the refusal alone ends the attempt (paid otherwise), not a
+/// wait whose resume would no longer know the send was refused. (Before: it waited in
+/// `wallet_pay_sent`, and the resume took the other payment, dated seconds before our send,
+/// for ours: `finalized`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_wallet_payment_whose_invoice_does_not_read_is_not_resumed_into_ours() {
+    let f = fixture(crate::common::sandbox(300, 1).await).await;
+    let no = full_wallet_invoice(&f.d).await;
+    let currency = f.d.invoice(no).await.expect("cached").currency;
+    f.gw.on(DETAIL, Some(1), Act::Answer(404, json!({ "message": "Invoice not found" })));
+    let hook = JustBefore {
+        step: Step::WalletPay,
+        fired: AtomicBool::new(false),
+        action: || pay_elsewhere(&f, no, &currency),
+    };
+    let r = f.d.capture_with(no, &hook).await.expect("a result");
+    assert!(hook.fired.load(Ordering::SeqCst));
+    let r = if r.finished { r } else { f.d.recover().await.expect("recover").remove(0) };
+    assert_eq!((r.state, r.finished), (State::Rejected, true), "{r:?}");
+    let e = only_entry(&f.d, no).await;
+    assert_eq!(e.reason.as_deref(), Some("the invoice is already paid at the gateway"), "{e:?}");
+    assert!(e.last_error.as_deref().is_some_and(|x| x.starts_with("invoice_already_paid")), "{e:?}");
+    assert_eq!((e.wallet_amount, e.wallet_currency), (None, None), "no wallet payment journaled as ours");
+    assert_eq!(f.gw.seen(PAY).len(), 1);
     f.d.close().await;
 }
 

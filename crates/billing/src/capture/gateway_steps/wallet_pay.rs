@@ -157,6 +157,11 @@ impl Engine<'_> {
             {
                 self.wait(e, &format!("{}: {}", err.code(), err.detail())).await
             }
+            // The gateway's documented refusal of this send, with no earlier send of this attempt
+            // that may have paid: nothing of ours moved, whatever the invoice lists.
+            Err(err) if documented_refusal(&err) && self.nothing_else_sent(e).await? => {
+                self.wallet_refused(e, err).await
+            }
             // A refusal may follow a payment that went through (an undocumented error after the
             // gateway acted, or an earlier send whose answer was lost): the invoice decides.
             Err(err) => match self.wallet_pay_read(e, Window::Closed, Some(sent_at)).await? {
@@ -178,6 +183,76 @@ impl Engine<'_> {
         }
     }
 
+    /// Whether this attempt's latest send, just answered, is the only one of its state that may
+    /// have paid: no earlier send of it went unanswered (`sent_open_until`, kept by
+    /// `in_flight::mark_sent` when a send is resent; a resume resends only once that earlier
+    /// send's window has closed, so its payment, if it made one, is at the gateway already).
+    async fn nothing_else_sent(&self, e: &Entry) -> Result<bool, DeskError> {
+        let earlier: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT sent_open_until FROM capture_journal WHERE id = ? AND state = ?")
+                .bind(e.id)
+                .bind(e.state().as_str())
+                .fetch_optional(self.pool)
+                .await?;
+        Ok(earlier.flatten().is_none() && in_flight::window(self.pool, e).await?.open().is_none())
+    }
+
+    /// The gateway refused this send with one of its documented refusals ([`documented_refusal`])
+    /// and no other send of this attempt may have paid ([`Self::nothing_else_sent`]): this
+    /// attempt moved nothing, so no wallet payment the invoice lists is ours, however close to
+    /// our send the gateway dates it (another desk or a clerk paid just before; the date
+    /// matching of [`WalletRead::Ours`] is for an answer that was lost). "Invoice already paid"
+    /// (or "Bad Invoice", already paid or in a state that takes no payment) on a settled invoice
+    /// was paid otherwise; any other refusal on a settled invoice needs a clerk's look; on an
+    /// outstanding one the payment was refused (or, "Invoice already paid", the read lags the
+    /// refusal). An invoice that cannot be read does not make this attempt wait: nothing of it
+    /// can land, and a resume would no longer know that its send was refused.
+    async fn wallet_refused(&self, e: &mut Entry, err: GatewayError) -> Result<Flow, DeskError> {
+        let no = u64::try_from(e.invoice_no).map_err(DeskError::internal)?;
+        let refusal = format!("{}: {}", err.code(), err.detail());
+        let already_paid = matches!(err, GatewayError::InvoiceAlreadyPaid | GatewayError::BadInvoice);
+        let read = self.gateway.invoice(no).await;
+        e.last_error = Some(match &read {
+            Ok(_) => refusal,
+            Err(read_err) => format!("{refusal}; then {}: {}", read_err.code(), read_err.detail()),
+        });
+        match read {
+            Ok(inv) if inv.status == gateway::InvoiceStatus::Outstanding => {
+                if err == GatewayError::InvoiceAlreadyPaid {
+                    self.wallet_paid_otherwise(e, gateway::InvoiceStatus::Paid).await
+                } else {
+                    self.reject(e, format!("the wallet payment was refused: {err}")).await
+                }
+            }
+            Ok(inv) if already_paid => self.wallet_paid_otherwise(e, inv.status).await,
+            Ok(inv) => {
+                let by = inv.payments.as_deref().map_or_else(
+                    || "payments the gateway did not list".to_owned(),
+                    |list| {
+                        list.iter()
+                            .map(|p| format!("{} {} ({})", p.method, p.amount, p.payment_id))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                );
+                self.attention(
+                    e,
+                    format!(
+                        "the gateway refused this attempt's wallet payment ({err}), yet the invoice is {} at the gateway, \
+                         by {by}: not by this attempt, whose payment was refused and moved nothing. Check with the \
+                         customer's wallet history at the gateway who settled it",
+                        inv.status.as_str()
+                    ),
+                )
+                .await
+            }
+            Err(_) if err == GatewayError::InvoiceAlreadyPaid => {
+                self.wallet_paid_otherwise(e, gateway::InvoiceStatus::Paid).await
+            }
+            Err(_) => self.reject(e, format!("the wallet payment was refused: {err}")).await,
+        }
+    }
+
     /// Finalized by our wallet payment; `note`: how it was told ours, when not for certain.
     async fn wallet_paid(&self, e: &mut Entry, amount: Money, note: Option<String>) -> Result<Flow, DeskError> {
         record_wallet_payment(e, amount);
@@ -195,6 +270,21 @@ impl Engine<'_> {
         journal::mark_invoice_paid(self.pool, e.invoice_no, &e.currency).await?;
         self.reject(e, format!("the invoice is already {} at the gateway", status.as_str())).await
     }
+}
+
+/// A refusal the gateway documents (GATEWAY-API.md: `pay`'s errors, "Bad Invoice", 401, 403),
+/// answered by the gateway itself to this send ([`in_flight::gateway_answered`]): it refused
+/// before acting. Not: an undocumented answer (`Other`, which may come after the gateway acted),
+/// a 5xx, a 429, an answer that does not read, nor no answer at all.
+fn documented_refusal(err: &GatewayError) -> bool {
+    in_flight::gateway_answered(err)
+        && !matches!(
+            err,
+            GatewayError::Other { .. }
+                | GatewayError::Server { .. }
+                | GatewayError::RateLimited { .. }
+                | GatewayError::InvalidResponse { .. }
+        )
 }
 
 /// What the gateway's invoice says of the full wallet payment.
