@@ -1,7 +1,6 @@
 //! A run's progress: done / failed / pending / remaining, throughput and ETA, told at most
 //! [`Throttle::PER_SECOND`] times a second (the last state always).
 
-use super::model::BatchItem;
 use super::words::ItemOutcome;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -50,12 +49,14 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
-    pub fn of(items: &[BatchItem]) -> Counts {
-        let mut c = Counts { total: items.len(), ..Counts::default() };
-        for o in items.iter().filter_map(|i| i.outcome) {
-            c.count(o, 1);
+    /// From how many items have each outcome (`None`: none yet).
+    pub fn of(outcomes: &[(Option<ItemOutcome>, usize)]) -> Counts {
+        let mut c = Counts { total: outcomes.iter().map(|(_, n)| n).sum(), ..Counts::default() };
+        for &(o, n) in outcomes {
+            let Some(o) = o else { continue };
+            c.count(o, n);
             if o == ItemOutcome::Pending {
-                c.pending += 1;
+                c.pending += n;
             }
         }
         c

@@ -65,8 +65,7 @@ pub(crate) async fn run(
     }
     run_store::start(engine.pool, id, engine.staff, engine.environment, rate).await?;
     let work = run_store::work(engine.pool, id).await?;
-    let view = super::view(engine.pool, id, false).await?;
-    let counts = Mutex::new(Counts::of(&view.items));
+    let counts = Mutex::new(Counts::of(&run_store::outcomes(engine.pool, id).await?));
     let throttle = Throttle::new(progress);
     throttle.tell(&counts, Tell::Now);
     // an error that is not an item's (credentials refused, the database failing) stops the run:
@@ -124,14 +123,8 @@ pub(crate) async fn run(
     if let Some(e) = first_error {
         return Err(e);
     }
-    let after = super::view(engine.pool, id, false).await?;
-    let mut by_outcome = BTreeMap::new();
-    for i in &after.items {
-        if let Some(o) = i.outcome {
-            *by_outcome.entry(o).or_insert(0) += 1;
-        }
-    }
-    Ok(RunEnd { state, counts: by_outcome })
+    let by_outcome = run_store::outcomes(engine.pool, id).await?.into_iter().filter_map(|(o, n)| Some((o?, n)));
+    Ok(RunEnd { state, counts: by_outcome.collect() })
 }
 
 /// How often the items left waiting are tried again at the end of a run.

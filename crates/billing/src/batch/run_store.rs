@@ -93,6 +93,17 @@ pub(crate) async fn work(pool: &SqlitePool, id: i64) -> Result<Vec<Work>, DeskEr
     .await?)
 }
 
+/// How many of batch `id`'s items have each outcome (`None`: not run yet), without reading
+/// the items (a run's memory does not grow with its batch).
+pub(crate) async fn outcomes(pool: &SqlitePool, id: i64) -> Result<Vec<(Option<ItemOutcome>, usize)>, DeskError> {
+    let rows: Vec<(Option<ItemOutcome>, i64)> =
+        sqlx::query_as("SELECT outcome, COUNT(*) FROM batch_items WHERE batch_id = ? GROUP BY outcome")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(|(o, n)| (o, usize::try_from(n).unwrap_or(0))).collect())
+}
+
 pub(crate) async fn state(pool: &SqlitePool, id: i64) -> Result<BatchState, DeskError> {
     let row: Option<(BatchState,)> =
         sqlx::query_as("SELECT state FROM batches WHERE id = ?").bind(id).fetch_optional(pool).await?;
