@@ -378,6 +378,11 @@ impl PaypalClient {
             // the service's limit is everyone's: hold every request back, not only this one's retry
             self.pace.hold_off(retry_after.unwrap_or(Duration::from_secs(1)).min(RETRY_AFTER_CAP));
         }
+        if status == 429 || status == 401 {
+            // PayPal turned the request away unprocessed (its rate limit, or a token it did not
+            // take): this try is no send that may still land (`Sent::sends`)
+            *sends = sends.saturating_sub(1);
+        }
         let body = read_limited(response, self.options.max_body_bytes).await?;
         if !(200..300).contains(&status) {
             let api = parse_api_error(status, &body);

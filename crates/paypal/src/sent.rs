@@ -23,7 +23,8 @@ pub struct Sent<T> {
     pub answer: Result<T, PaypalError>,
     /// How many tries may have reached PayPal: every try whose request was handed to the
     /// network, whatever came back (counted before the send, so a try cut off in any way is
-    /// counted). `0`: nothing left (refused before sending, the token could not be had).
+    /// counted), but for one PayPal turned away unprocessed (a 429, its rate limit; a 401, the
+    /// token refused). `0`: nothing left (refused before sending, the token could not be had).
     pub sends: u32,
 }
 
@@ -159,7 +160,13 @@ mod tests {
                 let id = headers.get("paypal-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
                 seen.lock().expect("seen").push(id);
                 let (status, body) = answers.lock().expect("answers").next().expect("an answer scripted");
-                (StatusCode::from_u16(status).expect("status"), axum::Json(body))
+                // a 429 says when to come back: at once (no hold-off in the tests)
+                let retry_after = if status == 429 { vec![("retry-after", "0")] } else { Vec::new() };
+                (
+                    StatusCode::from_u16(status).expect("status"),
+                    axum::response::AppendHeaders(retry_after),
+                    axum::Json(body),
+                )
             }
         };
         let token = || async { axum::Json(serde_json::json!({ "access_token": "t", "expires_in": 3600 })) };
@@ -220,6 +227,30 @@ mod tests {
         let sent = client("http://127.0.0.1:9").capture_order_sent("ORDER1", &rid).await;
         assert!(sent.answer.is_err());
         assert_eq!(sent.sends, 0, "the token request failed: no capture left");
+    }
+
+    /// A try PayPal turned away unprocessed (429 RATE_LIMIT_REACHED; 401, its token refused and
+    /// refreshed) is no send that may still land: a decline after it answers the only send.
+    #[tokio::test]
+    async fn a_try_turned_away_by_a_429_or_a_401_is_no_send() {
+        let declined = (422, error("UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED"));
+        let limited = (429, error("RATE_LIMIT_REACHED", "RATE_LIMIT_REACHED"));
+        let unauthorized = (401, serde_json::json!({ "error": "invalid_token", "error_description": "expired" }));
+        let unavailable = (503, error("SERVICE_UNAVAILABLE", "SERVICE_UNAVAILABLE"));
+        let rid = RequestId::new("r-2").expect("id");
+        for (script, sends) in [
+            (vec![limited.clone(), declined.clone()], 1),
+            (vec![unauthorized.clone(), declined.clone()], 1),
+            (vec![limited.clone(), unauthorized, limited.clone(), declined.clone()], 1),
+            (vec![unavailable, limited, declined], 2),
+        ] {
+            let tries = script.len();
+            let (url, seen) = paypal(script).await;
+            let sent = client(&url).capture_order_sent("ORDER1", &rid).await;
+            assert_eq!(declined_proof(&sent), Some(crate::RefusalProof::NothingCaptured), "{:?}", sent.answer);
+            assert_eq!(seen.lock().expect("seen").len(), tries, "every try made");
+            assert_eq!(sent.sends, sends, "tries: {tries}");
+        }
     }
 
     #[test]
