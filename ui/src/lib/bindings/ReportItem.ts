@@ -11,15 +11,16 @@ export type ReportItem = { invoiceNo: number, currency: string,
  */
 total: string, outstanding: string, excluded: boolean, verdict: Verdict | null, outcome: ItemOutcome | null, outcomeReason: string | null, journalId: number | null, captureId: string | null, 
 /**
- * What PayPal captured (invoice currency).
+ * What PayPal captured (invoice currency; PayPal's digits).
  */
 paypalAmount: string | null, 
 /**
- * What the wallet paid, in the wallet's currency, and in the invoice's.
+ * What the wallet paid, in the wallet's currency, and in the invoice's (ISO 4217's digits).
  */
 walletAmount: string | null, walletCurrency: string | null, walletInInvoiceCurrency: string | null, 
 /**
- * PayPal's fee and the net of the capture (`seller_receivable_breakdown`), when read.
+ * PayPal's fee and the net of the capture (`seller_receivable_breakdown`), when read
+ * (PayPal's digits).
  */
 paypalFee: string | null, netAmount: string | null, feeCurrency: string | null, 
 /**

@@ -5,7 +5,8 @@
  */
 export type ReportTotal = { currency: string, finalized: number, 
 /**
- * The finalized invoices' outstanding amounts.
+ * The finalized invoices' outstanding amounts. `paid` and `wallet_paid` in ISO 4217's
+ * digits (the gateway's), `paypal_captured`, `paypal_fee` and `net` in PayPal's.
  */
 paid: string, paypalCaptured: string, walletPaid: string, 
 /**
