@@ -1,7 +1,7 @@
 //! HTTP: the OAuth token cache, idempotent POSTs, retries with back-off.
 
 use crate::error::parse_api_error;
-use crate::sent::RETRY_AFTER_CAP;
+use crate::sent::{Sent, RETRY_AFTER_CAP};
 use crate::wire::{AuthorizationWire, CaptureWire, OrderWire, RefundWire};
 use crate::{Authorization, Capture, Order, PaypalError, Refund};
 use chrono::Utc;
@@ -10,7 +10,7 @@ use pace::Pace;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Mutex;
 use tracing::Instrument;
 
@@ -298,37 +298,57 @@ impl PaypalClient {
 
     /// One API call with retries (same request id) and one token refresh on a 401.
     async fn call<T: DeserializeOwned>(&self, path: &str, method: Method) -> Result<T, PaypalError> {
-        self.call_counted(path, method).await.0
+        self.call_counted(path, method, None).await.answer
     }
 
     /// [`PaypalClient::call`], and how many tries may have left (see [`Sent::sends`]; the
-    /// client's whole budget for them is [`crate::post_budget`]).
+    /// client's whole budget for them is [`crate::post_budget`]). `leave_by`: no try leaves
+    /// unless it would end (`connect_timeout + timeout`) by then, by the wall clock, checked
+    /// right before it leaves ([`Sent::late`]).
     pub(crate) async fn call_counted<T: DeserializeOwned>(
         &self,
         path: &str,
         method: Method,
-    ) -> (Result<T, PaypalError>, u32) {
+        leave_by: Option<SystemTime>,
+    ) -> Sent<T> {
         let mut attempt = 0u32;
         let mut sends = 0u32;
         let mut refreshed = false;
+        let mut last: Option<PaypalError> = None;
         loop {
             attempt += 1;
-            match self.call_once::<T>(path, &method, &mut sends).await {
-                Err(PaypalError::Unauthorized(api)) if !refreshed => {
+            let err = match self.call_once::<T>(path, &method, &mut sends, leave_by).await {
+                Ok(answer) => return Sent { answer: Ok(answer), sends, late: false },
+                Err(Try::Late) => {
+                    // the last error stands for the tries that left; none left: nothing was sent
+                    let answer = match last.filter(|_| sends > 0) {
+                        Some(e) => e,
+                        None => PaypalError::NotSent {
+                            detail: format!("{path}: its deadline passed before the request could leave"),
+                        },
+                    };
+                    tracing::warn!(path, sends, "PayPal call stopped: no try may leave after its deadline");
+                    return Sent { answer: Err(answer), sends, late: true };
+                }
+                Err(Try::Failed(e)) => e,
+            };
+            match err {
+                PaypalError::Unauthorized(api) if !refreshed => {
                     tracing::info!(debug_id = ?api.debug_id, "PayPal refused the token; refreshing it once");
                     refreshed = true;
                     self.forget_token().await;
+                    last = Some(PaypalError::Unauthorized(api));
                 }
-                Err(e) if e.is_transient() && attempt < self.options.attempts.max(1) => {
+                e if e.is_transient() && attempt < self.options.attempts.max(1) => {
                     let wait = self.backoff(attempt, &e);
                     tracing::warn!(attempt, ?wait, code = e.code(), detail = %e.detail(), path, "PayPal call failed; retrying with the same request id");
                     tokio::time::sleep(wait).await;
+                    last = Some(e);
                 }
-                Err(e) => {
+                e => {
                     tracing::warn!(code = e.code(), detail = %e.detail(), path, sends, "PayPal call failed");
-                    return (Err(e), sends);
+                    return Sent { answer: Err(e), sends, late: false };
                 }
-                ok => return (ok, sends),
             }
         }
     }
@@ -342,13 +362,15 @@ impl PaypalClient {
         (exp + Duration::from_millis(jitter_ms)).min(self.options.backoff_max)
     }
 
-    /// One try; `sends` counts it once its request is handed to the network.
+    /// One try; `sends` counts it once its request is handed to the network. `Try::Late`: it
+    /// did not leave, as it could not end by `leave_by`.
     async fn call_once<T: DeserializeOwned>(
         &self,
         path: &str,
         method: &Method,
         sends: &mut u32,
-    ) -> Result<T, PaypalError> {
+        leave_by: Option<SystemTime>,
+    ) -> Result<T, Try> {
         let token = self.access_token().await?;
         let url = format!("{}{}", self.base, path);
         let mut request = match method {
@@ -365,6 +387,13 @@ impl PaypalClient {
             request = request.header("PayPal-Mock-Response", mock);
         }
         self.pace.admit().await;
+        // the wall clock, read last thing before the request leaves: the waits for the token and
+        // the pace (unbounded under a 429's hold-off), and a suspended machine (whose monotonic
+        // clock stops), all count
+        let longest = self.options.connect_timeout.saturating_add(self.options.timeout);
+        if leave_by.is_some_and(|by| SystemTime::now().checked_add(longest).is_none_or(|end| end > by)) {
+            return Err(Try::Late);
+        }
         *sends += 1;
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
@@ -386,9 +415,23 @@ impl PaypalClient {
         let body = read_limited(response, self.options.max_body_bytes).await?;
         if !(200..300).contains(&status) {
             let api = parse_api_error(status, &body);
-            return Err(PaypalError::from_api(api, retry_after));
+            return Err(Try::Failed(PaypalError::from_api(api, retry_after)));
         }
-        serde_json::from_slice(&body).map_err(|e| PaypalError::InvalidResponse { detail: format!("{path}: {e}") })
+        serde_json::from_slice(&body)
+            .map_err(|e| Try::Failed(PaypalError::InvalidResponse { detail: format!("{path}: {e}") }))
+    }
+}
+
+/// How one try ended, when it brought no answer to use.
+enum Try {
+    Failed(PaypalError),
+    /// It did not leave: it could not have ended by the call's `leave_by`.
+    Late,
+}
+
+impl From<PaypalError> for Try {
+    fn from(e: PaypalError) -> Self {
+        Try::Failed(e)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::client::{amount_json, path_id, ClientOptions, Method, PaypalClient, R
 use crate::types::AuthorizationCaptureRequest;
 use crate::wire::{CaptureWire, OrderWire};
 use crate::{Capture, Order, PaypalError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tracing::Instrument;
 
 /// The longest `Retry-After` the client honours before a retry (and holds its pace back for).
@@ -26,6 +26,10 @@ pub struct Sent<T> {
     /// counted), but for one PayPal turned away unprocessed (a 429, its rate limit; a 401, the
     /// token refused). `0`: nothing left (refused before sending, the token could not be had).
     pub sends: u32,
+    /// The call stopped at its `leave_by`: a try it would have made did not leave, as it could
+    /// have ended after that. With `sends == 0` nothing left and the answer is
+    /// [`PaypalError::NotSent`]; otherwise the answer is the last try's error.
+    pub late: bool,
 }
 
 impl<T> Sent<T> {
@@ -33,6 +37,11 @@ impl<T> Sent<T> {
     /// request id may still be worked on.
     pub fn replayed(&self) -> bool {
         self.sends > 1
+    }
+
+    /// The same sends, the answer read on by `f`.
+    pub(crate) fn and_then<U>(self, f: impl FnOnce(T) -> Result<U, PaypalError>) -> Sent<U> {
+        Sent { answer: self.answer.and_then(f), sends: self.sends, late: self.late }
     }
 }
 
@@ -55,22 +64,29 @@ pub fn post_budget(o: &ClientOptions) -> Duration {
 impl PaypalClient {
     /// Captures an approved order (intent CAPTURE).
     pub async fn capture_order(&self, id: &str, request_id: &RequestId) -> Result<Order, PaypalError> {
-        self.capture_order_sent(id, request_id).await.answer
+        self.capture_order_sent(id, request_id, None).await.answer
     }
 
     /// [`PaypalClient::capture_order`], telling how many times the request may have left
-    /// ([`Sent::sends`]: more than one, and the answer may be a replay's).
-    pub async fn capture_order_sent(&self, id: &str, request_id: &RequestId) -> Sent<Order> {
+    /// ([`Sent::sends`]: more than one, and the answer may be a replay's). `leave_by` (the wall
+    /// clock): no try leaves unless it would end by then (`connect_timeout + timeout` from when
+    /// it leaves), checked right before each try leaves; past it the call stops ([`Sent::late`]).
+    pub async fn capture_order_sent(
+        &self,
+        id: &str,
+        request_id: &RequestId,
+        leave_by: Option<SystemTime>,
+    ) -> Sent<Order> {
         let span = tracing::info_span!("paypal.capture_order", order_id = id, request_id = request_id.as_str());
         let path = match path_id(id) {
             Ok(id) => format!("/v2/checkout/orders/{id}/capture"),
-            Err(e) => return Sent { answer: Err(e), sends: 0 },
+            Err(e) => return Sent { answer: Err(e), sends: 0, late: false },
         };
-        let (answer, sends) = self
-            .call_counted::<OrderWire>(&path, Method::Post(request_id.clone(), serde_json::json!({})))
+        let sent = self
+            .call_counted::<OrderWire>(&path, Method::Post(request_id.clone(), serde_json::json!({})), leave_by)
             .instrument(span)
             .await;
-        Sent { answer: answer.and_then(OrderWire::typed), sends }
+        sent.and_then(OrderWire::typed)
     }
 
     /// Captures an authorization (all of it, or `amount`), optionally as the final capture.
@@ -80,16 +96,18 @@ impl PaypalClient {
         req: &AuthorizationCaptureRequest,
         request_id: &RequestId,
     ) -> Result<Capture, PaypalError> {
-        self.capture_authorization_sent(id, req, request_id).await.answer
+        self.capture_authorization_sent(id, req, request_id, None).await.answer
     }
 
     /// [`PaypalClient::capture_authorization`], telling how many times the request may have
-    /// left ([`Sent::sends`]: more than one, and the answer may be a replay's).
+    /// left ([`Sent::sends`]: more than one, and the answer may be a replay's); `leave_by` as
+    /// for [`PaypalClient::capture_order_sent`].
     pub async fn capture_authorization_sent(
         &self,
         id: &str,
         req: &AuthorizationCaptureRequest,
         request_id: &RequestId,
+        leave_by: Option<SystemTime>,
     ) -> Sent<Capture> {
         let span = tracing::info_span!(
             "paypal.capture_authorization",
@@ -100,11 +118,13 @@ impl PaypalClient {
             .and_then(|body| Ok((format!("/v2/payments/authorizations/{}/capture", path_id(id)?), body)));
         let (path, body) = match prepared {
             Ok(p) => p,
-            Err(e) => return Sent { answer: Err(e), sends: 0 },
+            Err(e) => return Sent { answer: Err(e), sends: 0, late: false },
         };
-        let (answer, sends) =
-            self.call_counted::<CaptureWire>(&path, Method::Post(request_id.clone(), body)).instrument(span).await;
-        Sent { answer: answer.and_then(CaptureWire::typed), sends }
+        let sent = self
+            .call_counted::<CaptureWire>(&path, Method::Post(request_id.clone(), body), leave_by)
+            .instrument(span)
+            .await;
+        sent.and_then(CaptureWire::typed)
     }
 }
 
@@ -204,27 +224,27 @@ mod tests {
         let rid = RequestId::new("r-1").expect("id");
         // answered on the first try
         let (url, seen) = paypal(vec![declined.clone()]).await;
-        let sent = client(&url).capture_order_sent("ORDER1", &rid).await;
+        let sent = client(&url).capture_order_sent("ORDER1", &rid, None).await;
         assert_eq!(declined_proof(&sent), Some(crate::RefusalProof::NothingCaptured), "{:?}", sent.answer);
         assert_eq!((sent.sends, sent.replayed()), (1, false));
         assert_eq!(seen.lock().expect("seen").len(), 1);
         // a 503, then the retry (same request id) declined: two sends, the answer a replay's
         let (url, seen) = paypal(vec![unavailable.clone(), declined.clone()]).await;
-        let sent = client(&url).capture_order_sent("ORDER1", &rid).await;
+        let sent = client(&url).capture_order_sent("ORDER1", &rid, None).await;
         assert_eq!(declined_proof(&sent), Some(crate::RefusalProof::NothingCaptured), "{:?}", sent.answer);
         assert_eq!((sent.sends, sent.replayed()), (2, true));
         assert_eq!(*seen.lock().expect("seen"), vec!["r-1".to_owned(), "r-1".to_owned()]);
         // the same for an authorization, and the plain call gives the same answer
         let (url, _) = paypal(vec![unavailable.clone(), unavailable, declined]).await;
         let req = AuthorizationCaptureRequest { amount: None, invoice_id: None, final_capture: true };
-        let sent = client(&url).capture_authorization_sent("AUTH1", &req, &rid).await;
+        let sent = client(&url).capture_authorization_sent("AUTH1", &req, &rid, None).await;
         assert_eq!(sent.sends, 3, "{:?}", sent.answer);
         // refused before sending: nothing left
-        let sent = client(&url).capture_order_sent("not/an id", &rid).await;
+        let sent = client(&url).capture_order_sent("not/an id", &rid, None).await;
         assert!(matches!(sent.answer, Err(PaypalError::NotSent { .. })), "{:?}", sent.answer);
         assert_eq!(sent.sends, 0);
         // nobody listening: no token, so the capture never left
-        let sent = client("http://127.0.0.1:9").capture_order_sent("ORDER1", &rid).await;
+        let sent = client("http://127.0.0.1:9").capture_order_sent("ORDER1", &rid, None).await;
         assert!(sent.answer.is_err());
         assert_eq!(sent.sends, 0, "the token request failed: no capture left");
     }
@@ -246,16 +266,64 @@ mod tests {
         ] {
             let tries = script.len();
             let (url, seen) = paypal(script).await;
-            let sent = client(&url).capture_order_sent("ORDER1", &rid).await;
+            let sent = client(&url).capture_order_sent("ORDER1", &rid, None).await;
             assert_eq!(declined_proof(&sent), Some(crate::RefusalProof::NothingCaptured), "{:?}", sent.answer);
             assert_eq!(seen.lock().expect("seen").len(), tries, "every try made");
             assert_eq!(sent.sends, sends, "tries: {tries}");
         }
     }
 
+    /// A capture given a deadline (the wall clock) sends no try that could end after it: past it
+    /// before anything left, nothing is sent (`NotSent`: nothing captured) and the call says it
+    /// stopped; a retry whose pace slot comes too late does not leave, and the call answers the
+    /// last try's error. A deadline far enough changes nothing.
+    #[tokio::test]
+    async fn no_try_leaves_that_could_end_after_the_deadline() {
+        use std::time::SystemTime;
+        let unavailable = (503, error("SERVICE_UNAVAILABLE", "SERVICE_UNAVAILABLE"));
+        let declined = (422, error("UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED"));
+        let rid = RequestId::new("r-3").expect("id");
+        let longest = {
+            let o = ClientOptions::default();
+            o.connect_timeout + o.timeout
+        };
+        // the deadline passed already: nothing leaves
+        let (url, seen) = paypal(vec![declined.clone()]).await;
+        let past = SystemTime::now() - Duration::from_secs(1);
+        let sent = client(&url).capture_order_sent("ORDER1", &rid, Some(past)).await;
+        assert!(matches!(sent.answer, Err(PaypalError::NotSent { .. })), "{:?}", sent.answer);
+        assert_eq!((sent.sends, sent.late), (0, true));
+        assert!(seen.lock().expect("seen").is_empty(), "no capture left");
+        let req = AuthorizationCaptureRequest { amount: None, invoice_id: None, final_capture: true };
+        let sent = client(&url).capture_authorization_sent("AUTH1", &req, &rid, Some(past)).await;
+        assert!(matches!(sent.answer, Err(PaypalError::NotSent { .. })), "{:?}", sent.answer);
+        assert_eq!((sent.sends, sent.late), (0, true));
+        assert!(seen.lock().expect("seen").is_empty(), "no capture left");
+
+        // one request a second: the token at once, the capture a second later, its retry two
+        // seconds later; the deadline lets a try leave until a second and a half
+        let (url, seen) = paypal(vec![unavailable.clone(), declined.clone()]).await;
+        let pace = std::sync::Arc::new(pace::Pace::limited(pace::Rate::whole(std::num::NonZeroU16::MIN)));
+        let slow = client(&url).with_pace(pace);
+        slow.access_token().await.expect("token");
+        let leave_by = SystemTime::now() + longest + Duration::from_millis(1500);
+        let sent = slow.capture_order_sent("ORDER1", &rid, Some(leave_by)).await;
+        assert!(matches!(sent.answer, Err(PaypalError::Server(_))), "the first try's answer: {:?}", sent.answer);
+        assert_eq!((sent.sends, sent.late), (1, true));
+        assert_eq!(seen.lock().expect("seen").len(), 1, "the retry did not leave");
+
+        // a deadline far enough: as without one
+        let (url, seen) = paypal(vec![unavailable, declined]).await;
+        let far = SystemTime::now() + 2 * longest;
+        let sent = client(&url).capture_order_sent("ORDER1", &rid, Some(far)).await;
+        assert_eq!(declined_proof(&sent), Some(crate::RefusalProof::NothingCaptured), "{:?}", sent.answer);
+        assert_eq!((sent.sends, sent.late), (2, false));
+        assert_eq!(seen.lock().expect("seen").len(), 2);
+    }
+
     #[test]
     fn more_than_one_send_may_be_a_replay() {
-        let s = |sends| Sent::<()> { answer: Ok(()), sends };
+        let s = |sends| Sent::<()> { answer: Ok(()), sends, late: false };
         assert!(!s(0).replayed());
         assert!(!s(1).replayed());
         assert!(s(2).replayed());

@@ -28,6 +28,10 @@
 //!   attempt `rejected` only once no earlier send can land (`paypal_steps.rs`); until then it
 //!   waits like a resume here. The PayPal client's own retries within one call count as such
 //!   an earlier send ([`paypal::Sent::sends`]).
+//! * The window is judged from the journaled `sent_at`, so no try may leave that could land
+//!   after it: the capture is sent with a wall-clock deadline ([`paypal_leave_by`]), checked by
+//!   the client right before each try leaves (after its pace slot and token), which a try held
+//!   back, a machine suspended and woken or a run that lost its entry cannot pass.
 //!
 //! GATEWAY-API.md promises no deduplication of a finalization by `paymentId` (nor of a wallet
 //! payment, which carries no id of ours at all): a second finalization is refused as "Bad
@@ -47,7 +51,7 @@ use super::lease::{now_ms, ttl_ms};
 use crate::{DeskError, ErrorCode};
 use gateway::GatewayError;
 use sqlx::SqlitePool;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Beyond the client's own budget: the other end may go on working on a request after the
 /// client gave up on it (and the wall clocks of two processes may disagree a little).
@@ -70,6 +74,17 @@ pub fn window_length() -> Duration {
 /// [`MARGIN`].
 pub fn paypal_window(o: &paypal::ClientOptions) -> Duration {
     paypal::post_budget(o) + MARGIN
+}
+
+/// The wall-clock time a try of the PayPal capture journaled as sent at `sent_at` (Unix ms) must
+/// be able to end by to leave at all (`paypal::PaypalClient::capture_order_sent`'s `leave_by`):
+/// the client's whole budget from the journaled send ([`paypal::post_budget`]). A try that
+/// would leave later (a pace slot or a token that came late, a machine suspended and woken, a
+/// run that lost its entry to another) does not leave, so no send of it can land after the
+/// window ([`paypal_window`]: the same budget plus [`MARGIN`]) that another run judges it by.
+pub(crate) fn paypal_leave_by(sent_at: i64) -> SystemTime {
+    let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(sent_at).unwrap_or(0));
+    at + paypal::post_budget(&paypal::ClientOptions::default())
 }
 
 /// The window of a send from `state`, for the desk's clients (`desk/open.rs` builds both with

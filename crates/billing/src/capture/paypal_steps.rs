@@ -146,24 +146,35 @@ impl Engine<'_> {
         let charge_total = money_of(e.paypal_amount.as_deref().unwrap_or("0"), &e.currency)?;
         self.check_before(Step::Capture, e.id)?;
         let sent_at = self.sending(e).await?;
+        // no try leaves that could land after the window other runs judge this send by
+        let leave_by = Some(in_flight::paypal_leave_by(sent_at));
         // how many times the request left: more than once, and its answer may be a replay's
-        let (call, result, sends) = match (is_authorize(e), e.authorization_id.clone()) {
+        let (call, result, sends, late) = match (is_authorize(e), e.authorization_id.clone()) {
             (true, Some(auth_id)) => {
                 let req = AuthorizationCaptureRequest {
                     amount: Some(charge_total),
                     invoice_id: Some(e.invoice_no.to_string()),
                     final_capture: true,
                 };
-                let sent = self.paypal.capture_authorization_sent(&auth_id, &req, &request_id).await;
+                let sent = self.paypal.capture_authorization_sent(&auth_id, &req, &request_id, leave_by).await;
                 let answer = sent.answer.map(|c| Some(c).filter(|c| !matches!(tie(e, c), Tie::Other(_))));
-                (CaptureCall::Authorization, answer, sent.sends)
+                (CaptureCall::Authorization, answer, sent.sends, sent.late)
             }
             _ => {
-                let sent = self.paypal.capture_order_sent(&order_id, &request_id).await;
-                (CaptureCall::Order, sent.answer.map(|o| capture_in_answer(e, o)), sent.sends)
+                let sent = self.paypal.capture_order_sent(&order_id, &request_id, leave_by).await;
+                (CaptureCall::Order, sent.answer.map(|o| capture_in_answer(e, o)), sent.sends, sent.late)
             }
         };
         self.check_after(Step::Capture, e.id)?;
+        if late && sends == 0 {
+            // Nothing left before the deadline (the client's `NotSent`, which says nothing of
+            // PayPal): this send is in flight no more; earlier ones may be. PayPal's state decides,
+            // as for an unknown outcome (a capturable state waits, and a later run sends again).
+            in_flight::mark_answered(self.pool, e, sent_at).await?;
+            return self
+                .settle_from_paypal(e, "the capture could not leave in time; nothing was sent by this run")
+                .await;
+        }
         match result {
             // A declined (or failed) capture answered may be a replay's answer, or this send's
             // while an earlier one may still capture: while a send may land, it decides nothing.
