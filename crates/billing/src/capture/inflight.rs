@@ -14,8 +14,8 @@
 //!   another run (of this process or another) did meanwhile is seen, so a finished attempt is not
 //!   sent again, and a sent one is resumed by reading what it did.
 //!
-//! A second caller **waits** for either, at most [`WAIT`] (longer than one remote call with its
-//! retries). One that gives up leaves the entry as it was (nothing written, nothing sent) and is
+//! A second caller **waits** for either, at most [`WAIT`] (longer than a read with its retries,
+//! not a whole PayPal capture: see there). One that gives up leaves the entry as it was (nothing written, nothing sent) and is
 //! told that another run is working on it ([`busy`]); the clerk tries again later. A process
 //! killed while holding the entry lease blocks the attempt for at most the lease's TTL; the next
 //! run takes it over. A run that finds its lease lost (expired and perhaps taken over) stops

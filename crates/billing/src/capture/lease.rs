@@ -13,9 +13,11 @@
 //!   renewal, so a killed (or stopped) process holds it for at most that long; the next run then
 //!   takes it over. A holder that finds it lost its lease says so ([`Lease::is_lost`]).
 //! * Expiry is wall-clock time (see [`TTL`] for why that is safe enough and what guards the rest).
-//! * A run waits for a held lease for at most [`WAIT`]: longer than any one remote call may take
-//!   with its own retries, so a waiter gives up only when the holder is still
-//!   busy after a whole call, never because the holder is merely in a slow call.
+//! * A run waits for a held lease for at most [`WAIT`]: longer than a read (PayPal's or the
+//!   gateway's) with all its retries, but shorter than the PayPal capture's whole budget. A
+//!   waiter that gives up (the holder in a slow capture, or still busy after a whole call) is
+//!   told Conflict with nothing written and nothing sent (`inflight::busy`); the holder's run
+//!   finishes the attempt, or the clerk tries again later.
 
 use super::journal::Entry;
 use crate::DeskError;
@@ -42,10 +44,13 @@ pub const TTL: Duration = Duration::from_secs(2 * (RENEW_EVERY.as_secs() + BUSY_
 /// How soon a renewal that failed (the database busy) is tried again.
 pub const RETRY_RENEWAL: Duration = Duration::from_secs(1);
 /// How long a run waits for an invoice, an entry or a wallet another run holds before it gives
-/// up (leaving its entry as it is) or is deferred. Longer than one remote call with its own
-/// retries may take with the default clients (PayPal: 4 attempts of up to 30 s + 5 s to connect,
-/// 10 s back-off between them = 170 s; the gateway's reads: 5 × 25 s + 4 × 10 s = 165 s; checked
-/// by a test).
+/// up (leaving its entry as it is: a Conflict, nothing written, nothing sent) or is deferred.
+/// Longer than one read with its own retries may take with the default clients (PayPal's: 4
+/// attempts of up to 30 s + 5 s to connect, 10 s back-off between them = 170 s; the gateway's:
+/// 5 × 25 s + 4 × 10 s = 165 s), so a waiter is not turned away by a holder in a slow read. Not
+/// as long as the PayPal capture's whole budget (`paypal::post_budget`, ~9 min: a token before
+/// each try and `Retry-After` waits of up to 60 s): a clerk is not kept waiting that long; the
+/// waiter gets its Conflict and the holder finishes the capture. (Checked by a test.)
 pub const WAIT: Duration = Duration::from_secs(180);
 
 /// Which lease table.
