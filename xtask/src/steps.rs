@@ -335,7 +335,15 @@ pub fn bench(args: &[String]) -> Result {
     cmd(cargo().args(["run", "-q", "-p", "billing", "--example", "bench", "--"]).args(args))
 }
 
-/// `cargo xtask bench-batch [--items N ...] [--rate R]`: see crates/billing/examples/bench_batch.rs.
+/// `cargo xtask bench-batch [--items N] [--rate R]`: see crates/billing/examples/bench_batch.rs.
+/// Builds `desk` (the run is the real binary), then writes the figures to docs/BENCHMARKS.md
+/// unless `--doc FILE` names another file.
 pub fn bench_batch(args: &[String]) -> Result {
-    cmd(cargo().args(["run", "-q", "-p", "billing", "--example", "bench_batch", "--"]).args(args))
+    cmd(cargo().args(["build", "-q", "-p", "cli", "--bin", "desk"]))?;
+    let mut example = cargo();
+    example.args(["run", "-q", "-p", "billing", "--example", "bench_batch", "--"]).args(args);
+    if !args.iter().any(|a| a == "--doc") {
+        example.arg("--doc").arg(root().join("docs").join("BENCHMARKS.md"));
+    }
+    cmd(&mut example)
 }
