@@ -5,12 +5,14 @@ use super::engine::{money_of, Engine, Flow};
 use super::gateway_steps::AtGateway;
 use super::in_flight;
 use super::journal::{Entry, PaypalCaptureStatus, State};
-use super::paypal_holds::{is_authorize, live, other_invoice, paypal_detail, tie, Tie};
+use super::paypal_holds::{
+    authorization_over, capture_in_answer, is_authorize, live, other_invoice, paypal_detail, tie, Tie,
+};
 use super::result::Step;
 use crate::DeskError;
 use paypal::{
-    refusal_proof, AuthorizationCaptureRequest, AuthorizationStatus, Capture, CaptureCall, CaptureStatus, Order,
-    OrderStatus, PaypalError, RefusalProof, RequestId,
+    refusal_proof, AuthorizationCaptureRequest, AuthorizationStatus, Capture, CaptureCall, CaptureStatus, OrderStatus,
+    PaypalError, RefusalProof, RequestId,
 };
 
 impl Engine<'_> {
@@ -373,44 +375,4 @@ impl Engine<'_> {
             AtGateway::NoInvoice | AtGateway::Listed { .. } => self.attention(e, differs).await,
         }
     }
-}
-
-/// PayPal refused the capture because the authorization is over for good (expired, voided,
-/// denied): from this answer on no request can capture it, an earlier send of ours still being
-/// worked on included (it captured before, and PayPal lists it, or it never will), so no earlier
-/// send is waited for. PayPal's schema has no EXPIRED status: an expired authorization still
-/// reads CREATED, and only the refusal tells. A decline is not such an answer: it is a decision
-/// on one request, and the authorization or order stays capturable by another.
-///
-/// Why no wait (issue 9, finding 7), from `payments_payment_v2.json`: the three 422 issues of
-/// `authorizations.capture` describe the authorization, not the request ("An expired / A voided /
-/// An denied authorization cannot be captured"; a voided one cannot be reauthorized either), and
-/// `authorization_status` has no way back from VOIDED or DENIED to CREATED, nor does time run
-/// back on an expiry. An earlier send of the same request id that PayPal still works on is
-/// either answered as that same request (a retry while it runs meets `409
-/// PREVIOUS_REQUEST_IN_PROGRESS`, not a fresh decision) or was decided before: PayPal decides one
-/// authorization's capture and void one after the other. So when PayPal answers that the
-/// authorization is over, the earlier request had either captured already, and its capture is
-/// listed under the order, which `reject_unless_listed` reads after this answer and adopts (a
-/// capture and then a void of the rest reads VOIDED with the capture listed), or it can no longer
-/// capture. The only way left for it to land would be PayPal capturing an authorization it has
-/// just said cannot be captured, against its own state machine; an order listing that lags the
-/// capture is a risk of every adoption, not of this one.
-fn authorization_over(call: CaptureCall, err: &PaypalError) -> bool {
-    call == CaptureCall::Authorization
-        && err.api().is_some_and(|api| {
-            api.issues.iter().any(|i| {
-                matches!(i.as_str(), "AUTHORIZATION_EXPIRED" | "AUTHORIZATION_VOIDED" | "AUTHORIZATION_DENIED")
-            })
-        })
-}
-
-/// Our capture in an order-capture answer: the answer is our order's (or names none), and the
-/// capture is not tied elsewhere; the latest one not declined, else the latest.
-fn capture_in_answer(e: &Entry, o: Order) -> Option<Capture> {
-    if o.id.as_deref().is_some_and(|id| Some(id) != e.order_id.as_deref()) {
-        return None;
-    }
-    let mine: Vec<&Capture> = o.captures().filter(|c| !matches!(tie(e, c), Tie::Other(_))).collect();
-    mine.iter().rfind(|c| live(c)).or_else(|| mine.last()).map(|c| (*c).clone())
 }
