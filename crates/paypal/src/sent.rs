@@ -6,7 +6,7 @@
 //! client reports how many times the request may have left ([`Sent::sends`]), and
 //! [`post_budget`] says how long after the call started its last try may still be travelling.
 
-use crate::client::{amount_json, path_id, ClientOptions, Method, PaypalClient, RequestId};
+use crate::client::{ClientOptions, Method, PaypalClient, RequestId, amount_json, path_id};
 use crate::types::AuthorizationCaptureRequest;
 use crate::wire::{CaptureWire, OrderWire};
 use crate::{Capture, Order, PaypalError};
@@ -255,14 +255,22 @@ mod tests {
     async fn a_try_turned_away_by_a_429_or_a_401_is_no_send() {
         let declined = (422, error("UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED"));
         let limited = (429, error("RATE_LIMIT_REACHED", "RATE_LIMIT_REACHED"));
-        let unauthorized = (401, serde_json::json!({ "error": "invalid_token", "error_description": "expired" }));
+        // PayPal's REST answer to a token it does not take (`error_401`: name, message, debug_id)
+        let unauthorized =
+            (401, serde_json::json!({ "name": "AUTHENTICATION_FAILURE", "message": "m", "debug_id": "d" }));
         let unavailable = (503, error("SERVICE_UNAVAILABLE", "SERVICE_UNAVAILABLE"));
+        // a 429 or 401 without PayPal's own body (a proxy in front of it, which may have passed an
+        // earlier copy of the request on): counted
+        let proxy_limited = (429, serde_json::json!({ "error": "too many requests" }));
+        let proxy_unauthorized = (401, serde_json::json!({ "error": "invalid_token", "error_description": "expired" }));
         let rid = RequestId::new("r-2").expect("id");
         for (script, sends) in [
             (vec![limited.clone(), declined.clone()], 1),
             (vec![unauthorized.clone(), declined.clone()], 1),
             (vec![limited.clone(), unauthorized, limited.clone(), declined.clone()], 1),
-            (vec![unavailable, limited, declined], 2),
+            (vec![unavailable, limited, declined.clone()], 2),
+            (vec![proxy_limited, declined.clone()], 2),
+            (vec![proxy_unauthorized, declined], 2),
         ] {
             let tries = script.len();
             let (url, seen) = paypal(script).await;

@@ -168,11 +168,15 @@ impl Engine<'_> {
             }
         };
         self.check_after(Step::Capture, e.id)?;
+        if sends == 0 {
+            // no try of this call can land (none left, or PayPal itself turned each away
+            // unprocessed: `Sent::sends`): this send is in flight no more; earlier ones may be
+            in_flight::mark_answered(self.pool, e, sent_at).await?;
+        }
         if late && sends == 0 {
             // Nothing left before the deadline (the client's `NotSent`, which says nothing of
-            // PayPal): this send is in flight no more; earlier ones may be. PayPal's state decides,
-            // as for an unknown outcome (a capturable state waits, and a later run sends again).
-            in_flight::mark_answered(self.pool, e, sent_at).await?;
+            // PayPal): PayPal's state decides, as for an unknown outcome (a capturable state
+            // waits, and a later run sends again).
             return self
                 .settle_from_paypal(e, "the capture could not leave in time; nothing was sent by this run")
                 .await;

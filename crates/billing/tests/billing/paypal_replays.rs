@@ -186,6 +186,28 @@ async fn a_clean_decline_with_nothing_sent_before_is_rejected_at_once() {
     }
 }
 
+/// A call whose every try PayPal itself turned away unprocessed (its `RATE_LIMIT_REACHED`,
+/// with its `debug_id`) sent nothing that can land: its send is answered. The attempt waits (the
+/// order or authorization is still capturable), and the next run's clean decline, answered on
+/// its only try, is `rejected` at once. (Before: the turned-away call's send stayed open and was
+/// kept as an earlier send that may still land, and the decline waited out ~9 minutes.)
+#[tokio::test]
+async fn a_call_turned_away_by_paypals_rate_limit_leaves_no_send_open_and_a_decline_then_rejects() {
+    let world = World::seeded(1, 300).await;
+    for (no, route) in [(plain_order(&world), ORDER_CAPTURE), (world.plain_authorization(), AUTH_CAPTURE)] {
+        let f = fixture(&world, no).await;
+        let limited = paypal_error("RATE_LIMIT_REACHED", Some("RATE_LIMIT_REACHED"));
+        f.pp.on(route, Some(paypal::ClientOptions::default().attempts as usize), Act::Answer(429, limited));
+        let r = f.d.capture(no).await.expect("a result");
+        assert_eq!((r.state, r.finished), (State::PaypalCaptureSent, false), "{route}: {r:?}");
+        f.pp.on(route, Some(1), decline(route));
+        let r = f.d.capture(no).await.expect("a result");
+        assert_eq!((r.state, r.finished, r.capture_id.as_deref()), (State::Rejected, true, None), "{route}: {r:?}");
+        assert_nothing_moved(&f.sb, no, &f.before).await;
+        f.d.close().await;
+    }
+}
+
 /// The id of the declined capture the double lists and answers (PayPal never made it).
 const DECLINED_ID: &str = "9DECLINED0000001";
 

@@ -2,9 +2,9 @@
 //! request id and back-off, one token refresh on a 401, and a capture's wall-clock deadline.
 
 use super::{Method, PaypalClient};
-use crate::error::parse_api_error;
-use crate::sent::{Sent, RETRY_AFTER_CAP};
 use crate::PaypalError;
+use crate::error::parse_api_error;
+use crate::sent::{RETRY_AFTER_CAP, Sent};
 use chrono::Utc;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, SystemTime};
@@ -121,14 +121,16 @@ impl PaypalClient {
             // the service's limit is everyone's: hold every request back, not only this one's retry
             self.pace.hold_off(retry_after.unwrap_or(Duration::from_secs(1)).min(RETRY_AFTER_CAP));
         }
-        if status == 429 || status == 401 {
-            // PayPal turned the request away unprocessed (its rate limit, or a token it did not
-            // take): this try is no send that may still land (`Sent::sends`)
-            *sends = sends.saturating_sub(1);
-        }
         let body = read_limited(response, self.options.max_body_bytes).await?;
         if !(200..300).contains(&status) {
             let api = parse_api_error(status, &body);
+            if matches!(status, 429 | 401) && api.debug_id.is_some() {
+                // PayPal itself (its error answer carries a `debug_id`) turned the request away
+                // unprocessed: its rate limit, or a token it did not take. This try is no send
+                // that may still land (`Sent::sends`). A 429 or 401 without PayPal's own body
+                // (a proxy in front of it, which may have passed an earlier copy on) still counts.
+                *sends = sends.saturating_sub(1);
+            }
             return Err(Try::Failed(PaypalError::from_api(api, retry_after)));
         }
         serde_json::from_slice(&body)
@@ -150,11 +152,7 @@ impl From<PaypalError> for Try {
 }
 
 pub(super) fn transport(e: reqwest::Error) -> PaypalError {
-    if e.is_timeout() {
-        PaypalError::Timeout
-    } else {
-        PaypalError::Unreachable { detail: e.to_string() }
-    }
+    if e.is_timeout() { PaypalError::Timeout } else { PaypalError::Unreachable { detail: e.to_string() } }
 }
 
 pub(super) async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, PaypalError> {
