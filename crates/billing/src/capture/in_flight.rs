@@ -282,14 +282,21 @@ pub(crate) async fn mark_answered(pool: &SqlitePool, e: &Entry, sent_at: i64) ->
 }
 
 /// The gateway's error is an answer that ends the request: an HTTP answer of the gateway
-/// itself. Not: no answer (a timeout, a cut or refused connection, an answer cut short), nor a
-/// 5xx other than the gateway's documented 500 (a proxy or CDN in front of it answers 502, 503,
-/// 504 or its own codes when it gives up, while the gateway may still be working on the
-/// request).
+/// itself, or a 503. Not: no answer (a timeout, a cut or refused connection, an answer cut
+/// short), nor another 5xx than the gateway's documented 500 (a proxy or CDN in front of it
+/// answers 502 or 504 when what it passed the request on to failed or did not answer in time,
+/// and its own codes, while the gateway may still be working on the request).
+///
+/// A 503 ("Service Unavailable", RFC 9110 §15.6.4) says the server that gives it is unable to
+/// handle the request: a gateway under maintenance or overload, or a proxy with no healthy
+/// gateway behind it, answers it instead of passing the request on. It ends the request like a
+/// 429. (A proxy that gives 503 for a gateway that reset the connection after taking the request
+/// would break this; the gateway's contract names no proxy, and a resume reads the invoice before
+/// it sends again, which finds a finalization that landed.)
 pub(crate) fn gateway_answered(err: &GatewayError) -> bool {
     match err {
         GatewayError::Timeout | GatewayError::Unreachable { .. } => false,
-        GatewayError::Server { status, .. } => *status == 500,
+        GatewayError::Server { status, .. } => matches!(*status, 500 | 503),
         _ => true,
     }
 }

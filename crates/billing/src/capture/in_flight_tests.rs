@@ -74,19 +74,19 @@ fn a_result_waiting_out_a_send_is_told_by_its_journaled_reason() {
 }
 
 #[test]
-fn only_an_answer_of_the_gateway_itself_ends_a_request() {
+fn only_an_answer_of_the_gateway_itself_or_a_503_ends_a_request() {
     for err in [
         GatewayError::Timeout,
         GatewayError::Unreachable { detail: "x".into() },
         GatewayError::Server { status: 502, message: "x".into() },
         GatewayError::Server { status: 504, message: "x".into() },
-        GatewayError::Server { status: 503, message: "x".into() },
         GatewayError::Server { status: 520, message: "x".into() },
     ] {
         assert!(!gateway_answered(&err), "{err:?}");
     }
     for err in [
         GatewayError::Server { status: 500, message: "x".into() },
+        GatewayError::Server { status: 503, message: "x".into() },
         GatewayError::BadInvoice,
         GatewayError::InvalidAmount,
         GatewayError::InvalidResponse { detail: "x".into() },
