@@ -6,7 +6,7 @@
 //! client reports how many times the request may have left ([`Sent::sends`]), and
 //! [`post_budget`] says how long after the call started its last try may still be travelling.
 
-use crate::client::{ClientOptions, Method, PaypalClient, RequestId, amount_json, path_id};
+use crate::client::{amount_json, path_id, ClientOptions, Method, PaypalClient, RequestId};
 use crate::types::AuthorizationCaptureRequest;
 use crate::wire::{CaptureWire, OrderWire};
 use crate::{Capture, Order, PaypalError};

@@ -2,9 +2,9 @@
 //! request id and back-off, one token refresh on a 401, and a capture's wall-clock deadline.
 
 use super::{Method, PaypalClient};
-use crate::PaypalError;
 use crate::error::parse_api_error;
-use crate::sent::{RETRY_AFTER_CAP, Sent};
+use crate::sent::{Sent, RETRY_AFTER_CAP};
+use crate::PaypalError;
 use chrono::Utc;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, SystemTime};
@@ -152,7 +152,11 @@ impl From<PaypalError> for Try {
 }
 
 pub(super) fn transport(e: reqwest::Error) -> PaypalError {
-    if e.is_timeout() { PaypalError::Timeout } else { PaypalError::Unreachable { detail: e.to_string() } }
+    if e.is_timeout() {
+        PaypalError::Timeout
+    } else {
+        PaypalError::Unreachable { detail: e.to_string() }
+    }
 }
 
 pub(super) async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, PaypalError> {
