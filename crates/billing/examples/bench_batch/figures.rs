@@ -116,8 +116,10 @@ impl Figures {
              point is 2.93 MB ± 20 KB in every eighth of the run, so nothing is kept per item; the few hundred \
              KiB RssAnon gains after the first 100 items come in small steps that slow down (memory freed and \
              kept by malloc, peaks of concurrent requests), and are as large with `MALLOC_ARENA_MAX=1` (one \
-             arena; a diagnosis, not a fix). The run counts its items in SQL rather than reading the batch \
-             (peak heap 5.8 → 3.2 MB at 1,547 items). `BENCH_RSS_TRACE=FILE` writes every sample.\n{END}\n",
+             arena; a diagnosis, not a fix). The level before the first item varies from run to run of one \
+             binary (7.3 to 13 MB seen), set at the start; the goal is about what the items add. The run \
+             counts its items in SQL rather than reading the batch (peak heap 5.8 → 3.2 MB at 1,547 items). \
+             `BENCH_RSS_TRACE=FILE` writes every sample.\n{END}\n",
             self.items, self.rate, self.items
         )
     }
