@@ -19,19 +19,7 @@ fn a_send_is_open_for_the_clients_whole_budget_and_the_margin() {
 
 #[tokio::test]
 async fn an_answer_marks_only_the_send_it_answers() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let pool = crate::store::open(dir.path()).await.expect("database");
-    let plan = crate::capture::journal::Plan {
-        invoice_no: 7,
-        intent: Some("CAPTURE"),
-        order_id: Some("ORDER1"),
-        authorization_id: None,
-        currency: "USD",
-        outstanding: "10.00",
-        staff: "t",
-        environment: crate::Environment::Sandbox,
-    };
-    let e = crate::capture::journal::plan(&pool, "desk", &plan).await.expect("planned");
+    let (_dir, pool, e) = planned().await;
     // another run's later send is journaled at 2000; this run's answer was for its send at 1000
     sqlx::query("UPDATE capture_journal SET sent_at = 2000, sent_answered = 0 WHERE id = ?")
         .bind(e.id)
