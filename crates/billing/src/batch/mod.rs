@@ -69,4 +69,4 @@ pub async fn approval_holds(pool: &SqlitePool, id: i64) -> Result<bool, DeskErro
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

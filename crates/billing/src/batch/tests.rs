@@ -8,7 +8,8 @@ use crate::{audit, Desk, DeskOptions, EnvOverrides, Environment, ErrorCode, Invo
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-async fn desk(url: &str, dir: &std::path::Path, vars: EnvOverrides) -> Desk {
+/// A sandbox desk on `url` in `dir`, with `vars` for its environment overrides.
+pub(crate) async fn desk(url: &str, dir: &std::path::Path, vars: EnvOverrides) -> Desk {
     let secrets = Arc::new(MemorySecrets::default());
     let env = Environment::Sandbox;
     secrets.set(env, SecretKey::GatewayToken, &Secret::new("demo-staff-token")).expect("secret");

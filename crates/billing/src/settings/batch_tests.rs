@@ -3,9 +3,8 @@
 use super::*;
 use crate::batch::{Approval, BatchSource, BatchView};
 use crate::desk::BatchPace;
-use crate::secrets::{MemorySecrets, Secret, SecretKey, Secrets};
-use crate::{environments, DeskOptions, EnvOverrides, Environment, ErrorCode, InvoiceFilter, Settings};
-use std::sync::{Arc, Mutex};
+use crate::{environments, EnvOverrides, ErrorCode, InvoiceFilter};
+use std::sync::Mutex;
 
 async fn machine() -> (SqlitePool, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
@@ -72,23 +71,10 @@ async fn a_hand_edited_value_is_refused_naming_the_setting_not_replaced() {
     assert!(e.message.contains("saved batch settings") && e.message.contains("Settings"), "{}", e.message);
 }
 
+/// A sandbox desk where one person approves (four eyes off).
 async fn sandbox_desk(url: &str, dir: &std::path::Path) -> Desk {
-    let secrets = Arc::new(MemorySecrets::default());
-    let env = Environment::Sandbox;
-    secrets.set(env, SecretKey::GatewayToken, &Secret::new("demo-staff-token")).expect("secret");
-    secrets.set(env, SecretKey::PaypalClientSecret, &Secret::new("demo-client-secret")).expect("secret");
-    let settings = Settings {
-        environment: env,
-        gateway_url: Some(url.to_owned()),
-        paypal_url: Some(url.to_owned()),
-        paypal_client_id: Some("demo-client-id".into()),
-        staff_name: "Test Clerk".into(),
-    };
-    // one person approves in these tests
     let vars = EnvOverrides::from_fn(|name| (name == "DESK_FOUR_EYES").then(|| "0".to_owned()));
-    Desk::open(DeskOptions { data_dir: Some(dir.to_owned()), secrets, env_overrides: vars, settings: Some(settings) })
-        .await
-        .expect("desk opens")
+    crate::batch::tests::desk(url, dir, vars).await
 }
 
 /// A draft batch of two cached invoices with a PayPal approval.
