@@ -85,19 +85,8 @@ fn only_an_answer_of_the_gateway_itself_or_a_503_ends_a_request() {
 
 /// A planned attempt in a fresh database (the directory must outlive the pool).
 async fn planned() -> (tempfile::TempDir, SqlitePool, Entry) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let pool = crate::store::open(dir.path()).await.expect("database");
-    let plan = crate::capture::journal::Plan {
-        invoice_no: 7,
-        intent: Some("CAPTURE"),
-        order_id: Some("ORDER1"),
-        authorization_id: None,
-        currency: "USD",
-        outstanding: "10.00",
-        staff: "t",
-        environment: crate::Environment::Sandbox,
-    };
-    let e = crate::capture::journal::plan(&pool, "desk", &plan).await.expect("planned");
+    let (dir, pool) = crate::capture::lease::tests::database().await;
+    let e = crate::capture::lease::tests::entry(&pool, 7).await;
     (dir, pool, e)
 }
 

@@ -302,4 +302,4 @@ impl Drop for Lease {
 
 #[cfg(test)]
 #[path = "lease_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -2,13 +2,15 @@ use super::*;
 use crate::capture::journal::{self, Plan};
 use crate::Environment;
 
-async fn database() -> (tempfile::TempDir, SqlitePool) {
+/// A fresh database (the directory must outlive the pool).
+pub(in crate::capture) async fn database() -> (tempfile::TempDir, SqlitePool) {
     let dir = tempfile::tempdir().expect("temp dir");
     let pool = crate::store::open(dir.path()).await.expect("database");
     (dir, pool)
 }
 
-async fn entry(pool: &SqlitePool, invoice_no: i64) -> Entry {
+/// A planned attempt (intent CAPTURE, order ORDER1, 10.00 USD) for `invoice_no`.
+pub(in crate::capture) async fn entry(pool: &SqlitePool, invoice_no: i64) -> Entry {
     let plan = Plan {
         invoice_no,
         intent: Some("CAPTURE"),
