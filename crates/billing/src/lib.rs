@@ -11,8 +11,11 @@
 //! * [`desk`]: the handle that ties them together, opened by its factory ([`DeskFactory`]); in
 //!   `demo` with the world a front end hosts ([`demo`]: the seam, no simulator in the engine);
 //! * [`detail`]: one invoice in full (cache, gateway payment history, live PayPal status);
-//! * [`session`]: the desk the app holds, reopened when settings or credentials change.
+//! * [`session`]: the desk the app holds, reopened when settings or credentials change;
+//! * [`instance_lock`]: one app per data directory; [`log_files`]: the app's rotating log;
+//!   [`about`]: the version, environment and paths Settings shows.
 
+pub mod about;
 pub mod audit;
 pub mod batch;
 pub mod capture;
@@ -21,8 +24,10 @@ pub mod desk;
 pub mod detail;
 pub mod environments;
 pub mod error;
+pub mod instance_lock;
 pub mod invoices;
 pub mod legacy_migration;
+pub mod log_files;
 pub mod secrets;
 pub mod session;
 pub mod settings;
