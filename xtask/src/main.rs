@@ -17,6 +17,7 @@
 //! * `setup` — only the setup.
 
 mod bench_app;
+mod bundle;
 mod chaos;
 mod group;
 mod setup;
@@ -37,9 +38,10 @@ fn main() -> ExitCode {
         "bench-batch" => steps::bench_batch(rest),
         "screenshots" => steps::screenshots(),
         "bench-app" => bench_app::run(rest),
+        "bundle" => bundle::run(rest),
         "chaos" => chaos::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|e2e|bench|bench-batch|bench-app|chaos|screenshots|setup>");
+            eprintln!("usage: cargo xtask <run|test|e2e|bench|bench-batch|bench-app|bundle|chaos|screenshots|setup>");
             return ExitCode::from(2);
         }
     };
