@@ -1,5 +1,13 @@
 //! What the invoice list shows: [`InvoiceFilter`] as the front ends send it, checked into SQL
 //! values and pushed onto a query.
+//!
+//! The search is a case-insensitive substring of `search_text` (customer name, customer id and
+//! invoice number, lower-cased), with `%`, `_` and `\` taken literally: `search_text LIKE
+//! '%term%'`. A term of [`FTS_MIN_CHARS`] characters or more is first looked up in the FTS5
+//! trigram index `invoices_fts` (migration 0010), which the query then reads from instead of
+//! scanning every invoice; the LIKE still applies to the rows it finds, so the index only
+//! narrows and never changes what matches (its own case folding is Unicode's, not Rust's
+//! `to_lowercase`). Shorter terms have no trigram to look up: they scan, as before.
 
 use super::{InvoiceStatus, E4};
 use crate::{time, DeskError};
@@ -124,8 +132,39 @@ impl InvoiceFilter {
     }
 }
 
+/// A trigram needs three characters (Unicode scalar values, as FTS5 counts them).
+const FTS_MIN_CHARS: usize = 3;
+
+/// `term` as one FTS5 phrase: quoted, an embedded quote doubled, so no character of it is read
+/// as query syntax (`AND`, `*`, `:`, parentheses, ...).
+pub(super) fn fts_phrase(term: &str) -> String {
+    format!("\"{}\"", term.replace('"', "\"\""))
+}
+
+impl Checked {
+    /// The search term when the trigram index can answer it.
+    fn indexed_search(&self) -> Option<&str> {
+        self.search.as_deref().filter(|s| s.chars().count() >= FTS_MIN_CHARS)
+    }
+
+    /// What the list and its totals read from: with an indexed search, the index's matches drive
+    /// the query (each looked up by its invoice number), so a search reads only the invoices
+    /// that contain its trigrams, whatever other filter or sort the query has.
+    pub(super) fn source(&self) -> &'static str {
+        if self.indexed_search().is_some() {
+            "invoices_fts CROSS JOIN invoices ON invoices.invoice_no = invoices_fts.rowid"
+        } else {
+            "invoices"
+        }
+    }
+}
+
+/// The WHERE clause of `f`, for a query reading from [`Checked::source`].
 pub(super) fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Checked) {
     q.push(" WHERE 1=1");
+    if let Some(term) = f.indexed_search() {
+        q.push(" AND invoices_fts MATCH ").push_bind(fts_phrase(term));
+    }
     if let Some(s) = f.status {
         q.push(" AND status = ").push_bind(s);
     }
@@ -134,7 +173,7 @@ pub(super) fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Checked) {
     }
     if let Some(s) = &f.search {
         let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        q.push(" AND search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+        q.push(" AND invoices.search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
     }
     if let Some(d) = &f.due_from {
         q.push(" AND due_key >= ").push_bind(d.clone());

@@ -3,6 +3,8 @@
 //! stands.
 
 mod filter;
+#[cfg(test)]
+mod search_tests;
 mod status;
 mod write;
 
@@ -233,7 +235,7 @@ pub async fn list(pool: &SqlitePool, req: &ListRequest) -> Result<InvoicePage, D
     let col = req.sort.column();
     let (cmp, dir) = if req.descending { ("<", "DESC") } else { (">", "ASC") };
 
-    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!("SELECT {COLUMNS} FROM invoices"));
+    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!("SELECT {COLUMNS} FROM {}", f.source()));
     push_filter(&mut q, &f);
     if let Some(c) = &after {
         if req.sort == SortKey::InvoiceNo {
@@ -283,7 +285,7 @@ pub async fn list(pool: &SqlitePool, req: &ListRequest) -> Result<InvoicePage, D
 /// Count and outstanding sum per currency of everything the filter selects.
 async fn totals(pool: &SqlitePool, f: &Checked) -> Result<Vec<CurrencyTotal>, DeskError> {
     let mut q: QueryBuilder<'_, Sqlite> =
-        QueryBuilder::new("SELECT currency, COUNT(*), SUM(outstanding_e4) FROM invoices");
+        QueryBuilder::new(format!("SELECT currency, COUNT(*), SUM(outstanding_e4) FROM {}", f.source()));
     push_filter(&mut q, f);
     q.push(" GROUP BY currency ORDER BY currency");
     let rows: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
