@@ -9,20 +9,20 @@ mod names;
 mod commands;
 #[cfg(test)]
 mod names_drift;
+mod one_instance;
 
+use billing::instance_lock::{InstanceLock, InstanceLockError};
 use billing::session::Session;
 use billing::{DeskFactory, DeskOptions};
 use std::path::Path;
 use tauri::Manager;
 use tracing_subscriber::fmt::writer::MakeWriterExt;
 
-/// Logs go to stderr and to `logs/capture-desk.log` in the data directory.
+/// Logs go to stderr and to `logs/capture-desk.log` in the data directory, rotated by size
+/// (`billing::log_files`: 5 files of 5 MiB at most).
 fn init_logging(data_dir: Option<&Path>) {
     let filter = || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
-    let file = data_dir.and_then(|d| {
-        std::fs::create_dir_all(d.join("logs")).ok()?;
-        std::fs::OpenOptions::new().create(true).append(true).open(d.join("logs").join("capture-desk.log")).ok()
-    });
+    let file = data_dir.and_then(|d| billing::log_files::RotatingFile::app_log(d).ok());
     let builder = tracing_subscriber::fmt().with_env_filter(filter()).with_ansi(false);
     match file {
         Some(f) => builder.with_writer(std::io::stderr.and(std::sync::Mutex::new(f))).init(),
@@ -67,10 +67,45 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // The single-instance plugin runs in `build`, before any window: a second start on this
+    // data directory hands over to the first and exits there (see one_instance.rs).
+    let mut builder = tauri::Builder::default();
+    if let Some(plugin) = one_instance::plugin(&data_dir) {
+        builder = builder.plugin(plugin);
+    }
+    let app = builder
+        .setup(|app| {
+            // Every unfinished capture resumes from its journaled state at start.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move { recover_at_start(handle.state::<Session>().inner()).await });
+            Ok(())
+        })
+        .invoke_handler(for_each_command!(handler))
+        .build(tauri::generate_context!("../tauri.conf.json"));
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("Capture Desk could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    // Where the plugin could not tell (no session bus, ...), the data directory's lock refuses a
+    // second app, before anything opens a database, recovers or syncs.
+    let lock = match InstanceLock::take(&data_dir) {
+        Ok(lock) => lock,
+        Err(e) => {
+            let code = match e {
+                InstanceLockError::InUse { .. } => one_instance::EXIT_IN_USE,
+                InstanceLockError::Io { .. } => 1,
+            };
+            tracing::error!(data_dir = %data_dir.display(), code, "not started: {e}");
+            eprintln!("Capture Desk could not start: {e}");
+            std::process::exit(code);
+        }
+    };
     let factory = DeskFactory::with_demo(demo::host());
-    let session = tauri::async_runtime::block_on(Session::open_with(Some(data_dir), factory, |dir| DeskOptions {
-        data_dir: Some(dir),
-        ..DeskOptions::default()
+    let session = tauri::async_runtime::block_on(Session::open_with(Some(data_dir.clone()), factory, |dir| {
+        DeskOptions { data_dir: Some(dir), ..DeskOptions::default() }
     }));
     let session = match session {
         Ok(s) => s,
@@ -79,60 +114,59 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let result = tauri::Builder::default()
-        .manage(session)
-        .setup(|app| {
-            // Every unfinished capture resumes from its journaled state at start.
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                let session = handle.state::<Session>();
-                if let Ok(desk) = session.desk().await {
-                    let in_flight = match desk.recover().await {
-                        Ok(r) => {
-                            if !r.is_empty() {
-                                tracing::info!(resumed = r.len(), "resumed unfinished captures");
-                            }
-                            r.iter().any(billing::capture::waits_out_a_send)
-                        }
-                        Err(e) => {
-                            tracing::warn!(code = ?e.code, message = %e.message, detail = ?e.detail, "recovery at start failed");
-                            false
-                        }
-                    };
-                    resume_batches(&desk).await;
-                    // an attempt waiting out a send that may still land (the app was killed
-                    // mid-request) is driven again once it cannot, not left for a click: as long
-                    // as the longest open window (a PayPal capture's is minutes), a few times
-                    let mut waiting = in_flight;
-                    for _ in 0..4 {
-                        if !waiting {
-                            break;
-                        }
-                        let open = match desk.sends_may_land_for().await {
-                            Ok(Some(open)) => open,
-                            Ok(None) => std::time::Duration::ZERO,
-                            Err(e) => {
-                                tracing::warn!(code = ?e.code, message = %e.message, "the journal's open sends cannot be read");
-                                billing::capture::in_flight_window()
-                            }
-                        };
-                        tokio::time::sleep(open + std::time::Duration::from_secs(5)).await;
-                        waiting = match desk.recover().await {
-                            Ok(r) => r.iter().any(billing::capture::waits_out_a_send),
-                            Err(e) => {
-                                tracing::warn!(code = ?e.code, message = %e.message, "a later recovery failed");
-                                false
-                            }
-                        };
-                    }
-                }
-            });
-            Ok(())
-        })
-        .invoke_handler(for_each_command!(handler))
-        .run(tauri::generate_context!("../tauri.conf.json"));
-    if let Err(e) = result {
-        eprintln!("Capture Desk could not start: {e}");
-        std::process::exit(1);
+    tracing::info!(
+        version = %app.package_info().version,
+        data_dir = %data_dir.display(),
+        lock = %lock.path().display(),
+        "Capture Desk started: the only app on this data folder"
+    );
+    app.manage(session);
+    app.manage(commands::DataDir(data_dir));
+    // held for the process's life (the OS releases it however the process ends)
+    app.manage(lock);
+    app.run(|_, _| {});
+}
+
+/// Every unfinished capture resumes from its journaled state at start, then the batches a run
+/// was working on continue.
+async fn recover_at_start(session: &Session) {
+    let Ok(desk) = session.desk().await else { return };
+    let in_flight = match desk.recover().await {
+        Ok(r) => {
+            if !r.is_empty() {
+                tracing::info!(resumed = r.len(), "resumed unfinished captures");
+            }
+            r.iter().any(billing::capture::waits_out_a_send)
+        }
+        Err(e) => {
+            tracing::warn!(code = ?e.code, message = %e.message, detail = ?e.detail, "recovery at start failed");
+            false
+        }
+    };
+    resume_batches(&desk).await;
+    // an attempt waiting out a send that may still land (the app was killed mid-request) is
+    // driven again once it cannot, not left for a click: as long as the longest open window (a
+    // PayPal capture's is minutes), a few times
+    let mut waiting = in_flight;
+    for _ in 0..4 {
+        if !waiting {
+            break;
+        }
+        let open = match desk.sends_may_land_for().await {
+            Ok(Some(open)) => open,
+            Ok(None) => std::time::Duration::ZERO,
+            Err(e) => {
+                tracing::warn!(code = ?e.code, message = %e.message, "the journal's open sends cannot be read");
+                billing::capture::in_flight_window()
+            }
+        };
+        tokio::time::sleep(open + std::time::Duration::from_secs(5)).await;
+        waiting = match desk.recover().await {
+            Ok(r) => r.iter().any(billing::capture::waits_out_a_send),
+            Err(e) => {
+                tracing::warn!(code = ?e.code, message = %e.message, "a later recovery failed");
+                false
+            }
+        };
     }
 }

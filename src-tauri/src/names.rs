@@ -44,6 +44,7 @@ macro_rules! for_each_command {
             batch_pause,
             batch_report,
             batch_report_csv,
+            about,
         }
     };
 }

@@ -6,4 +6,5 @@ mod capture;
 mod commands;
 mod driver;
 mod invoice_list;
+mod one_instance;
 mod settings_offline;

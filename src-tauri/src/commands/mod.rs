@@ -4,6 +4,7 @@ use crate::names::{CAPTURE_PROGRESS, SYNC_PROGRESS};
 mod batches;
 pub use batches::*;
 
+use billing::about::About;
 use billing::audit::{AuditEntry, AuditFacets, AuditFilter, ExportedFile};
 use billing::capture::{CapturePreview, CaptureResult};
 use billing::desk::ConnectionReport;
@@ -12,6 +13,21 @@ use billing::session::{CredentialKind, Session, SettingsView};
 use billing::settings::BatchSettings;
 use billing::{CurrencyTotal, DeskError, DeskStatus, InvoicePage, ListRequest, Settings, SyncProgress, SyncReport};
 use tauri::{AppHandle, Emitter, Manager, State};
+
+/// The data directory the app runs on (managed state: the desk may not be open).
+pub struct DataDir(pub std::path::PathBuf);
+
+/// The version, the environment in effect, and the data, database and logs paths (Settings'
+/// About); answers even when the desk could not open.
+#[tauri::command]
+pub async fn about(
+    app: AppHandle,
+    session: State<'_, Session>,
+    data_dir: State<'_, DataDir>,
+) -> Result<About, DeskError> {
+    let desk = session.desk().await.ok();
+    Ok(billing::about::about(&app.package_info().version.to_string(), &data_dir.0, desk.as_deref()))
+}
 
 #[tauri::command]
 pub async fn desk_status(session: State<'_, Session>) -> Result<DeskStatus, DeskError> {

@@ -4,6 +4,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { DeskError } from "./bindings/DeskError";
 import type { DeskStatus } from "./bindings/DeskStatus";
+import type { About } from "./bindings/About";
 import type { InvoicePage } from "./bindings/InvoicePage";
 import type { ListRequest } from "./bindings/ListRequest";
 import type { SyncProgress } from "./bindings/SyncProgress";
@@ -47,6 +48,8 @@ async function call<T>(cmd: Command, args?: Record<string, unknown>): Promise<T>
 
 export const backend = {
   status: () => call<DeskStatus>("desk_status"),
+  /** Version, environment, data and logs folders (answers even when the desk could not open). */
+  about: () => call<About>("about"),
   listInvoices: (request: ListRequest) => call<InvoicePage>("list_invoices", { request }),
   sync: (full: boolean) => call<SyncReport>("sync_now", { full }),
   onSyncProgress: (cb: (p: SyncProgress) => void): Promise<UnlistenFn> =>

@@ -36,6 +36,7 @@ export const COMMANDS = [
   "batch_pause",
   "batch_report",
   "batch_report_csv",
+  "about",
 ] as const;
 
 export type Command = (typeof COMMANDS)[number];
