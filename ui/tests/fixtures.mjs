@@ -4,6 +4,7 @@
 // renamed or retyped field in Rust fails the check here instead of passing a stale fixture.
 // Every piece of backend data the view tests use comes from this module.
 
+/** @typedef {import("../src/lib/bindings/About").About} About */
 /** @typedef {import("../src/lib/bindings/BatchSettings").BatchSettings} BatchSettings */
 /** @typedef {import("../src/lib/bindings/AuditEntry").AuditEntry} AuditEntry */
 /** @typedef {import("../src/lib/bindings/AuditFacets").AuditFacets} AuditFacets */
@@ -89,6 +90,7 @@ export const DEFAULTS = {
   audit_query: [],
   /** @type {BatchSettings} */
   get_batch_settings: { rate: "20", concurrency: 4 },
+  about: aboutView(),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -329,6 +331,22 @@ export function settingsView(over = {}) {
     credentials: [{ kind: "gatewayToken", source: "missing" }, { kind: "paypalClientSecret", source: "keyring" }],
     keyringProblem: null,
     dataDir: "/home/ada/.local/share/com.cargoextra.capturedesk",
+    ...over,
+  };
+}
+
+/**
+ * @param {Partial<About>} [over]
+ * @returns {About}
+ */
+export function aboutView(over = {}) {
+  return {
+    version: "0.1.0",
+    environment: "sandbox",
+    dataDir: "/home/ada/.local/share/com.cargoextra.capturedesk",
+    database: "/home/ada/.local/share/com.cargoextra.capturedesk/sandbox/desk.sqlite3",
+    logsDir: "/home/ada/.local/share/com.cargoextra.capturedesk/logs",
+    logFile: "/home/ada/.local/share/com.cargoextra.capturedesk/logs/capture-desk.log",
     ...over,
   };
 }
