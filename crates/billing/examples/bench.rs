@@ -1,26 +1,112 @@
-//! `cargo xtask bench [N ...]`: sync N invoices from a local sandbox into a fresh cache, then
-//! time the list query on it. Figures are wall-clock on this machine; run it on a quiet one.
+//! `cargo xtask bench` (release build): sync N invoices (default 100,000) from a local sandbox
+//! into a fresh cache, beside the floor (the same pages fetched raw: plain GETs, bodies
+//! discarded, nothing parsed, as many at once as the sync asks); then every list query on that
+//! cache in the engine (`Desk::list`, the page and its totals), beside the same SQL
+//! (`billing::invoices::statements`, values written in) run in the `sqlite3` shell on the same
+//! file with the engine's connection settings. Figures are wall-clock on this machine; each is a
+//! median of `--runs` (default 51).
+//!
+//! `bench [--invoices N] [--runs R] [--sqlite3 PATH]`; prints the figures as text.
 
 use billing::secrets::{MemorySecrets, Secret, SecretKey, Secrets};
 use billing::{Desk, DeskOptions, Environment, InvoiceFilter, ListRequest, Settings, SortKey};
-use std::sync::Arc;
+use futures::StreamExt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing_subscriber::layer::SubscriberExt;
+
+/// The sync's pages in flight at once (`billing::sync`'s CONCURRENT_PAGES).
+const CONCURRENT_PAGES: usize = 4;
+/// The engine's connection settings (`billing::store`), given to the shell too.
+const PRAGMAS: &str = "PRAGMA cache_size=-65536;\nPRAGMA mmap_size=268435456;\nPRAGMA temp_store=memory;\n";
 
 #[tokio::main]
 async fn main() {
-    let sizes: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![10_000, 100_000] } else { sizes };
-    println!("build: {}", if cfg!(debug_assertions) { "debug (dependencies optimised)" } else { "release" });
-    for n in sizes {
-        if let Err(e) = bench(n).await {
-            eprintln!("bench {n}: {e}");
-            std::process::exit(1);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (mut n, mut runs, mut shell) = (100_000u64, 51usize, String::from("sqlite3"));
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match (a.as_str(), it.next()) {
+            ("--invoices", Some(v)) if v.parse::<u64>().is_ok() => n = v.parse().unwrap_or(n),
+            ("--runs", Some(v)) if v.parse::<usize>().is_ok_and(|r| r > 0) => runs = v.parse().unwrap_or(runs),
+            ("--sqlite3", Some(v)) => shell = v.clone(),
+            _ => {
+                eprintln!("usage: bench [--invoices N] [--runs R] [--sqlite3 PATH] (not {a:?})");
+                std::process::exit(2);
+            }
         }
     }
-    println!("peak RSS of this process: {} MiB", peak_rss_mib());
+    let fetches = Arc::new(Mutex::new(Vec::new()));
+    let subscriber = tracing_subscriber::registry().with(Recorder(fetches.clone()));
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        eprintln!("bench: no tracing subscriber");
+    }
+    println!("build: {}", if cfg!(debug_assertions) { "debug (dependencies optimised)" } else { "release" });
+    if let Err(e) = bench(n, runs, &shell, &fetches).await {
+        eprintln!("bench {n}: {e}");
+        std::process::exit(1);
+    }
+    println!("peak RSS of this process (sandbox included): {} MiB", peak_rss_mib());
 }
 
-async fn bench(n: u64) -> Result<(), String> {
+/// A gateway request the sync made (from its tracing spans).
+#[derive(Debug, Clone)]
+enum Fetch {
+    Page { page: u64, all: bool },
+    Invoice(u64),
+}
+
+/// Records the sync's gateway requests: `gateway.list_invoices` (page, status) and
+/// `gateway.invoice` (number) spans.
+struct Recorder(Arc<Mutex<Vec<Fetch>>>);
+
+#[derive(Default)]
+struct Fields {
+    page: Option<u64>,
+    invoice_no: Option<u64>,
+    status: String,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        match field.name() {
+            "page" => self.page = Some(value),
+            "invoice_no" => self.invoice_no = Some(value),
+            _ => {}
+        }
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "status" {
+            self.status = format!("{value:?}");
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let name = attrs.metadata().name();
+        if name != "gateway.list_invoices" && name != "gateway.invoice" {
+            return;
+        }
+        let mut f = Fields::default();
+        attrs.record(&mut f);
+        let fetch = match (f.page, f.invoice_no) {
+            (Some(page), _) => Fetch::Page { page, all: f.status == "All" },
+            (None, Some(no)) => Fetch::Invoice(no),
+            _ => return,
+        };
+        if let Ok(mut v) = self.0.lock() {
+            v.push(fetch);
+        }
+    }
+}
+
+async fn bench(n: u64, runs: usize, shell: &str, fetches: &Mutex<Vec<Fetch>>) -> Result<(), String> {
     let config = sandbox::Config { invoices: n, seed: 7, rate_limit: 0, ..sandbox::Config::default() };
     let t = Instant::now();
     let sb = sandbox::Sandbox::start(config, "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
@@ -47,62 +133,101 @@ async fn bench(n: u64) -> Result<(), String> {
     })
     .await
     .map_err(|e| e.message)?;
+    let since = chrono::Utc::now() - chrono::Duration::seconds(60);
     let t = Instant::now();
     let report = desk.sync(true, &|_| {}).await.map_err(|e| format!("{}: {:?}", e.message, e.detail))?;
     let sync = t.elapsed();
-    println!("\n== {n} invoices (sandbox seeded in {seeded:.2?})");
+    let fetched: Vec<Fetch> = fetches.lock().map(|v| v.clone()).unwrap_or_default();
+    let floor = fetch_raw(&sb.base_url(), &fetched, since).await?;
+    println!("\n== {n} invoices (sandbox seeded in {seeded:.2?}, in this process)");
     println!(
-        "full sync: {} invoices, {} pages in {:.2?} ({} invoices/s)",
+        "full sync: {} invoices, {} pages, {} gateway requests in {:.2?} ({} invoices/s); floor (the same {} requests raw, {} at once, bodies discarded): {:.2?}; ratio {}",
         report.invoices,
         report.pages,
+        fetched.len(),
         sync,
-        u128::from(report.invoices) * 1000 / sync.as_millis().max(1)
+        u128::from(report.invoices) * 1000 / sync.as_millis().max(1),
+        fetched.len(),
+        CONCURRENT_PAGES,
+        floor,
+        ratio(sync, floor),
     );
     let t = Instant::now();
     let again = desk.sync(false, &|_| {}).await.map_err(|e| e.message)?;
     println!("incremental sync with nothing changed: {} invoices in {:.2?}", again.invoices, t.elapsed());
 
-    let queries: Vec<(&str, ListRequest)> = vec![
+    let queries = queries();
+    let mut engine = Vec::new();
+    for (_, q) in &queries {
+        desk.list(q).await.map_err(|e| e.message)?; // warm
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let t = Instant::now();
+            desk.list(q).await.map_err(|e| e.message)?;
+            times.push(t.elapsed());
+        }
+        engine.push(times);
+    }
+    let scroll = scrolling(&desk).await?;
+    let db = desk.pool().connect_options().get_filename().to_owned();
+    desk.close().await;
+    sb.shutdown().await;
+
+    let (version, shell_times) = in_shell(shell, &db, &queries, runs)?;
+    println!(
+        "\nlist queries on {n} cached invoices, page of 200, median of {runs} (p95, max); engine: Desk::list (page + totals, rows decoded); shell: the same SQL in `sqlite3` {version} on the same file, same pragmas, CPU time (user + sys) of its statements"
+    );
+    println!("{:<50} {:>9} {:>9} {:>9} {:>10} {:>6}", "query", "engine", "p95", "max", "sqlite3", "ratio");
+    for (((name, _), mut times), shell) in queries.iter().zip(engine).zip(shell_times) {
+        times.sort_unstable();
+        let (median, p95, max) = (at(&times, 50), at(&times, 95), times[times.len() - 1]);
+        println!(
+            "{:<50} {:>9} {:>9} {:>9} {:>10} {:>6}",
+            name,
+            ms(median),
+            ms(p95),
+            ms(max),
+            ms(shell),
+            ratio(median, shell)
+        );
+    }
+    let mut scroll = scroll;
+    scroll.sort_unstable();
+    println!(
+        "{:<50} {:>9} {:>9} {:>9}",
+        "next page while scrolling (keyset, 50 pages)",
+        ms(at(&scroll, 50)),
+        ms(at(&scroll, 95)),
+        ms(scroll[scroll.len() - 1])
+    );
+    Ok(())
+}
+
+fn queries() -> Vec<(&'static str, ListRequest)> {
+    let out = |filter: InvoiceFilter| InvoiceFilter { status: Some("outstanding".into()), ..filter };
+    let search = |s: &str| out(InvoiceFilter { search: Some(s.into()), ..Default::default() });
+    vec![
         (
             "first page, outstanding by due date, with totals",
-            req(
-                InvoiceFilter { status: Some("outstanding".into()), ..Default::default() },
-                SortKey::DueAt,
-                false,
-                true,
-            ),
+            req(out(InvoiceFilter::default()), SortKey::DueAt, false, true),
         ),
         (
             "currency JPY, with totals",
-            req(
-                InvoiceFilter {
-                    status: Some("outstanding".into()),
-                    currency: Some("JPY".into()),
-                    ..Default::default()
-                },
-                SortKey::DueAt,
-                false,
-                true,
-            ),
+            req(out(InvoiceFilter { currency: Some("JPY".into()), ..Default::default() }), SortKey::DueAt, false, true),
         ),
-        (
-            "search \"gmbh\", with totals",
-            req(
-                InvoiceFilter { status: Some("outstanding".into()), search: Some("gmbh".into()), ..Default::default() },
-                SortKey::DueAt,
-                false,
-                true,
-            ),
-        ),
+        ("search \"nordlicht\" (customer), with totals", req(search("nordlicht"), SortKey::DueAt, false, true)),
+        ("search \"4587\" (invoice no.), with totals", req(search("4587"), SortKey::DueAt, false, true)),
+        ("search \"c_563\" (customer id), with totals", req(search("c_563"), SortKey::DueAt, false, true)),
+        ("search \"gmbh\" (1 in 9 invoices), with totals", req(search("gmbh"), SortKey::DueAt, false, true)),
+        ("search \"ab\" (2 chars: a scan), with totals", req(search("ab"), SortKey::DueAt, false, true)),
         (
             "amount 1000..5000, by amount desc",
             req(
-                InvoiceFilter {
-                    status: Some("outstanding".into()),
+                out(InvoiceFilter {
                     min_amount: Some("1000".into()),
                     max_amount: Some("5000".into()),
                     ..Default::default()
-                },
+                }),
                 SortKey::Amount,
                 true,
                 true,
@@ -110,34 +235,17 @@ async fn bench(n: u64) -> Result<(), String> {
         ),
         (
             "approved PayPal, by customer",
-            req(
-                InvoiceFilter { status: Some("outstanding".into()), has_paypal: Some(true), ..Default::default() },
-                SortKey::Customer,
-                false,
-                true,
-            ),
+            req(out(InvoiceFilter { has_paypal: Some(true), ..Default::default() }), SortKey::Customer, false, true),
         ),
         (
             "overdue, by invoice no., no totals",
-            req(
-                InvoiceFilter { status: Some("outstanding".into()), overdue: Some(true), ..Default::default() },
-                SortKey::InvoiceNo,
-                false,
-                false,
-            ),
+            req(out(InvoiceFilter { overdue: Some(true), ..Default::default() }), SortKey::InvoiceNo, false, false),
         ),
-    ];
-    println!("{:<52} {:>9} {:>9} {:>9}", "list query (page of 200)", "median", "p95", "max");
-    for (name, q) in &queries {
-        let mut times = Vec::new();
-        for _ in 0..25 {
-            let t = Instant::now();
-            desk.list(q).await.map_err(|e| e.message)?;
-            times.push(t.elapsed());
-        }
-        print_times(name, &mut times);
-    }
-    // scrolling: 50 consecutive keyset pages
+    ]
+}
+
+/// 50 consecutive keyset pages.
+async fn scrolling(desk: &Desk) -> Result<Vec<Duration>, String> {
     let mut times = Vec::new();
     let mut q =
         req(InvoiceFilter { status: Some("outstanding".into()), ..Default::default() }, SortKey::DueAt, false, false);
@@ -150,20 +258,138 @@ async fn bench(n: u64) -> Result<(), String> {
             None => break,
         }
     }
-    print_times("next page while scrolling (keyset)", &mut times);
-    desk.close().await;
-    sb.shutdown().await;
-    Ok(())
+    if times.is_empty() {
+        return Err("no page".into());
+    }
+    Ok(times)
+}
+
+/// The requests the sync made, again: plain GETs with the same token, `CONCURRENT_PAGES` at a
+/// time, each body read and dropped.
+async fn fetch_raw(base: &str, fetched: &[Fetch], since: chrono::DateTime<chrono::Utc>) -> Result<Duration, String> {
+    let http = reqwest::Client::new();
+    let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let urls: Vec<String> = fetched
+        .iter()
+        .map(|f| match f {
+            Fetch::Page { page, all: false } => format!(
+                "{base}/api/v1/billing_admin/invoices?page={page}&limit=100&status=outstanding&sortBy=invoiceNo&sortOrder=asc"
+            ),
+            Fetch::Page { page, all: true } => format!(
+                "{base}/api/v1/billing_admin/invoices?page={page}&limit=100&status=all&sortBy=invoiceNo&sortOrder=asc&updatedSince={since}"
+            ),
+            Fetch::Invoice(no) => format!("{base}/api/v1/billing_admin/invoices/{no}"),
+        })
+        .collect();
+    let t = Instant::now();
+    let results: Vec<Result<(), String>> = futures::stream::iter(urls)
+        .map(|url| {
+            let http = http.clone();
+            async move {
+                let r = http.get(&url).bearer_auth("demo-staff-token").send().await.map_err(|e| e.to_string())?;
+                if !r.status().is_success() {
+                    return Err(format!("{url}: {}", r.status()));
+                }
+                r.bytes().await.map(drop).map_err(|e| e.to_string())
+            }
+        })
+        .buffer_unordered(CONCURRENT_PAGES)
+        .collect()
+        .await;
+    let took = t.elapsed();
+    results.into_iter().collect::<Result<Vec<()>, String>>()?;
+    Ok(took)
+}
+
+/// Each query's statements, `runs` times, in one `sqlite3` process on `db`: the median of each
+/// run's summed `.timer` CPU times (user + system).
+fn in_shell(
+    shell: &str,
+    db: &std::path::Path,
+    queries: &[(&str, ListRequest)],
+    runs: usize,
+) -> Result<(String, Vec<Duration>), String> {
+    let version = std::process::Command::new(shell).arg("--version").output().map_err(|e| format!("{shell}: {e}"))?;
+    let version = String::from_utf8_lossy(&version.stdout).split_whitespace().next().unwrap_or("?").to_owned();
+    let mut script = format!("{PRAGMAS}.output /dev/null\n");
+    let mut per_run = Vec::new();
+    for (_, q) in queries {
+        let statements = billing::invoices::statements(q).map_err(|e| e.message)?;
+        script.push_str(".timer off\n");
+        for s in &statements {
+            script.push_str(&format!("{s};\n")); // warm
+        }
+        script.push_str(".timer on\n");
+        for _ in 0..runs {
+            for s in &statements {
+                script.push_str(&format!("{s};\n"));
+            }
+        }
+        per_run.push(statements.len());
+    }
+    let path = db.with_extension("bench.sql");
+    std::fs::write(&path, script).map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(shell)
+        .arg("-batch")
+        .arg(db)
+        .stdin(std::fs::File::open(&path).map_err(|e| e.to_string())?)
+        .output()
+        .map_err(|e| format!("{shell}: {e}"))?;
+    if !out.status.success() || !out.stderr.is_empty() {
+        return Err(format!("{shell}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let times: Vec<Duration> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            // "Run Time: real 0.003 user 0.002104 sys 0.000000": real is to the millisecond only,
+            // the CPU times to the microsecond (the shell runs the query on one thread)
+            let w: Vec<&str> = l.strip_prefix("Run Time: ")?.split_whitespace().collect();
+            Some(seconds(w.get(3)?)? + seconds(w.get(5)?)?)
+        })
+        .collect();
+    let mut at_ = 0;
+    let mut medians = Vec::new();
+    for statements in per_run {
+        let mut runs_ms: Vec<Duration> = (0..runs)
+            .map(|r| {
+                let start = at_ + r * statements;
+                times.get(start..start + statements).map_or(Duration::ZERO, |s| s.iter().sum())
+            })
+            .collect();
+        at_ += runs * statements;
+        runs_ms.sort_unstable();
+        medians.push(at(&runs_ms, 50));
+    }
+    if times.len() != at_ {
+        return Err(format!("{shell}: {} timings for {at_} statements", times.len()));
+    }
+    Ok((version, medians))
 }
 
 fn req(filter: InvoiceFilter, sort: SortKey, descending: bool, with_totals: bool) -> ListRequest {
     ListRequest { filter, sort, descending, limit: Some(200), after: None, with_totals }
 }
 
-fn print_times(name: &str, times: &mut [Duration]) {
-    times.sort_unstable();
-    let at = |q: usize| times[(times.len() * q / 100).min(times.len() - 1)];
-    println!("{:<52} {:>9.2?} {:>9.2?} {:>9.2?}", name, at(50), at(95), times[times.len() - 1]);
+fn at(times: &[Duration], q: usize) -> Duration {
+    times[(times.len() * q / 100).min(times.len() - 1)]
+}
+
+/// "0.003" (seconds, as the shell prints them) as a duration.
+fn seconds(text: &str) -> Option<Duration> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    let frac = format!("{frac:0<9}");
+    Some(Duration::new(whole.parse().ok()?, frac.get(..9)?.parse().ok()?))
+}
+
+fn ms(d: Duration) -> String {
+    let us = d.as_micros();
+    format!("{}.{:02} ms", us / 1000, us % 1000 / 10)
+}
+
+/// a ÷ b with two decimals.
+fn ratio(a: Duration, b: Duration) -> String {
+    let r = a.as_micros() * 100 / b.as_micros().max(1);
+    format!("{}.{:02}", r / 100, r % 100)
 }
 
 fn peak_rss_mib() -> u64 {

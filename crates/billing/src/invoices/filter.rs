@@ -9,13 +9,13 @@
 //! narrows and never changes what matches (its own case folding is Unicode's, not Rust's
 //! `to_lowercase`). Shorter terms have no trigram to look up: they scan, as before.
 
+use super::statement::{Sink, Value};
 use super::{InvoiceStatus, E4};
 use crate::{time, DeskError};
 use chrono::{DateTime, NaiveDate, Utc};
 use money::Currency;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Sqlite};
 use ts_rs::TS;
 
 /// What to show. Every field is optional; `None` means "any".
@@ -160,37 +160,43 @@ impl Checked {
 }
 
 /// The WHERE clause of `f`, for a query reading from [`Checked::source`].
-pub(super) fn push_filter(q: &mut QueryBuilder<'_, Sqlite>, f: &Checked) {
-    q.push(" WHERE 1=1");
+pub(super) fn push_filter<S: Sink>(q: &mut S, f: &Checked) {
+    q.sql(" WHERE 1=1");
     if let Some(term) = f.indexed_search() {
-        q.push(" AND invoices_fts MATCH ").push_bind(fts_phrase(term));
+        q.sql(" AND invoices_fts MATCH ");
+        q.value(Value::Text(fts_phrase(term)));
     }
     if let Some(s) = f.status {
-        q.push(" AND status = ").push_bind(s);
+        q.sql(" AND status = ");
+        q.value(Value::Text(s.as_str().to_owned()));
     }
     if let Some(c) = &f.currency {
-        q.push(" AND currency = ").push_bind(c.clone());
+        q.sql(" AND currency = ");
+        q.value(Value::Text(c.clone()));
     }
     if let Some(s) = &f.search {
         let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        q.push(" AND invoices.search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+        q.sql(" AND invoices.search_text LIKE ");
+        q.value(Value::Text(format!("%{escaped}%")));
+        q.sql(" ESCAPE '\\'");
     }
-    if let Some(d) = &f.due_from {
-        q.push(" AND due_key >= ").push_bind(d.clone());
+    let texts =
+        [(" AND due_key >= ", &f.due_from), (" AND due_key <= ", &f.due_to), (" AND due_key < ", &f.overdue_before)];
+    for (sql, value) in texts {
+        if let Some(v) = value {
+            q.sql(sql);
+            q.value(Value::Text(v.clone()));
+        }
     }
-    if let Some(d) = &f.due_to {
-        q.push(" AND due_key <= ").push_bind(d.clone());
-    }
-    if let Some(now) = &f.overdue_before {
-        q.push(" AND due_key < ").push_bind(now.clone());
-    }
-    if let Some(a) = f.min_e4 {
-        q.push(" AND outstanding_e4 >= ").push_bind(a);
-    }
-    if let Some(a) = f.max_e4 {
-        q.push(" AND outstanding_e4 <= ").push_bind(a);
-    }
-    if let Some(p) = f.has_paypal {
-        q.push(" AND has_paypal = ").push_bind(i64::from(p));
+    let ints = [
+        (" AND outstanding_e4 >= ", f.min_e4),
+        (" AND outstanding_e4 <= ", f.max_e4),
+        (" AND has_paypal = ", f.has_paypal.map(i64::from)),
+    ];
+    for (sql, value) in ints {
+        if let Some(v) = value {
+            q.sql(sql);
+            q.value(Value::Int(v));
+        }
     }
 }

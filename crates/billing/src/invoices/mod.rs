@@ -5,11 +5,13 @@
 mod filter;
 #[cfg(test)]
 mod search_tests;
+mod statement;
 mod status;
 mod write;
 
+use filter::Checked;
 pub use filter::InvoiceFilter;
-use filter::{push_filter, Checked};
+pub use statement::statements;
 pub use status::InvoiceStatus;
 pub(crate) use write::MAX_VARIABLES;
 pub use write::{close, outstanding_not_seen, refresh_one, upsert_page};
@@ -230,30 +232,9 @@ impl Row {
 pub async fn list(pool: &SqlitePool, req: &ListRequest) -> Result<InvoicePage, DeskError> {
     let now = Utc::now();
     let f = req.filter.check(now)?;
-    let limit = req.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let after = req.after.as_deref().filter(|s| !s.is_empty()).map(decode_cursor).transpose()?;
-    let col = req.sort.column();
-    let (cmp, dir) = if req.descending { ("<", "DESC") } else { (">", "ASC") };
-
-    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!("SELECT {COLUMNS} FROM {}", f.source()));
-    push_filter(&mut q, &f);
-    if let Some(c) = &after {
-        if req.sort == SortKey::InvoiceNo {
-            q.push(format!(" AND invoice_no {cmp} ")).push_bind(c.n);
-        } else {
-            q.push(format!(" AND ({col}, invoice_no) {cmp} ("));
-            match &c.s {
-                SortValue::Int(v) => q.push_bind(*v),
-                SortValue::Text(v) => q.push_bind(v.clone()),
-            };
-            q.push(", ").push_bind(c.n).push(")");
-        }
-    }
-    q.push(format!(" ORDER BY {col} {dir}"));
-    if req.sort != SortKey::InvoiceNo {
-        q.push(format!(", invoice_no {dir}"));
-    }
-    q.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+    let limit = statement::limit(req);
+    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new("");
+    statement::page(&mut q, &f, req, limit)?;
     let mut rows: Vec<Row> = q.build_query_as().fetch_all(pool).await?;
 
     let more = rows.len() > limit as usize;
@@ -284,10 +265,8 @@ pub async fn list(pool: &SqlitePool, req: &ListRequest) -> Result<InvoicePage, D
 
 /// Count and outstanding sum per currency of everything the filter selects.
 async fn totals(pool: &SqlitePool, f: &Checked) -> Result<Vec<CurrencyTotal>, DeskError> {
-    let mut q: QueryBuilder<'_, Sqlite> =
-        QueryBuilder::new(format!("SELECT currency, COUNT(*), SUM(outstanding_e4) FROM {}", f.source()));
-    push_filter(&mut q, f);
-    q.push(" GROUP BY currency ORDER BY currency");
+    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new("");
+    statement::totals(&mut q, f);
     let rows: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
     Ok(rows.into_iter().map(|(currency, count, sum_e4)| currency_total(currency, count, sum_e4)).collect())
 }

@@ -322,3 +322,31 @@ fn a_phrase_quotes_the_term_and_doubles_its_quotes() {
     assert_eq!(super::filter::fts_phrase("gmbh"), "\"gmbh\"");
     assert_eq!(super::filter::fts_phrase("o\"b \"\""), "\"o\"\"b \"\"\"\"\"");
 }
+
+#[tokio::test]
+async fn the_statements_with_literal_values_answer_as_the_list_does() {
+    let (_dir, pool) = database().await;
+    let written = invoices();
+    upsert_page(&pool, &written, 1).await.expect("write");
+    for term in ["o'b", "0% c", "\"quoted\"", "mü", "gmbh"] {
+        let mut req = search(term, SortKey::Customer);
+        req.limit = Some(2);
+        req.filter.status = Some("outstanding".into());
+        req.after = list(&pool, &req).await.expect("first page").next;
+        let page = list(&pool, &req).await.expect("second page");
+        let statements = super::statements(&req).expect("statements");
+        assert_eq!(statements.len(), 2, "the page and its totals");
+        let rows: Vec<i64> = sqlx::query_scalar(&statements[0].replace(super::COLUMNS, "invoice_no"))
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{term:?}: {e}: {}", statements[0]));
+        let listed: Vec<i64> = page.rows.iter().map(|r| r.invoice_no).collect();
+        assert_eq!(&rows[..rows.len().min(2)], &listed[..], "{term:?}");
+        let totals: Vec<(String, i64, i64)> =
+            sqlx::query_as(&statements[1]).fetch_all(&pool).await.unwrap_or_else(|e| panic!("{term:?}: {e}"));
+        let counts: Vec<(String, i64)> = totals.into_iter().map(|(c, n, _)| (c, n)).collect();
+        let listed: Vec<(String, i64)> =
+            page.totals.unwrap_or_default().into_iter().map(|t| (t.currency, t.count)).collect();
+        assert_eq!(counts, listed, "{term:?}");
+    }
+}
