@@ -47,6 +47,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reauthorize the PayPal authorization of an invoice past its 3-day honour period (preflight's
+    /// `honour_period_passed`): PayPal makes a new authorization, which the desk then captures.
+    /// Asks first, unless --yes.
+    Reauthorize {
+        /// Invoice number.
+        invoice: i64,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The capture journal: every attempt and where it stands.
     Journal {
         /// Only this invoice.

@@ -23,6 +23,7 @@ pub async fn dispatch(desk: &Desk, command: Command) -> Result<(), DeskError> {
             Ok(())
         }
         Command::Capture { invoices, yes, json } => capture(desk, invoices, yes, json).await,
+        Command::Reauthorize { invoice, yes, json } => reauthorize(desk, invoice, yes, json).await,
         Command::Recover { wait_pending, json } => recover(desk, wait_pending, json).await,
         Command::Journal { invoice, open, limit, json } => {
             let entries = desk.journal_entries(invoice, open, limit).await?;
@@ -82,6 +83,28 @@ async fn sync(desk: &Desk, full: bool, json: bool) -> Result<(), DeskError> {
         return print::json(&report);
     }
     print::sync_report(&report);
+    Ok(())
+}
+
+async fn reauthorize(desk: &Desk, invoice_no: i64, yes: bool, json: bool) -> Result<(), DeskError> {
+    if !yes {
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err(DeskError::bad_input("Confirm the reauthorization interactively, or pass --yes."));
+        }
+        let env = desk.environment().as_str().to_uppercase();
+        print!("Reauthorize the PayPal payment of invoice {invoice_no} in {env}? Type yes: ");
+        std::io::stdout().flush().map_err(DeskError::internal)?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).map_err(DeskError::internal)?;
+        if answer.trim() != "yes" {
+            return Err(DeskError::bad_input("Nothing was reauthorized."));
+        }
+    }
+    let r = desk.reauthorize(invoice_no).await?;
+    if json {
+        return print::json(&r);
+    }
+    print::reauthorized(&r);
     Ok(())
 }
 

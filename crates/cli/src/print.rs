@@ -167,3 +167,19 @@ pub fn invoice_table(rows: &[InvoiceRow]) -> Result<(), DeskError> {
     }
     Ok(())
 }
+
+/// A reauthorization, for a clerk.
+pub fn reauthorized(r: &billing::capture::Reauthorized) {
+    let earlier = if r.earlier { " (made earlier)" } else { "" };
+    println!(
+        "Invoice {}: PayPal authorization {} reauthorized as {}{earlier}.",
+        r.invoice_no, r.authorization_id, r.reauthorization_id
+    );
+    if let (Some(amount), Some(currency)) = (&r.amount, &r.currency) {
+        println!("Amount: {amount} {currency}");
+    }
+    if let Some(at) = &r.expires_at {
+        println!("Capture it before: {at}");
+    }
+    println!("Run preflight again: captures of this invoice now take the reauthorization.");
+}

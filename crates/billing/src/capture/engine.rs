@@ -125,6 +125,11 @@ impl Engine<'_> {
             ));
         }
         let approval = inv.paypal.as_ref();
+        // an authorization PayPal reauthorized for the desk is captured as its reauthorization
+        let authorization = match approval.and_then(|p| p.authorization_id.as_deref()) {
+            Some(a) => Some(super::reauthorize::to_capture(self.pool, a).await?),
+            None => None,
+        };
         let entry = journal::plan(
             self.pool,
             self.desk_id,
@@ -132,7 +137,7 @@ impl Engine<'_> {
                 invoice_no,
                 intent: approval.map(|p| p.intent.as_str()),
                 order_id: approval.map(|p| p.order_id.as_str()),
-                authorization_id: approval.and_then(|p| p.authorization_id.as_deref()),
+                authorization_id: authorization.as_deref(),
                 currency: &inv.currency,
                 outstanding: &inv.outstanding,
                 staff: self.staff,

@@ -140,10 +140,22 @@ impl Engine<'_> {
         }
         let expected = money_of(e.paypal_amount.as_deref().unwrap_or("0"), &e.currency).ok();
         let Some(capture) = pick(e, &captures, expected) else {
-            let of = if is_authorize(e) { "its authorization" } else { "the order" };
-            return self
-                .attention(e, format!("PayPal says it was captured already, but shows no capture of {of}"))
-                .await;
+            let reauthorized = match e.authorization_id.as_deref().filter(|_| is_authorize(e)) {
+                Some(a) => super::reauthorize::original_of(self.pool, a).await?,
+                None => None,
+            };
+            let why = match (reauthorized, is_authorize(e)) {
+                // PayPal holds an authorization and its reauthorization as one payment
+                (Some(original), _) => format!(
+                    "PayPal says this payment was captured already, through the customer's original authorization \
+                     {original} (this desk captures its reauthorization {}); another desk may have captured it. \
+                     Check the invoice's payments at the gateway",
+                    e.authorization_id.as_deref().unwrap_or_default()
+                ),
+                (None, true) => "PayPal says it was captured already, but shows no capture of its authorization".into(),
+                (None, false) => "PayPal says it was captured already, but shows no capture of the order".into(),
+            };
+            return self.attention(e, why).await;
         };
         let Some(id) = capture.id.clone() else {
             return self.wait(e, "PayPal listed the capture without its id; the order is read again on resume").await;

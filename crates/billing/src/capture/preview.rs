@@ -269,12 +269,17 @@ impl Engine<'_> {
             match inv.paypal.as_ref() {
                 None => found.push(Finding::NoApproval),
                 Some(a) if a.intent == "AUTHORIZE" => {
-                    match self.paypal.get_authorization(a.authorization_id.as_deref().unwrap_or_default()).await {
+                    // the one a capture would take: a reauthorization the desk has, else the gateway's
+                    let authorization_id = match a.authorization_id.as_deref() {
+                        Some(id) => Some(super::reauthorize::to_capture(self.pool, id).await?),
+                        None => None,
+                    };
+                    match self.paypal.get_authorization(authorization_id.as_deref().unwrap_or_default()).await {
                         Ok(auth) => {
                             p.approval = Some(ApprovalView {
                                 intent: a.intent.clone(),
                                 order_id: a.order_id.clone(),
-                                authorization_id: a.authorization_id.clone(),
+                                authorization_id: authorization_id.clone(),
                                 status: auth.status.map(|s| s.as_str()).unwrap_or_default().to_owned(),
                                 amount: auth.amount.map(|m| m.to_paypal_string()).unwrap_or_default(),
                                 currency: auth.amount.map(|m| m.currency().code().to_owned()).unwrap_or_default(),

@@ -284,6 +284,12 @@ impl Desk {
         self.engine(None)?.preview(invoice_no).await
     }
 
+    /// Reauthorizes the PayPal authorization of an invoice past its honour period; captures of
+    /// the invoice then take the reauthorization (`capture/reauthorize.rs`).
+    pub async fn reauthorize(&self, invoice_no: i64) -> Result<crate::capture::Reauthorized, DeskError> {
+        self.engine(None)?.reauthorize(invoice_no).await
+    }
+
     /// Captures one invoice (or resumes its unfinished attempt).
     pub async fn capture(&self, invoice_no: i64) -> Result<CaptureResult, DeskError> {
         self.engine(None)?.capture(invoice_no).await

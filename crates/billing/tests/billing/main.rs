@@ -17,6 +17,7 @@ mod paypal_double;
 mod paypal_outcomes;
 mod paypal_replays;
 mod paypal_shapes;
+mod reauthorize;
 mod recovery;
 mod sent_races;
 mod session;

@@ -8,3 +8,4 @@ mod capture;
 mod common;
 mod exit_codes;
 mod locks;
+mod reauthorize;

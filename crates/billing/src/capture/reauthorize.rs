@@ -1,0 +1,215 @@
+//! PayPal's reauthorization of an authorization past its 3-day honour period (preflight's
+//! `honour_period_passed` verdict offers it): `POST /v2/payments/authorizations/{id}/reauthorize`
+//! answers a new authorization, with a new id and a fresh honour period, which is the one the
+//! desk then captures.
+//!
+//! * **Journaled before and after** (`paypal_reauthorization`, migration 0011): the row is
+//!   written before the request leaves and completed with PayPal's answer.
+//! * **One reauthorization per authorization, whatever is lost.** The `PayPal-Request-Id` is
+//!   derived from the original authorization alone ([`request_id`]): a retry after a lost answer,
+//!   and another desk asking for the same invoice, are replays that PayPal answers with its one
+//!   reauthorization. (PayPal also refuses a second reauthorization of one authorization:
+//!   `REAUTHORIZATION_NOT_SUPPORTED`.)
+//! * **Which authorization a capture takes** ([`to_capture`]): the reauthorization once PayPal's
+//!   answer named it, else the gateway's. A capture planned before the reauthorization keeps the
+//!   authorization it planned. PayPal holds the original and its reauthorization as one payment
+//!   (what one captures, the other no longer can: `AUTHORIZATION_ALREADY_CAPTURED`, adopted or
+//!   put in `needs_attention` by the engine), so a desk that captures the original while another
+//!   reauthorized it cannot capture the invoice twice.
+//! * Not while an attempt of the invoice is open: that attempt holds the authorization it
+//!   planned.
+
+use super::journal;
+use super::Engine;
+use crate::{audit, invoices, time, DeskError, ErrorCode};
+use serde::Serialize;
+use sqlx::SqlitePool;
+use ts_rs::TS;
+
+/// A reauthorization PayPal made for an invoice's authorization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Reauthorized {
+    #[ts(type = "number")]
+    pub invoice_no: i64,
+    /// The gateway's authorization (the original).
+    pub authorization_id: String,
+    /// PayPal's new authorization, the one the desk now captures.
+    pub reauthorization_id: String,
+    /// Its amount and currency, as PayPal writes them.
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+    /// Until when it can be captured (RFC 3339), when PayPal said.
+    pub expires_at: Option<String>,
+    /// PayPal had made it before (an earlier request of this or another desk): nothing new.
+    pub earlier: bool,
+}
+
+/// The `PayPal-Request-Id` of the reauthorization of `authorization_id`: the same for every try,
+/// every restart and every desk.
+pub fn request_id(authorization_id: &str) -> String {
+    format!("capture-desk-reauthorize-{authorization_id}")
+}
+
+/// The authorization a capture of the gateway's `authorization_id` takes: PayPal's
+/// reauthorization of it, if the desk has one, else itself.
+pub(crate) async fn to_capture(pool: &SqlitePool, authorization_id: &str) -> Result<String, DeskError> {
+    let reauthorized: Option<String> = sqlx::query_scalar(
+        "SELECT reauthorization_id FROM paypal_reauthorization \
+         WHERE authorization_id = ? AND reauthorization_id IS NOT NULL",
+    )
+    .bind(authorization_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(reauthorized.unwrap_or_else(|| authorization_id.to_owned()))
+}
+
+/// The gateway's authorization that PayPal reauthorized as `reauthorization_id` for this desk.
+pub(crate) async fn original_of(pool: &SqlitePool, reauthorization_id: &str) -> Result<Option<String>, DeskError> {
+    Ok(sqlx::query_scalar("SELECT authorization_id FROM paypal_reauthorization WHERE reauthorization_id = ?")
+        .bind(reauthorization_id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+type Row = (String, Option<String>, Option<String>, Option<String>, Option<String>);
+
+async fn answered(pool: &SqlitePool, authorization_id: &str) -> Result<Option<Row>, DeskError> {
+    Ok(sqlx::query_as(
+        "SELECT authorization_id, reauthorization_id, amount, currency, expires_at FROM paypal_reauthorization \
+         WHERE authorization_id = ? AND reauthorization_id IS NOT NULL",
+    )
+    .bind(authorization_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+fn bad(message: String) -> DeskError {
+    DeskError::new(ErrorCode::BadInput, message)
+}
+
+impl Engine<'_> {
+    /// Reauthorizes the PayPal authorization of cached invoice `invoice_no` (see the module's
+    /// doc). Refused, with nothing sent, unless the invoice is outstanding with an AUTHORIZE
+    /// approval and no open attempt.
+    pub async fn reauthorize(&self, invoice_no: i64) -> Result<Reauthorized, DeskError> {
+        let inv = invoices::get(self.pool, invoice_no).await?.ok_or_else(|| {
+            DeskError::new(
+                ErrorCode::NotFound,
+                format!("Invoice {invoice_no} is not in the local cache. Sync, then try again."),
+            )
+        })?;
+        if inv.status != invoices::InvoiceStatus::Outstanding {
+            return Err(bad(format!("Invoice {invoice_no} is not outstanding (it is {}).", inv.status)));
+        }
+        let Some(authorization_id) =
+            inv.paypal.as_ref().filter(|p| p.intent == "AUTHORIZE").and_then(|p| p.authorization_id.clone())
+        else {
+            return Err(bad(format!(
+                "Invoice {invoice_no} has no PayPal authorization to reauthorize (only payments the customer \
+                 authorized for a later capture can be reauthorized)."
+            )));
+        };
+        if let Some(row) = answered(self.pool, &authorization_id).await? {
+            return Ok(of(invoice_no, row, true));
+        }
+        if let Some(open) = journal::recent(self.pool, Some(invoice_no), 1).await?.into_iter().next() {
+            if !open.state().is_terminal() {
+                return Err(DeskError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "A capture of invoice {invoice_no} is under way (journal entry {}); it keeps the authorization \
+                         it started with. Let it finish first.",
+                        open.id
+                    ),
+                ));
+            }
+        }
+        let request_id = request_id(&authorization_id);
+        let key = paypal::RequestId::new(request_id.clone()).map_err(DeskError::from)?;
+        // journaled before the request leaves: a row that stays unanswered is a request whose
+        // answer was lost; the next try replays it with the same request id
+        sqlx::query(
+            "INSERT INTO paypal_reauthorization (authorization_id, invoice_no, request_id, staff, environment, sent_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (authorization_id) DO UPDATE SET staff = excluded.staff, \
+             sent_at = excluded.sent_at, last_error = NULL",
+        )
+        .bind(&authorization_id)
+        .bind(invoice_no)
+        .bind(&request_id)
+        .bind(self.staff)
+        .bind(self.environment.as_str())
+        .bind(time::text(chrono::Utc::now()))
+        .execute(self.pool)
+        .await?;
+        let answer = self.paypal.reauthorize_authorization(&authorization_id, None, &key).await;
+        let auth = match answer {
+            Ok(auth) => auth,
+            Err(err) => {
+                let e = DeskError::from(err);
+                sqlx::query("UPDATE paypal_reauthorization SET last_error = ? WHERE authorization_id = ?")
+                    .bind(e.detail.as_deref().unwrap_or(&e.message))
+                    .bind(&authorization_id)
+                    .execute(self.pool)
+                    .await?;
+                tracing::warn!(invoice_no, authorization_id, code = ?e.code, detail = ?e.detail, "reauthorization failed");
+                return Err(e);
+            }
+        };
+        let Some(new_id) = auth.id.clone().filter(|id| !id.is_empty() && *id != authorization_id) else {
+            return Err(DeskError::new(
+                ErrorCode::InvalidResponse,
+                "PayPal's answer to the reauthorization names no new authorization; try again (the same request is \
+                 replayed, nothing is authorized twice).",
+            ));
+        };
+        let amount = auth.amount.map(|m| m.to_paypal_string());
+        let currency = auth.amount.map(|m| m.currency().code().to_owned());
+        let expires = auth.expiration_time.map(time::text);
+        sqlx::query(
+            "UPDATE paypal_reauthorization SET reauthorization_id = ?, amount = ?, currency = ?, expires_at = ?, \
+             answered_at = ?, last_error = NULL WHERE authorization_id = ?",
+        )
+        .bind(&new_id)
+        .bind(&amount)
+        .bind(&currency)
+        .bind(&expires)
+        .bind(time::text(chrono::Utc::now()))
+        .bind(&authorization_id)
+        .execute(self.pool)
+        .await?;
+        let detail = serde_json::json!({
+            "authorization": authorization_id,
+            "reauthorization": new_id,
+            "amount": amount,
+            "currency": currency,
+            "expiresAt": expires,
+        });
+        audit::record(self.pool, self.staff, self.environment, "paypal.reauthorized", Some(invoice_no), detail).await?;
+        Ok(of(invoice_no, (authorization_id, Some(new_id), amount, currency, expires), false))
+    }
+}
+
+fn of(invoice_no: i64, (authorization_id, new_id, amount, currency, expires_at): Row, earlier: bool) -> Reauthorized {
+    Reauthorized {
+        invoice_no,
+        authorization_id,
+        reauthorization_id: new_id.unwrap_or_default(),
+        amount,
+        currency,
+        expires_at,
+        earlier,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_id_is_the_authorizations_alone_and_fits_paypals_limit() {
+        assert_eq!(request_id("0VF52814937998046"), "capture-desk-reauthorize-0VF52814937998046");
+        assert!(request_id(&"X".repeat(20)).len() <= super::super::request_id::REQUEST_ID_MAX);
+    }
+}
