@@ -1,13 +1,18 @@
-//! `cargo xtask bench-app [N]`: the app's start-up with N cached invoices (default 100,000).
+//! `cargo xtask bench-app [N]`: the release app's start-up with N cached invoices (default
+//! 100,000), beside a trivial Tauri window (`src-tauri/examples/trivial_window`).
 //!
-//! Fills a data directory through `desk sync` from a `desk-sandbox` of N invoices, then starts
-//! the real app on it (under Xvfb) three times and reports, for each start, the time from
-//! process start to the invoice list on screen (the app logs it when the UI reports its first
-//! painted page) and the resident memory of the app and its WebKit processes at that moment.
+//! Fills a data directory through `desk sync --full` from a `desk-sandbox` of N invoices, then
+//! starts the real app on it (under Xvfb) and the trivial window, in turns, three times each.
+//! For each start: the time from spawning the process to the line that says the page is on
+//! screen (the app's "invoice list painted", logged when the UI reports its first painted page;
+//! the trivial window's "trivial window painted", when WebKit has loaded its page), the app's own
+//! figure (from `main`, so without loading its libraries), and the memory of the process and
+//! every process below it (WebKit's web and network processes) as PSS (`/proc/PID/smaps_rollup`:
+//! shared pages divided among the processes sharing them), at that moment and 3 s later.
 
-use crate::setup::{self, Purpose};
-use crate::steps::{build_app, build_ui, cmd, root, tempfile_dir, Result, Xvfb};
+use crate::steps::{cmd, tempfile_dir, Result, Xvfb};
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -17,10 +22,14 @@ pub fn run(args: &[String]) -> Result {
         None => 100_000,
         Some(a) => a.parse().map_err(|_| format!("bench-app: {a:?} is not a number of invoices"))?,
     };
-    setup::all(Purpose::Run)?;
-    build_ui()?;
-    build_app()?;
-    let bin = root().join("target/debug");
+    let release = crate::bench_release::build_release()?;
+    println!("{}", measure(&release, n)?);
+    Ok(())
+}
+
+/// The start-up figures with `n` cached invoices, the binaries in `bin` (`target/release`), as
+/// text.
+pub fn measure(bin: &Path, n: u64) -> Result<String> {
     let data = tempfile_dir("desk-bench-app")?;
     let _ = std::fs::remove_dir_all(&data);
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -30,7 +39,7 @@ pub fn run(args: &[String]) -> Result {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
-    let result = (|| -> Result {
+    let result = (|| -> Result<String> {
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if started.elapsed() > Duration::from_secs(120) {
@@ -49,21 +58,33 @@ pub fn run(args: &[String]) -> Result {
         ];
         let t = Instant::now();
         cmd(Command::new(bin.join("desk")).args(["sync", "--full"]).envs(env.iter().map(|(k, v)| (*k, v))))?;
-        eprintln!("bench-app: {n} invoices cached in {:.1?}", t.elapsed());
+        let mut out = format!(
+            "\nstart-up with {n} cached invoices (filled by `desk sync --full` in {:.1?}), under Xvfb\n",
+            t.elapsed()
+        );
         let x = Xvfb::start()?;
-        let mut figures = Vec::new();
+        let trivial = bin.join("examples/trivial_window");
+        let (mut apps, mut trivials) = (Vec::new(), Vec::new());
         for round in 1..=3 {
-            let f = one_start(&bin.join("capture-desk"), &env, &x.display)?;
-            println!(
-                "bench-app: start {round}: list painted after {} ms ({} rows on the first page); RSS app {} MiB, WebKit web {} MiB, WebKit network {} MiB, total {} MiB",
-                f.ms, f.rows, f.app_kib / 1024, f.web_kib / 1024, f.net_kib / 1024, (f.app_kib + f.web_kib + f.net_kib) / 1024
-            );
-            figures.push(f);
+            let a = one_start(&bin.join("capture-desk"), &env, &x.display, "invoice list painted")?;
+            out.push_str(&a.line(&format!("app, start {round}")));
+            apps.push(a);
+            let t = one_start(&trivial, &[], &x.display, "trivial window painted")?;
+            out.push_str(&t.line(&format!("trivial window, start {round}")));
+            trivials.push(t);
         }
-        let mut ms: Vec<u64> = figures.iter().map(|f| f.ms).collect();
-        ms.sort_unstable();
-        println!("bench-app: {n} cached invoices: start to painted list, median of 3: {} ms", ms[1]);
-        Ok(())
+        let (a, t) = (median(&apps), median(&trivials));
+        out.push_str(&format!(
+            "start to painted list, median of 3: {} ms (app's own figure from main: {} ms; goal <= 400 ms); trivial window: {} ms\n",
+            a.wall_ms, a.own_ms, t.wall_ms
+        ));
+        out.push_str(&format!(
+            "memory (PSS, 3 s after painted), median of 3: app {} MiB, trivial window {} MiB, ratio {} (goal <= 1.30)\n",
+            mib(a.settled.total()),
+            mib(t.settled.total()),
+            hundredths(a.settled.total(), t.settled.total())
+        ));
+        Ok(out)
     })();
     let _ = sandbox.kill();
     let _ = sandbox.wait();
@@ -71,17 +92,101 @@ pub fn run(args: &[String]) -> Result {
     result
 }
 
-struct Figures {
-    ms: u64,
-    rows: u64,
-    app_kib: u64,
-    web_kib: u64,
-    net_kib: u64,
+/// PSS in KiB: the process itself, WebKit's web processes, its network process, anything else.
+#[derive(Clone, Copy, Default)]
+struct Memory {
+    main: u64,
+    web: u64,
+    net: u64,
+    other: u64,
 }
 
-fn one_start(app: &std::path::Path, env: &[(&str, String)], display: &str) -> Result<Figures> {
-    let mut child = Command::new(app)
+impl Memory {
+    fn total(&self) -> u64 {
+        self.main + self.web + self.net + self.other
+    }
+
+    fn of(pid: u32) -> Memory {
+        let mut m = Memory { main: pss_kib(pid), ..Memory::default() };
+        for (name, kib) in descendants(pid) {
+            if name.starts_with("WebKitWebProces") {
+                m.web += kib;
+            } else if name.starts_with("WebKitNetworkPr") {
+                m.net += kib;
+            } else {
+                m.other += kib;
+            }
+        }
+        m
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "{} MiB (process {}, WebKit web {}, network {}, other {})",
+            mib(self.total()),
+            mib(self.main),
+            mib(self.web),
+            mib(self.net),
+            mib(self.other)
+        )
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Start {
+    wall_ms: u64,
+    own_ms: u64,
+    rows: u64,
+    painted: Memory,
+    settled: Memory,
+}
+
+impl Start {
+    fn line(&self, what: &str) -> String {
+        format!(
+            "{what}: painted after {} ms ({} ms from main; {} rows); PSS then {}, 3 s later {}\n",
+            self.wall_ms,
+            self.own_ms,
+            self.rows,
+            self.painted.text(),
+            self.settled.text()
+        )
+    }
+}
+
+fn median(starts: &[Start]) -> Start {
+    let mut by_time: Vec<Start> = starts.to_vec();
+    by_time.sort_by_key(|s| s.wall_ms);
+    let mut by_memory: Vec<Start> = starts.to_vec();
+    by_memory.sort_by_key(|s| s.settled.total());
+    let (t, m) = (by_time[by_time.len() / 2], by_memory[by_memory.len() / 2]);
+    Start { settled: m.settled, painted: m.painted, ..t }
+}
+
+fn mib(kib: u64) -> String {
+    format!("{}.{}", kib / 1024, kib % 1024 * 10 / 1024)
+}
+
+fn hundredths(a: u64, b: u64) -> String {
+    let r = a * 100 / b.max(1);
+    format!("{}.{:02}", r / 100, r % 100)
+}
+
+fn one_start(program: &Path, env: &[(&str, String)], display: &str, painted: &'static str) -> Result<Start> {
+    // WebKit's data and caches (and anything else per user) in a folder of this start's
+    let xdg = tempfile_dir("desk-bench-xdg")?;
+    let result = start_in(program, env, display, painted, &xdg);
+    let _ = std::fs::remove_dir_all(&xdg);
+    result
+}
+
+fn start_in(program: &Path, env: &[(&str, String)], display: &str, painted: &'static str, xdg: &Path) -> Result<Start> {
+    let spawned = Instant::now();
+    let mut child = Command::new(program)
         .envs(env.iter().map(|(k, v)| (*k, v)))
+        .env("XDG_DATA_HOME", xdg.join("data"))
+        .env("XDG_CACHE_HOME", xdg.join("cache"))
+        .env("XDG_CONFIG_HOME", xdg.join("config"))
         .env("DISPLAY", display)
         .env("NO_AT_BRIDGE", "1")
         .env("RUST_LOG", "info,sqlx=warn")
@@ -92,14 +197,16 @@ fn one_start(app: &std::path::Path, env: &[(&str, String)], display: &str) -> Re
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(std::result::Result::ok) {
-            if line.contains("invoice list painted") {
-                let _ = tx.send(line);
+            if line.contains(painted) {
+                let _ = tx.send((spawned.elapsed(), line));
             }
         }
     });
-    let line = rx.recv_timeout(Duration::from_secs(180));
+    let seen = rx.recv_timeout(Duration::from_secs(180));
     let pid = child.id();
-    let memory = (rss_kib(pid), descendants(pid));
+    let at_paint = Memory::of(pid);
+    std::thread::sleep(Duration::from_secs(3));
+    let settled = Memory::of(pid);
     let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
     let deadline = Instant::now() + Duration::from_secs(10);
     while child.try_wait()?.is_none() && Instant::now() < deadline {
@@ -107,35 +214,34 @@ fn one_start(app: &std::path::Path, env: &[(&str, String)], display: &str) -> Re
     }
     let _ = child.kill();
     let _ = child.wait();
-    let line = line.map_err(|_| "the app did not report a painted list within 180 s")?;
+    let (wall, line) = seen.map_err(|_| format!("{}: no {painted:?} line within 180 s", program.display()))?;
     let field = |name: &str| -> u64 {
         line.split_whitespace()
             .find_map(|w| w.strip_prefix(&format!("{name}=")))
-            .and_then(|v| v.parse().ok())
+            .and_then(|v| v.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok())
             .unwrap_or(0)
     };
-    let (app_kib, children) = memory;
-    let sum = |needle: &str| children.iter().filter(|(name, _)| name.contains(needle)).map(|(_, k)| k).sum();
-    Ok(Figures {
-        ms: field("ms"),
+    Ok(Start {
+        wall_ms: u64::try_from(wall.as_millis()).unwrap_or(u64::MAX),
+        own_ms: field("ms"),
         rows: field("rows"),
-        app_kib,
-        web_kib: sum("WebKitWebProces"),
-        net_kib: sum("WebKitNetworkPr"),
+        painted: at_paint,
+        settled,
     })
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
+/// `Pss:` of `/proc/PID/smaps_rollup`, in KiB.
+fn pss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
         .ok()
         .and_then(|s| {
-            s.lines().find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches("kB").trim().to_owned()))
+            s.lines().find_map(|l| l.strip_prefix("Pss:").map(|v| v.trim().trim_end_matches("kB").trim().to_owned()))
         })
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
 
-/// Every process below `pid`: (command name, RSS KiB).
+/// Every process below `pid`: (command name, PSS KiB).
 fn descendants(pid: u32) -> Vec<(String, u64)> {
     let mut parents = std::collections::HashMap::<u32, Vec<u32>>::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
@@ -154,7 +260,7 @@ fn descendants(pid: u32) -> Vec<(String, u64)> {
     let mut stack = parents.get(&pid).cloned().unwrap_or_default();
     while let Some(p) = stack.pop() {
         let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default().trim().to_owned();
-        out.push((name, rss_kib(p)));
+        out.push((name, pss_kib(p)));
         stack.extend(parents.get(&p).cloned().unwrap_or_default());
     }
     out

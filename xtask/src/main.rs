@@ -17,6 +17,7 @@
 //! * `setup` — only the setup.
 
 mod bench_app;
+mod bench_release;
 mod bundle;
 mod chaos;
 mod group;

@@ -330,9 +330,10 @@ pub fn e2e_only() -> Result {
     e2e()
 }
 
-/// `cargo xtask bench`: sync and list figures against the sandbox (see crates/billing/examples/bench.rs).
+/// `cargo xtask bench`: the release build's figures beside their baselines, written to
+/// docs/BENCHMARKS.md (see bench_release.rs).
 pub fn bench(args: &[String]) -> Result {
-    cmd(cargo().args(["run", "-q", "-p", "billing", "--example", "bench", "--"]).args(args))
+    crate::bench_release::run(args)
 }
 
 /// `cargo xtask bench-batch [--items N] [--rate R]`: see crates/billing/examples/bench_batch.rs.
