@@ -132,9 +132,8 @@ const SETTLE_EVERY: Duration = Duration::from_secs(3);
 
 /// The end of a run: items left `pending` by an attempt that waits out the window of a send
 /// still in flight (after a crash), a service that did not answer, or another process holding
-/// the invoice are tried again every [`SETTLE_EVERY`] for `settle_for` (the gateway's in-flight
-/// window), or for as long as a waiting item's own send may still land ([`settle_until`]), one
-/// after another. Captures PayPal holds PENDING are not waited for.
+/// the invoice are tried again every [`SETTLE_EVERY`] for at most `settle_for` (the in-flight
+/// window), one after another. Captures PayPal holds PENDING are not waited for.
 async fn settle(
     engine: &Engine<'_>,
     id: i64,
@@ -142,12 +141,11 @@ async fn settle(
     counts: &Mutex<Counts>,
     throttle: &Throttle<'_>,
 ) -> Result<(), DeskError> {
-    let mut deadline = tokio::time::Instant::now() + settle_for;
+    let deadline = tokio::time::Instant::now() + settle_for;
     loop {
         let mut waiting = Vec::new();
         for w in run_store::work(engine.pool, id).await? {
             if w.outcome == Some(ItemOutcome::Pending) && !pending_at_paypal(engine, w.journal_id).await? {
-                deadline = settle_until(deadline, tokio::time::Instant::now(), send_may_land_for(engine, &w).await?);
                 waiting.push(w);
             }
         }
@@ -168,24 +166,6 @@ async fn settle(
             }
         }
     }
-}
-
-/// When the end of a run stops waiting: at `deadline`, or later while a waiting item's own
-/// send may still land for `open` (a PayPal capture's window is the client's whole budget for
-/// one POST, longer than the gateway's window `settle_for` starts from), plus one more try.
-fn settle_until(
-    deadline: tokio::time::Instant,
-    now: tokio::time::Instant,
-    open: Option<Duration>,
-) -> tokio::time::Instant {
-    open.map_or(deadline, |open| deadline.max(now + open + SETTLE_EVERY))
-}
-
-/// How long a send of item `w`'s attempt may still land (`None`: none may).
-async fn send_may_land_for(engine: &Engine<'_>, w: &Work) -> Result<Option<Duration>, DeskError> {
-    let Some(j) = w.journal_id else { return Ok(None) };
-    let Some(entry) = journal::get(engine.pool, j).await? else { return Ok(None) };
-    Ok(crate::capture::in_flight::window(engine.pool, &entry).await?.open())
 }
 
 async fn pending_at_paypal(engine: &Engine<'_>, journal_id: Option<i64>) -> Result<bool, DeskError> {
@@ -397,24 +377,6 @@ mod tests {
         ]);
         let got: Vec<Vec<i64>> = c.iter().map(|ch| ch.iter().map(|w| w.invoice_no).collect()).collect();
         assert_eq!(got, vec![vec![1, 4], vec![2], vec![3], vec![5]]);
-    }
-
-    #[test]
-    fn the_end_of_a_run_waits_as_long_as_a_waiting_items_send_may_land() {
-        let now = tokio::time::Instant::now();
-        let deadline = now + Duration::from_secs(65);
-        assert_eq!(settle_until(deadline, now, None), deadline, "nothing in flight: the gateway's window");
-        assert_eq!(
-            settle_until(deadline, now, Some(Duration::from_secs(10))),
-            deadline,
-            "a shorter window ends within it"
-        );
-        let paypal = Duration::from_secs(560);
-        assert_eq!(
-            settle_until(deadline, now, Some(paypal)),
-            now + paypal + SETTLE_EVERY,
-            "a PayPal replay window is waited out"
-        );
     }
 
     #[test]
