@@ -256,7 +256,7 @@ mod tests {
             }
         }
         let icons = root_config["bundle"]["icon"].as_array().expect("bundle.icon");
-        for needed in ["icons/icon.ico", "icons/icon.icns", "icons/32x32.png", "icons/128x128@2x.png"] {
+        for needed in ["icons/icon.ico", "icons/icon.icns", "icons/32x32.png", "icons/256x256.png", "icons/icon.png"] {
             assert!(icons.iter().any(|i| i == needed), "bundle.icon lacks {needed}");
         }
     }
