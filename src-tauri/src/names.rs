@@ -21,6 +21,7 @@ macro_rules! for_each_command {
             audit_export_csv,
             capture_preview,
             capture_invoice,
+            reauthorize_invoice,
             recover_captures,
             get_settings,
             save_settings,

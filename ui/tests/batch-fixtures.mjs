@@ -8,6 +8,7 @@
 /** @typedef {import("../src/lib/bindings/BatchView").BatchView} BatchView */
 /** @typedef {import("../src/lib/bindings/DeskError").DeskError} DeskError */
 /** @typedef {import("../src/lib/bindings/PreflightProgress").PreflightProgress} PreflightProgress */
+/** @typedef {import("../src/lib/bindings/Reauthorized").Reauthorized} Reauthorized */
 
 /**
  * @param {number} id
@@ -117,6 +118,27 @@ export const readyExcluded = view({
   items: preflighted.items.map((i) => (i.invoiceNo === 458734 ? { ...i, excluded: true } : i)),
   totals: [{ currency: "USD", count: 1, total: "250.00", outstanding: "250.00", walletPart: "40.00", paypalPart: "210.00" }],
 });
+
+/** `preflighted` with 458735's authorization past its honour period. */
+export const honourPassed = view({
+  ...preflighted,
+  items: preflighted.items.map((i) =>
+    i.invoiceNo === 458735
+      ? { ...i, verdict: "honour_period_passed", verdictReason: "The PayPal authorization is past its 3-day honour period (since 2026-11-23 09:00 UTC)." }
+      : i,
+  ),
+});
+
+/** @type {Reauthorized} */
+export const reauthorized = {
+  invoiceNo: 458735,
+  authorizationId: "0VF52814937998046",
+  reauthorizationId: "8AA831015G517922L",
+  amount: "40.50",
+  currency: "EUR",
+  expiresAt: "2026-12-26T09:00:00Z",
+  earlier: false,
+};
 
 /** `preflighted`, approved by a second person. */
 export const approved = view({ ...preflighted, state: "approved", approvedBy: "Ben", approvedAt: "2026-11-26T08:10:00Z" });

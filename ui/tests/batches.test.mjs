@@ -5,7 +5,7 @@ import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { suite, calls, held, release, sendOnChannel } from "./harness.mjs";
 import { page3, status } from "./fixtures.mjs";
-import { approved, batchList, draft, halfway, oneExcluded, preflighted, readyExcluded, samePerson, totalsDiffer, view } from "./batch-fixtures.mjs";
+import { approved, batchList, draft, halfway, honourPassed, oneExcluded, preflighted, readyExcluded, reauthorized, samePerson, totalsDiffer, view } from "./batch-fixtures.mjs";
 
 const app = suite({ before, after, afterEach });
 const { open } = app;
@@ -71,6 +71,25 @@ test("space and x exclude and include the item under the cursor; the totals foll
   await page.waitForFunction(() => !document.querySelector("[data-invoice='458734']")?.classList.contains("excluded"));
   assert.deepEqual((await calls(page, "batch_include")).map((c) => c.args), [{ id: 7, invoices: [458734] }]);
   assert.match(await text(page, "[data-testid=total-row][data-currency=USD]"), /330\.00/);
+});
+
+test("an item past its honour period offers PayPal's reauthorize, asks first, and says to preflight again", async () => {
+  const page = await review({ batch_show: honourPassed, reauthorize_invoice: held(reauthorized) });
+  // offered for the item under the cursor only, when it is past its honour period
+  assert.equal(await page.locator("[data-testid=reauthorize]").count(), 0);
+  await page.click("[data-invoice='458735']");
+  await page.waitForSelector("[data-testid=reauthorize-card]");
+  assert.match(await text(page, "[data-testid=reauthorize-card]"), /458735/);
+  await page.click("[data-testid=reauthorize]");
+  await page.waitForSelector("[data-testid=reauthorize-confirm]");
+  assert.equal((await calls(page, "reauthorize_invoice")).length, 0, "nothing asked before the yes");
+  await page.click("[data-testid=reauthorize-yes]");
+  await release(page, "reauthorize_invoice");
+  await page.waitForSelector("[data-testid=toast]");
+  const toast = await text(page, "[data-testid=toast]");
+  assert.match(toast, /458735.*reauthorized.*8AA831015G517922L.*preflight again/);
+  assert.deepEqual((await calls(page, "reauthorize_invoice")).map((c) => c.args), [{ invoiceNo: 458735 }]);
+  assert.equal(await page.locator("[data-testid=reauthorize-confirm]").count(), 0);
 });
 
 test("preflight shows its progress from its own channel, then the verdicts", async () => {

@@ -6,7 +6,7 @@ pub use batches::*;
 
 use billing::about::About;
 use billing::audit::{AuditEntry, AuditFacets, AuditFilter, ExportedFile};
-use billing::capture::{CapturePreview, CaptureResult};
+use billing::capture::{CapturePreview, CaptureResult, Reauthorized};
 use billing::desk::ConnectionReport;
 use billing::detail::{InvoiceDetail, InvoiceLive};
 use billing::session::{CredentialKind, Session, SettingsView};
@@ -87,6 +87,12 @@ pub async fn audit_export_csv(
 #[tauri::command]
 pub async fn capture_preview(session: State<'_, Session>, invoice_no: i64) -> Result<CapturePreview, DeskError> {
     session.desk().await?.capture_preview(invoice_no).await
+}
+
+/// PayPal's reauthorization of an invoice's authorization past its honour period.
+#[tauri::command]
+pub async fn reauthorize_invoice(session: State<'_, Session>, invoice_no: i64) -> Result<Reauthorized, DeskError> {
+    session.desk().await?.reauthorize(invoice_no).await
 }
 
 #[tauri::command]

@@ -10,6 +10,7 @@ import type { ListRequest } from "./bindings/ListRequest";
 import type { SyncProgress } from "./bindings/SyncProgress";
 import type { SyncReport } from "./bindings/SyncReport";
 import type { CapturePreview } from "./bindings/CapturePreview";
+import type { Reauthorized } from "./bindings/Reauthorized";
 import type { CaptureResult } from "./bindings/CaptureResult";
 import type { CurrencyTotal } from "./bindings/CurrencyTotal";
 import type { InvoiceDetail } from "./bindings/InvoiceDetail";
@@ -56,6 +57,8 @@ export const backend = {
     listen<SyncProgress>(EVENTS.syncProgress, (e) => cb(e.payload)),
   capturePreview: (invoiceNo: number) => call<CapturePreview>("capture_preview", { invoiceNo }),
   captureInvoice: (invoiceNo: number) => call<CaptureResult>("capture_invoice", { invoiceNo }),
+  /** PayPal's reauthorization of an authorization past its honour period (asks PayPal once). */
+  reauthorizeInvoice: (invoiceNo: number) => call<Reauthorized>("reauthorize_invoice", { invoiceNo }),
   /** Resumes every unfinished capture (the app does so at start; the e2e suite calls it). */
   recoverCaptures: () => call<CaptureResult[]>("recover_captures"),
   selectionTotals: (invoiceNos: number[]) => call<CurrencyTotal[]>("selection_totals", { invoiceNos }),

@@ -13,6 +13,7 @@ export const COMMANDS = [
   "audit_export_csv",
   "capture_preview",
   "capture_invoice",
+  "reauthorize_invoice",
   "recover_captures",
   "get_settings",
   "save_settings",
