@@ -17,7 +17,7 @@
 mod config;
 
 use crate::setup::{self, Purpose};
-use crate::steps::{build_ui, cmd, root, Result};
+use crate::steps::{cmd, root, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -44,7 +44,7 @@ pub fn run(args: &[String]) -> Result {
     };
     let start = Instant::now();
     setup::all(Purpose::Run)?;
-    build_ui()?;
+    cmd(Command::new(setup::npm_program()).args(["run", "build"]).current_dir(root().join("ui")))?;
     cmd(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(RELEASE_BUILD)
         .current_dir(root()))?;

@@ -106,10 +106,19 @@ fn node_packages() -> Result {
     if fresh {
         return Ok(());
     }
-    if Command::new("npm").arg("--version").output().is_err() {
+    if Command::new(npm_program()).arg("--version").output().is_err() {
         return Err("npm is missing: install Node.js 20 or newer".into());
     }
-    cmd(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&ui))
+    cmd(Command::new(npm_program()).args(["ci", "--no-audit", "--no-fund"]).current_dir(&ui))
+}
+
+/// npm's launcher: a batch file on Windows, which `Command` finds only by its full name.
+pub fn npm_program() -> &'static str {
+    if cfg!(windows) {
+        "npm.cmd"
+    } else {
+        "npm"
+    }
 }
 
 /// tauri-driver (from crates.io) for the end-to-end test.
