@@ -5,7 +5,7 @@
 //! * sync of N invoices (default 100,000) and every list query on them (engine beside the
 //!   `sqlite3` shell): `crates/billing/examples/bench.rs`;
 //! * a batch of 1,000 beside the rate-limit floor: `bench_batch` with the release `desk`, which
-//!   writes its own section of the same file;
+//!   writes its own section of the same file (`--no-batch`: its last figures there are quoted);
 //! * start to a painted list with N cached, beside a trivial Tauri window (memory as PSS):
 //!   [`crate::bench_app`].
 //!
@@ -88,7 +88,12 @@ pub fn run(args: &[String]) -> Result {
         )?;
         Some(text)
     } else {
-        None
+        // the batch figures bench_batch wrote last time
+        std::fs::read_to_string(&doc).ok().and_then(|d| {
+            let from = d.find("<!-- bench-batch:start -->")?;
+            let to = d.find("<!-- bench-batch:end -->")?;
+            d.get(from..to).map(str::to_owned)
+        })
     };
     let startup = crate::bench_app::measure(&release, n)?;
     println!("{startup}");
