@@ -109,8 +109,11 @@ async fn read(pool: &SqlitePool, path: PathBuf) -> Result<Legacy, DeskError> {
     )
     .fetch_one(pool)
     .await?;
+    // ordinary tables only: a virtual table (the search index, migration 0010) and its shadow
+    // tables are not rows to copy; the new database's triggers rebuild the index from `invoices`
     let names: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' \
+         ORDER BY name",
     )
     .fetch_all(pool)
     .await?;

@@ -49,6 +49,9 @@ impl Engine<'_> {
             };
             self.check_after(Step::ReadApproval, e.id)?;
             e.approved_amount = auth.amount.map(|a| a.to_paypal_string());
+            if let Some(flow) = self.reauthorization_guard(e, &auth_id, &auth).await? {
+                return Ok(flow);
+            }
             match auth.status {
                 Some(AuthorizationStatus::Created) => {}
                 // never captured on top: the capture that is there is ours (adopted, then

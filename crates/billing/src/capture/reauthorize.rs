@@ -73,6 +73,87 @@ pub(crate) async fn original_of(pool: &SqlitePool, reauthorization_id: &str) -> 
         .await?)
 }
 
+/// An authorization can be reauthorized once its honour period has passed (PayPal's rule); one
+/// whose age PayPal did not give is taken as such.
+const HONOUR: chrono::Duration = chrono::Duration::days(3);
+
+impl Engine<'_> {
+    /// Before capturing authorization `auth_id` (just read as `auth`) of entry `e`: when a
+    /// reauthorization may be in play (ours is one the desk made, or ours is past its honour
+    /// period, so this or another desk may have reauthorized it), the order is read, and the
+    /// capture does not go ahead when PayPal shows the payment captured through another of the
+    /// order's authorizations, or another authorization live beside ours (a reauthorization this
+    /// attempt did not plan on, or the original of ours). PayPal does not say whether an
+    /// authorization and its reauthorization can each be captured; this way no desk captures
+    /// one while the other is captured or newer. `None`: go ahead. Nothing was sent by this
+    /// attempt, so a refusal here ends it `rejected`.
+    pub(super) async fn reauthorization_guard(
+        &self,
+        e: &mut journal::Entry,
+        auth_id: &str,
+        auth: &paypal::Authorization,
+    ) -> Result<Option<super::engine::Flow>, DeskError> {
+        let original = original_of(self.pool, auth_id).await?;
+        let past_honour = auth.create_time.is_none_or(|t| chrono::Utc::now() - t >= HONOUR);
+        if original.is_none() && !past_honour {
+            return Ok(None);
+        }
+        let order_id = e.order_id.clone().unwrap_or_default();
+        let order = match self.paypal.get_order(&order_id).await {
+            Ok(o) => o,
+            Err(err) => {
+                let why = format!(
+                    "the PayPal order is read before capturing an authorization that may have been reauthorized, and \
+                     reading it failed ({}); it is read again on resume",
+                    super::paypal_holds::paypal_detail(&err)
+                );
+                return Ok(Some(self.wait(e, &why).await?));
+            }
+        };
+        // live captures that name another authorization than ours (one naming ours, or none,
+        // is for the usual path: an authorization CAPTURED is adopted or needs a clerk)
+        let captured: Vec<&str> = order
+            .captures()
+            .filter(|c| super::paypal_holds::live(c))
+            .filter(|c| c.authorization_id().is_some_and(|a| a.as_str() != auth_id))
+            .map(|c| c.id.as_deref().unwrap_or("(no id)"))
+            .collect();
+        if !captured.is_empty() {
+            let why = format!(
+                "PayPal shows this order's payment captured already ({}) through another authorization than \
+                 {auth_id}; nothing was captured by this attempt. Check the invoice's payments at the gateway",
+                captured.join(", ")
+            );
+            return Ok(Some(self.reject(e, why).await?));
+        }
+        let live = |a: &&paypal::Authorization| {
+            matches!(
+                a.status,
+                Some(
+                    paypal::AuthorizationStatus::Created
+                        | paypal::AuthorizationStatus::PartiallyCaptured
+                        | paypal::AuthorizationStatus::Pending
+                )
+            )
+        };
+        let beside: Vec<&str> = order
+            .authorizations()
+            .filter(live)
+            .filter_map(|a| a.id.as_deref())
+            .filter(|id| *id != auth_id && Some(*id) != original.as_deref())
+            .collect();
+        if let Some(other) = beside.first() {
+            let why = format!(
+                "PayPal shows another authorization ({other}) for this payment beside {auth_id}: it was reauthorized, \
+                 perhaps by another desk. Reauthorize the invoice from this desk (PayPal answers with the same \
+                 reauthorization), then capture again"
+            );
+            return Ok(Some(self.reject(e, why).await?));
+        }
+        Ok(None)
+    }
+}
+
 type Row = (String, Option<String>, Option<String>, Option<String>, Option<String>);
 
 async fn answered(pool: &SqlitePool, authorization_id: &str) -> Result<Option<Row>, DeskError> {

@@ -145,6 +145,15 @@ impl World {
             && self.authorization(no)["outcome"] == outcome
     }
 
+    /// Its authorization is within its 3-day honour period (by a day's margin): no reauthorization
+    /// can be in play, so a capture reads the authorization alone (`capture/reauthorize.rs`).
+    pub(crate) fn within_honour(&self, no: i64) -> bool {
+        let made = self.authorization(no)["create_time"]
+            .as_str()
+            .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
+        made.is_some_and(|t| chrono::Utc::now() - t < chrono::Duration::days(2))
+    }
+
     pub(crate) fn currency(&self, no: i64) -> &str {
         self.invoice(no)["currency"].as_str().expect("currency")
     }
@@ -158,6 +167,7 @@ impl World {
     pub(crate) fn plain_authorization(&self) -> i64 {
         self.find("a capturable authorization of a customer without wallet money", |w, no| {
             w.is_authorization(no, "CREATED", "Completed")
+                && w.within_honour(no)
                 && !w.has_wallet_money(no)
                 && !matches!(w.currency(no), "JPY" | "HUF")
         })

@@ -104,8 +104,33 @@ impl Interrupt for AfterCapture {
     }
 }
 
+/// Captures authorization `id` at the sandbox's PayPal as someone else would (no desk).
+async fn capture_elsewhere(sb: &sandbox::Sandbox, id: &str) -> u16 {
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{}/v1/oauth2/token", sb.base_url()))
+        .basic_auth("demo-client-id", Some("demo-client-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token JSON");
+    http.post(format!("{}/v2/payments/authorizations/{id}/capture", sb.base_url()))
+        .bearer_auth(token["access_token"].as_str().expect("access token"))
+        .header("content-type", "application/json")
+        .header("PayPal-Request-Id", format!("elsewhere-{id}"))
+        .body("{}")
+        .send()
+        .await
+        .expect("capture")
+        .status()
+        .as_u16()
+}
+
 #[tokio::test]
-async fn a_desk_that_captures_the_original_while_another_reauthorized_it_does_not_capture_twice() {
+async fn a_desk_that_knows_nothing_of_a_reauthorization_does_not_capture_the_original_beside_it() {
     let sb = sandbox(1500, 21).await;
     let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     let a = synced(dir_a.path(), &sb.base_url()).await;
@@ -113,26 +138,62 @@ async fn a_desk_that_captures_the_original_while_another_reauthorized_it_does_no
     let verdicts = authorizations_by_verdict(&a).await;
     let no = verdicts.iter().find(|(_, v)| *v == Verdict::HonourPeriodPassed).map(|(no, _)| *no).expect("one");
     let r = a.reauthorize(no).await.expect("reauthorized");
-    // desk b, which knows nothing of the reauthorization, captures the gateway's authorization
-    // at PayPal and stops before telling the gateway; desk a then captures its reauthorization:
-    // PayPal holds the two as one payment, so a's capture finds b's and never adds a second
-    b.capture_with(no, &AfterCapture).await.expect_err("interrupted after the capture");
+    // desk b plans on the gateway's authorization: PayPal lists the reauthorization beside it on
+    // the order, so b captures nothing and says what to do
+    let by_b = b.capture(no).await.expect("b's attempt");
+    assert_eq!(by_b.state, State::Rejected, "{by_b:?}");
+    assert!(by_b.message.contains(&r.reauthorization_id) && by_b.message.contains("Reauthorize"), "{}", by_b.message);
+    assert_eq!(crate::common::money_moved(&sb).await, (0, 0), "nothing captured");
+    // which b then does: PayPal's same reauthorization, and b captures it
+    assert_eq!(b.reauthorize(no).await.expect("b reauthorizes").reauthorization_id, r.reauthorization_id);
+    let by_b = b.capture(no).await.expect("b captures");
+    assert_eq!(by_b.state, State::Finalized, "{by_b:?}");
     let by_a = a.capture(no).await;
-    let by_b = b.recover().await.expect("b recovers");
     let captures = captures_of(&ledger(&sb).await, &[&r.authorization_id, &r.reauthorization_id]);
-    assert_eq!(captures.len(), 1, "captured once: {captures:?} (a: {by_a:?}, b: {by_b:?})");
-    assert_eq!(captures[0]["authorization_id"].as_str(), Some(r.authorization_id.as_str()), "b's capture");
+    assert_eq!(captures.len(), 1, "captured once: {captures:?} (a: {by_a:?})");
+    assert_eq!(captures[0]["authorization_id"].as_str(), Some(r.reauthorization_id.as_str()));
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_reauthorization_is_not_captured_once_the_payment_was_captured_through_the_original() {
+    let sb = sandbox(1500, 21).await;
+    let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let a = synced(dir_a.path(), &sb.base_url()).await;
+    let verdicts = authorizations_by_verdict(&a).await;
+    let past: Vec<i64> =
+        verdicts.iter().filter(|(_, v)| *v == Verdict::HonourPeriodPassed).map(|(no, _)| *no).collect();
+    assert!(past.len() >= 2, "{verdicts:?}");
+
+    // 1. someone outside the desk captures the original after the desk reauthorized it: the
+    // desk reads the order before capturing its reauthorization, and sends nothing
+    let r = a.reauthorize(past[0]).await.expect("reauthorized");
+    assert_eq!(capture_elsewhere(&sb, &r.authorization_id).await, 201);
+    let by_a = a.capture(past[0]).await.expect("a's attempt");
+    assert_eq!(by_a.state, State::Rejected, "{by_a:?}");
+    assert!(by_a.message.contains("captured already"), "{}", by_a.message);
+    let captures = captures_of(&ledger(&sb).await, &[&r.authorization_id, &r.reauthorization_id]);
+    assert_eq!(captures.len(), 1, "only the capture made elsewhere: {captures:?}");
+
+    // 2. another desk captured the original and stopped before telling the gateway; then this
+    // desk asks for a reauthorization: PayPal refuses (already captured), nothing is made, and
+    // the other desk's recovery finishes its capture
+    let b = synced(dir_b.path(), &sb.base_url()).await;
+    let no = past[1];
+    b.capture_with(no, &AfterCapture).await.expect_err("interrupted after the capture");
+    let e = a.reauthorize(no).await.expect_err("already captured");
+    assert_eq!(e.code, ErrorCode::PaypalRejected, "{e:?}");
+    let by_b = b.recover().await.expect("b recovers");
+    assert!(by_b.iter().all(|x| x.state == State::Finalized), "{by_b:?}");
+    let by_a = a.capture(no).await;
     let finalized = ledger(&sb).await["gateway_finalizations"]
         .as_array()
         .expect("finalizations")
         .iter()
         .filter(|f| f["invoiceNo"].as_i64() == Some(no))
         .count();
-    assert_eq!(finalized, 1, "the gateway is told once (a: {by_a:?}, b: {by_b:?})");
-    // desk a does not claim b's capture: it needs attention, saying why
-    let by_a = by_a.expect("a's attempt");
-    assert_eq!(by_a.state, State::NeedsAttention, "{by_a:?}");
-    assert!(by_a.message.contains(&r.authorization_id) && by_a.message.contains("reauthorization"), "{}", by_a.message);
+    assert_eq!(finalized, 1, "the gateway is told once (a: {by_a:?})");
     a.close().await;
     b.close().await;
 }
