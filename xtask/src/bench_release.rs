@@ -79,6 +79,7 @@ pub fn run(args: &[String]) -> Result {
         "--runs",
         &runs.to_string(),
     ]))?;
+    let measure_batch = batch;
     let batch = if batch {
         let text = capture(
             Command::new(release.join("examples/bench_batch"))
@@ -97,7 +98,9 @@ pub fn run(args: &[String]) -> Result {
     };
     let startup = crate::bench_app::measure(&release, n)?;
     println!("{startup}");
-    let section = section(&[&engine, &startup], batch.as_deref(), n, runs);
+    let command =
+        format!("cargo xtask bench --invoices {n} --runs {runs}{}", if measure_batch { "" } else { " --no-batch" });
+    let section = section(&command, &[&engine, &startup], batch.as_deref());
     write_section(&doc, &section)?;
     println!("xtask bench: written to {}", doc.display());
     Ok(())
@@ -119,12 +122,12 @@ fn machine() -> String {
     format!("{cores} cores, {cpu}; 1-minute load average at the end {}", load.unwrap_or_else(|| "?".into()))
 }
 
-fn section(parts: &[&str], batch: Option<&str>, n: u64, runs: u32) -> String {
+fn section(command: &str, parts: &[&str], batch: Option<&str>) -> String {
     let (bins, examples, machine) =
         (format!("cargo {}", RELEASE_BINS.join(" ")), format!("cargo {}", RELEASE_EXAMPLES.join(" ")), machine());
     let mut s = format!(
         "{START}\n## Release build: sync, list queries, batch, start-up\n\n\
-         `cargo xtask bench --invoices {n} --runs {runs}` (release build: `{bins}`, then `{examples}` for the bench, \
+         `{command}` (release build: `{bins}`, then `{examples}` for the bench, \
          `bench_batch` and the trivial window; {machine}; written by the bench). Every figure stands beside its baseline, \
          measured in the same run.\n\n",
     );
@@ -141,7 +144,7 @@ fn section(parts: &[&str], batch: Option<&str>, n: u64, runs: u32) -> String {
     if let Some(b) = batch {
         let lines: Vec<&str> = b.lines().filter(|l| l.starts_with("preflight:") || l.starts_with("run (")).collect();
         s.push_str(&format!(
-            "\nBatch of 1,000 at 40 requests/s with the release `desk` (its section, \"Batch capture\", below has all its figures):\n\n```text\n{}\n```\n",
+            "\nBatch of 1,000 at 40 requests/s with the release `desk` (from the section \"Batch capture\" below, which has all its figures and says when it was measured):\n\n```text\n{}\n```\n",
             lines.join("\n")
         ));
     }
