@@ -171,6 +171,46 @@ fn bad(message: String) -> DeskError {
 }
 
 impl Engine<'_> {
+    /// Whether a reauthorization of `authorization_id` was asked for before (its answer lost,
+    /// or refused).
+    async fn sent_before(&self, authorization_id: &str) -> Result<bool, DeskError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM paypal_reauthorization WHERE authorization_id = ?")
+            .bind(authorization_id)
+            .fetch_one(self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Refuses, with nothing sent, an authorization PayPal would not reauthorize: not CREATED,
+    /// or still within its honour period.
+    async fn reauthorizable(&self, invoice_no: i64, authorization_id: &str) -> Result<(), DeskError> {
+        let auth = self.paypal.get_authorization(authorization_id).await?;
+        match auth.status {
+            Some(paypal::AuthorizationStatus::Created) => {}
+            Some(status) => return Err(bad(format!(
+                "The PayPal authorization of invoice {invoice_no} is {}: it cannot be reauthorized. Nothing was sent.",
+                status.words()
+            ))),
+            None => {
+                return Err(DeskError::new(
+                    ErrorCode::InvalidResponse,
+                    "PayPal's answer for the authorization has no status; try again. Nothing was sent.",
+                ))
+            }
+        }
+        if let Some(made) = auth.create_time {
+            let ends = made + HONOUR;
+            if chrono::Utc::now() < ends {
+                return Err(bad(format!(
+                    "The PayPal authorization of invoice {invoice_no} is within its 3-day honour period until {}: \
+                     PayPal still promises the funds, so there is nothing to reauthorize. Nothing was sent.",
+                    ends.format("%Y-%m-%d %H:%M UTC")
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Reauthorizes the PayPal authorization of cached invoice `invoice_no` (see the module's
     /// doc). Refused, with nothing sent, unless the invoice is outstanding with an AUTHORIZE
     /// approval and no open attempt.
@@ -209,12 +249,17 @@ impl Engine<'_> {
         }
         let request_id = request_id(&authorization_id);
         let key = paypal::RequestId::new(request_id.clone()).map_err(DeskError::from)?;
+        // a first request only for an authorization PayPal can reauthorize (a refusal PayPal
+        // replayed for this one request id would stand until PayPal forgets the key); an earlier
+        // request whose answer was lost is replayed as it is
+        if !self.sent_before(&authorization_id).await? {
+            self.reauthorizable(invoice_no, &authorization_id).await?;
+        }
         // journaled before the request leaves: a row that stays unanswered is a request whose
         // answer was lost; the next try replays it with the same request id
         sqlx::query(
             "INSERT INTO paypal_reauthorization (authorization_id, invoice_no, request_id, staff, environment, sent_at) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (authorization_id) DO UPDATE SET staff = excluded.staff, \
-             sent_at = excluded.sent_at, last_error = NULL",
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (authorization_id) DO UPDATE SET last_error = NULL",
         )
         .bind(&authorization_id)
         .bind(invoice_no)
@@ -235,6 +280,17 @@ impl Engine<'_> {
                     .execute(self.pool)
                     .await?;
                 tracing::warn!(invoice_no, authorization_id, code = ?e.code, detail = ?e.detail, "reauthorization failed");
+                let detail =
+                    serde_json::json!({ "authorization": authorization_id, "code": e.code, "detail": e.detail });
+                audit::record(
+                    self.pool,
+                    self.staff,
+                    self.environment,
+                    "paypal.reauthorize_failed",
+                    Some(invoice_no),
+                    detail,
+                )
+                .await?;
                 return Err(e);
             }
         };

@@ -183,7 +183,8 @@ async fn a_reauthorization_is_not_captured_once_the_payment_was_captured_through
     let no = past[1];
     b.capture_with(no, &AfterCapture).await.expect_err("interrupted after the capture");
     let e = a.reauthorize(no).await.expect_err("already captured");
-    assert_eq!(e.code, ErrorCode::PaypalRejected, "{e:?}");
+    assert_eq!(e.code, ErrorCode::BadInput, "{e:?}");
+    assert!(e.message.contains("cannot be reauthorized") && e.message.contains("Nothing was sent"), "{}", e.message);
     let by_b = b.recover().await.expect("b recovers");
     assert!(by_b.iter().all(|x| x.state == State::Finalized), "{by_b:?}");
     let by_a = a.capture(no).await;
@@ -205,9 +206,14 @@ async fn a_reauthorization_within_the_honour_period_or_without_an_authorization_
     let d = synced(dir.path(), &sb.base_url()).await;
     let verdicts = authorizations_by_verdict(&d).await;
     let fresh = verdicts.iter().find(|(_, v)| *v == Verdict::Ready).map(|(no, _)| *no).expect("a fresh authorization");
+    // read first, nothing sent: PayPal would refuse it (REAUTHORIZATION_TOO_SOON), and might
+    // replay that refusal to this request id later
     let e = d.reauthorize(fresh).await.expect_err("too soon");
-    assert_eq!(e.code, ErrorCode::PaypalRejected, "{e:?}");
-    assert!(e.message.contains("honour period"), "{}", e.message);
+    assert_eq!(e.code, ErrorCode::BadInput, "{e:?}");
+    assert!(e.message.contains("honour period") && e.message.contains("Nothing was sent"), "{}", e.message);
+    let sent: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM paypal_reauthorization").fetch_one(d.pool()).await.expect("rows");
+    assert_eq!(sent, 0, "nothing journaled as sent");
     // the capture still takes the gateway's authorization
     let preview = d.capture_preview(fresh).await.expect("preview");
     let row = d.invoice(fresh).await.expect("invoice");

@@ -1,5 +1,6 @@
 //! `desk reauthorize`: asks first unless --yes, reauthorizes once (asked again, it says so and
-//! sends nothing new), refuses what PayPal refuses with its exit code, and moves no money.
+//! sends nothing new), refuses an authorization PayPal would not reauthorize before sending
+//! anything, and moves no money.
 
 use crate::common::{config, Harness};
 use sandbox::Config;
@@ -20,7 +21,7 @@ async fn authorizations(h: &Harness) -> Vec<(i64, String)> {
 }
 
 #[tokio::test]
-async fn reauthorize_asks_first_reauthorizes_once_and_refuses_a_fresh_authorization_with_paypals_exit_code() {
+async fn reauthorize_asks_first_reauthorizes_once_and_refuses_a_fresh_authorization_before_sending() {
     let h = Harness::synced(Config { seed: 21, ..config(1500, 5) }).await;
     let auths = authorizations(&h).await;
     let age = |at: &str| chrono::Utc::now() - at.parse::<chrono::DateTime<chrono::Utc>>().expect("RFC 3339");
@@ -43,10 +44,10 @@ async fn reauthorize_asks_first_reauthorizes_once_and_refuses_a_fresh_authorizat
                 reauthorized = Some((*no, out.json()));
                 break;
             }
-            _ => {
-                let out = out.code(6);
-                assert!(out.stderr.contains("PayPal"), "{}", out.stderr);
-            }
+            // PayPal's authorization is no longer CREATED (read first: exit 2, nothing sent),
+            // or PayPal refused (exit 6)
+            Some(2 | 6) => assert!(out.stderr.contains("PayPal"), "{}", out.stderr),
+            _ => panic!("{out:?}"),
         }
     }
     let (oldest, r): (i64, Value) = reauthorized.expect("one authorization past its honour period is reauthorized");
@@ -59,8 +60,8 @@ async fn reauthorize_asks_first_reauthorizes_once_and_refuses_a_fresh_authorizat
     let out = h.run(&["reauthorize", &oldest_s, "--yes"]).await.code(0);
     assert!(out.stdout.contains(&new_id) && out.stdout.contains("(made earlier)"), "{}", out.stdout);
 
-    // approved within the honour period: PayPal refuses; exit 6 (PayPal refused) with the reason
-    let out = h.run(&["reauthorize", &newest.to_string(), "--yes"]).await.code(6);
+    // approved within the honour period: refused before anything is sent (exit 2), with the reason
+    let out = h.run(&["reauthorize", &newest.to_string(), "--yes"]).await.code(2);
     assert!(out.stderr.contains("honour period"), "{}", out.stderr);
     h.ledger().await.assert_nothing_moved();
 }
