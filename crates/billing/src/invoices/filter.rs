@@ -60,6 +60,8 @@ pub(super) struct Checked {
     min_e4: Option<i64>,
     max_e4: Option<i64>,
     has_paypal: Option<bool>,
+    /// The search index may answer (not while a full sync has it suspended: `search_index.rs`).
+    index: bool,
 }
 
 fn amount_e4(text: &str, what: &str) -> Result<i64, DeskError> {
@@ -128,6 +130,7 @@ impl InvoiceFilter {
             min_e4,
             max_e4,
             has_paypal: self.has_paypal,
+            index: true,
         })
     }
 }
@@ -144,7 +147,12 @@ pub(super) fn fts_phrase(term: &str) -> String {
 impl Checked {
     /// The search term when the trigram index can answer it.
     fn indexed_search(&self) -> Option<&str> {
-        self.search.as_deref().filter(|s| s.chars().count() >= FTS_MIN_CHARS)
+        self.search.as_deref().filter(|s| self.index && s.chars().count() >= FTS_MIN_CHARS)
+    }
+
+    /// The same filter, searching by a scan (the index is suspended).
+    pub(super) fn scanning(self) -> Checked {
+        Checked { index: false, ..self }
     }
 
     /// What the list and its totals read from: with an indexed search, the index's matches drive

@@ -3,6 +3,7 @@
 //! stands.
 
 mod filter;
+pub mod search_index;
 #[cfg(test)]
 mod search_tests;
 mod statement;
@@ -231,7 +232,10 @@ impl Row {
 /// One page of the filtered, sorted invoice list.
 pub async fn list(pool: &SqlitePool, req: &ListRequest) -> Result<InvoicePage, DeskError> {
     let now = Utc::now();
-    let f = req.filter.check(now)?;
+    let mut f = req.filter.check(now)?;
+    if !search_index::live(pool).await? {
+        f = f.scanning(); // a full sync is rewriting the index
+    }
     let limit = statement::limit(req);
     let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new("");
     statement::page(&mut q, &f, req, limit)?;

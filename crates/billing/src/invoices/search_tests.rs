@@ -350,3 +350,35 @@ async fn the_statements_with_literal_values_answer_as_the_list_does() {
         assert_eq!(counts, listed, "{term:?}");
     }
 }
+
+#[tokio::test]
+async fn a_suspended_index_is_not_read_and_its_rebuild_holds_what_was_written_meanwhile() {
+    let (_dir, pool) = database().await;
+    let mut written = invoices();
+    upsert_page(&pool, &written[..10], 1).await.expect("write");
+    // a full sync suspends the index and rewrites rows: searches scan meanwhile, and find them
+    super::search_index::suspend(&pool).await.expect("suspend");
+    assert!(!super::search_index::live(&pool).await.expect("live"));
+    written[0].customer.name = "Meier Logistik".into();
+    upsert_page(&pool, &written, 2).await.expect("rewrite while suspended");
+    for term in ["meier", "müller spedition", "nordlicht", "gmbh"] {
+        assert_same_as_like(&pool, &written, term).await;
+    }
+    // its end rebuilds the index from the table: live again, and consistent
+    super::search_index::rebuild(&pool).await.expect("rebuild");
+    assert!(super::search_index::live(&pool).await.expect("live"));
+    sqlx::query("INSERT INTO invoices_fts (invoices_fts, rank) VALUES ('integrity-check', 1)")
+        .execute(&pool)
+        .await
+        .expect("integrity");
+    for term in ["meier", "müller spedition", "nordlicht", "gmbh", "ab"] {
+        assert_same_as_like(&pool, &written, term).await;
+    }
+    // a process that stopped mid-sync left it suspended: the next sync's repair rebuilds it
+    super::search_index::suspend(&pool).await.expect("suspend");
+    written[1].customer.name = "Weber Cargo".into();
+    upsert_page(&pool, &written[1..2], 3).await.expect("rewrite");
+    super::search_index::repair(&pool).await.expect("repair");
+    assert!(super::search_index::live(&pool).await.expect("live"));
+    assert_same_as_like(&pool, &written, "weber").await;
+}

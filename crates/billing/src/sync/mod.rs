@@ -132,9 +132,20 @@ pub async fn run(
     let mode = if force_full || due_full || state.cursor.is_none() { SyncMode::Full } else { SyncMode::Incremental };
     let span = tracing::info_span!("sync", run = state.run, ?mode);
     let _enter = span.enter();
+    // a full sync rewrites every invoice: the search index is rebuilt once at its end, whatever
+    // the end, rather than kept page by page (invoices::search_index)
     let result = match mode {
-        SyncMode::Full => full(pool, gw, state.run, started, progress).await,
+        SyncMode::Full => {
+            invoices::search_index::suspend(pool).await?;
+            let done = full(pool, gw, state.run, started, progress).await;
+            if let Err(e) = invoices::search_index::rebuild(pool).await {
+                // searches scan meanwhile (the same rows match); the next sync rebuilds it
+                tracing::warn!(code = ?e.code, detail = ?e.detail, "the search index could not be rebuilt: {}", e.message);
+            }
+            done
+        }
         SyncMode::Incremental => {
+            invoices::search_index::repair(pool).await?;
             let since = state.cursor.as_deref().and_then(time::parse).unwrap_or(started);
             let p = Pass { pool, gw, run: state.run, mode, progress };
             p.run(InvoiceStatusFilter::All, Some(since)).await.map(|(p, n)| (p, n, 0))
