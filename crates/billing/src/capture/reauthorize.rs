@@ -187,10 +187,12 @@ impl Engine<'_> {
         let auth = self.paypal.get_authorization(authorization_id).await?;
         match auth.status {
             Some(paypal::AuthorizationStatus::Created) => {}
-            Some(status) => return Err(bad(format!(
+            Some(status) => {
+                return Err(bad(format!(
                 "The PayPal authorization of invoice {invoice_no} is {}: it cannot be reauthorized. Nothing was sent.",
                 status.words()
-            ))),
+            )))
+            }
             None => {
                 return Err(DeskError::new(
                     ErrorCode::InvalidResponse,
