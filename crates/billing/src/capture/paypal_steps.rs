@@ -49,11 +49,13 @@ impl Engine<'_> {
             };
             self.check_after(Step::ReadApproval, e.id)?;
             e.approved_amount = auth.amount.map(|a| a.to_paypal_string());
-            if let Some(flow) = self.reauthorization_guard(e, &auth_id, &auth).await? {
-                return Ok(flow);
-            }
             match auth.status {
-                Some(AuthorizationStatus::Created) => {}
+                // the only status a capture is sent for: first, whether a reauthorization is in play
+                Some(AuthorizationStatus::Created) => {
+                    if let Some(flow) = self.reauthorization_guard(e, &auth_id, &auth).await? {
+                        return Ok(flow);
+                    }
+                }
                 // never captured on top: the capture that is there is ours (adopted, then
                 // verified for our invoice and amount) or it needs a clerk
                 Some(AuthorizationStatus::Captured | AuthorizationStatus::PartiallyCaptured) => {

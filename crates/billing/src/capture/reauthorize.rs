@@ -76,6 +76,9 @@ pub(crate) async fn original_of(pool: &SqlitePool, reauthorization_id: &str) -> 
 /// An authorization can be reauthorized once its honour period has passed (PayPal's rule); one
 /// whose age PayPal did not give is taken as such.
 const HONOUR: chrono::Duration = chrono::Duration::days(3);
+/// How far the desks' and PayPal's clocks may disagree: the guard reads the order from this long
+/// before the honour period ends, and the desk asks for a reauthorization only this long after.
+const CLOCKS: chrono::Duration = chrono::Duration::hours(1);
 
 impl Engine<'_> {
     /// Before capturing authorization `auth_id` (just read as `auth`) of entry `e`: when a
@@ -85,8 +88,9 @@ impl Engine<'_> {
     /// order's authorizations, or another authorization live beside ours (a reauthorization this
     /// attempt did not plan on, or the original of ours). PayPal does not say whether an
     /// authorization and its reauthorization can each be captured; this way no desk captures
-    /// one while the other is captured or newer. `None`: go ahead. Nothing was sent by this
-    /// attempt, so a refusal here ends it `rejected`.
+    /// one while the other is captured or newer. `None`: go ahead. Called only for an
+    /// authorization that reads CREATED, right before its first send (a re-send after a lost
+    /// answer is not guarded: see docs/ARCHITECTURE.md).
     pub(super) async fn reauthorization_guard(
         &self,
         e: &mut journal::Entry,
@@ -94,7 +98,8 @@ impl Engine<'_> {
         auth: &paypal::Authorization,
     ) -> Result<Option<super::engine::Flow>, DeskError> {
         let original = original_of(self.pool, auth_id).await?;
-        let past_honour = auth.create_time.is_none_or(|t| chrono::Utc::now() - t >= HONOUR);
+        // an hour early: another desk's clock, or PayPal's, may be ahead of ours
+        let past_honour = auth.create_time.is_none_or(|t| chrono::Utc::now() - t >= HONOUR - CLOCKS);
         if original.is_none() && !past_honour {
             return Ok(None);
         }
@@ -110,21 +115,24 @@ impl Engine<'_> {
                 return Ok(Some(self.wait(e, &why).await?));
             }
         };
-        // live captures that name another authorization than ours (one naming ours, or none,
-        // is for the usual path: an authorization CAPTURED is adopted or needs a clerk)
+        // ours reads CREATED (the guard runs only then), so no live capture on the order is
+        // ours: one naming another authorization, or naming none (an order's captures need not
+        // carry links), means the payment may be captured already. Nothing was sent by this
+        // attempt, but money may have moved for the invoice: a clerk looks.
         let captured: Vec<&str> = order
             .captures()
             .filter(|c| super::paypal_holds::live(c))
-            .filter(|c| c.authorization_id().is_some_and(|a| a.as_str() != auth_id))
+            .filter(|c| c.authorization_id().is_none_or(|a| a.as_str() != auth_id))
             .map(|c| c.id.as_deref().unwrap_or("(no id)"))
             .collect();
         if !captured.is_empty() {
             let why = format!(
-                "PayPal shows this order's payment captured already ({}) through another authorization than \
-                 {auth_id}; nothing was captured by this attempt. Check the invoice's payments at the gateway",
+                "PayPal shows this order's payment captured already ({}), not through authorization {auth_id}, \
+                 which this attempt was about to capture; it captured nothing. Check the invoice's payments at \
+                 the gateway",
                 captured.join(", ")
             );
-            return Ok(Some(self.reject(e, why).await?));
+            return Ok(Some(self.attention(e, why).await?));
         }
         let live = |a: &&paypal::Authorization| {
             matches!(
@@ -201,7 +209,7 @@ impl Engine<'_> {
             }
         }
         if let Some(made) = auth.create_time {
-            let ends = made + HONOUR;
+            let ends = made + HONOUR + CLOCKS;
             if chrono::Utc::now() < ends {
                 return Err(bad(format!(
                     "The PayPal authorization of invoice {invoice_no} is within its 3-day honour period until {}: \
@@ -284,7 +292,7 @@ impl Engine<'_> {
                 tracing::warn!(invoice_no, authorization_id, code = ?e.code, detail = ?e.detail, "reauthorization failed");
                 let detail =
                     serde_json::json!({ "authorization": authorization_id, "code": e.code, "detail": e.detail });
-                audit::record(
+                let audited = audit::record(
                     self.pool,
                     self.staff,
                     self.environment,
@@ -292,7 +300,10 @@ impl Engine<'_> {
                     Some(invoice_no),
                     detail,
                 )
-                .await?;
+                .await;
+                if let Err(a) = audited {
+                    tracing::warn!(invoice_no, "the failed reauthorization could not be audited: {}", a.message);
+                }
                 return Err(e);
             }
         };

@@ -145,6 +145,14 @@ impl World {
             && self.authorization(no)["outcome"] == outcome
     }
 
+    /// Its authorization is past its 3-day honour period by more than the desk's hour for clocks.
+    pub(crate) fn past_honour(&self, no: i64) -> bool {
+        let made = self.authorization(no)["create_time"]
+            .as_str()
+            .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
+        made.is_some_and(|t| chrono::Utc::now() - t > chrono::Duration::hours(3 * 24 + 2))
+    }
+
     /// Its authorization is within its 3-day honour period (by a day's margin): no reauthorization
     /// can be in play, so a capture reads the authorization alone (`capture/reauthorize.rs`).
     pub(crate) fn within_honour(&self, no: i64) -> bool {
