@@ -44,8 +44,9 @@ fn captures_of(ledger: &serde_json::Value, authorizations: &[&str]) -> Vec<serde
         .collect()
 }
 
-#[tokio::test]
-async fn an_authorization_past_its_honour_period_is_reauthorized_once_and_the_capture_takes_the_reauthorization() {
+/// A sandbox; desk a synced in its own data directory, with b's directory beside it; and the
+/// invoices whose authorization preflight finds past its honour period (at least two).
+async fn scene() -> (sandbox::Sandbox, tempfile::TempDir, tempfile::TempDir, Desk, Vec<i64>) {
     let sb = sandbox(1500, 21).await;
     let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     let a = synced(dir_a.path(), &sb.base_url()).await;
@@ -53,6 +54,12 @@ async fn an_authorization_past_its_honour_period_is_reauthorized_once_and_the_ca
     let past: Vec<i64> =
         verdicts.iter().filter(|(_, v)| *v == Verdict::HonourPeriodPassed).map(|(no, _)| *no).collect();
     assert!(past.len() >= 2, "the seed has authorizations past their honour period: {verdicts:?}");
+    (sb, dir_a, dir_b, a, past)
+}
+
+#[tokio::test]
+async fn an_authorization_past_its_honour_period_is_reauthorized_once_and_the_capture_takes_the_reauthorization() {
+    let (sb, _dir_a, dir_b, a, past) = scene().await;
     let no = past[0];
 
     let r = a.reauthorize(no).await.expect("reauthorized");
@@ -131,12 +138,9 @@ async fn capture_elsewhere(sb: &sandbox::Sandbox, id: &str) -> u16 {
 
 #[tokio::test]
 async fn a_desk_that_knows_nothing_of_a_reauthorization_does_not_capture_the_original_beside_it() {
-    let sb = sandbox(1500, 21).await;
-    let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    let a = synced(dir_a.path(), &sb.base_url()).await;
+    let (sb, _dir_a, dir_b, a, past) = scene().await;
     let b = synced(dir_b.path(), &sb.base_url()).await;
-    let verdicts = authorizations_by_verdict(&a).await;
-    let no = verdicts.iter().find(|(_, v)| *v == Verdict::HonourPeriodPassed).map(|(no, _)| *no).expect("one");
+    let no = past[0];
     let r = a.reauthorize(no).await.expect("reauthorized");
     // desk b plans on the gateway's authorization: PayPal lists the reauthorization beside it on
     // the order, so b captures nothing and says what to do
@@ -158,13 +162,7 @@ async fn a_desk_that_knows_nothing_of_a_reauthorization_does_not_capture_the_ori
 
 #[tokio::test]
 async fn a_reauthorization_is_not_captured_once_the_payment_was_captured_through_the_original() {
-    let sb = sandbox(1500, 21).await;
-    let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    let a = synced(dir_a.path(), &sb.base_url()).await;
-    let verdicts = authorizations_by_verdict(&a).await;
-    let past: Vec<i64> =
-        verdicts.iter().filter(|(_, v)| *v == Verdict::HonourPeriodPassed).map(|(no, _)| *no).collect();
-    assert!(past.len() >= 2, "{verdicts:?}");
+    let (sb, _dir_a, dir_b, a, past) = scene().await;
 
     // 1. someone outside the desk captures the original after the desk reauthorized it: the
     // desk does not capture its reauthorization (the sandbox shows it captured with the original;
