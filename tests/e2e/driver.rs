@@ -18,7 +18,8 @@ pub struct App {
     data_dir: Option<tempfile::TempDir>,
 }
 
-fn app_binary() -> PathBuf {
+/// The app under test (`DESK_E2E_APP`, set by `cargo xtask e2e`).
+pub(crate) fn app_binary() -> PathBuf {
     let path = std::env::var_os("DESK_E2E_APP")
         .map(PathBuf::from)
         .expect("DESK_E2E_APP is not set: run the end-to-end tests with `cargo xtask e2e` (or `cargo xtask test`)");

@@ -4,7 +4,8 @@
 //! message and exit code 3, before it opens anything; an app on another data directory runs beside
 //! it; and `desk status` works on the data directory while the app runs.
 
-use std::path::{Path, PathBuf};
+use crate::driver::app_binary;
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,14 +13,6 @@ use std::time::{Duration, Instant};
 const EXIT_IN_USE: i32 = 3;
 /// The line the app logs once it holds its data directory and has opened the desk.
 const STARTED: &str = "Capture Desk started: the only app on this data folder";
-
-fn app_binary() -> PathBuf {
-    let path = std::env::var_os("DESK_E2E_APP")
-        .map(PathBuf::from)
-        .expect("DESK_E2E_APP is not set: run the end-to-end tests with `cargo xtask e2e` (or `cargo xtask test`)");
-    assert!(path.is_file(), "the app binary {} does not exist: build it first", path.display());
-    path
-}
 
 /// The app, killed on drop.
 struct Running(Child);
