@@ -24,6 +24,7 @@ pub mod desk;
 pub mod detail;
 pub mod environments;
 pub mod error;
+pub mod fnv;
 pub mod instance_lock;
 pub mod invoices;
 pub mod legacy_migration;

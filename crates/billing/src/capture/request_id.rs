@@ -15,8 +15,7 @@ pub fn capture_request_id(desk_id: &str, journal_id: i64, resource: Option<&str>
     if key.len() <= REQUEST_ID_MAX && key.bytes().all(|b| b.is_ascii_graphic()) {
         return key;
     }
-    let hash =
-        resource.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let hash = crate::fnv::fnv1a(resource.as_bytes());
     let key = format!("capture-desk-{desk_id}-{journal_id}-h{hash:016x}-capture");
     key.chars().take(REQUEST_ID_MAX).collect()
 }
