@@ -225,6 +225,16 @@ async fn scenario(app: &App, sandbox: &Sandbox, downloads: &Path) -> Check {
 
 /// Types `name` and the totals into the approval form and submits it.
 async fn approve(app: &App, name: &str, totals: &BTreeMap<String, String>) -> Check {
+    let currencies: Vec<&String> = totals.keys().collect();
+    app.wait_until(
+        "the approval form asking for each total",
+        Duration::from_secs(10),
+        &format!(
+            "const asked = [...document.querySelectorAll('[data-testid^=typed-total-]')].map(i => i.dataset.testid.slice(12)).sort(); \
+             return JSON.stringify(asked) === JSON.stringify({currencies:?});"
+        ),
+    )
+    .await?;
     app.type_into("[data-testid=approver]", name).await?;
     for (currency, total) in totals {
         app.type_into(&format!("[data-testid=typed-total-{currency}]"), total).await?;

@@ -91,15 +91,17 @@ async fn scenario(app: &App) -> Check {
     app.wait_until(
         "the capture's audit entries",
         Duration::from_secs(20),
-        "const rows = [...document.querySelectorAll('[data-testid=activity-row]')].map(r => r.textContent); \
-         return rows.length >= 3 && rows.some(t => t.includes('capture.finalized')) && rows.every(t => t.includes('458732'));",
+        "const rows = [...document.querySelectorAll('[data-testid=activity-row]')]; \
+         return rows.length >= 3 && rows.every(r => r.textContent.includes('458732')) \
+           && rows.some(r => r.querySelector('[data-action]')?.dataset.action === 'capture.finalized' \
+             && r.textContent.includes('Capture done: invoice paid'));",
     )
     .await?;
     app.type_into("[data-testid=activity-invoice]", "").await?;
     app.wait_until(
         "the whole log again",
         Duration::from_secs(20),
-        "return [...document.querySelectorAll('[data-testid=activity-row] td:nth-child(4)')].some(td => td.textContent.trim() === 'sync');",
+        "return [...document.querySelectorAll('[data-testid=activity-row] td:nth-child(4)')].some(td => td.textContent.trim() === 'Invoices synced');",
     )
     .await?;
     app.shot("activity.png").await;

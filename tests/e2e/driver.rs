@@ -175,10 +175,20 @@ impl App {
         e.click().await.map_err(|e| format!("{css}: {e}"))
     }
 
-    /// Types `text` into the element `css` selects (after clearing it).
+    /// Types `text` into the element `css` selects (after clearing it). The field is focused
+    /// after the clear, which blurs it: keys that reach another element
+    /// (a table's Space toggles its row) would change the page under the test.
     pub async fn type_into(&self, css: &str, text: &str) -> Check {
-        let e = self.driver.find(By::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
+        let e = match self.driver.find(By::Css(css)).await {
+            Ok(e) => e,
+            Err(e) => {
+                let body = self.js_string("return document.body.innerText").await.unwrap_or_default();
+                return Err(format!("{css}: {e}; the page read:\n{body}"));
+            }
+        };
         e.clear().await.map_err(|e| format!("{css}: {e}"))?;
+        let focus = format!("document.querySelector({css:?}).focus(); return true;");
+        self.driver.execute(&focus, Vec::new()).await.map_err(|e| format!("{css}: {e}"))?;
         if text.is_empty() {
             // `clear` changes the value without an input event: tell the page
             let script = format!(

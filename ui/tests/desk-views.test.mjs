@@ -28,7 +28,7 @@ test("the detail panel shows the invoice, live PayPal status, payments, journal 
   assert.match(await page.locator("[data-testid=detail-paypal-status]").textContent(), /CAPTURED.*expires 2026-12-19/);
   assert.match(await page.locator("[data-testid=detail-payments]").textContent(), /WALLET-77.*43\.97 USD/);
   assert.match(await page.locator("[data-testid=detail-journal]").textContent(), /needs_attention.*PayPal 206\.03 USD.*3C679366HH908993F.*refused/);
-  assert.match(await page.locator("[data-testid=detail-audit]").textContent(), /capture.needs_attention/);
+  assert.match(await page.locator("[data-testid=detail-audit]").textContent(), /Capture needs attention/);
   await page.click("[data-testid=detail-capture]");
   await page.waitForSelector("[data-testid=capture-breakdown]");
   assert.match(await page.locator("[data-testid=capture-breakdown]").textContent(), /206\.03 USD \(authorize, created\)/);
@@ -108,6 +108,9 @@ test("activity: filters by invoice, staff, action and date, pages, and exports C
   await page.click("[data-testid=nav-activity]");
   await page.waitForSelector("[data-testid=activity-row]");
   assert.equal(await page.locator("[data-testid=activity-row]").count(), 200);
+  // the clerk reads each action's label; the word stays in its tooltip and the filter
+  assert.equal((await page.locator("[data-testid=activity-row] strong").first().textContent())?.trim(), "Capture done: invoice paid");
+  assert.equal(await page.locator("[data-testid=activity-action] option[value='capture.finalized']").textContent(), "Capture done: invoice paid");
   await page.click("text=Show older entries");
   await page.waitForFunction(() => document.querySelectorAll("[data-testid=activity-row]").length === 201);
   assert.equal((await calls(page, "audit_query")).at(-1).args.filter.beforeId, 801);

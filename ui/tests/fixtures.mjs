@@ -294,8 +294,18 @@ export const journalEntry = {
  * @returns {AuditEntry}
  */
 export function audit(id, action, over = {}) {
-  return { id, at: "2026-11-23T09:00:00Z", staff: "Ada", environment: "demo", action, invoiceNo: 458732, detail: '{"amount":"206.03"}', ...over };
+  const actionLabel = ACTION_LABELS[action] ?? action;
+  return { id, at: "2026-11-23T09:00:00Z", staff: "Ada", environment: "demo", action, actionLabel, invoiceNo: 458732, detail: '{"amount":"206.03"}', ...over };
 }
+
+/** Labels the desk gives these words (billing::audit::AuditAction; its tests keep them). */
+/** @type {Record<string, string>} */
+const ACTION_LABELS = {
+  "capture.finalized": "Capture done: invoice paid",
+  "capture.needs_attention": "Capture needs attention",
+  "capture.planned": "Capture planned",
+  sync: "Invoices synced",
+};
 
 /** @type {InvoiceDetail} */
 export const detailWithJournal = { invoice: detailInvoice, journal: [journalEntry], audit: [audit(9, "capture.needs_attention"), audit(8, "capture.planned")] };
@@ -365,7 +375,10 @@ export const settingsNoKeyring = settingsView({ keyringProblem, credentials: [{ 
 export const noKeyringError = { code: "no_keyring", message: keyringProblem, detail: "org.freedesktop.DBus.Error.ServiceUnknown" };
 
 /** @type {AuditFacets} */
-export const activityFacets = { staff: ["Ada", "Ben"], actions: ["capture.finalized", "sync"] };
+export const activityFacets = {
+  staff: ["Ada", "Ben"],
+  actions: ["capture.finalized", "sync"].map((word) => ({ word, label: ACTION_LABELS[word] })),
+};
 
 /** 200 entries, newest first (ids 1000 down to 801). */
 export const activityEntries = Array.from({ length: 200 }, (_, i) => audit(1000 - i, i % 2 ? "sync" : "capture.finalized", { staff: i % 3 ? "Ada" : "Ben" }));

@@ -266,7 +266,7 @@ async fn copy(conn: &mut SqliteConnection, env: Environment, legacy: &Legacy) ->
             .await?;
     }
     let detail = serde_json::json!({ "from": from, "rows": counts, "cache": is_cache });
-    audit::record_in(&mut tx, &legacy.staff, env, "data.migrated", None, detail).await?;
+    audit::record_in(&mut tx, &legacy.staff, env, audit::AuditAction::DataMigrated, None, detail).await?;
     tx.commit().await?;
     sqlx::query("DETACH DATABASE legacy").execute(&mut *conn).await?;
     Ok(())

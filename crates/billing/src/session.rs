@@ -195,7 +195,11 @@ impl Session {
                 Some(v) => d.secrets().set(env, kind.key(), v)?,
                 None => d.secrets().delete(env, kind.key())?,
             }
-            let action = if value.is_some() { "credential.saved" } else { "credential.removed" };
+            let action = if value.is_some() {
+                audit::AuditAction::CredentialSaved
+            } else {
+                audit::AuditAction::CredentialRemoved
+            };
             let detail = serde_json::json!({ "credential": kind, "store": "keyring" });
             audit::record(d.pool(), &d.settings().staff_name, env, action, None, detail).await
         }
@@ -278,7 +282,9 @@ async fn write_settings(
         "before": here_before,
         "after": new,
     });
-    let record = |pool| audit::record(pool, &new.staff_name, new.environment, "settings.saved", None, detail.clone());
+    let record = |pool| {
+        audit::record(pool, &new.staff_name, new.environment, audit::AuditAction::SettingsSaved, None, detail.clone())
+    };
     match desk.filter(|d| d.environment() == new.environment) {
         Some(d) => record(d.pool()).await,
         None => {

@@ -185,7 +185,7 @@ pub(crate) async fn create(
     let detail = serde_json::json!({
         "batch": id, "name": name, "sourceKind": kind, "source": kept, "items": items.len(),
     });
-    audit::record_in(&mut tx, staff, environment, "batch.created", None, detail).await?;
+    audit::record_in(&mut tx, staff, environment, audit::AuditAction::BatchCreated, None, detail).await?;
     tx.commit().await?;
     tracing::info!(batch = id, items = items.len(), source = kind.as_str(), "batch created");
     Ok(id)

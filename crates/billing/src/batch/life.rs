@@ -55,7 +55,15 @@ pub(crate) async fn set_excluded(
     }
     for n in &changed {
         let detail = serde_json::json!({ "batch": id, "approvalVoidedOf": voided });
-        audit::record_in(&mut tx, staff, environment, &format!("batch.{action}"), Some(*n), detail).await?;
+        audit::record_in(
+            &mut tx,
+            staff,
+            environment,
+            if exclude { audit::AuditAction::BatchExcluded } else { audit::AuditAction::BatchIncluded },
+            Some(*n),
+            detail,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(changed)
@@ -96,7 +104,7 @@ pub(crate) async fn approve(
         // the refusal changes nothing, but the audit keeps it
         tx.rollback().await?;
         let detail = serde_json::json!({ "batch": id, "createdBy": b.created_by, "reason": refusal.to_string() });
-        audit::record(pool, approver, environment, "batch.approval_refused", None, detail).await?;
+        audit::record(pool, approver, environment, audit::AuditAction::BatchApprovalRefused, None, detail).await?;
         return Err(refusal.into());
     }
     let pin = pin::of(&b, &items);
@@ -105,7 +113,7 @@ pub(crate) async fn approve(
         "batch": id, "createdBy": b.created_by, "approvedBy": approver, "fourEyes": four_eyes_on,
         "totalsTyped": approval.typed_totals.is_some(), "totals": totals, "preflightRun": b.preflight_run, "pin": pin,
     });
-    audit::record_in(&mut tx, approver, environment, "batch.approved", None, detail).await?;
+    audit::record_in(&mut tx, approver, environment, audit::AuditAction::BatchApproved, None, detail).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -121,7 +129,7 @@ pub(crate) async fn cancel(pool: &SqlitePool, id: i64, staff: &str, environment:
     }
     let cancelled = store::cancel(&mut tx, id, &format!("batch cancelled by {staff}")).await?;
     let detail = serde_json::json!({ "batch": id, "stateBefore": b.state, "itemsCancelled": cancelled });
-    audit::record_in(&mut tx, staff, environment, "batch.cancelled", None, detail).await?;
+    audit::record_in(&mut tx, staff, environment, audit::AuditAction::BatchCancelled, None, detail).await?;
     tx.commit().await?;
     Ok(())
 }

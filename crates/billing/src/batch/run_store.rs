@@ -57,9 +57,9 @@ pub(crate) async fn start(
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            "batch.run_started"
+            audit::AuditAction::BatchRunStarted
         }
-        BatchState::Running | BatchState::Paused => "batch.run_resumed",
+        BatchState::Running | BatchState::Paused => audit::AuditAction::BatchRunResumed,
         BatchState::Draft | BatchState::Preflighted => return Err(BatchError::NotApproved(id).into()),
         BatchState::Completed | BatchState::Cancelled => {
             return Err(BatchError::WrongState { id, state: b.state, action: "run" }.into())
@@ -158,7 +158,8 @@ pub(crate) async fn record_outcome(
     .rows_affected();
     if changed > 0 && outcome.is_terminal() {
         let detail = serde_json::json!({ "batch": id, "outcome": outcome, "journalId": journal_id, "reason": reason });
-        audit::record_in(&mut tx, staff, environment, "batch.item_ended", Some(invoice_no), detail).await?;
+        audit::record_in(&mut tx, staff, environment, audit::AuditAction::BatchItemEnded, Some(invoice_no), detail)
+            .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -196,7 +197,15 @@ pub(crate) async fn pause(pool: &SqlitePool, id: i64, staff: &str, environment: 
         return Err(BatchError::WrongState { id, state: b.state, action: "paused" }.into());
     }
     store::set_state(&mut tx, id, BatchState::Paused).await?;
-    audit::record_in(&mut tx, staff, environment, "batch.paused", None, serde_json::json!({ "batch": id })).await?;
+    audit::record_in(
+        &mut tx,
+        staff,
+        environment,
+        audit::AuditAction::BatchPaused,
+        None,
+        serde_json::json!({ "batch": id }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -229,7 +238,7 @@ pub(crate) async fn finish(
     .fetch_all(&mut *tx)
     .await?;
     let detail = serde_json::json!({ "batch": id, "outcomes": counts.into_iter().collect::<std::collections::BTreeMap<_, _>>() });
-    audit::record_in(&mut tx, staff, environment, "batch.completed", None, detail).await?;
+    audit::record_in(&mut tx, staff, environment, audit::AuditAction::BatchCompleted, None, detail).await?;
     tx.commit().await?;
     Ok(BatchState::Completed)
 }

@@ -259,7 +259,7 @@ pub(crate) async fn record_preflight(
     let detail = serde_json::json!({
         "batch": id, "run": b.preflight_run + 1, "verdicts": counts, "approvalVoidedOf": b.approved_by,
     });
-    audit::record_in(&mut tx, staff, environment, "batch.preflighted", None, detail).await?;
+    audit::record_in(&mut tx, staff, environment, audit::AuditAction::BatchPreflighted, None, detail).await?;
     let after = summary(&mut tx, id).await?.ok_or(super::BatchError::NotFound(id))?;
     tx.commit().await?;
     Ok(after)

@@ -185,7 +185,7 @@ pub async fn plan(pool: &SqlitePool, desk_id: &str, p: &Plan<'_>) -> Result<Entr
         &mut tx,
         p.staff,
         p.environment,
-        "capture.planned",
+        audit::AuditAction::Capture(State::Planned),
         Some(p.invoice_no),
         serde_json::json!({
             "journalId": id, "orderId": p.order_id, "authorizationId": p.authorization_id,
@@ -295,7 +295,7 @@ pub(crate) async fn transition_as(
         "captureId": entry.capture_id, "captureStatus": entry.capture_status, "adopted": entry.adopted,
         "requestId": entry.request_id, "reason": entry.reason,
     });
-    audit::record_in(&mut tx, staff, env, &format!("capture.{}", to.as_str()), Some(entry.invoice_no), detail).await?;
+    audit::record_in(&mut tx, staff, env, audit::AuditAction::Capture(to), Some(entry.invoice_no), detail).await?;
     tx.commit().await?;
     entry.state = StateText(to);
     entry.updated_at = now;

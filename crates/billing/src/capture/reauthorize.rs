@@ -296,7 +296,7 @@ impl Engine<'_> {
                     self.pool,
                     self.staff,
                     self.environment,
-                    "paypal.reauthorize_failed",
+                    audit::AuditAction::PaypalReauthorizeFailed,
                     Some(invoice_no),
                     detail,
                 )
@@ -336,7 +336,15 @@ impl Engine<'_> {
             "currency": currency,
             "expiresAt": expires,
         });
-        audit::record(self.pool, self.staff, self.environment, "paypal.reauthorized", Some(invoice_no), detail).await?;
+        audit::record(
+            self.pool,
+            self.staff,
+            self.environment,
+            audit::AuditAction::PaypalReauthorized,
+            Some(invoice_no),
+            detail,
+        )
+        .await?;
         Ok(of(invoice_no, (authorization_id, Some(new_id), amount, currency, expires), false))
     }
 }

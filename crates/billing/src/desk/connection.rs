@@ -42,7 +42,7 @@ impl Desk {
             self.pool(),
             &self.settings().staff_name,
             self.environment(),
-            "connection.tested",
+            audit::AuditAction::ConnectionTested,
             None,
             detail,
         )

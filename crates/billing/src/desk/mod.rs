@@ -197,7 +197,7 @@ impl Desk {
                 serde_json::json!({ "error": e.code, "message": e.message, "detail": e.detail })
             }
         };
-        let action = if result.is_ok() { "sync" } else { "sync_failed" };
+        let action = if result.is_ok() { audit::AuditAction::Sync } else { audit::AuditAction::SyncFailed };
         audit::record(&self.pool, &self.settings.staff_name, self.settings.environment, action, None, detail).await?;
         result
     }

@@ -119,7 +119,8 @@ impl BatchSettings {
         let saved = self.save(desk.machine_pool()).await?;
         let detail = serde_json::json!({ "before": before, "after": saved });
         let staff = &desk.settings().staff_name;
-        audit::record(desk.pool(), staff, desk.environment(), "settings.batch_saved", None, detail).await?;
+        audit::record(desk.pool(), staff, desk.environment(), audit::AuditAction::BatchSettingsSaved, None, detail)
+            .await?;
         Ok(saved)
     }
 }

@@ -3,7 +3,7 @@
 //! its request id and resumes once, and the split survives an interruption and two processes.
 
 use crate::common::{desk_in, no_progress, sandbox};
-use billing::audit::{AuditEntry, AuditFilter};
+use billing::audit::{AuditAction, AuditEntry, AuditFilter};
 use billing::capture::{Entry, Interrupt, State, Step};
 use billing::secrets::{MemorySecrets, Secret, SecretKey, Secrets};
 use billing::{Desk, DeskOptions, EnvOverrides, Environment, ErrorCode};
@@ -60,7 +60,7 @@ async fn set_request_id(pool: &SqlitePool, id: i64) {
         .expect("request id");
 }
 
-async fn audit_row(pool: &SqlitePool, env: Environment, action: &str, invoice_no: Option<i64>) {
+async fn audit_row(pool: &SqlitePool, env: Environment, action: AuditAction, invoice_no: Option<i64>) {
     billing::audit::record(pool, "Old Clerk", env, action, invoice_no, serde_json::json!({ "old": true }))
         .await
         .expect("audit row");
@@ -150,9 +150,9 @@ async fn the_old_database_is_split_by_environment_and_an_open_attempt_resumes_wi
     let live_open = journal_row(&old, "live", 900_001, "paypal_capture_sent").await;
     set_request_id(&old, live_open).await;
     journal_row(&old, "live", 900_002, "rejected").await;
-    audit_row(&old, Environment::Live, "capture.planned", Some(900_001)).await;
-    audit_row(&old, Environment::Live, "settings.saved", None).await;
-    audit_row(&old, Environment::Demo, "sync", None).await;
+    audit_row(&old, Environment::Live, AuditAction::Capture(State::Planned), Some(900_001)).await;
+    audit_row(&old, Environment::Live, AuditAction::SettingsSaved, None).await;
+    audit_row(&old, Environment::Demo, AuditAction::Sync, None).await;
     let old_journal = journal_of(&old).await;
     let old_audit = audit_of(&old).await;
     let old_desk_id = billing::capture::journal::desk_id(&old).await.expect("desk id");
@@ -242,8 +242,8 @@ async fn small_legacy(data: &Path) -> (Vec<Entry>, Vec<AuditEntry>) {
     set_request_id(&old, a).await;
     let b = journal_row(&old, "live", 7002, "paypal_capture_sent").await;
     set_request_id(&old, b).await;
-    audit_row(&old, Environment::Sandbox, "capture.planned", Some(7001)).await;
-    audit_row(&old, Environment::Live, "capture.planned", Some(7002)).await;
+    audit_row(&old, Environment::Sandbox, AuditAction::Capture(State::Planned), Some(7001)).await;
+    audit_row(&old, Environment::Live, AuditAction::Capture(State::Planned), Some(7002)).await;
     let rows = (journal_of(&old).await, audit_of(&old).await);
     old.close().await;
     rows

@@ -3,7 +3,7 @@
 //! that must leave no secret in the data directory, the logs or any answer.
 
 use crate::common;
-use billing::audit::AuditFilter;
+use billing::audit::{AuditAction, AuditFilter};
 use billing::capture::State;
 use billing::secrets::MemorySecrets;
 use billing::session::{CredentialKind, CredentialSource, Session};
@@ -333,14 +333,18 @@ async fn the_activity_log_filters_and_exports() {
     let desk = common::desk(&sb.base_url(), dir.path()).await;
     desk.sync(true, &common::no_progress()).await.expect("sync");
     let pool = desk.pool();
-    for (staff, action, invoice) in [("Ana", "note", Some(1)), ("Ben", "note", Some(2)), ("Ana", "other", None)] {
+    for (staff, action, invoice) in [
+        ("Ana", AuditAction::ConnectionTested, Some(1)),
+        ("Ben", AuditAction::ConnectionTested, Some(2)),
+        ("Ana", AuditAction::SettingsSaved, None),
+    ] {
         billing::audit::record(pool, staff, Environment::Sandbox, action, invoice, serde_json::json!({"x": "a,b"}))
             .await
             .expect("record");
     }
     let q = |f: AuditFilter| async move { billing::audit::query(pool, &f).await.expect("query") };
     assert_eq!(q(AuditFilter { staff: Some("Ana".into()), ..AuditFilter::default() }).await.len(), 2);
-    assert_eq!(q(AuditFilter { action: Some("note".into()), ..AuditFilter::default() }).await.len(), 2);
+    assert_eq!(q(AuditFilter { action: Some("connection.tested".into()), ..AuditFilter::default() }).await.len(), 2);
     assert_eq!(q(AuditFilter { invoice_no: Some(2), ..AuditFilter::default() }).await[0].staff, "Ben");
     // the days the entries were written on (two if the test ran across midnight UTC)
     let all = q(AuditFilter::default()).await;
@@ -364,7 +368,10 @@ async fn the_activity_log_filters_and_exports() {
     let rest = q(AuditFilter { before_id: first.last().map(|e| e.id), ..AuditFilter::default() }).await;
     assert_eq!(first.len() + rest.len(), 4);
     let facets = billing::audit::facets(pool).await.expect("facets");
-    assert!(facets.staff.contains(&"Ben".to_owned()) && facets.actions.contains(&"sync".to_owned()));
+    assert!(facets.staff.contains(&"Ben".to_owned()));
+    let sync = facets.actions.iter().find(|a| a.word == "sync").expect("the sync's action in the menu");
+    assert_eq!(sync.label, "Invoices synced");
+    assert_eq!(all[0].action_label, "Settings saved", "{:?}", all[0]);
 
     let out = tempfile::tempdir().expect("out");
     let file = billing::audit::export_csv(

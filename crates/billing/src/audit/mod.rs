@@ -6,6 +6,9 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 use ts_rs::TS;
 
+mod action;
+pub use action::{label_of, AuditAction};
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
@@ -15,7 +18,11 @@ pub struct AuditEntry {
     pub at: String,
     pub staff: String,
     pub environment: String,
+    /// The stored word, e.g. `capture.finalized` (see [`AuditAction`]).
     pub action: String,
+    /// What a clerk reads for it, e.g. "Capture done: invoice paid".
+    #[sqlx(skip)]
+    pub action_label: String,
     #[ts(type = "number | null")]
     pub invoice_no: Option<i64>,
     /// JSON text: amounts, ids, before/after.
@@ -27,7 +34,7 @@ pub async fn record(
     pool: &SqlitePool,
     staff: &str,
     env: Environment,
-    action: &str,
+    action: AuditAction,
     invoice_no: Option<i64>,
     detail: serde_json::Value,
 ) -> Result<(), DeskError> {
@@ -40,7 +47,7 @@ pub async fn record_in(
     conn: &mut sqlx::SqliteConnection,
     staff: &str,
     env: Environment,
-    action: &str,
+    action: AuditAction,
     invoice_no: Option<i64>,
     detail: serde_json::Value,
 ) -> Result<(), DeskError> {
@@ -48,7 +55,7 @@ pub async fn record_in(
         .bind(time::text(Utc::now()))
         .bind(staff)
         .bind(env.as_str())
-        .bind(action)
+        .bind(action.word())
         .bind(invoice_no)
         .bind(detail.to_string())
         .execute(conn)
@@ -88,7 +95,17 @@ pub struct AuditFilter {
 #[ts(export)]
 pub struct AuditFacets {
     pub staff: Vec<String>,
-    pub actions: Vec<String>,
+    /// By label.
+    pub actions: Vec<ActionFacet>,
+}
+
+/// One action in the filter menu: the word the filter sends, the label the clerk picks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ActionFacet {
+    pub word: String,
+    pub label: String,
 }
 
 fn audit_day(text: &str, what: &str, end: bool) -> Result<String, DeskError> {
@@ -133,7 +150,11 @@ pub async fn query(pool: &SqlitePool, filter: &AuditFilter) -> Result<Vec<AuditE
     let mut q = sqlx::QueryBuilder::new("SELECT id, at, staff, environment, action, invoice_no, detail FROM audit_log");
     push_audit_filter(&mut q, filter)?;
     q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(filter.limit.unwrap_or(200).clamp(1, 10_000)));
-    Ok(q.build_query_as().fetch_all(pool).await?)
+    let mut entries: Vec<AuditEntry> = q.build_query_as().fetch_all(pool).await?;
+    for e in &mut entries {
+        e.action_label = label_of(&e.action);
+    }
+    Ok(entries)
 }
 
 pub async fn facets(pool: &SqlitePool) -> Result<AuditFacets, DeskError> {
@@ -143,7 +164,12 @@ pub async fn facets(pool: &SqlitePool) -> Result<AuditFacets, DeskError> {
         sqlx::query_as("SELECT DISTINCT action FROM audit_log ORDER BY action").fetch_all(pool).await?;
     Ok(AuditFacets {
         staff: staff.into_iter().map(|(s,)| s).collect(),
-        actions: actions.into_iter().map(|(a,)| a).collect(),
+        actions: {
+            let mut a: Vec<ActionFacet> =
+                actions.into_iter().map(|(word,)| ActionFacet { label: label_of(&word), word }).collect();
+            a.sort_by(|x, y| x.label.cmp(&y.label));
+            a
+        },
     })
 }
 
@@ -236,6 +262,7 @@ mod tests {
             staff: staff.into(),
             environment: "demo".into(),
             action: "capture.finalized".into(),
+            action_label: label_of("capture.finalized"),
             invoice_no: Some(458_732),
             detail: detail.into(),
         }
@@ -288,7 +315,7 @@ mod tests {
     async fn the_log_refuses_update_and_delete_in_the_database_file() {
         let dir = tempfile::tempdir().expect("dir");
         let pool = crate::store::open(dir.path()).await.expect("open");
-        record(&pool, "Ana", Environment::Sandbox, "note", Some(1), serde_json::json!({ "n": 1 }))
+        record(&pool, "Ana", Environment::Sandbox, AuditAction::SettingsSaved, Some(1), serde_json::json!({ "n": 1 }))
             .await
             .expect("record");
         let before = query(&pool, &AuditFilter::default()).await.expect("query");
@@ -307,7 +334,9 @@ mod tests {
             assert!(e.to_string().contains("audit_log is append-only"), "{sql}: {e}");
         }
         // appending still works, and the first entry is as it was
-        record(&pool, "Ben", Environment::Sandbox, "note", None, serde_json::json!({})).await.expect("append");
+        record(&pool, "Ben", Environment::Sandbox, AuditAction::SettingsSaved, None, serde_json::json!({}))
+            .await
+            .expect("append");
         let after = query(&pool, &AuditFilter::default()).await.expect("query");
         assert_eq!(after.len(), 2);
         assert_eq!(after[1], before[0]);
