@@ -10,6 +10,7 @@ mod commands;
 #[cfg(test)]
 mod names_drift;
 mod one_instance;
+mod webkit;
 
 use billing::instance_lock::{InstanceLock, InstanceLockError};
 use billing::session::Session;
@@ -58,6 +59,8 @@ pub(crate) static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::
 
 fn main() {
     STARTED.get_or_init(std::time::Instant::now);
+    // before any other thread: it may set an environment variable
+    webkit::choose_renderer();
     let data_dir = billing::store::default_data_dir();
     init_logging(data_dir.as_deref().ok());
     let data_dir = match data_dir {
