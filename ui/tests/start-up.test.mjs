@@ -1,0 +1,41 @@
+// Start-up in real Chromium, with the IPC faked at the backend seam: the cached list first, the
+// background sync after it, and a background sync that wrote nothing leaves the list alone.
+import { test, before, after, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { suite, calls, held, heldCalls, painted, release } from "./harness.mjs";
+import { page3, status, syncReport } from "./fixtures.mjs";
+
+const { open } = suite({ before, after, afterEach });
+
+const nothingNew = { ...syncReport, invoices: 0, closed: 0 };
+
+test("the first background sync waits for the cached list's answer", async () => {
+  const page = await open({ desk_status: status(), list_invoices: held(page3), sync_now: held(nothingNew) });
+  await heldCalls(page, "list_invoices", 1);
+  await page.waitForFunction(() => window.__calls.filter((c) => c.cmd === "desk_status").length === 1);
+  await painted(page);
+  assert.equal((await calls(page, "sync_now")).length, 0, "no sync while the list is being read");
+  await release(page, "list_invoices");
+  await page.waitForSelector("[data-testid=invoice-row]");
+  await heldCalls(page, "sync_now", 1);
+});
+
+test("a background sync that wrote no invoice keeps the list, its query and its selection", async () => {
+  const page = await open({ desk_status: status(), list_invoices: page3, sync_now: held(nothingNew) });
+  await page.waitForSelector("[data-testid=invoice-row]");
+  await page.click("[data-invoice='458733']");
+  await page.waitForSelector("[data-testid=selection]");
+  await release(page, "sync_now");
+  // the sync has ended once the status is read again
+  await page.waitForFunction(() => window.__calls.filter((c) => c.cmd === "desk_status").length === 2);
+  await painted(page);
+  assert.equal((await calls(page, "list_invoices")).length, 1, "the list is not asked for again");
+  assert.match(await page.locator("[data-testid=selection]").textContent(), /1 selected/);
+});
+
+test("a background sync that wrote invoices reloads the list", async () => {
+  const page = await open({ desk_status: status(), list_invoices: page3, sync_now: held(syncReport) });
+  await page.waitForSelector("[data-testid=invoice-row]");
+  await release(page, "sync_now");
+  await page.waitForFunction(() => window.__calls.filter((c) => c.cmd === "list_invoices").length === 2);
+});
