@@ -1,5 +1,6 @@
-//! `cargo xtask bench-app [N]`: the release app's start-up with N cached invoices (default
-//! 100,000), beside a trivial Tauri window (`src-tauri/examples/trivial_window`).
+//! `cargo xtask bench-app [N] [--no-build]`: the release app's start-up with N cached invoices
+//! (default 100,000), beside a trivial Tauri window (`src-tauri/examples/trivial_window`);
+//! `--no-build` measures the release binaries already built (to iterate on start-up).
 //!
 //! Fills a data directory through `desk sync --full` from a `desk-sandbox` of N invoices, then
 //! starts the real app on it (under Xvfb) and the trivial window, in turns, three times each.
@@ -18,11 +19,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub fn run(args: &[String]) -> Result {
-    let n: u64 = match args.first() {
+    // `--no-build`: the release binaries already in target/release (to iterate on start-up)
+    let build = !args.iter().any(|a| a == "--no-build");
+    let n: u64 = match args.iter().find(|a| *a != "--no-build") {
         None => 100_000,
         Some(a) => a.parse().map_err(|_| format!("bench-app: {a:?} is not a number of invoices"))?,
     };
-    let release = crate::bench_release::build_release()?;
+    let release =
+        if build { crate::bench_release::build_release()? } else { crate::steps::root().join("target/release") };
     println!("{}", measure(&release, n)?);
     Ok(())
 }
