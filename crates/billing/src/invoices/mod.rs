@@ -14,8 +14,8 @@ use filter::Checked;
 pub use filter::InvoiceFilter;
 pub use statement::statements;
 pub use status::InvoiceStatus;
-pub(crate) use write::MAX_VARIABLES;
 pub use write::{close, outstanding_not_seen, refresh_one, upsert_page};
+pub(crate) use write::{upsert_in, MAX_VARIABLES};
 
 use crate::{time, DeskError};
 use chrono::Utc;

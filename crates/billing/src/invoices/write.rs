@@ -7,7 +7,7 @@ use crate::{sync::set_aside, time, DeskError};
 use chrono::Utc;
 use money::Money;
 use rust_decimal::Decimal;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 /// Values bound per invoice row (the columns of the INSERT below).
 const BINDS_PER_ROW: usize = 24;
@@ -49,7 +49,33 @@ pub async fn refresh_one(pool: &SqlitePool, invoice: &gateway::Invoice) -> Resul
     write(pool, std::slice::from_ref(invoice), Write::Refresh).await.map(|_| ())
 }
 
+/// Writes a sync's page of gateway invoices (insert or replace by number, stamped with sync run
+/// `run`) in the caller's transaction: a sync writes several pages in one
+/// ([`crate::sync`]'s writer).
+pub(crate) async fn upsert_in(
+    conn: &mut SqliteConnection,
+    invoices: &[&gateway::Invoice],
+    run: i64,
+) -> Result<usize, DeskError> {
+    write_in(conn, invoices, Write::Sync(run)).await
+}
+
 async fn write(pool: &SqlitePool, invoices: &[gateway::Invoice], mode: Write) -> Result<usize, DeskError> {
+    if invoices.is_empty() {
+        return Ok(0);
+    }
+    let invoices: Vec<&gateway::Invoice> = invoices.iter().collect();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    write_in(&mut tx, &invoices, mode).await?;
+    tx.commit().await?;
+    Ok(invoices.len())
+}
+
+async fn write_in(
+    conn: &mut SqliteConnection,
+    invoices: &[&gateway::Invoice],
+    mode: Write,
+) -> Result<usize, DeskError> {
     if invoices.is_empty() {
         return Ok(0);
     }
@@ -58,18 +84,16 @@ async fn write(pool: &SqlitePool, invoices: &[gateway::Invoice], mode: Write) ->
     for inv in invoices {
         numbers.push(number(inv)?);
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     for chunk in invoices.chunks(ROWS_PER_STATEMENT) {
-        statement(chunk, mode, &synced_at)?.build().execute(&mut *tx).await?;
+        statement(chunk, mode, &synced_at)?.build().execute(&mut *conn).await?;
     }
-    set_aside::clear(&mut tx, &numbers).await?;
-    tx.commit().await?;
+    set_aside::clear(conn, &numbers).await?;
     Ok(invoices.len())
 }
 
 /// One multi-row INSERT .. ON CONFLICT for `rows` (at most [`ROWS_PER_STATEMENT`]).
 fn statement<'a>(
-    rows: &'a [gateway::Invoice],
+    rows: &[&'a gateway::Invoice],
     mode: Write,
     synced_at: &str,
 ) -> Result<QueryBuilder<'a, Sqlite>, DeskError> {

@@ -24,6 +24,7 @@
 
 mod paging;
 pub mod set_aside;
+mod writer;
 
 pub use set_aside::SetAside;
 

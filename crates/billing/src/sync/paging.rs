@@ -1,4 +1,5 @@
-//! One pass through a list query, page by page, each page written in its own transaction.
+//! One pass through a list query, page by page; the pages are written a batch at a time
+//! ([`super::writer`]) while the next ones are fetched.
 //!
 //! GATEWAY-API.md's lists are offset pages: `page` and `limit` (at most 100) in the query,
 //! `data` and `pagination` in the answer. The gateway may cap `limit` below what we ask, and
@@ -9,12 +10,15 @@
 //! those already read means the gateway is not paging (it answers every `page` alike): that
 //! ends the pass too, rather than asking for ever.
 
-use super::{set_aside, SyncMode, SyncProgress, CONCURRENT_PAGES};
-use crate::{invoices, DeskError};
+use super::writer::{Fetched, Writer, AHEAD_PAGES};
+use super::{SyncMode, SyncProgress, CONCURRENT_PAGES};
+use crate::DeskError;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use gateway::{GatewayClient, InvoiceListQuery, InvoicePage, InvoiceStatusFilter, SortOrder};
 use sqlx::SqlitePool;
+use std::future::Future;
+use tokio::sync::mpsc::Sender;
 
 /// The `limit` we ask for (GATEWAY-API.md's maximum).
 const PAGE_SIZE: u64 = 100;
@@ -28,16 +32,33 @@ pub(super) struct Pass<'a> {
     pub progress: &'a (dyn Fn(SyncProgress) + Send + Sync),
 }
 
-/// The pages of one pass so far.
-#[derive(Default)]
-struct Tally {
-    pages: u64,
-    /// Invoices written (set-aside ones are not).
-    invoices: u64,
+/// What the pages read so far say about the list, and where they go.
+struct Reader {
+    to_writer: Sender<Fetched>,
+    /// The page count, once the first page said it.
+    pages_total: Option<u64>,
     /// Entries on the longest page so far, readable or not: the gateway's page size.
     longest: usize,
     /// The highest invoice number read so far (readable or set aside).
     highest: Option<u64>,
+}
+
+impl Reader {
+    /// Hands `page` to the writer. False once the writer has stopped (a write failed).
+    async fn hand_over(&mut self, page: InvoicePage) -> bool {
+        self.longest = self.longest.max(page.len());
+        self.highest = self.highest.max(highest(&page));
+        self.to_writer.send(Fetched { page, pages_total: self.pages_total }).await.is_ok()
+    }
+
+    /// `fetch`'s answer, or `None` once the writer has stopped: nothing more is read then.
+    async fn unless_stopped<T>(&self, fetch: impl Future<Output = T>) -> Option<T> {
+        tokio::select! {
+            biased;
+            () = self.to_writer.closed() => None,
+            out = fetch => Some(out),
+        }
+    }
 }
 
 /// The highest invoice number on `page`, readable or not.
@@ -61,74 +82,85 @@ impl Pass<'_> {
         }
     }
 
-    /// Writes one page (its unreadable invoices set aside) and reports progress.
-    async fn write(&self, page: &InvoicePage, tally: &mut Tally, pages_total: Option<u64>) -> Result<(), DeskError> {
-        set_aside::record(self.pool, self.run, &page.unreadable, Utc::now()).await?;
-        invoices::upsert_page(self.pool, &page.invoices, self.run).await?;
-        tally.pages += 1;
-        tally.invoices += page.invoices.len() as u64;
-        tally.longest = tally.longest.max(page.len());
-        tally.highest = tally.highest.max(highest(page));
-        (self.progress)(SyncProgress {
-            mode: self.mode,
-            pages_done: tally.pages,
-            pages_total: pages_total.filter(|t| *t >= tally.pages),
-            invoices: tally.invoices,
-        });
-        Ok(())
-    }
-
     /// Pages through one list query, writing each page. Returns (pages, invoices written).
     pub async fn run(
         &self,
         status: InvoiceStatusFilter,
         since: Option<DateTime<Utc>>,
     ) -> Result<(u64, u64), DeskError> {
+        let mut conn = self.pool.acquire().await?;
+        let (to_writer, pages) = tokio::sync::mpsc::channel(AHEAD_PAGES);
+        let writer = Writer::new(&mut conn, self.run, self.mode, self.progress);
+        let (read, written) = tokio::join!(self.read(status, since, to_writer), writer.drain(pages));
+        // a failed write stops the reading: its error is the one to report
+        let written = written?;
+        read?;
+        Ok(written)
+    }
+
+    /// Reads the pages of one list query and hands each to the writer, until the list ends, a
+    /// fetch fails (the pages before it are written) or the writer stops.
+    async fn read(
+        &self,
+        status: InvoiceStatusFilter,
+        since: Option<DateTime<Utc>>,
+        to_writer: Sender<Fetched>,
+    ) -> Result<(), DeskError> {
         let query = self.query(status, since);
-        let first = self.gw.list_invoices(&query(1)).await?;
-        let mut tally = Tally::default();
+        let mut r = Reader { to_writer, pages_total: None, longest: 0, highest: None };
+        let Some(first) = r.unless_stopped(self.gw.list_invoices(&query(1))).await else { return Ok(()) };
+        let first = first?;
         // How many pages: the gateway's count, else its total over the rows a page holds.
-        let pages_total = first.total_pages.or_else(|| match (first.total, first.len() as u64) {
+        r.pages_total = first.total_pages.or_else(|| match (first.total, first.len() as u64) {
             (Some(total), rows) if rows > 0 => Some(total.div_ceil(rows)),
             _ => None,
         });
-        self.write(&first, &mut tally, pages_total).await?;
         let mut last_len = first.len();
+        if !r.hand_over(first).await {
+            return Ok(());
+        }
         let mut page_no = 1u64;
-        if let Some(total) = pages_total.filter(|t| *t > 1 && last_len > 0) {
+        if let Some(total) = r.pages_total.filter(|t| *t > 1 && last_len > 0) {
             let mut rest = futures::stream::iter(2..=total)
                 .map(|p| {
                     let q = query(p);
                     async move { self.gw.list_invoices(&q).await }
                 })
                 .buffered(CONCURRENT_PAGES);
-            page_no = 1;
-            while let Some(page) = rest.try_next().await? {
+            loop {
+                let Some(next) = r.unless_stopped(rest.try_next()).await else { return Ok(()) };
+                let Some(page) = next? else { break };
                 page_no += 1;
                 last_len = page.len();
                 if page.is_empty() {
                     // the list is shorter than counted (it shrank meanwhile): the rest is empty too
                     break;
                 }
-                self.write(&page, &mut tally, pages_total).await?;
+                if !r.hand_over(page).await {
+                    return Ok(());
+                }
             }
         }
         // Past the count (the list grew meanwhile), or without one: on until a page is empty or
         // shorter than the gateway's page size.
-        while last_len > 0 && last_len >= tally.longest {
+        while last_len > 0 && last_len >= r.longest {
             page_no += 1;
-            let page = self.gw.list_invoices(&query(page_no)).await?;
+            let Some(page) = r.unless_stopped(self.gw.list_invoices(&query(page_no))).await else { return Ok(()) };
+            let page = page?;
             if page.is_empty() {
                 break;
             }
-            let advances = highest(&page) > tally.highest;
-            self.write(&page, &mut tally, pages_total).await?;
+            let advances = highest(&page) > r.highest;
+            let len = page.len();
+            if !r.hand_over(page).await {
+                return Ok(());
+            }
             if !advances {
                 tracing::warn!(page = page_no, "the gateway's page brings no newer invoice number; ending the pass");
                 break;
             }
-            last_len = page.len();
+            last_len = len;
         }
-        Ok((tally.pages, tally.invoices))
+        Ok(())
     }
 }

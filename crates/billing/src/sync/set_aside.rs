@@ -88,8 +88,20 @@ pub(crate) async fn record(
     if unreadable.is_empty() {
         return Ok(());
     }
-    let now = time::text(now);
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    record_in(&mut tx, run, unreadable, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`record`] in the caller's transaction.
+pub(crate) async fn record_in(
+    conn: &mut SqliteConnection,
+    run: i64,
+    unreadable: &[UnreadableInvoice],
+    now: DateTime<Utc>,
+) -> Result<(), DeskError> {
+    let now = time::text(now);
     for u in unreadable {
         tracing::warn!(invoice_no = ?u.invoice_no, reason = %u.reason, "invoice set aside: the gateway sent it in a form the desk cannot read");
         sqlx::query(
@@ -105,10 +117,9 @@ pub(crate) async fn record(
         .bind(&now)
         .bind(&now)
         .bind(run)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 

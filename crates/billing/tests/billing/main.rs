@@ -22,6 +22,7 @@ mod recovery;
 mod sent_races;
 mod session;
 mod sync;
+mod sync_batches;
 mod sync_paging;
 mod sync_readable;
 mod unknown_outcomes;
