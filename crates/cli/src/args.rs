@@ -247,7 +247,8 @@ pub enum BatchCommand {
     },
     /// Run (or resume) an approved batch: its ready items are captured through the journal,
     /// exactly once, paced at --rate. Progress goes to stderr (a bar on a terminal). Exit 8 while
-    /// items are pending or unfinished, 9 when some were rejected or need attention.
+    /// items are pending or unfinished, 9 when some were rejected or need attention, 10 when
+    /// another window or command is running the batch (nothing started here).
     Run {
         id: i64,
         /// Requests a second to the gateway and PayPal together, retries and token requests

@@ -3,7 +3,17 @@
 
 use super::words::BatchState;
 use crate::{DeskError, ErrorCode};
+use chrono::{DateTime, Utc};
 use std::fmt;
+
+/// `desk batch run`'s exit code when another window or command is running the batch (its
+/// run lease is live): nothing was started here.
+pub const EXIT_RUNNING_ELSEWHERE: u8 = 10;
+
+/// Whether `e` is [`BatchError::RunningElsewhere`]'s: another process runs the batch.
+pub fn running_elsewhere(e: &DeskError) -> bool {
+    e.code == ErrorCode::Conflict && e.exit == Some(EXIT_RUNNING_ELSEWHERE)
+}
 
 /// One line of a source the batch could not take (a file's line, or a number given twice).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
@@ -56,6 +66,13 @@ pub enum BatchError {
     NotInBatch { id: i64, invoices: Vec<i64> },
     #[error("Batch {0} is already running here; its progress shows where it stands.")]
     AlreadyRunning(i64),
+    #[error(
+        "Batch {id} is running in another window or command (since {}); wait for it or stop it there. \
+         If that window or command was closed or killed, the batch can run again from {}.",
+        local(since, "%H:%M"),
+        local(free_from, "%H:%M:%S")
+    )]
+    RunningElsewhere { id: i64, since: DateTime<Utc>, free_from: DateTime<Utc> },
     #[error("Batch {0} is not approved: preflight it and have it approved before it runs.")]
     NotApproved(i64),
     #[error("Batch {0}'s approval no longer covers it (preflight ran again or items changed): approve it again.")]
@@ -64,6 +81,11 @@ pub enum BatchError {
     BadRate(String),
     #[error("DESK_FOUR_EYES must be 1 or 0, not {0:?}.")]
     FourEyesSetting(String),
+}
+
+/// A time as the clerk's clock shows it.
+fn local(t: &DateTime<Utc>, format: &str) -> String {
+    t.with_timezone(&chrono::Local).format(format).to_string()
 }
 
 fn lines(problems: &[SourceProblem]) -> String {
@@ -82,7 +104,9 @@ impl BatchError {
     pub fn code(&self) -> ErrorCode {
         match self {
             BatchError::NotFound(_) => ErrorCode::NotFound,
-            BatchError::InOpenBatch(_) | BatchError::AlreadyRunning(_) => ErrorCode::Conflict,
+            BatchError::InOpenBatch(_) | BatchError::AlreadyRunning(_) | BatchError::RunningElsewhere { .. } => {
+                ErrorCode::Conflict
+            }
             BatchError::File { .. } => ErrorCode::BadInput,
             BatchError::NoStaff
             | BatchError::NameTooLong { .. }
@@ -105,6 +129,10 @@ impl BatchError {
 
 impl From<BatchError> for DeskError {
     fn from(e: BatchError) -> Self {
-        DeskError::new(e.code(), e.to_string())
+        let error = DeskError::new(e.code(), e.to_string());
+        match e {
+            BatchError::RunningElsewhere { .. } => error.with_exit(EXIT_RUNNING_ELSEWHERE),
+            _ => error,
+        }
     }
 }

@@ -14,6 +14,7 @@
 //!   (`verdicts`: from the preview's findings to a verdict and its reason);
 //! * [`run`]: the approved items through the capture workflow, paced, concurrent, resumable
 //!   ([`progress`] tells where it stands; `run_store` its SQL); pause and cancel stop new items;
+//!   `run_lease`: one runner per batch across processes (migration 0013);
 //! * [`report`]: outcomes, captures, fees and net, totals per currency, CSV;
 //! * [`store`]: the SQL. An invoice is in at most one open batch: `batch_items.open` with a
 //!   partial UNIQUE index, cleared when the item can no longer run.
@@ -30,13 +31,14 @@ pub mod preflight;
 pub mod progress;
 pub mod report;
 pub mod run;
+mod run_lease;
 mod run_store;
 pub(crate) mod store;
 pub mod totals;
 mod verdicts;
 pub mod words;
 
-pub use error::{BatchError, SourceProblem};
+pub use error::{running_elsewhere, BatchError, SourceProblem, EXIT_RUNNING_ELSEWHERE};
 pub use model::{Approval, BatchItem, BatchSource, BatchSummary, BatchTotal, BatchView};
 pub use preflight::PreflightProgress;
 pub use progress::RunProgress;
@@ -45,6 +47,7 @@ pub use run::{RunEnd, DEFAULT_CONCURRENCY};
 pub use words::{BatchState, ItemOutcome, SourceKind, Verdict};
 
 pub(crate) use life::{approve, cancel, set_excluded};
+pub(crate) use run_lease::wait_for_other_run;
 pub(crate) use run_store::{follow_journal, pause as run_pause, running};
 
 use crate::DeskError;

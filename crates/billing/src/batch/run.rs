@@ -3,8 +3,12 @@
 //! pace of the requests is the desk's ([`pace::Pace`], set by the caller); this paces nothing
 //! itself.
 //!
-//! * Before each item the batch's state is read: `paused` or `cancelled` start nothing new (the
-//!   items in flight finish).
+//! * A run holds the batch's run lease (`run_lease`) from before it starts until it ends: a
+//!   second runner, in this process or another, is refused while it is live. Pause and cancel
+//!   need no lease (below).
+//! * Before each item the batch's state is read: `paused` or `cancelled` (from any process)
+//!   start nothing new (the items in flight finish). A run that lost its lease (stopped for
+//!   longer than its TTL, and another run took the batch over) starts nothing new either.
 //! * An item is marked `running` (with when it first started) before its capture is planned. A
 //!   run after a crash resumes the item's own journal entry (linked, or planned after the item
 //!   started) and never plans a second one while the first is open; the engine's locks keep
@@ -14,6 +18,7 @@
 //! * A finalized PayPal capture is read once more for its fee and net (the report's).
 
 use super::progress::{Counts, Tell, Throttle};
+use super::run_lease::RunLease;
 use super::run_store::{self, Work};
 use super::words::{BatchState, ItemOutcome, Verdict};
 use super::{BatchError, RunProgress};
@@ -63,6 +68,22 @@ pub(crate) async fn run(
     if engine.staff.trim().is_empty() {
         return Err(BatchError::NoStaff.into());
     }
+    let lease = RunLease::take(engine.pool, id).await?;
+    let end = run_held(engine, id, rate, concurrency, settle_for, progress, &lease).await;
+    lease.release().await;
+    end
+}
+
+/// [`run`] while it holds the batch's run lease.
+async fn run_held(
+    engine: &Engine<'_>,
+    id: i64,
+    rate: &str,
+    concurrency: usize,
+    settle_for: Duration,
+    progress: &(dyn Fn(RunProgress) + Send + Sync),
+    lease: &RunLease,
+) -> Result<RunEnd, DeskError> {
     run_store::start(engine.pool, id, engine.staff, engine.environment, rate).await?;
     let work = run_store::work(engine.pool, id).await?;
     let counts = Mutex::new(Counts::of(&run_store::outcomes(engine.pool, id).await?));
@@ -76,7 +97,7 @@ pub(crate) async fn run(
             let (counts, throttle, stop) = (&counts, &throttle, &stop);
             async move {
                 for item in chain {
-                    if stop.load(Ordering::SeqCst) || run_store::state(engine.pool, id).await? != BatchState::Running {
+                    if stop.load(Ordering::SeqCst) || !still_ours(engine, id, lease).await? {
                         break;
                     }
                     let (no, before) = (item.invoice_no, item.outcome);
@@ -109,9 +130,13 @@ pub(crate) async fn run(
     }
     drop(chains);
     if first_error.is_none() {
-        if let Err(e) = settle(engine, id, settle_for, &counts, &throttle).await {
+        if let Err(e) = settle(engine, id, settle_for, &counts, &throttle, lease).await {
             first_error = Some(e);
         }
+    }
+    if first_error.is_none() && lease.is_lost() {
+        // another run took the batch over: this one ends here, and says so
+        first_error = Some(lease.lost_to().await?);
     }
     if first_error.is_none() {
         if let Err(e) = fill_fees(engine, Some(id)).await {
@@ -140,6 +165,7 @@ async fn settle(
     settle_for: Duration,
     counts: &Mutex<Counts>,
     throttle: &Throttle<'_>,
+    lease: &RunLease,
 ) -> Result<(), DeskError> {
     let deadline = tokio::time::Instant::now() + settle_for;
     loop {
@@ -155,7 +181,7 @@ async fn settle(
         tracing::info!(batch = id, items = waiting.len(), "waiting to finish the items left unfinished");
         tokio::time::sleep(SETTLE_EVERY).await;
         for w in waiting {
-            if run_store::state(engine.pool, id).await? != BatchState::Running {
+            if !still_ours(engine, id, lease).await? {
                 return Ok(());
             }
             let (no, before) = (w.invoice_no, w.outcome);
@@ -166,6 +192,12 @@ async fn settle(
             }
         }
     }
+}
+
+/// Whether the run may start another item: the batch is still `running` (not paused or
+/// cancelled, from any process) and this run still holds its lease.
+async fn still_ours(engine: &Engine<'_>, id: i64, lease: &RunLease) -> Result<bool, DeskError> {
+    Ok(!lease.is_lost() && run_store::state(engine.pool, id).await? == BatchState::Running)
 }
 
 async fn pending_at_paypal(engine: &Engine<'_>, journal_id: Option<i64>) -> Result<bool, DeskError> {

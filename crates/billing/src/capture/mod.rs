@@ -22,7 +22,7 @@ mod gateway_steps;
 pub(crate) mod in_flight;
 mod inflight;
 pub mod journal;
-mod lease;
+pub(crate) mod lease;
 mod paypal_holds;
 mod paypal_steps;
 pub mod preview;

@@ -37,8 +37,8 @@ impl BatchPace {
 
 /// The batches this process is running (by database and id): one run of a batch at a time here
 /// (the app's start continuing a batch and a click on Run, for one). Across processes the
-/// journal's locks keep each item to one attempt, and an item's ended outcome is never
-/// overwritten.
+/// batch's run lease (`batch::run_lease`) refuses a second runner, the journal's locks keep each
+/// item to one attempt, and an item's ended outcome is never overwritten.
 static RUNNING: std::sync::Mutex<std::collections::BTreeSet<(std::path::PathBuf, i64)>> =
     std::sync::Mutex::new(std::collections::BTreeSet::new());
 
@@ -169,7 +169,9 @@ impl Desk {
 
     /// Continues every batch a run was working on when the desk stopped (a crash, a kill, the
     /// app closed mid-run), each under the name that ran it, at the machine's batch settings; what each
-    /// run came to. Paused batches stay paused.
+    /// run came to. Paused batches stay paused. A batch another process is running (`desk batch
+    /// run`, or one killed less than the run lease's TTL ago) is waited for, then continued if
+    /// that run left it `running`; else its refusal is what it came to.
     pub async fn resume_batches(
         &self,
         progress: &(dyn Fn(i64, RunProgress) + Send + Sync),
@@ -178,7 +180,19 @@ impl Desk {
         for (id, run_by) in batch::running(&self.pool).await? {
             let staff = run_by.unwrap_or_else(|| self.settings.staff_name.clone());
             let tell = |p: RunProgress| progress(id, p);
-            let end = self.batch_run(&staff, id, BatchPace::default(), &tell).await;
+            let end = loop {
+                match self.batch_run(&staff, id, BatchPace::default(), &tell).await {
+                    // `desk batch run` (or a killed run's lease): wait for it, then continue
+                    // what it left running, and nothing it paused, cancelled or completed
+                    Err(e) if batch::running_elsewhere(&e) => {
+                        tracing::info!(batch = id, "{} Continued here once that run ends.", e.message);
+                        if !batch::wait_for_other_run(&self.pool, id).await? {
+                            break Err(e);
+                        }
+                    }
+                    end => break end,
+                }
+            };
             if let Err(e) = &end {
                 tracing::warn!(batch = id, code = ?e.code, message = %e.message, "a batch could not be continued");
             }

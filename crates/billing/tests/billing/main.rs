@@ -1,5 +1,6 @@
 //! The engine against the real sandbox on port 0 (one test binary: links once).
 
+mod batch_run_lease;
 mod batches;
 mod capture;
 mod capture_checks;

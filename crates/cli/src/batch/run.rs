@@ -1,5 +1,7 @@
 //! `desk batch run` (progress on stderr: a bar on a terminal, plain lines otherwise; the exit
-//! code says whether items are unfinished or failed) and `desk batch report`.
+//! code says whether items are unfinished or failed) and `desk batch report`. A batch another
+//! window or command is running is refused by the engine with its own exit code, 10
+//! ([`billing::batch::EXIT_RUNNING_ELSEWHERE`], set on the error), before anything starts.
 
 use crate::commands::{EXIT_REFUSED, EXIT_UNFINISHED};
 use billing::batch::report::to_csv;

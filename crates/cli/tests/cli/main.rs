@@ -2,6 +2,7 @@
 //! `--json`, and every exit code of the README's table.
 
 mod batch;
+mod batch_lease;
 mod batch_run;
 mod browse;
 mod capture;

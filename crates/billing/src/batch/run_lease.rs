@@ -1,0 +1,286 @@
+//! The batch-run lease (`batch_run_lease`, migration 0013): at most one run of a batch at a time
+//! in one data directory, whichever process drives it (the app's Run, the app's resume at
+//! start, `desk batch run`). Two runners would double the concurrency bound and the rate limit
+//! that caps the sum of the batch's requests, tell progress twice, and answer pause and cancel
+//! each on its own; each item would still be captured once (the journal's entry lease), so
+//! this lease is about the run, not about money.
+//!
+//! The mechanics are the capture leases' (`capture::lease`): a holder id per run, renewed every
+//! [`lease::RENEW_EVERY`] by a task of its own while the run runs, expiring [`lease::TTL`] after
+//! the last renewal, so the next run takes over a killed process's lease; renewal and release
+//! match the holder id, so a run whose lease was taken over touches nothing of the new holder's.
+//! A second runner while the lease is live is refused at once ([`BatchError::RunningElsewhere`],
+//! saying since when and from when a closed or killed runner's lease is free), nothing started.
+//!
+//! A killed runner need not block its batch for the whole TTL: a run also holds the OS's lock
+//! (`File::try_lock`, as `instance_lock.rs`) on `batch-runs/<id>.lock` beside the database for
+//! its whole life, and says so in its row (`os_lock`). The OS releases that lock however the
+//! process ends, so a live row whose holder held the lock, while the lock is free, is a holder
+//! that is gone: the next run takes the lease over at once. Where the lock file cannot be made
+//! or locked (another run of ours holds it, a stopped process), the row says `os_lock = 0` and
+//! only the TTL frees it.
+//!
+//! Pause and cancel take no lease: they change the batch's state, which the runner reads before
+//! each item, from any process.
+
+use super::error::BatchError;
+use super::words::BatchState;
+use crate::capture::lease::{self, RENEW_EVERY, RETRY_RENEWAL};
+use crate::{time, DeskError};
+use chrono::{DateTime, Utc};
+use sqlx::SqlitePool;
+use std::fs::{File, OpenOptions};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Who holds a batch's run lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Held {
+    pub holder: String,
+    /// When that run took the lease.
+    pub since: DateTime<Utc>,
+    /// Unix milliseconds: when the lease expires unless renewed.
+    pub expires_at: i64,
+}
+
+impl Held {
+    fn refusal(&self, id: i64) -> BatchError {
+        let free_from = DateTime::from_timestamp_millis(self.expires_at).unwrap_or(self.since);
+        BatchError::RunningElsewhere { id, since: self.since, free_from }
+    }
+}
+
+type Row = (String, String, i64);
+
+fn held((holder, acquired_at, expires_at): Row) -> Held {
+    let since = time::parse(&acquired_at).unwrap_or_else(Utc::now);
+    Held { holder, since, expires_at }
+}
+
+/// A fresh holder id for a run of batch `id`: this process (as the capture leases name it) and
+/// this run.
+fn new_holder(id: i64) -> String {
+    let run = lease::new_holder(0);
+    format!("{}/b{id}", run.strip_suffix("/j0").unwrap_or(&run))
+}
+
+/// `batch-runs/<id>.lock` beside the database file (`None`: an in-memory database).
+async fn lock_path(pool: &SqlitePool, id: i64) -> Result<Option<PathBuf>, DeskError> {
+    let file: Option<String> =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'").fetch_optional(pool).await?;
+    let database = file.filter(|f| !f.is_empty()).map(PathBuf::from);
+    Ok(database.and_then(|d| d.parent().map(|dir| dir.join("batch-runs").join(format!("{id}.lock")))))
+}
+
+/// The OS's lock on batch `id`'s lock file, if no live process holds it (the file stays: removing
+/// it would let two processes lock two different files of one name).
+async fn os_lock(pool: &SqlitePool, id: i64) -> Result<Option<File>, DeskError> {
+    let Some(path) = lock_path(pool, id).await? else { return Ok(None) };
+    let locked = tokio::task::spawn_blocking(move || {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    })
+    .await
+    .map_err(DeskError::internal)?;
+    Ok(locked.unwrap_or_else(|e| {
+        tracing::warn!(batch = id, error = %e, "the batch's run lock file cannot be locked; its lease's TTL alone frees it");
+        None
+    }))
+}
+
+/// The unexpired run lease of batch `id`, if any.
+pub(crate) async fn holder(pool: &SqlitePool, id: i64) -> Result<Option<Held>, DeskError> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT holder, acquired_at, expires_at FROM batch_run_lease WHERE batch_id = ? AND expires_at > ?",
+    )
+    .bind(id)
+    .bind(lease::now_ms())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(held))
+}
+
+/// Takes batch `id`'s run lease for `holder` if it is free or expired, or held by a process that
+/// is gone (it held the OS lock, which `os_locked`, this run, now holds); else says who holds it.
+async fn try_take(pool: &SqlitePool, id: i64, holder: &str, os_locked: bool) -> Result<Option<Held>, DeskError> {
+    let now = lease::now_ms();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let current: Option<(String, String, i64, bool)> =
+        sqlx::query_as("SELECT holder, acquired_at, expires_at, os_lock FROM batch_run_lease WHERE batch_id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some((h, acquired_at, expires_at, held_os_lock)) = current {
+        let current = held((h, acquired_at, expires_at));
+        if current.expires_at > now && !(held_os_lock && os_locked) {
+            tx.rollback().await?;
+            return Ok(Some(current));
+        }
+        let why = if current.expires_at > now { "its process ended (its OS lock is free)" } else { "expired" };
+        tracing::warn!(batch = id, previous = %current.holder, "taking over a batch-run lease: {why}");
+    }
+    sqlx::query(
+        "INSERT INTO batch_run_lease (batch_id, holder, acquired_at, expires_at, os_lock) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (batch_id) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, \
+         expires_at = excluded.expires_at, os_lock = excluded.os_lock",
+    )
+    .bind(id)
+    .bind(holder)
+    .bind(time::text(Utc::now()))
+    .bind(now + lease::ttl_ms())
+    .bind(os_locked)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(None)
+}
+
+/// Renews `holder`'s unexpired run lease of batch `id`. `false`: it holds none (it expired, and
+/// may have been taken over): nothing of anyone else's was touched.
+pub(crate) async fn renew(pool: &SqlitePool, id: i64, holder: &str) -> Result<bool, DeskError> {
+    let now = lease::now_ms();
+    let r =
+        sqlx::query("UPDATE batch_run_lease SET expires_at = ? WHERE batch_id = ? AND holder = ? AND expires_at > ?")
+            .bind(now + lease::ttl_ms())
+            .bind(id)
+            .bind(holder)
+            .bind(now)
+            .execute(pool)
+            .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Gives `holder`'s run lease of batch `id` back (one another run took over is left alone).
+async fn give_back(pool: &SqlitePool, id: i64, holder: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM batch_run_lease WHERE batch_id = ? AND holder = ?")
+        .bind(id)
+        .bind(holder)
+        .execute(pool)
+        .await
+        .map(drop)
+}
+
+/// A run's hold on its batch. Renewed in the background until [`RunLease::release`] (or drop)
+/// gives it back.
+pub(crate) struct RunLease {
+    pool: SqlitePool,
+    id: i64,
+    holder: String,
+    lost: Arc<AtomicBool>,
+    renew: tokio::task::JoinHandle<()>,
+    released: bool,
+    /// The OS's lock on the batch's lock file, held as long as the lease (dropped with it).
+    _os_lock: Option<File>,
+}
+
+impl RunLease {
+    /// Takes batch `id`'s run lease; refused at once while another run holds it
+    /// ([`BatchError::RunningElsewhere`]).
+    pub(crate) async fn take(pool: &SqlitePool, id: i64) -> Result<RunLease, DeskError> {
+        let holder = new_holder(id);
+        let os_lock = os_lock(pool, id).await?;
+        if let Some(other) = try_take(pool, id, &holder, os_lock.is_some()).await? {
+            tracing::info!(batch = id, holder = %other.holder, "the batch is running elsewhere");
+            return Err(other.refusal(id).into());
+        }
+        let lost = Arc::new(AtomicBool::new(false));
+        let renew = {
+            let (pool, holder, lost) = (pool.clone(), holder.clone(), Arc::clone(&lost));
+            tokio::spawn(async move {
+                let mut next = RENEW_EVERY;
+                loop {
+                    tokio::time::sleep(next).await;
+                    match renew(&pool, id, &holder).await {
+                        Ok(true) => next = RENEW_EVERY,
+                        Ok(false) => {
+                            lost.store(true, Ordering::SeqCst);
+                            tracing::warn!(batch = id, %holder, "the batch-run lease was lost (expired, perhaps taken over)");
+                            return;
+                        }
+                        Err(err) => {
+                            tracing::warn!(batch = id, error = %err, "could not renew the batch-run lease; retrying");
+                            next = RETRY_RENEWAL;
+                        }
+                    }
+                }
+            })
+        };
+        tracing::debug!(batch = id, %holder, "batch-run lease taken");
+        Ok(RunLease { pool: pool.clone(), id, holder, lost, renew, released: false, _os_lock: os_lock })
+    }
+
+    /// This run's holder id.
+    #[cfg(test)]
+    pub(crate) fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// The renewal found the lease expired (perhaps another run took it over): this run holds
+    /// it no more and starts no new item.
+    pub(crate) fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Why this run stopped once it lost its lease: who runs the batch now, if anyone.
+    pub(crate) async fn lost_to(&self) -> Result<DeskError, DeskError> {
+        Ok(match holder(&self.pool, self.id).await? {
+            Some(other) => other.refusal(self.id).into(),
+            None => DeskError::new(
+                crate::ErrorCode::Conflict,
+                format!("Batch {}'s run stopped: it lost its hold on the batch. Run it again.", self.id),
+            ),
+        })
+    }
+
+    /// Gives the lease back (if this run still holds it).
+    pub(crate) async fn release(mut self) {
+        self.released = true;
+        self.renew.abort();
+        if let Err(err) = give_back(&self.pool, self.id, &self.holder).await {
+            // it expires by itself
+            tracing::warn!(batch = self.id, error = %err, "could not give the batch-run lease back");
+        }
+    }
+}
+
+impl Drop for RunLease {
+    /// A run dropped mid-way (cancelled) gives its lease back too, as soon as it can.
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        self.renew.abort();
+        let (pool, id, holder) = (self.pool.clone(), self.id, std::mem::take(&mut self.holder));
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = give_back(&pool, id, &holder).await;
+            });
+        }
+    }
+}
+
+/// How often a waiter looks at the lease again.
+const WAIT_STEP: Duration = Duration::from_secs(1);
+
+/// Waits while another run holds batch `id` (a live `desk batch run`, or a killed one's lease
+/// until it expires); then whether the batch is still `running`, left for a run to continue
+/// (`false`: that run completed it, or it was paused or cancelled: nothing to continue).
+pub(crate) async fn wait_for_other_run(pool: &SqlitePool, id: i64) -> Result<bool, DeskError> {
+    while holder(pool, id).await?.is_some() {
+        tokio::time::sleep(WAIT_STEP).await;
+    }
+    Ok(super::run_store::state(pool, id).await? == BatchState::Running)
+}
+
+#[cfg(test)]
+#[path = "run_lease_tests.rs"]
+mod tests;

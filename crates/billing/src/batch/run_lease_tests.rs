@@ -1,0 +1,164 @@
+use super::*;
+use crate::ErrorCode;
+
+/// A fresh database (the directory must outlive the pool).
+async fn database() -> (tempfile::TempDir, SqlitePool) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pool = crate::store::open(dir.path()).await.expect("database");
+    (dir, pool)
+}
+
+/// The lease's last renewal lies further back than the TTL (as if its process had been killed
+/// that long ago): its row is left as it was, only past its expiry.
+async fn expire(pool: &SqlitePool, id: i64) {
+    sqlx::query("UPDATE batch_run_lease SET expires_at = ? WHERE batch_id = ?")
+        .bind(lease::now_ms() - 1)
+        .bind(id)
+        .execute(pool)
+        .await
+        .expect("expired");
+}
+
+async fn rows(pool: &SqlitePool) -> Vec<(i64, String)> {
+    sqlx::query_as("SELECT batch_id, holder FROM batch_run_lease ORDER BY batch_id")
+        .fetch_all(pool)
+        .await
+        .expect("rows")
+}
+
+/// A batch row in `state` (what `wait_for_other_run` reads).
+async fn batch(pool: &SqlitePool, state: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO batches (name, created_by, created_at, environment, source_kind, state, updated_at) \
+         VALUES ('b', 'a', '2026-11-20T10:00:00Z', 'sandbox', 'selection', ?, '2026-11-20T10:00:00Z') RETURNING id",
+    )
+    .bind(state)
+    .fetch_one(pool)
+    .await
+    .expect("batch")
+}
+
+#[tokio::test]
+async fn a_second_run_is_refused_while_the_lease_is_live_saying_since_when_and_from_when_it_is_free() {
+    let (_dir, pool) = database().await;
+    let first = RunLease::take(&pool, 7).await.expect("free");
+    let refused = RunLease::take(&pool, 7).await.err().expect("refused while live");
+    assert_eq!(refused.code, ErrorCode::Conflict);
+    assert_eq!(refused.exit, Some(crate::batch::EXIT_RUNNING_ELSEWHERE));
+    assert!(crate::batch::running_elsewhere(&refused));
+    let held = holder(&pool, 7).await.expect("db").expect("held");
+    assert_eq!(held.holder, first.holder());
+    let local = |t: DateTime<Utc>, f: &str| t.with_timezone(&chrono::Local).format(f).to_string();
+    let free_from = DateTime::from_timestamp_millis(held.expires_at).expect("time");
+    assert_eq!(
+        refused.message,
+        format!(
+            "Batch 7 is running in another window or command (since {}); wait for it or stop it there. \
+             If that window or command was closed or killed, the batch can run again from {}.",
+            local(held.since, "%H:%M"),
+            local(free_from, "%H:%M:%S")
+        )
+    );
+    // nothing of the first's was changed by the refusal; another batch is free
+    assert_eq!(rows(&pool).await, vec![(7, first.holder().to_owned())]);
+    let other = RunLease::take(&pool, 8).await.expect("another batch is free");
+    other.release().await;
+    first.release().await;
+    assert_eq!(rows(&pool).await, vec![]);
+    // released: the next run takes it at once
+    RunLease::take(&pool, 7).await.expect("free again").release().await;
+}
+
+#[tokio::test]
+async fn a_killed_runners_lease_is_taken_over_once_expired_and_it_can_neither_renew_nor_release_it() {
+    let (_dir, pool) = database().await;
+    let killed = RunLease::take(&pool, 3).await.expect("free");
+    expire(&pool, 3).await;
+    assert_eq!(holder(&pool, 3).await.expect("db"), None, "an expired lease holds nothing");
+    let next = RunLease::take(&pool, 3).await.expect("taken over");
+    assert_ne!(killed.holder(), next.holder());
+    assert!(!renew(&pool, 3, killed.holder()).await.expect("db"), "renewed another's lease");
+    killed.release().await;
+    assert_eq!(rows(&pool).await, vec![(3, next.holder().to_owned())], "released another's lease");
+    assert!(renew(&pool, 3, next.holder()).await.expect("db"), "the holder renews");
+    next.release().await;
+    assert_eq!(rows(&pool).await, vec![]);
+}
+
+#[tokio::test]
+async fn a_run_whose_lease_was_taken_over_finds_it_lost_and_says_who_holds_it() {
+    let (_dir, pool) = database().await;
+    let first = RunLease::take(&pool, 4).await.expect("free");
+    expire(&pool, 4).await;
+    let second = RunLease::take(&pool, 4).await.expect("taken over");
+    // what the renewal task finds at its next turn
+    assert!(!renew(&pool, 4, first.holder()).await.expect("db"));
+    let why = first.lost_to().await.expect("db");
+    assert!(crate::batch::running_elsewhere(&why), "{why:?}");
+    second.release().await;
+    let why = first.lost_to().await.expect("db");
+    assert_eq!(why.code, ErrorCode::Conflict);
+    assert!(!crate::batch::running_elsewhere(&why));
+    first.release().await;
+}
+
+#[tokio::test]
+async fn a_dropped_run_gives_its_lease_back() {
+    let (_dir, pool) = database().await;
+    let run = RunLease::take(&pool, 5).await.expect("free");
+    drop(run);
+    // the give-back runs on the runtime, soon
+    for _ in 0..500 {
+        if rows(&pool).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(rows(&pool).await, vec![]);
+}
+
+#[tokio::test]
+async fn a_waiter_waits_while_another_run_holds_the_batch_then_says_whether_it_is_left_running() {
+    let (_dir, pool) = database().await;
+    let running = batch(&pool, "running").await;
+    let other = RunLease::take(&pool, running).await.expect("free");
+    let waiter = tokio::spawn({
+        let pool = pool.clone();
+        async move { wait_for_other_run(&pool, running).await }
+    });
+    tokio::task::yield_now().await;
+    assert!(!waiter.is_finished(), "it waits while the lease is live");
+    other.release().await;
+    assert!(waiter.await.expect("joined").expect("db"), "left running: continue it");
+    // a killed runner's lease: waited for until it expires
+    assert_eq!(try_take(&pool, running, "killed-process/1/b1", false).await.expect("db"), None);
+    assert!(holder(&pool, running).await.expect("db").is_some());
+    expire(&pool, running).await;
+    assert!(wait_for_other_run(&pool, running).await.expect("db"));
+    // paused meanwhile: nothing to continue
+    let paused = batch(&pool, "paused").await;
+    assert!(!wait_for_other_run(&pool, paused).await.expect("db"));
+}
+
+#[tokio::test]
+async fn a_live_lease_whose_holder_held_the_os_lock_is_taken_over_at_once_when_that_lock_is_free() {
+    let (_dir, pool) = database().await;
+    // a live run holds the OS lock too: refused, whatever its row says
+    let live = RunLease::take(&pool, 11).await.expect("free");
+    let row: (bool,) =
+        sqlx::query_as("SELECT os_lock FROM batch_run_lease WHERE batch_id = 11").fetch_one(&pool).await.expect("row");
+    assert!(row.0, "a run holds the OS lock beside its lease");
+    assert!(RunLease::take(&pool, 11).await.is_err(), "refused while the holder lives");
+    live.release().await;
+    // a process that held the lock and ended (the OS released its lock; its row lives on)
+    assert_eq!(try_take(&pool, 12, "ended-process/1/b12", true).await.expect("db"), None);
+    let next = RunLease::take(&pool, 12).await.expect("taken over at once: its process is gone");
+    assert!(holder(&pool, 12).await.expect("db").is_some_and(|h| h.holder == next.holder()));
+    next.release().await;
+    // a live row that says nothing of an OS lock (it could not be taken): only its TTL frees it
+    assert_eq!(try_take(&pool, 13, "unlocked-process/1/b13", false).await.expect("db"), None);
+    let refused = RunLease::take(&pool, 13).await.err().expect("refused until it expires");
+    assert!(crate::batch::running_elsewhere(&refused));
+    expire(&pool, 13).await;
+    RunLease::take(&pool, 13).await.expect("expired").release().await;
+}
