@@ -194,10 +194,10 @@ async fn settle(
     }
 }
 
-/// Whether the run may start another item: the batch is still `running` (not paused or
-/// cancelled, from any process) and this run still holds its lease.
+/// Whether the run may start another item: this run still holds its lease (confirmed in the
+/// database) and the batch is still `running` (not paused or cancelled, from any process).
 async fn still_ours(engine: &Engine<'_>, id: i64, lease: &RunLease) -> Result<bool, DeskError> {
-    Ok(!lease.is_lost() && run_store::state(engine.pool, id).await? == BatchState::Running)
+    Ok(lease.confirm().await? && run_store::state(engine.pool, id).await? == BatchState::Running)
 }
 
 async fn pending_at_paypal(engine: &Engine<'_>, journal_id: Option<i64>) -> Result<bool, DeskError> {
@@ -385,39 +385,5 @@ async fn fee_of(engine: &Engine<'_>, id: i64, no: i64, journal_id: i64) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn w(no: i64, verdict: Verdict, customer: &str) -> Work {
-        Work {
-            invoice_no: no,
-            verdict: Some(verdict),
-            journal_id: None,
-            outcome: Some(ItemOutcome::Queued),
-            customer_id: Some(customer.into()),
-        }
-    }
-
-    #[test]
-    fn items_on_one_shared_wallet_run_in_one_chain_in_batch_order() {
-        let c = chains(vec![
-            w(1, Verdict::WalletShared, "a"),
-            w(2, Verdict::Ready, "a"),
-            w(3, Verdict::WalletShared, "b"),
-            w(4, Verdict::WalletShared, "a"),
-            w(5, Verdict::Ready, "b"),
-        ]);
-        let got: Vec<Vec<i64>> = c.iter().map(|ch| ch.iter().map(|w| w.invoice_no).collect()).collect();
-        assert_eq!(got, vec![vec![1, 4], vec![2], vec![3], vec![5]]);
-    }
-
-    #[test]
-    fn refusals_end_the_item_and_credentials_stop_the_run() {
-        let e = |code| DeskError::new(code, "x");
-        assert!(matches!(settled_by(&e(ErrorCode::GatewayRejected)), Settled::Item(ItemOutcome::Rejected)));
-        assert!(matches!(settled_by(&e(ErrorCode::Offline)), Settled::Item(ItemOutcome::Pending)));
-        assert!(matches!(settled_by(&e(ErrorCode::Conflict)), Settled::Item(ItemOutcome::Pending)));
-        assert!(matches!(settled_by(&e(ErrorCode::GatewayUnauthorized)), Settled::Run));
-        assert!(matches!(settled_by(&e(ErrorCode::Storage)), Settled::Run));
-    }
-}
+#[path = "run_tests.rs"]
+mod tests;

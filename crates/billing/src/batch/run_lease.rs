@@ -230,6 +230,20 @@ impl RunLease {
         self.lost.load(Ordering::SeqCst)
     }
 
+    /// Renews the lease now (before each item the run starts): `false`, this run holds it no
+    /// more (its process stopped for longer than the TTL and another run may have taken over,
+    /// before the renewal task could tell).
+    pub(crate) async fn confirm(&self) -> Result<bool, DeskError> {
+        if self.is_lost() {
+            return Ok(false);
+        }
+        let held = renew(&self.pool, self.id, &self.holder).await?;
+        if !held {
+            self.lost.store(true, Ordering::SeqCst);
+        }
+        Ok(held)
+    }
+
     /// Why this run stopped once it lost its lease: who runs the batch now, if anyone.
     pub(crate) async fn lost_to(&self) -> Result<DeskError, DeskError> {
         Ok(match holder(&self.pool, self.id).await? {

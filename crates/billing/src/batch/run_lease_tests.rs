@@ -91,8 +91,11 @@ async fn a_run_whose_lease_was_taken_over_finds_it_lost_and_says_who_holds_it() 
     let first = RunLease::take(&pool, 4).await.expect("free");
     expire(&pool, 4).await;
     let second = RunLease::take(&pool, 4).await.expect("taken over");
-    // what the renewal task finds at its next turn
-    assert!(!renew(&pool, 4, first.holder()).await.expect("db"));
+    // what the run finds before its next item, before the renewal task could tell
+    assert!(!first.is_lost());
+    assert!(!first.confirm().await.expect("db"), "the first run confirmed the second's lease");
+    assert!(first.is_lost());
+    assert!(second.confirm().await.expect("db") && !second.is_lost());
     let why = first.lost_to().await.expect("db");
     assert!(crate::batch::running_elsewhere(&why), "{why:?}");
     second.release().await;
