@@ -54,6 +54,9 @@ async fn resume_batches(desk: &billing::Desk) {
     }
 }
 
+/// The session being opened (see `main`).
+type Opening = tauri::async_runtime::JoinHandle<Result<Session, billing::DeskError>>;
+
 /// When the process started (for the start-up figure `list_painted` logs).
 pub(crate) static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
@@ -76,8 +79,30 @@ fn main() {
     if let Some(plugin) = one_instance::plugin(&data_dir) {
         builder = builder.plugin(plugin);
     }
+    // the session (databases, migrations, the demo world) opens while the window and WebKit's
+    // processes start; it is in place before the event loop runs, so before any command
+    let opening: std::sync::Arc<std::sync::Mutex<Option<Opening>>> = std::sync::Arc::default();
+    let pending = std::sync::Arc::clone(&opening);
     let app = builder
-        .setup(|app| {
+        .setup(move |app| {
+            let session = pending.lock().ok().and_then(|mut o| o.take()).map(tauri::async_runtime::block_on);
+            let session = match session {
+                Some(Ok(Ok(s))) => s,
+                Some(Ok(Err(e))) => {
+                    eprintln!("Capture Desk could not start: {}", e.message);
+                    std::process::exit(1);
+                }
+                Some(Err(e)) => {
+                    eprintln!("Capture Desk could not start: {e}");
+                    std::process::exit(1);
+                }
+                None => {
+                    eprintln!("Capture Desk could not start: the session was not opened");
+                    std::process::exit(1);
+                }
+            };
+            tracing::info!(version = %app.package_info().version, "Capture Desk session open");
+            app.manage(session);
             // Every unfinished capture resumes from its journaled state at start.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { recover_at_start(handle.state::<Session>().inner()).await });
@@ -107,23 +132,20 @@ fn main() {
         }
     };
     let factory = DeskFactory::with_demo(demo::host());
-    let session = tauri::async_runtime::block_on(Session::open_with(Some(data_dir.clone()), factory, |dir| {
-        DeskOptions { data_dir: Some(dir), ..DeskOptions::default() }
+    let dir = data_dir.clone();
+    let open = tauri::async_runtime::spawn(Session::open_with(Some(dir), factory, |dir| DeskOptions {
+        data_dir: Some(dir),
+        ..DeskOptions::default()
     }));
-    let session = match session {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("Capture Desk could not start: {}", e.message);
-            std::process::exit(1);
-        }
-    };
+    if let Ok(mut o) = opening.lock() {
+        *o = Some(open);
+    }
     tracing::info!(
         version = %app.package_info().version,
         data_dir = %data_dir.display(),
         lock = %lock.path().display(),
         "Capture Desk started: the only app on this data folder"
     );
-    app.manage(session);
     app.manage(commands::DataDir(data_dir));
     // held for the process's life (the OS releases it however the process ends)
     app.manage(lock);
