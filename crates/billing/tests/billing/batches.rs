@@ -335,13 +335,11 @@ async fn an_unreachable_gateway_makes_items_unreachable_and_a_second_preflight_r
 
 #[tokio::test]
 async fn an_authorization_that_expires_within_a_day_is_expiring_soon() {
-    // the sandbox's clock 28 days and 1 hour behind the desk's: authorizations approved within
-    // its last 23 hours expire within the desk's next 23 hours
     let config = sandbox::Config {
         invoices: 1200,
         seed: 4,
         rate_limit: 0,
-        clock_offset: chrono::Duration::hours(-(28 * 24 + 1)),
+        clock_offset: expiring_within_a_day_offset(chrono::Utc::now()),
         ..sandbox::Config::default()
     };
     let sb = sandbox::Sandbox::start(config, "127.0.0.1:0".parse().expect("addr")).await.expect("sandbox");
@@ -363,6 +361,38 @@ async fn an_authorization_that_expires_within_a_day_is_expiring_soon() {
     // the preview still lets it be captured: it is a warning, not a problem
     assert!(d.capture_preview(soon.invoice_no).await.expect("preview").ready);
     d.close().await;
+}
+
+/// The sandbox clock's offset for `an_authorization_that_expires_within_a_day_is_expiring_soon`,
+/// whatever the time of day the test runs at. The sandbox seeds its world from its latest
+/// 10:00 UTC (its "morning"), its approvals 0–7 days before that, and a PayPal authorization
+/// expires 29 days after it was made. Its clock is set to 10:30 on a day `28 days − back`
+/// before now (`back` in 0–24 h): an authorization `age` old in its clock then has
+/// `24 h + back − age` left on the desk's clock, so those `back`–`24 h + back` old (a whole
+/// day of the seeded week) expire within the desk's next 24 hours, older ones have expired, and
+/// every one is weeks past its 3-day honour period. With a fixed offset instead (28 days and an
+/// hour), the test failed every day from 10:00 to 11:00 UTC: the world's morning was then 23
+/// hours back, and every authorization had expired.
+fn expiring_within_a_day_offset(now: chrono::DateTime<chrono::Utc>) -> chrono::Duration {
+    let day = chrono::Duration::days(1);
+    let morning = chrono::NaiveTime::from_hms_opt(10, 30, 0).expect("10:30");
+    let since_morning = (now.time() - morning + day).num_milliseconds().rem_euclid(day.num_milliseconds());
+    // 28 days back, then forward to the next 10:30 (or none when it is 10:30 now)
+    let back = if since_morning == 0 { 0 } else { day.num_milliseconds() - since_morning };
+    chrono::Duration::days(-28) + chrono::Duration::milliseconds(back)
+}
+
+#[test]
+fn the_expiring_offset_puts_the_sandbox_at_half_past_ten() {
+    use chrono::TimeZone;
+    for (h, m) in [(0, 0), (9, 59), (10, 0), (10, 30), (10, 31), (11, 0), (23, 59)] {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 27, h, m, 0).single().expect("time");
+        let offset = expiring_within_a_day_offset(now);
+        let sandbox_now = now + offset;
+        assert_eq!(sandbox_now.time(), chrono::NaiveTime::from_hms_opt(10, 30, 0).expect("10:30"), "{h}:{m}");
+        let back = offset + chrono::Duration::days(28);
+        assert!(back >= chrono::Duration::zero() && back < chrono::Duration::days(1), "{h}:{m}: {back}");
+    }
 }
 
 #[tokio::test]
