@@ -144,18 +144,20 @@ async fn try_take(pool: &SqlitePool, id: i64, holder: &str, os_locked: bool) -> 
     Ok(None)
 }
 
-/// Renews `holder`'s unexpired run lease of batch `id`. `false`: it holds none (it expired, and
-/// may have been taken over): nothing of anyone else's was touched.
+/// Renews `holder`'s run lease of batch `id`. `false`: it holds none (another run took it over,
+/// or it was given back): nothing of anyone else's was touched. A lease that expired while its
+/// holder was merely stopped (a suspended laptop, a long busy wait) and that no other run took
+/// meanwhile is renewed: a takeover rewrites the holder in one transaction, so the holder still
+/// being this run's proves nobody else runs the batch, and stopping would leave it `running`
+/// with no runner.
 pub(crate) async fn renew(pool: &SqlitePool, id: i64, holder: &str) -> Result<bool, DeskError> {
     let now = lease::now_ms();
-    let r =
-        sqlx::query("UPDATE batch_run_lease SET expires_at = ? WHERE batch_id = ? AND holder = ? AND expires_at > ?")
-            .bind(now + lease::ttl_ms())
-            .bind(id)
-            .bind(holder)
-            .bind(now)
-            .execute(pool)
-            .await?;
+    let r = sqlx::query("UPDATE batch_run_lease SET expires_at = ? WHERE batch_id = ? AND holder = ?")
+        .bind(now + lease::ttl_ms())
+        .bind(id)
+        .bind(holder)
+        .execute(pool)
+        .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -203,7 +205,7 @@ impl RunLease {
                         Ok(true) => next = RENEW_EVERY,
                         Ok(false) => {
                             lost.store(true, Ordering::SeqCst);
-                            tracing::warn!(batch = id, %holder, "the batch-run lease was lost (expired, perhaps taken over)");
+                            tracing::warn!(batch = id, %holder, "the batch-run lease was lost (taken over)");
                             return;
                         }
                         Err(err) => {
@@ -224,15 +226,15 @@ impl RunLease {
         &self.holder
     }
 
-    /// The renewal found the lease expired (perhaps another run took it over): this run holds
-    /// it no more and starts no new item.
+    /// The renewal found the lease another run's (it expired and was taken over) or gone: this
+    /// run holds it no more and starts no new item.
     pub(crate) fn is_lost(&self) -> bool {
         self.lost.load(Ordering::SeqCst)
     }
 
     /// Renews the lease now (before each item the run starts): `false`, this run holds it no
-    /// more (its process stopped for longer than the TTL and another run may have taken over,
-    /// before the renewal task could tell).
+    /// more (its process stopped for longer than the TTL and another run took over, before the
+    /// renewal task could tell).
     pub(crate) async fn confirm(&self) -> Result<bool, DeskError> {
         if self.is_lost() {
             return Ok(false);

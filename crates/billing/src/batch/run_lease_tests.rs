@@ -165,3 +165,24 @@ async fn a_live_lease_whose_holder_held_the_os_lock_is_taken_over_at_once_when_t
     expire(&pool, 13).await;
     RunLease::take(&pool, 13).await.expect("expired").release().await;
 }
+
+/// Before: a run whose process was merely stopped past the TTL (a suspended laptop, a long busy
+/// wait) with no other run coming meanwhile found its lease "lost" and stopped, leaving the batch
+/// `running` with nobody running it ("it lost its hold on the batch. Run it again.").
+#[tokio::test]
+async fn a_run_whose_lease_expired_while_no_other_run_came_still_holds_it_and_renews_it() {
+    let (_dir, pool) = database().await;
+    let slow = RunLease::take(&pool, 6).await.expect("free");
+    // its process was stopped past the TTL; nobody took the batch meanwhile
+    expire(&pool, 6).await;
+    assert!(slow.confirm().await.expect("db"), "nobody else holds it: still this run's");
+    assert!(!slow.is_lost());
+    assert!(
+        holder(&pool, 6).await.expect("db").is_some_and(|h| h.holder == slow.holder()),
+        "renewed: live again under the same holder"
+    );
+    let refused = RunLease::take(&pool, 6).await.err().expect("another run is refused again");
+    assert!(crate::batch::running_elsewhere(&refused));
+    slow.release().await;
+    assert_eq!(rows(&pool).await, vec![]);
+}
