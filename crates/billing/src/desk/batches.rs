@@ -169,34 +169,48 @@ impl Desk {
 
     /// Continues every batch a run was working on when the desk stopped (a crash, a kill, the
     /// app closed mid-run), each under the name that ran it, at the machine's batch settings; what each
-    /// run came to. Paused batches stay paused. A batch another process is running (`desk batch
-    /// run`, or one killed less than the run lease's TTL ago) is waited for, then continued if
-    /// that run left it `running`; else its refusal is what it came to.
+    /// run came to, by batch. Paused batches stay paused. A batch another process is running (`desk
+    /// batch run`, or one killed less than the run lease's TTL ago) is waited for, then continued if
+    /// that run left it `running`; else its refusal is what it came to. Those waits come after
+    /// every other batch is continued: another process's run (hours long, or hung) never holds
+    /// back a batch nobody else runs.
     pub async fn resume_batches(
         &self,
         progress: &(dyn Fn(i64, RunProgress) + Send + Sync),
     ) -> Result<Vec<(i64, Result<RunEnd, DeskError>)>, DeskError> {
         let mut ended = Vec::new();
+        let mut elsewhere = Vec::new();
         for (id, run_by) in batch::running(&self.pool).await? {
             let staff = run_by.unwrap_or_else(|| self.settings.staff_name.clone());
             let tell = |p: RunProgress| progress(id, p);
+            match self.batch_run(&staff, id, BatchPace::default(), &tell).await {
+                // `desk batch run` (or a killed run's lease): waited for once the others ran
+                Err(e) if batch::running_elsewhere(&e) => {
+                    tracing::info!(batch = id, "{} Continued here once that run ends.", e.message);
+                    elsewhere.push((id, staff, e));
+                }
+                end => ended.push((id, end)),
+            }
+        }
+        for (id, staff, mut refusal) in elsewhere {
+            let tell = |p: RunProgress| progress(id, p);
+            // continue what that run left running, and nothing it paused, cancelled or completed
             let end = loop {
+                if !batch::wait_for_other_run(&self.pool, id).await? {
+                    break Err(refusal);
+                }
                 match self.batch_run(&staff, id, BatchPace::default(), &tell).await {
-                    // `desk batch run` (or a killed run's lease): wait for it, then continue
-                    // what it left running, and nothing it paused, cancelled or completed
-                    Err(e) if batch::running_elsewhere(&e) => {
-                        tracing::info!(batch = id, "{} Continued here once that run ends.", e.message);
-                        if !batch::wait_for_other_run(&self.pool, id).await? {
-                            break Err(e);
-                        }
-                    }
+                    Err(e) if batch::running_elsewhere(&e) => refusal = e,
                     end => break end,
                 }
             };
-            if let Err(e) = &end {
+            ended.push((id, end));
+        }
+        ended.sort_by_key(|(id, _)| *id);
+        for (id, end) in &ended {
+            if let Err(e) = end {
                 tracing::warn!(batch = id, code = ?e.code, message = %e.message, "a batch could not be continued");
             }
-            ended.push((id, end));
         }
         Ok(ended)
     }

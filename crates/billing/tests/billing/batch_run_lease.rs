@@ -155,3 +155,61 @@ async fn the_apps_resume_at_start_waits_for_the_other_run_then_continues_the_bat
     assert_eq!(resumed_id, id);
     all_finalized_once(&app, &sb, id, &end.expect("continued once the other run's lease expired")).await;
 }
+
+/// Before: the app's resume at start waited for the batch another process runs (for as long as
+/// that run lasts, or for ever if it hangs) before it even tried the next batch, so a batch the
+/// app itself left running stood still behind another command's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apps_resume_at_start_continues_its_other_batches_while_another_process_runs_one() {
+    let sb = sandbox(150, 1).await;
+    let (dir, links) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let a = Arc::new(desk(&sb.base_url(), dir.path()).await);
+    a.sync(false, &no_progress()).await.expect("sync");
+    let rows = approved_rows(&a).await;
+    assert!(rows.len() >= 6, "enough approved invoices: {}", rows.len());
+    let mut ids = Vec::new();
+    for (name, picked) in [("held", &rows[..3]), ("ours", &rows[3..6])] {
+        let invoices = picked.iter().map(|r| r.invoice_no).collect();
+        let v = a.batch_create("Alice", Some(name), &BatchSource::Selection { invoices }).await.expect("create");
+        a.batch_preflight("Alice", v.batch.id, BatchPace::default(), &|_| {}).await.expect("preflight");
+        a.batch_approve(v.batch.id, &Approval { approver: "Bob".into(), typed_totals: None }).await.expect("approve");
+        ids.push(v.batch.id);
+    }
+    let (held, ours) = (ids[0], ids[1]);
+    assert!(held < ours, "the batch held elsewhere comes first");
+    // both left running; the first is run by another process that lives on (its lease far
+    // from expiry), the second's run was killed long ago (its lease expired)
+    killed_run(Arc::clone(&a), held, now_ms() + 3_600_000).await;
+    killed_run(Arc::clone(&a), ours, now_ms() - 1).await;
+
+    let app = Arc::new(other_desk(&sb.base_url(), dir.path(), &links).await);
+    let resume = tokio::spawn({
+        let app = Arc::clone(&app);
+        async move { app.resume_batches(&|_, _| {}).await }
+    });
+    // the app's own batch is continued to its end while the other process still runs the first
+    let ours_done = async {
+        while app.batch(ours).await.expect("batch").batch.state != BatchState::Completed {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(90), ours_done)
+        .await
+        .expect("the app's own batch continued while another process runs the first");
+    assert_eq!(app.batch(held).await.expect("batch").batch.state, BatchState::Running, "not touched");
+    assert!(!resume.is_finished(), "still waiting for the other process's run");
+    // the other process's run ends (its lease expires): the app continues that batch too
+    sqlx::query("UPDATE batch_run_lease SET expires_at = ? WHERE batch_id = ?")
+        .bind(now_ms() - 1)
+        .bind(held)
+        .execute(app.pool())
+        .await
+        .expect("expired");
+    let ended = resume.await.expect("joined").expect("resume");
+    let ended_ids: Vec<i64> = ended.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ended_ids, vec![held, ours], "each batch once, in order");
+    for (id, end) in &ended {
+        let end = end.as_ref().expect("continued");
+        assert_eq!(end.state, BatchState::Completed, "batch {id}: {end:?}");
+    }
+}
