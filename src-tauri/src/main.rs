@@ -168,10 +168,16 @@ async fn recover_at_start(session: &Session) {
             false
         }
     };
-    resume_batches(&desk).await;
-    // an attempt waiting out a send that may still land (the app was killed mid-request) is
-    // driven again once it cannot, not left for a click: as long as the longest open window (a
-    // PayPal capture's is minutes), a few times
+    // the batches left running, and the re-drive of sends that may still land, side by side: a
+    // batch another process runs is waited for (possibly for hours), which must not hold back
+    // the capture a PayPal send may have taken from reaching the gateway
+    tokio::join!(resume_batches(&desk), redrive(&desk, in_flight));
+}
+
+/// Drives again an attempt waiting out a send that may still land (the app was killed
+/// mid-request) once it cannot, not left for a click: as long as the longest open window (a
+/// PayPal capture's is minutes), a few times.
+async fn redrive(desk: &billing::Desk, in_flight: bool) {
     let mut waiting = in_flight;
     for _ in 0..4 {
         if !waiting {
