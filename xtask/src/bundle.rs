@@ -15,6 +15,8 @@
 //! below check that against the real configs.
 
 mod config;
+#[cfg(test)]
+mod windows_tests;
 
 use crate::setup::{self, Purpose};
 use crate::steps::{cmd, root, Result};

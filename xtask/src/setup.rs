@@ -29,7 +29,8 @@ const RUN_PACKAGES: &[&str] = &[
 ];
 
 /// What the tests add: WebKitWebDriver, Chromium, screenshots, the Secret Service (and
-/// `secret-tool`, `gdbus` to list its items before and after the keyring test).
+/// `secret-tool`, `gdbus` to list its items before and after the keyring test), `makensis` (the
+/// Windows installer's hooks are compiled by a test: `xtask/src/bundle/windows_tests.rs`).
 const TEST_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
     "chromium",
@@ -39,6 +40,7 @@ const TEST_PACKAGES: &[&str] = &[
     "dbus-x11",
     "libsecret-tools",
     "libglib2.0-bin",
+    "nsis",
 ];
 
 pub fn all(purpose: Purpose) -> Result {

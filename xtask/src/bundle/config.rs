@@ -1,6 +1,8 @@
 //! The Tauri CLI's config, derived from the root `tauri.conf.json` (the one source of every
-//! value): paths rewritten to resolve from `src-tauri/`, and on Linux the package named after
-//! the main binary, with a desktop entry template that shows the product name.
+//! value): paths rewritten to resolve from `src-tauri/`; on Linux the package named after the
+//! main binary, with a desktop entry template that shows the product name; on Windows `desk.exe`
+//! carried beside the app (a resource: installed in the install folder, which the installers'
+//! hooks put on PATH: `src-tauri/windows/`).
 
 use serde_json::{Map, Value};
 
@@ -54,9 +56,13 @@ pub const PATH_SETTINGS: &[&str] = &[
     "/bundle/windows/nsis/headerImage",
     "/bundle/windows/nsis/sidebarImage",
     "/bundle/windows/nsis/installerHooks",
+    "/bundle/windows/wix/fragmentPaths/*",
     "/bundle/windows/wix/bannerPath",
     "/bundle/windows/wix/dialogImagePath",
 ];
+
+/// `desk` as the release build makes it on Windows, relative to the repository root.
+pub const WINDOWS_DESK: &str = "target/release/desk.exe";
 
 /// The Linux packages that carry a desktop entry.
 const DESKTOP_PACKAGES: [&str; 2] = ["deb", "rpm"];
@@ -72,8 +78,21 @@ pub struct Derived {
 pub fn derive(root_config: &Value, os: Os, template: &str) -> Result<Derived, String> {
     let mut config = root_config.clone();
     rewrite_paths(&mut config, &mut Vec::new());
-    if os != Os::Linux {
-        return Ok(Derived { config, desktop_template: None });
+    match os {
+        Os::Linux => {}
+        Os::Windows => {
+            // Only here, not in the root config: `tauri-build` (which reads that one at every
+            // build of the app) would require the resource to exist before `desk` is built.
+            let bundle = object_at(&mut config, &["bundle"])?;
+            if bundle.contains_key("resources") {
+                return Err("bundle.resources is derived on Windows: remove it from tauri.conf.json".into());
+            }
+            let mut resources = Map::new();
+            resources.insert(from_src_tauri(WINDOWS_DESK), Value::from("desk.exe"));
+            bundle.insert("resources".into(), Value::Object(resources));
+            return Ok(Derived { config, desktop_template: None });
+        }
+        Os::Mac => return Ok(Derived { config, desktop_template: None }),
     }
     let text =
         |key: &str| root_config.get(key).and_then(Value::as_str).ok_or_else(|| format!("tauri.conf.json has no {key}"));
@@ -209,7 +228,8 @@ mod tests {
             let added: Vec<_> = theirs.keys().filter(|at| !ours.contains_key(*at)).collect();
             let expected: Vec<Vec<String>> = match os {
                 Os::Linux => vec![keys("bundle.linux.deb.desktopTemplate"), keys("bundle.linux.rpm.desktopTemplate")],
-                _ => vec![],
+                Os::Windows => vec![vec!["bundle".into(), "resources".into(), from_src_tauri(WINDOWS_DESK)]],
+                Os::Mac => vec![],
             };
             assert_eq!(added, expected.iter().collect::<Vec<_>>(), "{os:?}: settings only in the derived config");
             for shared in ["version", "identifier", "mainBinaryName", "bundle.publisher", "bundle.category"] {
