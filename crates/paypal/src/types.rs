@@ -203,10 +203,7 @@ impl Capture {
     /// The order this capture belongs to: `supplementary_data.related_ids.order_id`, else the
     /// `up` link when it names an order.
     pub fn order_id(&self) -> Option<String> {
-        self.related.order_id.clone().or_else(|| match self.up() {
-            Some(Parent::Order(o)) => Some(o),
-            _ => None,
-        })
+        order_of(&self.related, &self.links)
     }
 
     /// The authorization this capture was taken from: `related_ids.authorization_id`, else the
@@ -217,6 +214,14 @@ impl Capture {
             _ => None,
         })
     }
+}
+
+/// A resource's order: `related_ids.order_id`, else the `up` link when it names an order.
+fn order_of(related: &RelatedIds, links: &[Link]) -> Option<String> {
+    related.order_id.clone().or_else(|| match up_of(links) {
+        Some(Parent::Order(o)) => Some(o),
+        _ => None,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,10 +248,7 @@ impl Authorization {
 
     /// The order this authorization belongs to: `related_ids.order_id`, else the `up` link.
     pub fn order_id(&self) -> Option<String> {
-        self.related.order_id.clone().or_else(|| match self.up() {
-            Some(Parent::Order(o)) => Some(o),
-            _ => None,
-        })
+        order_of(&self.related, &self.links)
     }
 }
 
