@@ -27,6 +27,7 @@ pub mod error;
 pub mod fnv;
 pub mod instance_lock;
 pub mod invoices;
+mod lease_core;
 pub mod legacy_migration;
 pub mod log_files;
 pub mod secrets;

@@ -5,10 +5,12 @@
 //! each on its own; each item would still be captured once (the journal's entry lease), so
 //! this lease is about the run, not about money.
 //!
-//! The mechanics are the capture leases' (`capture::lease`): a holder id per run, renewed every
-//! [`lease::RENEW_EVERY`] by a task of its own while the run runs, expiring [`lease::TTL`] after
-//! the last renewal, so the next run takes over a killed process's lease; renewal and release
-//! match the holder id, so a run whose lease was taken over touches nothing of the new holder's.
+//! The mechanics are every lease's (`lease_core`, shared with the capture leases): a holder id
+//! per run, renewed every [`RENEW_EVERY`](lease_core::RENEW_EVERY) by a task of its own while the run runs, expiring
+//! [`TTL`](lease_core::TTL) after the last renewal, so the next run takes over a killed process's lease; renewal
+//! and release match the holder id, so a run whose lease was taken over touches nothing of the
+//! new holder's. What is this lease's: its table, renewal by holder alone (below, [`renew`]),
+//! the refusal, and the OS lock.
 //! A second runner while the lease is live is refused at once ([`BatchError::RunningElsewhere`],
 //! saying since when and from when a closed or killed runner's lease is free), nothing started.
 //!
@@ -25,14 +27,13 @@
 
 use super::error::BatchError;
 use super::words::BatchState;
-use crate::capture::lease::{self, RENEW_EVERY, RETRY_RENEWAL};
+use crate::lease_core::{self, Holding, LeaseRow};
 use crate::{time, DeskError};
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use sqlx::SqlitePool;
 use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Who holds a batch's run lease.
@@ -59,11 +60,10 @@ fn held((holder, acquired_at, expires_at): Row) -> Held {
     Held { holder, since, expires_at }
 }
 
-/// A fresh holder id for a run of batch `id`: this process (as the capture leases name it) and
-/// this run.
+/// A fresh holder id for a run of batch `id`: this process and this run (as every lease names
+/// them), and the batch.
 fn new_holder(id: i64) -> String {
-    let run = lease::new_holder(0);
-    format!("{}/b{id}", run.strip_suffix("/j0").unwrap_or(&run))
+    lease_core::new_holder(&format!("b{id}"))
 }
 
 /// `batch-runs/<id>.lock` beside the database file (`None`: an in-memory database).
@@ -103,7 +103,7 @@ pub(crate) async fn holder(pool: &SqlitePool, id: i64) -> Result<Option<Held>, D
         "SELECT holder, acquired_at, expires_at FROM batch_run_lease WHERE batch_id = ? AND expires_at > ?",
     )
     .bind(id)
-    .bind(lease::now_ms())
+    .bind(lease_core::now_ms())
     .fetch_optional(pool)
     .await?;
     Ok(row.map(held))
@@ -112,7 +112,7 @@ pub(crate) async fn holder(pool: &SqlitePool, id: i64) -> Result<Option<Held>, D
 /// Takes batch `id`'s run lease for `holder` if it is free or expired, or held by a process that
 /// is gone (it held the OS lock, which `os_locked`, this run, now holds); else says who holds it.
 async fn try_take(pool: &SqlitePool, id: i64, holder: &str, os_locked: bool) -> Result<Option<Held>, DeskError> {
-    let now = lease::now_ms();
+    let now = lease_core::now_ms();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let current: Option<(String, String, i64, bool)> =
         sqlx::query_as("SELECT holder, acquired_at, expires_at, os_lock FROM batch_run_lease WHERE batch_id = ?")
@@ -136,7 +136,7 @@ async fn try_take(pool: &SqlitePool, id: i64, holder: &str, os_locked: bool) -> 
     .bind(id)
     .bind(holder)
     .bind(time::text(Utc::now()))
-    .bind(now + lease::ttl_ms())
+    .bind(now + lease_core::ttl_ms())
     .bind(os_locked)
     .execute(&mut *tx)
     .await?;
@@ -151,9 +151,9 @@ async fn try_take(pool: &SqlitePool, id: i64, holder: &str, os_locked: bool) -> 
 /// being this run's proves nobody else runs the batch, and stopping would leave it `running`
 /// with no runner.
 pub(crate) async fn renew(pool: &SqlitePool, id: i64, holder: &str) -> Result<bool, DeskError> {
-    let now = lease::now_ms();
+    let now = lease_core::now_ms();
     let r = sqlx::query("UPDATE batch_run_lease SET expires_at = ? WHERE batch_id = ? AND holder = ?")
-        .bind(now + lease::ttl_ms())
+        .bind(now + lease_core::ttl_ms())
         .bind(id)
         .bind(holder)
         .execute(pool)
@@ -171,15 +171,36 @@ async fn give_back(pool: &SqlitePool, id: i64, holder: &str) -> Result<(), sqlx:
         .map(drop)
 }
 
+/// Batch `id`'s row of `batch_run_lease`.
+pub(crate) struct BatchRow {
+    id: i64,
+}
+
+impl LeaseRow for BatchRow {
+    fn table(&self) -> &'static str {
+        "batch_run_lease"
+    }
+
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn renew<'a>(&'a self, pool: &'a SqlitePool, holder: &'a str) -> BoxFuture<'a, Result<bool, DeskError>> {
+        Box::pin(renew(pool, self.id, holder))
+    }
+
+    fn give_back<'a>(&'a self, pool: &'a SqlitePool, holder: &'a str) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        Box::pin(give_back(pool, self.id, holder))
+    }
+}
+
 /// A run's hold on its batch. Renewed in the background until [`RunLease::release`] (or drop)
 /// gives it back.
 pub(crate) struct RunLease {
     pool: SqlitePool,
     id: i64,
-    holder: String,
-    lost: Arc<AtomicBool>,
-    renew: tokio::task::JoinHandle<()>,
-    released: bool,
+    /// Declared before the OS lock: dropped first, so the row is given back before the lock.
+    lease: Holding<BatchRow>,
     /// The OS's lock on the batch's lock file, held as long as the lease (dropped with it).
     _os_lock: Option<File>,
 }
@@ -194,56 +215,27 @@ impl RunLease {
             tracing::info!(batch = id, holder = %other.holder, "the batch is running elsewhere");
             return Err(other.refusal(id).into());
         }
-        let lost = Arc::new(AtomicBool::new(false));
-        let renew = {
-            let (pool, holder, lost) = (pool.clone(), holder.clone(), Arc::clone(&lost));
-            tokio::spawn(async move {
-                let mut next = RENEW_EVERY;
-                loop {
-                    tokio::time::sleep(next).await;
-                    match renew(&pool, id, &holder).await {
-                        Ok(true) => next = RENEW_EVERY,
-                        Ok(false) => {
-                            lost.store(true, Ordering::SeqCst);
-                            tracing::warn!(batch = id, %holder, "the batch-run lease was lost (taken over)");
-                            return;
-                        }
-                        Err(err) => {
-                            tracing::warn!(batch = id, error = %err, "could not renew the batch-run lease; retrying");
-                            next = RETRY_RENEWAL;
-                        }
-                    }
-                }
-            })
-        };
-        tracing::debug!(batch = id, %holder, "batch-run lease taken");
-        Ok(RunLease { pool: pool.clone(), id, holder, lost, renew, released: false, _os_lock: os_lock })
+        let lease = Holding::start(pool, BatchRow { id }, holder);
+        Ok(RunLease { pool: pool.clone(), id, lease, _os_lock: os_lock })
     }
 
     /// This run's holder id.
     #[cfg(test)]
     pub(crate) fn holder(&self) -> &str {
-        &self.holder
+        self.lease.holder()
     }
 
     /// The renewal found the lease another run's (it expired and was taken over) or gone: this
     /// run holds it no more and starts no new item.
     pub(crate) fn is_lost(&self) -> bool {
-        self.lost.load(Ordering::SeqCst)
+        self.lease.is_lost()
     }
 
     /// Renews the lease now (before each item the run starts): `false`, this run holds it no
     /// more (its process stopped for longer than the TTL and another run took over, before the
     /// renewal task could tell).
     pub(crate) async fn confirm(&self) -> Result<bool, DeskError> {
-        if self.is_lost() {
-            return Ok(false);
-        }
-        let held = renew(&self.pool, self.id, &self.holder).await?;
-        if !held {
-            self.lost.store(true, Ordering::SeqCst);
-        }
-        Ok(held)
+        self.lease.confirm().await
     }
 
     /// Why this run stopped once it lost its lease: who runs the batch now, if anyone.
@@ -257,30 +249,11 @@ impl RunLease {
         })
     }
 
-    /// Gives the lease back (if this run still holds it).
-    pub(crate) async fn release(mut self) {
-        self.released = true;
-        self.renew.abort();
-        if let Err(err) = give_back(&self.pool, self.id, &self.holder).await {
-            // it expires by itself
-            tracing::warn!(batch = self.id, error = %err, "could not give the batch-run lease back");
-        }
-    }
-}
-
-impl Drop for RunLease {
-    /// A run dropped mid-way (cancelled) gives its lease back too, as soon as it can.
-    fn drop(&mut self) {
-        if self.released {
-            return;
-        }
-        self.renew.abort();
-        let (pool, id, holder) = (self.pool.clone(), self.id, std::mem::take(&mut self.holder));
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                let _ = give_back(&pool, id, &holder).await;
-            });
-        }
+    /// Gives the lease back (if this run still holds it), then the OS lock.
+    pub(crate) async fn release(self) {
+        let RunLease { lease, _os_lock: os_lock, .. } = self;
+        lease.release().await;
+        drop(os_lock);
     }
 }
 

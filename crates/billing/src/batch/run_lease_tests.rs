@@ -12,7 +12,7 @@ async fn database() -> (tempfile::TempDir, SqlitePool) {
 /// that long ago): its row is left as it was, only past its expiry.
 async fn expire(pool: &SqlitePool, id: i64) {
     sqlx::query("UPDATE batch_run_lease SET expires_at = ? WHERE batch_id = ?")
-        .bind(lease::now_ms() - 1)
+        .bind(lease_core::now_ms() - 1)
         .bind(id)
         .execute(pool)
         .await

@@ -3,16 +3,12 @@
 //! capture per customer's wallet: `wallet_lease.rs`) and the entry lease (`entry_lease`, one
 //! driver per open journal entry: `inflight.rs`).
 //!
-//! * A holder is one run: [`new_holder`] names the process (its id and a random number), the
-//!   run and the journal entry. Every renewal, confirmation and release matches **the holder**,
-//!   so a run whose lease expired and was taken over can neither renew, confirm nor release the
-//!   new holder's lease: it finds it has none.
-//! * While held, a lease is renewed every [`RENEW_EVERY`] by a task of its own, independent of
-//!   what the run is doing (a remote call of any length keeps it alive while the process runs);
-//!   a failed renewal is retried after [`RETRY_RENEWAL`]. It expires [`TTL`] after the last
-//!   renewal, so a killed (or stopped) process holds it for at most that long; the next run then
-//!   takes it over. A holder that finds it lost its lease says so ([`Lease::is_lost`]).
-//! * Expiry is wall-clock time (see [`TTL`] for why that is safe enough and what guards the rest).
+//! * The mechanics are `lease_core`'s, shared with the batch-run lease: a holder id per run,
+//!   renewed every [`RENEW_EVERY`] by a task of its own, expiring [`TTL`] after the last
+//!   renewal, every renewal, confirmation and release matching **the holder** (a run whose lease
+//!   expired and was taken over finds it has none: [`Lease::is_lost`]). What is this module's:
+//!   the two tables, taking a lease (free or expired; waiting for a held one), and renewal only
+//!   of an unexpired lease.
 //! * A run waits for a held lease for at most [`WAIT`]: longer than a read (PayPal's or the
 //!   gateway's) with all its retries, but shorter than the PayPal capture's whole budget. A
 //!   waiter that gives up (the holder in a slow capture, or still busy after a whole call) is
@@ -20,29 +16,16 @@
 //!   finishes the attempt, or the clerk tries again later.
 
 use super::journal::Entry;
+use crate::lease_core::{new_holder, Holding, LeaseRow};
+pub(crate) use crate::lease_core::{now_ms, ttl_ms};
+#[cfg(test)]
+use crate::lease_core::{BUSY_TIMEOUT, RETRY_RENEWAL};
+pub use crate::lease_core::{RENEW_EVERY, TTL};
 use crate::DeskError;
+use futures::future::BoxFuture;
 use sqlx::SqlitePool;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// How often a holder renews its lease.
-pub const RENEW_EVERY: Duration = Duration::from_secs(5);
-/// How long a statement waits for a database another connection is writing (`store.rs` sets
-/// every connection's `busy_timeout` to this; a test reads it back): a renewal may wait this
-/// long before it is written.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a lease lives after its last renewal: 2 × ([`RENEW_EVERY`] + [`BUSY_TIMEOUT`]) =
-/// 30 s, so a live holder whose renewal was due and then waited the whole busy timeout may miss
-/// one renewal that way and still renew before anyone may take its lease over. Expiry is judged
-/// on the wall clock (`expires_at` is read by other processes, which share no monotonic clock):
-/// a clock set back keeps a dead holder's lease longer (safe); one set forward by more than the
-/// TTL expires live leases early, which is why every money-moving request and every journal
-/// transition confirms the holder in the same transaction as its own write (`in_flight.rs`,
-/// `journal::transition_as`), so a run whose lease was taken over writes and sends nothing.
-pub const TTL: Duration = Duration::from_secs(2 * (RENEW_EVERY.as_secs() + BUSY_TIMEOUT.as_secs()));
-/// How soon a renewal that failed (the database busy) is tried again.
-pub const RETRY_RENEWAL: Duration = Duration::from_secs(1);
 /// How long a run waits for an invoice, an entry or a wallet another run holds before it gives
 /// up (leaving its entry as it is: a Conflict, nothing written, nothing sent) or is deferred.
 /// Longer than one read with its own retries may take with the default clients (PayPal's: 4
@@ -76,26 +59,6 @@ impl Kind {
             Kind::Entry => "lease_key",
         }
     }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-pub(crate) fn ttl_ms() -> i64 {
-    i64::try_from(TTL.as_millis()).unwrap_or(30_000)
-}
-
-/// A fresh holder id: this process (its id and a random number) and this run.
-pub(crate) fn new_holder(journal_id: i64) -> String {
-    static PROCESS: OnceLock<String> = OnceLock::new();
-    static RUNS: AtomicU64 = AtomicU64::new(0);
-    let process = PROCESS.get_or_init(|| {
-        use std::hash::{BuildHasher, Hasher};
-        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
-        format!("{}-{random:016x}", std::process::id())
-    });
-    format!("{process}/{}/j{journal_id}", RUNS.fetch_add(1, Ordering::Relaxed) + 1)
 }
 
 /// Who holds a lease.
@@ -188,18 +151,35 @@ async fn give_back(pool: &SqlitePool, kind: Kind, key: &str, holder: &str) -> Re
         .map(drop)
 }
 
-/// A held lease. Renewed in the background until [`Lease::release`] (or drop) gives it back.
-pub(crate) struct Lease {
-    pool: SqlitePool,
+/// One capture lease's row: its table and key.
+pub(crate) struct Slot {
     kind: Kind,
     key: String,
-    holder: String,
-    lost: Arc<AtomicBool>,
-    renew: tokio::task::JoinHandle<()>,
-    released: bool,
 }
 
-impl Lease {
+impl LeaseRow for Slot {
+    fn table(&self) -> &'static str {
+        self.kind.table()
+    }
+
+    fn key(&self) -> String {
+        self.key.clone()
+    }
+
+    fn renew<'a>(&'a self, pool: &'a SqlitePool, holder: &'a str) -> BoxFuture<'a, Result<bool, DeskError>> {
+        Box::pin(renew(pool, self.kind, &self.key, holder))
+    }
+
+    fn give_back<'a>(&'a self, pool: &'a SqlitePool, holder: &'a str) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        Box::pin(give_back(pool, self.kind, &self.key, holder))
+    }
+}
+
+/// A held capture lease. Renewed in the background until [`Holding::release`] (or drop) gives
+/// it back.
+pub(crate) type Lease = Holding<Slot>;
+
+impl Holding<Slot> {
     /// Takes the lease on `key` for the run of `e`, waiting up to `wait` for another holder.
     /// `Err(held)`: still held by another run after `wait`.
     pub(crate) async fn acquire(
@@ -209,7 +189,7 @@ impl Lease {
         e: &Entry,
         wait: Duration,
     ) -> Result<Result<Lease, Held>, DeskError> {
-        let holder = new_holder(e.id);
+        let holder = new_holder(&format!("j{}", e.id));
         let deadline = tokio::time::Instant::now() + wait;
         let mut pause = Duration::from_millis(25);
         loop {
@@ -224,79 +204,7 @@ impl Lease {
                 }
             }
         }
-        let lost = Arc::new(AtomicBool::new(false));
-        let renew = {
-            let (pool, key, holder, lost) = (pool.clone(), key.to_owned(), holder.clone(), Arc::clone(&lost));
-            tokio::spawn(async move {
-                let mut next = RENEW_EVERY;
-                loop {
-                    tokio::time::sleep(next).await;
-                    match renew(&pool, kind, &key, &holder).await {
-                        Ok(true) => next = RENEW_EVERY,
-                        Ok(false) => {
-                            lost.store(true, Ordering::SeqCst);
-                            tracing::warn!(table = kind.table(), %key, %holder, "the lease was lost (expired, perhaps taken over)");
-                            return;
-                        }
-                        Err(err) => {
-                            tracing::warn!(table = kind.table(), %key, error = %err, "could not renew the lease; retrying");
-                            next = RETRY_RENEWAL;
-                        }
-                    }
-                }
-            })
-        };
-        tracing::debug!(table = kind.table(), key, %holder, "lease taken");
-        Ok(Ok(Lease { pool: pool.clone(), kind, key: key.to_owned(), holder, lost, renew, released: false }))
-    }
-
-    /// This run's holder id.
-    pub(crate) fn holder(&self) -> &str {
-        &self.holder
-    }
-
-    /// The renewal found the lease expired (perhaps taken over): this run holds it no more.
-    pub(crate) fn is_lost(&self) -> bool {
-        self.lost.load(Ordering::SeqCst)
-    }
-
-    /// Renews the lease now. `false`: this run holds it no more.
-    pub(crate) async fn confirm(&self) -> Result<bool, DeskError> {
-        if self.is_lost() {
-            return Ok(false);
-        }
-        let held = renew(&self.pool, self.kind, &self.key, &self.holder).await?;
-        if !held {
-            self.lost.store(true, Ordering::SeqCst);
-        }
-        Ok(held)
-    }
-
-    /// Gives the lease back (if this run still holds it).
-    pub(crate) async fn release(mut self) {
-        self.released = true;
-        self.renew.abort();
-        if let Err(err) = give_back(&self.pool, self.kind, &self.key, &self.holder).await {
-            // it expires by itself
-            tracing::warn!(table = self.kind.table(), key = %self.key, error = %err, "could not give the lease back");
-        }
-    }
-}
-
-impl Drop for Lease {
-    /// A run dropped mid-way (cancelled) gives its lease back too, as soon as it can.
-    fn drop(&mut self) {
-        if self.released {
-            return;
-        }
-        self.renew.abort();
-        let (pool, kind) = (self.pool.clone(), self.kind);
-        let (key, holder) = (std::mem::take(&mut self.key), std::mem::take(&mut self.holder));
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                let _ = give_back(&pool, kind, &key, &holder).await;
-            });
-        }
+        Ok(Ok(Holding::start(pool, Slot { kind, key: key.to_owned() }, holder)))
     }
 }
 
