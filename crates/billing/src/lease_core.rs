@@ -66,6 +66,21 @@ pub(crate) fn new_holder(run_of: &str) -> String {
     format!("{process}/{}/{run_of}", RUNS.fetch_add(1, Ordering::Relaxed) + 1)
 }
 
+/// Whether `e` says only that the database was busy (another connection writing, past the busy
+/// timeout) or locked: SQLite's `SQLITE_BUSY` or `SQLITE_LOCKED`, extended codes included. Such
+/// an answer tells nothing about a lease: it is "not known yet", asked again.
+pub(crate) fn is_busy(e: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_LOCKED: i32 = 6;
+    match e {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, SQLITE_BUSY | SQLITE_LOCKED)),
+        _ => false,
+    }
+}
+
 /// One lease's row in its own table: what renews it and gives it back, always by holder.
 pub(crate) trait LeaseRow: Send + Sync + 'static {
     /// The lease's table, for the log.
@@ -74,7 +89,7 @@ pub(crate) trait LeaseRow: Send + Sync + 'static {
     fn key(&self) -> String;
     /// Renews `holder`'s lease. `false`: it holds none (it was taken over, or is gone): nothing
     /// of anyone else's was touched.
-    fn renew<'a>(&'a self, pool: &'a SqlitePool, holder: &'a str) -> BoxFuture<'a, Result<bool, DeskError>>;
+    fn renew<'a>(&'a self, pool: &'a SqlitePool, holder: &'a str) -> BoxFuture<'a, Result<bool, sqlx::Error>>;
     /// Gives `holder`'s lease back (one another holder took over is left alone).
     fn give_back<'a>(&'a self, pool: &'a SqlitePool, holder: &'a str) -> BoxFuture<'a, Result<(), sqlx::Error>>;
 }
@@ -131,6 +146,31 @@ impl<R: LeaseRow> Holding<R> {
 
     /// Renews the lease now. `false`: this run holds it no more (marked lost for good).
     pub(crate) async fn confirm(&self) -> Result<bool, DeskError> {
+        Ok(self.renew_now().await?)
+    }
+
+    /// [`Holding::confirm`] through a busy database: an answer that says only that the database
+    /// is busy or locked is "not known yet", and the renewal is tried again (backing off from
+    /// 50 ms to [`RETRY_RENEWAL`]) for up to `patience`; then the database's error. `true` only
+    /// once the database said the lease is this run's; `false` once it said it is not (or the
+    /// renewal task found so meanwhile).
+    pub(crate) async fn confirm_patiently(&self, patience: Duration) -> Result<bool, DeskError> {
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self.renew_now().await {
+                Err(e) if is_busy(&e) && tokio::time::Instant::now() < deadline => {
+                    tracing::info!(table = self.row.table(), key = %self.row.key(), error = %e, "the database is busy: is the lease still held? asking again");
+                    tokio::time::sleep(pause.min(deadline.saturating_duration_since(tokio::time::Instant::now())))
+                        .await;
+                    pause = (pause * 2).min(RETRY_RENEWAL);
+                }
+                answer => return Ok(answer?),
+            }
+        }
+    }
+
+    async fn renew_now(&self) -> Result<bool, sqlx::Error> {
         if self.is_lost() {
             return Ok(false);
         }

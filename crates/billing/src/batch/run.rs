@@ -195,7 +195,9 @@ async fn settle(
 }
 
 /// Whether the run may start another item: this run still holds its lease (confirmed in the
-/// database) and the batch is still `running` (not paused or cancelled, from any process).
+/// database; a database busy past its busy timeout is asked again, not an error that ends the
+/// run: [`RunLease::confirm`]) and the batch is still `running` (not paused or cancelled, from
+/// any process).
 async fn still_ours(engine: &Engine<'_>, id: i64, lease: &RunLease) -> Result<bool, DeskError> {
     Ok(lease.confirm().await? && run_store::state(engine.pool, id).await? == BatchState::Running)
 }

@@ -150,7 +150,7 @@ async fn try_take(pool: &SqlitePool, id: i64, holder: &str, os_locked: bool) -> 
 /// meanwhile is renewed: a takeover rewrites the holder in one transaction, so the holder still
 /// being this run's proves nobody else runs the batch, and stopping would leave it `running`
 /// with no runner.
-pub(crate) async fn renew(pool: &SqlitePool, id: i64, holder: &str) -> Result<bool, DeskError> {
+async fn renew(pool: &SqlitePool, id: i64, holder: &str) -> Result<bool, sqlx::Error> {
     let now = lease_core::now_ms();
     let r = sqlx::query("UPDATE batch_run_lease SET expires_at = ? WHERE batch_id = ? AND holder = ?")
         .bind(now + lease_core::ttl_ms())
@@ -185,7 +185,7 @@ impl LeaseRow for BatchRow {
         self.id.to_string()
     }
 
-    fn renew<'a>(&'a self, pool: &'a SqlitePool, holder: &'a str) -> BoxFuture<'a, Result<bool, DeskError>> {
+    fn renew<'a>(&'a self, pool: &'a SqlitePool, holder: &'a str) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
         Box::pin(renew(pool, self.id, holder))
     }
 
@@ -193,6 +193,11 @@ impl LeaseRow for BatchRow {
         Box::pin(give_back(pool, self.id, holder))
     }
 }
+
+/// How long a run keeps asking a busy database whether it still holds its lease before the
+/// database's error ends the run: a dozen busy timeouts (each try waits one), long enough for a
+/// sync's longest write or another process's; a database busy for longer is failing.
+pub(crate) const CHECK_PATIENCE: Duration = Duration::from_secs(12 * lease_core::BUSY_TIMEOUT.as_secs());
 
 /// A run's hold on its batch. Renewed in the background until [`RunLease::release`] (or drop)
 /// gives it back.
@@ -233,9 +238,12 @@ impl RunLease {
 
     /// Renews the lease now (before each item the run starts): `false`, this run holds it no
     /// more (its process stopped for longer than the TTL and another run took over, before the
-    /// renewal task could tell).
+    /// renewal task could tell). A database busy or locked (a long write of a sync, another
+    /// process) past its busy timeout does not end the run: whether the lease is still held is
+    /// not known yet, and it is asked again, backing off, for up to [`CHECK_PATIENCE`]; `true`
+    /// only once the database said so, so no item starts while the lease is not known held.
     pub(crate) async fn confirm(&self) -> Result<bool, DeskError> {
-        self.lease.confirm().await
+        self.lease.confirm_patiently(CHECK_PATIENCE).await
     }
 
     /// Why this run stopped once it lost its lease: who runs the batch now, if anyone.

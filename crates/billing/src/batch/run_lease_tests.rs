@@ -186,3 +186,56 @@ async fn a_run_whose_lease_expired_while_no_other_run_came_still_holds_it_and_re
     slow.release().await;
     assert_eq!(rows(&pool).await, vec![]);
 }
+
+/// A pool on the same database whose statements wait for a writer only 50 ms (the store's wait
+/// [`lease_core::BUSY_TIMEOUT`]): a database busy for longer than that, without waiting as long.
+async fn impatient(dir: &std::path::Path) -> SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join(crate::environments::DATABASE_FILE))
+        .busy_timeout(Duration::from_millis(50));
+    sqlx::sqlite::SqlitePoolOptions::new().max_connections(2).connect_with(options).await.expect("pool")
+}
+
+/// Whether `check` is still asking after 20 of the impatient pool's busy timeouts.
+async fn still_asking(check: &tokio::task::JoinHandle<Result<bool, DeskError>>) -> bool {
+    for _ in 0..40 {
+        if check.is_finished() {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    !check.is_finished()
+}
+
+/// Before: the check before each item was one renewal; a database busy past its busy timeout (a
+/// sync's long write, another process) answered it with an error, which ended the whole run.
+/// Now "busy" is "not known yet": the check asks again until the database answers, and says the
+/// lease is held only then (no item starts meanwhile), or lost when another run took it over.
+#[tokio::test]
+async fn a_busy_database_leaves_the_check_before_an_item_unanswered_until_it_answers() {
+    let (dir, pool) = database().await;
+    let run = std::sync::Arc::new(RunLease::take(&impatient(dir.path()).await, 9).await.expect("free"));
+    let check = |run: &std::sync::Arc<RunLease>| {
+        let run = std::sync::Arc::clone(run);
+        tokio::spawn(async move { run.confirm().await })
+    };
+    // another connection writes for longer than the run's busy timeout, then ends its write
+    let busy = pool.begin_with("BEGIN IMMEDIATE").await.expect("writer");
+    let asked = check(&run);
+    assert!(still_asking(&asked).await, "the busy database ended the check: {:?}", asked.await);
+    busy.commit().await.expect("commit");
+    assert!(asked.await.expect("joined").expect("answered once the database is free"), "held");
+    assert!(!run.is_lost());
+    // busy again, and the writer is another run taking the batch over: the check says lost
+    let mut busy = pool.begin_with("BEGIN IMMEDIATE").await.expect("writer");
+    let asked = check(&run);
+    assert!(still_asking(&asked).await, "the busy database ended the check: {:?}", asked.await);
+    sqlx::query("UPDATE batch_run_lease SET holder = 'another-process/1/b9' WHERE batch_id = 9")
+        .execute(&mut *busy)
+        .await
+        .expect("taken over");
+    busy.commit().await.expect("commit");
+    assert!(!asked.await.expect("joined").expect("answered"), "confirmed another run's lease");
+    assert!(run.is_lost());
+    std::sync::Arc::into_inner(run).expect("the only holder").release().await;
+}

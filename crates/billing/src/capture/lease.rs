@@ -126,6 +126,11 @@ async fn try_take(
 /// Renews `holder`'s unexpired lease on `key`. `false`: it holds none (it expired, and may have
 /// been taken over): nothing of anyone else's was touched.
 pub(crate) async fn renew(pool: &SqlitePool, kind: Kind, key: &str, holder: &str) -> Result<bool, DeskError> {
+    Ok(renew_row(pool, kind, key, holder).await?)
+}
+
+/// [`renew`], with the database's own error.
+async fn renew_row(pool: &SqlitePool, kind: Kind, key: &str, holder: &str) -> Result<bool, sqlx::Error> {
     let now = now_ms();
     let r = sqlx::query(&format!(
         "UPDATE {} SET expires_at = ? WHERE {} = ? AND holder = ? AND expires_at > ?",
@@ -166,8 +171,8 @@ impl LeaseRow for Slot {
         self.key.clone()
     }
 
-    fn renew<'a>(&'a self, pool: &'a SqlitePool, holder: &'a str) -> BoxFuture<'a, Result<bool, DeskError>> {
-        Box::pin(renew(pool, self.kind, &self.key, holder))
+    fn renew<'a>(&'a self, pool: &'a SqlitePool, holder: &'a str) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
+        Box::pin(renew_row(pool, self.kind, &self.key, holder))
     }
 
     fn give_back<'a>(&'a self, pool: &'a SqlitePool, holder: &'a str) -> BoxFuture<'a, Result<(), sqlx::Error>> {
