@@ -1,6 +1,8 @@
-//! `cargo xtask bench-app [N] [--no-build]`: the release app's start-up with N cached invoices
-//! (default 100,000), beside a trivial Tauri window (`src-tauri/examples/trivial_window`);
-//! `--no-build` measures the release binaries already built (to iterate on start-up).
+//! `cargo xtask bench-app [N] [--no-build] [--runs K]`: the release app's start-up with N cached
+//! invoices (default 100,000), beside a trivial Tauri window (`src-tauri/examples/trivial_window`);
+//! `--no-build` measures the release binaries already built (to iterate on start-up); `--runs K`
+//! starts each K times instead of 3. `BENCH_APP_SMAPS=DIR` keeps, for each start, every process's
+//! PSS by mapping 3 s after paint (`/proc/PID/smaps`, summed per file and kind) in DIR.
 //!
 //! Fills a data directory through `desk sync --full` from a `desk-sandbox` of N invoices, then
 //! starts the real app on it (under Xvfb) and the trivial window, in turns, three times each.
@@ -20,20 +22,31 @@ use std::time::{Duration, Instant};
 
 pub fn run(args: &[String]) -> Result {
     // `--no-build`: the release binaries already in target/release (to iterate on start-up)
-    let build = !args.iter().any(|a| a == "--no-build");
-    let n: u64 = match args.iter().find(|a| *a != "--no-build") {
-        None => 100_000,
-        Some(a) => a.parse().map_err(|_| format!("bench-app: {a:?} is not a number of invoices"))?,
-    };
+    let (mut build, mut n, mut runs) = (true, 100_000u64, 3usize);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--no-build" => build = false,
+            "--runs" => {
+                runs = it.next().and_then(|v| v.parse().ok()).filter(|r| *r > 0).ok_or("--runs needs a number > 0")?
+            }
+            _ => n = a.parse().map_err(|_| format!("bench-app: {a:?} is not a number of invoices"))?,
+        }
+    }
     let release =
         if build { crate::bench_release::build_release()? } else { crate::steps::root().join("target/release") };
-    println!("{}", measure(&release, n)?);
+    println!("{}", measure_runs(&release, n, runs)?);
     Ok(())
 }
 
 /// The start-up figures with `n` cached invoices, the binaries in `bin` (`target/release`), as
-/// text.
+/// text: three starts of each.
 pub fn measure(bin: &Path, n: u64) -> Result<String> {
+    measure_runs(bin, n, 3)
+}
+
+/// [`measure`] with `runs` starts of each.
+fn measure_runs(bin: &Path, n: u64, runs: usize) -> Result<String> {
     let data = tempfile_dir("desk-bench-app")?;
     let _ = std::fs::remove_dir_all(&data);
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -69,21 +82,27 @@ pub fn measure(bin: &Path, n: u64) -> Result<String> {
         let x = Xvfb::start()?;
         let trivial = bin.join("examples/trivial_window");
         let (mut apps, mut trivials) = (Vec::new(), Vec::new());
-        for round in 1..=3 {
-            let a = one_start(&bin.join("capture-desk"), &env, &x.display, "invoice list painted")?;
+        for round in 1..=runs {
+            let a = one_start(
+                &bin.join("capture-desk"),
+                &env,
+                &x.display,
+                "invoice list painted",
+                &format!("app-{round}"),
+            )?;
             out.push_str(&a.line(&format!("app, start {round}")));
             apps.push(a);
-            let t = one_start(&trivial, &[], &x.display, "trivial window painted")?;
+            let t = one_start(&trivial, &[], &x.display, "trivial window painted", &format!("trivial-{round}"))?;
             out.push_str(&t.line(&format!("trivial window, start {round}")));
             trivials.push(t);
         }
         let (a, t) = (median(&apps), median(&trivials));
         out.push_str(&format!(
-            "start to painted list, median of 3: {} ms (app's own figure from main: {} ms; goal <= 400 ms); trivial window: {} ms\n",
+            "start to painted list, median of {runs}: {} ms (app's own figure from main: {} ms; goal <= 400 ms); trivial window: {} ms\n",
             a.wall_ms, a.own_ms, t.wall_ms
         ));
         out.push_str(&format!(
-            "memory (PSS, 3 s after painted), median of 3: app {} MiB, trivial window {} MiB, ratio {} (goal <= 1.30)\n",
+            "memory (PSS, 3 s after painted), median of {runs}: app {} MiB, trivial window {} MiB, ratio {} (goal <= 1.30)\n",
             mib(a.settled.total()),
             mib(t.settled.total()),
             hundredths(a.settled.total(), t.settled.total())
@@ -176,15 +195,28 @@ fn hundredths(a: u64, b: u64) -> String {
     format!("{}.{:02}", r / 100, r % 100)
 }
 
-fn one_start(program: &Path, env: &[(&str, String)], display: &str, painted: &'static str) -> Result<Start> {
+fn one_start(
+    program: &Path,
+    env: &[(&str, String)],
+    display: &str,
+    painted: &'static str,
+    name: &str,
+) -> Result<Start> {
     // WebKit's data and caches (and anything else per user) in a folder of this start's
     let xdg = tempfile_dir("desk-bench-xdg")?;
-    let result = start_in(program, env, display, painted, &xdg);
+    let result = start_in(program, env, display, painted, &xdg, name);
     let _ = std::fs::remove_dir_all(&xdg);
     result
 }
 
-fn start_in(program: &Path, env: &[(&str, String)], display: &str, painted: &'static str, xdg: &Path) -> Result<Start> {
+fn start_in(
+    program: &Path,
+    env: &[(&str, String)],
+    display: &str,
+    painted: &'static str,
+    xdg: &Path,
+    name: &str,
+) -> Result<Start> {
     let spawned = Instant::now();
     let mut child = Command::new(program)
         .envs(env.iter().map(|(k, v)| (*k, v)))
@@ -211,6 +243,9 @@ fn start_in(program: &Path, env: &[(&str, String)], display: &str, painted: &'st
     let at_paint = Memory::of(pid);
     std::thread::sleep(Duration::from_secs(3));
     let settled = Memory::of(pid);
+    if let Some(dir) = std::env::var_os("BENCH_APP_SMAPS") {
+        keep_smaps(Path::new(&dir), name, pid);
+    }
     let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
     let deadline = Instant::now() + Duration::from_secs(10);
     while child.try_wait()?.is_none() && Instant::now() < deadline {
@@ -266,6 +301,64 @@ fn descendants(pid: u32) -> Vec<(String, u64)> {
         let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default().trim().to_owned();
         out.push((name, pss_kib(p)));
         stack.extend(parents.get(&p).cloned().unwrap_or_default());
+    }
+    out
+}
+
+/// Writes `DIR/NAME.txt`: for `pid` and every process below it, PSS by mapping (summed per file;
+/// the mappings of no file as `[anon]`), with the anonymous (private, written) part of each, largest
+/// first.
+fn keep_smaps(dir: &Path, name: &str, pid: u32) {
+    let mut text = String::new();
+    let mut pids = vec![(std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default(), pid)];
+    pids.extend(descendant_pids(pid));
+    for (comm, p) in pids {
+        // path -> (PSS, anonymous) in KiB
+        let mut by = std::collections::BTreeMap::<String, (u64, u64)>::new();
+        let smaps = std::fs::read_to_string(format!("/proc/{p}/smaps")).unwrap_or_default();
+        let mut current = String::new();
+        for line in smaps.lines() {
+            let mut words = line.split_whitespace();
+            let first = words.next().unwrap_or_default();
+            let kib = || -> u64 { line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0) };
+            if first.contains('-') && !first.ends_with(':') {
+                // a mapping's header: range perms offset dev inode [path]
+                let path: Vec<&str> = words.skip(4).collect();
+                current = if path.is_empty() { "[anon]".into() } else { path.join(" ") };
+            } else if first == "Pss:" {
+                by.entry(current.clone()).or_default().0 += kib();
+            } else if first == "Anonymous:" {
+                by.entry(current.clone()).or_default().1 += kib();
+            }
+        }
+        let mut rows: Vec<_> = by.into_iter().collect();
+        rows.sort_by_key(|(_, (pss, _))| std::cmp::Reverse(*pss));
+        let (pss, anon) = rows.iter().fold((0, 0), |t, (_, (p, a))| (t.0 + p, t.1 + a));
+        text.push_str(&format!("== {} ({p}): PSS {pss} KiB (anonymous {anon} KiB)\n", comm.trim()));
+        for (path, (pss, anon)) in rows.iter().take(30) {
+            text.push_str(&format!("{pss:>8} {anon:>8}  {path}\n"));
+        }
+    }
+    let _ = std::fs::create_dir_all(dir);
+    let _ = std::fs::write(dir.join(format!("{name}.txt")), text);
+}
+
+/// Every process below `pid`: (command name, pid).
+fn descendant_pids(pid: u32) -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    let mut stack = vec![pid];
+    while let Some(parent) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir("/proc") else { break };
+        for e in entries.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+            let ppid: Option<u32> =
+                stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)).and_then(|v| v.parse().ok());
+            if ppid == Some(parent) {
+                out.push((std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default().trim().to_owned(), p));
+                stack.push(p);
+            }
+        }
     }
     out
 }
