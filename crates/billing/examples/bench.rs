@@ -6,7 +6,8 @@
 //! file with the engine's connection settings. Figures are wall-clock on this machine; each is a
 //! median of `--runs` (default 51).
 //!
-//! `bench [--invoices N] [--runs R] [--sqlite3 PATH]`; prints the figures as text.
+//! `bench [--invoices N] [--runs R] [--sqlite3 PATH] [--keep DIR]`; prints the figures as text.
+//! `--keep DIR` leaves the synced cache in DIR (for EXPLAIN QUERY PLAN and the shell's timer).
 
 use billing::secrets::{MemorySecrets, Secret, SecretKey, Secrets};
 use billing::{Desk, DeskOptions, Environment, InvoiceFilter, ListRequest, Settings, SortKey};
@@ -24,14 +25,16 @@ const PRAGMAS: &str = "PRAGMA cache_size=-65536;\nPRAGMA mmap_size=268435456;\nP
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mut n, mut runs, mut shell) = (100_000u64, 51usize, String::from("sqlite3"));
+    let mut keep: Option<std::path::PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match (a.as_str(), it.next()) {
             ("--invoices", Some(v)) if v.parse::<u64>().is_ok() => n = v.parse().unwrap_or(n),
             ("--runs", Some(v)) if v.parse::<usize>().is_ok_and(|r| r > 0) => runs = v.parse().unwrap_or(runs),
             ("--sqlite3", Some(v)) => shell = v.clone(),
+            ("--keep", Some(v)) => keep = Some(v.into()),
             _ => {
-                eprintln!("usage: bench [--invoices N] [--runs R] [--sqlite3 PATH] (not {a:?})");
+                eprintln!("usage: bench [--invoices N] [--runs R] [--sqlite3 PATH] [--keep DIR] (not {a:?})");
                 std::process::exit(2);
             }
         }
@@ -42,7 +45,7 @@ async fn main() {
         eprintln!("bench: no tracing subscriber");
     }
     println!("build: {}", if cfg!(debug_assertions) { "debug (dependencies optimised)" } else { "release" });
-    if let Err(e) = bench(n, runs, &shell, &fetches).await {
+    if let Err(e) = bench(n, runs, &shell, keep.as_deref(), &fetches).await {
         eprintln!("bench {n}: {e}");
         std::process::exit(1);
     }
@@ -106,14 +109,26 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
     }
 }
 
-async fn bench(n: u64, runs: usize, shell: &str, fetches: &Mutex<Vec<Fetch>>) -> Result<(), String> {
+async fn bench(
+    n: u64,
+    runs: usize,
+    shell: &str,
+    keep: Option<&std::path::Path>,
+    fetches: &Mutex<Vec<Fetch>>,
+) -> Result<(), String> {
     let config = sandbox::Config { invoices: n, seed: 7, rate_limit: 0, ..sandbox::Config::default() };
     let t = Instant::now();
     let sb = sandbox::Sandbox::start(config, "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
         .await
         .map_err(|e| e.to_string())?;
     let seeded = t.elapsed();
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = match keep {
+        Some(k) => {
+            std::fs::create_dir_all(k).map_err(|e| format!("{}: {e}", k.display()))?;
+            tempfile::Builder::new().prefix("bench-").tempdir_in(k).map_err(|e| e.to_string())?
+        }
+        None => tempfile::tempdir().map_err(|e| e.to_string())?,
+    };
     let secrets = Arc::new(MemorySecrets::default());
     secrets
         .set(Environment::Sandbox, SecretKey::GatewayToken, &Secret::new("demo-staff-token"))
@@ -205,6 +220,10 @@ async fn bench(n: u64, runs: usize, shell: &str, fetches: &Mutex<Vec<Fetch>>) ->
         ms(at(&scroll, 95)),
         ms(scroll[scroll.len() - 1])
     );
+    if keep.is_some() {
+        let kept = dir.keep();
+        println!("cache kept in {}", kept.display());
+    }
     Ok(())
 }
 

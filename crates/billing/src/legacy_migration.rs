@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 pub const RETIRED_SUFFIX: &str = "migrated";
 const BUILDING: &str = "desk.sqlite3.migrating";
 /// Tables that are not rows of an environment's data.
-const NOT_COPIED: [&str; 3] = ["_sqlx_migrations", "settings", "desk_meta"];
+const NOT_COPIED: [&str; 5] = ["_sqlx_migrations", "settings", "desk_meta", "search_names", "search_customers"];
 
 /// What the old file holds, read once.
 struct Legacy {

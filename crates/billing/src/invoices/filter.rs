@@ -2,12 +2,25 @@
 //! values and pushed onto a query.
 //!
 //! The search is a case-insensitive substring of `search_text` (customer name, customer id and
-//! invoice number, lower-cased), with `%`, `_` and `\` taken literally: `search_text LIKE
-//! '%term%'`. A term of [`FTS_MIN_CHARS`] characters or more is first looked up in the FTS5
-//! trigram index `invoices_fts` (migration 0010), which the query then reads from instead of
-//! scanning every invoice; the LIKE still applies to the rows it finds, so the index only
-//! narrows and never changes what matches (its own case folding is Unicode's, not Rust's
-//! `to_lowercase`). Shorter terms have no trigram to look up: they scan, as before.
+//! invoice number, lower-cased: `name id number`), with `%`, `_` and `\` taken literally:
+//! `search_text LIKE '%term%'`. Shorter terms than [`FTS_MIN_CHARS`] have no trigram to look
+//! up: they scan (as while a full sync has the indexes suspended). A longer term is answered in
+//! up to three disjoint parts ([`Part`]), whose union is exactly what the LIKE matches:
+//!
+//! - [`Part::Names`]: invoices whose name (`customer_sort`, the prefix of `search_text`)
+//!   contains the term, found through the names that do (`search_names`, migration 0015);
+//! - [`Part::Customers`]: invoices whose name does not contain it but whose `name id` does,
+//!   found through those customers (`search_customers`): a term without a space lies in the id,
+//!   one with a space may span name and id;
+//! - [`Part::Numbers`]: invoices whose `name id` does not contain it, but `search_text` does: the
+//!   match reaches the invoice number, so the term is digits, or ends in a space and digits;
+//!   only then is this part asked, through the invoices' own trigram index `invoices_fts`.
+//!
+//! The first two read the invoices from the covering index `invoices_customer_search` (a broad
+//! term such as "gmbh" names a few hundred customers, not every row of its 10,000 invoices). Each
+//! FTS5 lookup only narrows: the LIKE still applies to the names, customers or rows it finds,
+//! so an index never changes what matches (its own case folding is Unicode's, not Rust's
+//! `to_lowercase`).
 
 use super::statement::{Sink, Value};
 use super::{InvoiceStatus, E4};
@@ -144,8 +157,29 @@ pub(super) fn fts_phrase(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
 }
 
+/// `term` as a LIKE pattern matching it anywhere, `%`, `_` and `\` escaped (with `ESCAPE '\'`).
+fn like_pattern(term: &str) -> String {
+    let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// One disjoint part of an indexed search (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Part {
+    Names,
+    Customers,
+    Numbers,
+}
+
+/// Whether a match of `term` in `name id number` can reach the number: the term is digits, or
+/// ends in a space and digits (the number has no space, so that space is the one before it).
+fn may_reach_number(term: &str) -> bool {
+    let last = term.rsplit(' ').next().unwrap_or(term);
+    !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit())
+}
+
 impl Checked {
-    /// The search term when the trigram index can answer it.
+    /// The search term when the trigram indexes can answer it.
     fn indexed_search(&self) -> Option<&str> {
         self.search.as_deref().filter(|s| self.index && s.chars().count() >= FTS_MIN_CHARS)
     }
@@ -155,25 +189,79 @@ impl Checked {
         Checked { index: false, ..self }
     }
 
-    /// What the list and its totals read from: with an indexed search, the index's matches drive
-    /// the query (each looked up by its invoice number), so a search reads only the invoices
-    /// that contain its trigrams, whatever other filter or sort the query has.
-    pub(super) fn source(&self) -> &'static str {
-        if self.indexed_search().is_some() {
-            "invoices_fts CROSS JOIN invoices ON invoices.invoice_no = invoices_fts.rowid"
-        } else {
-            "invoices"
+    /// The parts an indexed search reads, or `None`: one query over `invoices` ([`push_filter`]).
+    pub(super) fn parts(&self) -> Option<Vec<Part>> {
+        let term = self.indexed_search()?;
+        let mut parts = vec![Part::Names, Part::Customers];
+        if may_reach_number(term) {
+            parts.push(Part::Numbers);
         }
+        Some(parts)
     }
 }
 
-/// The WHERE clause of `f`, for a query reading from [`Checked::source`].
+/// The FROM and WHERE clauses of `f` without an indexed search: every invoice, the search (if
+/// any) by LIKE.
 pub(super) fn push_filter<S: Sink>(q: &mut S, f: &Checked) {
-    q.sql(" WHERE 1=1");
-    if let Some(term) = f.indexed_search() {
-        q.sql(" AND invoices_fts MATCH ");
-        q.value(Value::Text(fts_phrase(term)));
+    q.sql(" FROM invoices WHERE 1=1");
+    if let Some(s) = &f.search {
+        q.sql(" AND invoices.search_text LIKE ");
+        q.value(Value::Text(like_pattern(s)));
+        q.sql(" ESCAPE '\\'");
     }
+    push_conditions(q, f);
+}
+
+/// The FROM and WHERE clauses of one part of `f`'s indexed search.
+pub(super) fn push_part<S: Sink>(q: &mut S, f: &Checked, part: Part) {
+    let term = f.indexed_search().unwrap_or_default();
+    let like = |q: &mut S, sql: &str| {
+        q.sql(sql);
+        q.value(Value::Text(like_pattern(term)));
+        q.sql(" ESCAPE '\\'");
+    };
+    match part {
+        Part::Names => {
+            q.sql(
+                " FROM invoices INDEXED BY invoices_customer_search WHERE customer_sort IN (SELECT customer_sort \
+                 FROM search_names WHERE id IN (SELECT rowid FROM search_names_fts WHERE search_names_fts MATCH ",
+            );
+            q.value(Value::Text(fts_phrase(term)));
+            like(q, ") AND customer_sort LIKE ");
+            q.sql(")");
+        }
+        Part::Customers => {
+            q.sql(
+                " FROM invoices INDEXED BY invoices_customer_search WHERE (customer_sort, customer_id) IN (SELECT \
+                 customer_sort, customer_id FROM search_customers WHERE id IN (SELECT rowid FROM search_customers_fts \
+                 WHERE search_customers_fts MATCH ",
+            );
+            // without a space the term cannot span name and id: it lies in the id
+            let column = if term.contains(' ') { "search_text" } else { "id_text" };
+            q.value(Value::Text(format!("{column} : {}", fts_phrase(term))));
+            like(q, ") AND search_text LIKE ");
+            like(q, " AND customer_sort NOT LIKE ");
+            q.sql(")");
+        }
+        Part::Numbers => {
+            q.sql(
+                " FROM invoices_fts CROSS JOIN invoices ON invoices.invoice_no = invoices_fts.rowid \
+                 WHERE invoices_fts MATCH ",
+            );
+            q.value(Value::Text(fts_phrase(term)));
+            like(q, " AND invoices.search_text LIKE ");
+            like(
+                q,
+                " AND substr(invoices.search_text, 1, length(invoices.search_text) - length(invoices.invoice_no) - 1) \
+                 NOT LIKE ",
+            );
+        }
+    }
+    push_conditions(q, f);
+}
+
+/// The filter's conditions other than the search, each as ` AND ...`.
+fn push_conditions<S: Sink>(q: &mut S, f: &Checked) {
     if let Some(s) = f.status {
         q.sql(" AND status = ");
         q.value(Value::Text(s.as_str().to_owned()));
@@ -181,12 +269,6 @@ pub(super) fn push_filter<S: Sink>(q: &mut S, f: &Checked) {
     if let Some(c) = &f.currency {
         q.sql(" AND currency = ");
         q.value(Value::Text(c.clone()));
-    }
-    if let Some(s) = &f.search {
-        let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        q.sql(" AND invoices.search_text LIKE ");
-        q.value(Value::Text(format!("%{escaped}%")));
-        q.sql(" ESCAPE '\\'");
     }
     let texts =
         [(" AND due_key >= ", &f.due_from), (" AND due_key <= ", &f.due_to), (" AND due_key < ", &f.overdue_before)];

@@ -2,8 +2,8 @@
 //! (values written into the text as SQL literals: [`statements`], which `cargo xtask bench`
 //! runs in the shell beside the engine on the same file).
 
-use super::filter::{push_filter, Checked};
-use super::{decode_cursor, ListRequest, SortKey, SortValue, COLUMNS, DEFAULT_PAGE, MAX_PAGE};
+use super::filter::{push_filter, push_part, Checked};
+use super::{decode_cursor, Cursor, ListRequest, SortKey, SortValue, COLUMNS, DEFAULT_PAGE, MAX_PAGE};
 use crate::DeskError;
 use chrono::Utc;
 use sqlx::{QueryBuilder, Sqlite};
@@ -52,41 +52,88 @@ impl Sink for Literal {
     }
 }
 
-/// The page's rows (one more than `limit`, to know whether another page follows).
+/// The page's rows (one more than `limit`, to know whether another page follows). An indexed
+/// search finds the page's invoice numbers among its parts' (from their index entries), then
+/// reads those rows only.
 pub(super) fn page<S: Sink>(q: &mut S, f: &Checked, req: &ListRequest, limit: u32) -> Result<(), DeskError> {
     let after = req.after.as_deref().filter(|s| !s.is_empty()).map(decode_cursor).transpose()?;
     let col = req.sort.column();
-    let (cmp, dir) = if req.descending { ("<", "DESC") } else { (">", "ASC") };
-    q.sql(&format!("SELECT {COLUMNS} FROM {}", f.source()));
-    push_filter(q, f);
-    if let Some(c) = &after {
-        if req.sort == SortKey::InvoiceNo {
-            q.sql(&format!(" AND invoice_no {cmp} "));
-            q.value(Value::Int(c.n));
-        } else {
-            q.sql(&format!(" AND ({col}, invoice_no) {cmp} ("));
-            q.value(match &c.s {
-                SortValue::Int(v) => Value::Int(*v),
-                SortValue::Text(v) => Value::Text(v.clone()),
-            });
-            q.sql(", ");
-            q.value(Value::Int(c.n));
-            q.sql(")");
+    let dir = if req.descending { "DESC" } else { "ASC" };
+    let order = if req.sort == SortKey::InvoiceNo {
+        format!(" ORDER BY invoice_no {dir}")
+    } else {
+        format!(" ORDER BY {col} {dir}, invoice_no {dir}")
+    };
+    match f.parts() {
+        None => {
+            q.sql(&format!("SELECT {COLUMNS}"));
+            push_filter(q, f);
+            push_after(q, req, after.as_ref());
+            q.sql(&order);
         }
-    }
-    q.sql(&format!(" ORDER BY {col} {dir}"));
-    if req.sort != SortKey::InvoiceNo {
-        q.sql(&format!(", invoice_no {dir}"));
+        Some(parts) => {
+            q.sql(&format!("SELECT {COLUMNS} FROM invoices WHERE invoice_no IN (SELECT invoice_no FROM ("));
+            for (i, part) in parts.into_iter().enumerate() {
+                let union = if i == 0 { "" } else { " UNION ALL " };
+                // the Numbers part joins invoices_fts, whose rowid is not a column named invoice_no
+                q.sql(&format!("{union}SELECT invoices.invoice_no AS invoice_no, {col} AS sort_key"));
+                push_part(q, f, part);
+                push_after(q, req, after.as_ref());
+            }
+            let inner = if req.sort == SortKey::InvoiceNo {
+                format!(" ORDER BY invoice_no {dir}")
+            } else {
+                format!(" ORDER BY sort_key {dir}, invoice_no {dir}")
+            };
+            q.sql(&format!("){inner} LIMIT "));
+            q.value(Value::Int(i64::from(limit) + 1));
+            q.sql(")");
+            q.sql(&order);
+        }
     }
     q.sql(" LIMIT ");
     q.value(Value::Int(i64::from(limit) + 1));
     Ok(())
 }
 
-/// Count and outstanding sum per currency of everything the filter selects.
+/// The keyset condition: rows after the cursor's, in the list's order.
+fn push_after<S: Sink>(q: &mut S, req: &ListRequest, after: Option<&Cursor>) {
+    let Some(c) = after else { return };
+    let cmp = if req.descending { "<" } else { ">" };
+    if req.sort == SortKey::InvoiceNo {
+        q.sql(&format!(" AND invoices.invoice_no {cmp} "));
+        q.value(Value::Int(c.n));
+    } else {
+        q.sql(&format!(" AND ({}, invoices.invoice_no) {cmp} (", req.sort.column()));
+        q.value(match &c.s {
+            SortValue::Int(v) => Value::Int(*v),
+            SortValue::Text(v) => Value::Text(v.clone()),
+        });
+        q.sql(", ");
+        q.value(Value::Int(c.n));
+        q.sql(")");
+    }
+}
+
+/// Count and outstanding sum per currency of everything the filter selects (an indexed search:
+/// each part's, added up; the parts are disjoint).
 pub(super) fn totals<S: Sink>(q: &mut S, f: &Checked) {
-    q.sql(&format!("SELECT currency, COUNT(*), SUM(outstanding_e4) FROM {}", f.source()));
-    push_filter(q, f);
+    match f.parts() {
+        None => {
+            q.sql("SELECT currency, COUNT(*), SUM(outstanding_e4)");
+            push_filter(q, f);
+        }
+        Some(parts) => {
+            q.sql("SELECT currency, SUM(n), SUM(e4) FROM (");
+            for (i, part) in parts.into_iter().enumerate() {
+                let union = if i == 0 { "" } else { " UNION ALL " };
+                q.sql(&format!("{union}SELECT currency, COUNT(*) AS n, SUM(outstanding_e4) AS e4"));
+                push_part(q, f, part);
+                q.sql(" GROUP BY currency");
+            }
+            q.sql(")");
+        }
+    }
     q.sql(" GROUP BY currency ORDER BY currency");
 }
 
