@@ -268,12 +268,29 @@ impl RunLease {
 /// How often a waiter looks at the lease again.
 const WAIT_STEP: Duration = Duration::from_secs(1);
 
-/// Waits while another run holds batch `id` (a live `desk batch run`, or a killed one's lease
-/// until it expires); then whether the batch is still `running`, left for a run to continue
-/// (`false`: that run completed it, or it was paused or cancelled: nothing to continue).
+/// Waits while another run holds batch `id` (a live `desk batch run`; a killed one's lease until
+/// it expires, unless its holder held the OS lock, which the taker's rule reads as the OS does:
+/// that lock free means that run is gone, and it is not waited for); then whether the batch is
+/// still `running`, left for a run to continue (`false`: that run completed it, or it was paused
+/// or cancelled: nothing to continue).
 pub(crate) async fn wait_for_other_run(pool: &SqlitePool, id: i64) -> Result<bool, DeskError> {
-    while holder(pool, id).await?.is_some() {
-        tokio::time::sleep(WAIT_STEP).await;
+    loop {
+        let live: Option<(String, bool)> =
+            sqlx::query_as("SELECT holder, os_lock FROM batch_run_lease WHERE batch_id = ? AND expires_at > ?")
+                .bind(id)
+                .bind(lease_core::now_ms())
+                .fetch_optional(pool)
+                .await?;
+        match live {
+            None => break,
+            // free: its process ended (the lock taken to find out is given back at once, for
+            // the run that takes the lease over)
+            Some((gone, true)) if os_lock(pool, id).await?.is_some() => {
+                tracing::info!(batch = id, holder = %gone, "the run holding the batch is gone (its OS lock is free)");
+                break;
+            }
+            Some(_) => tokio::time::sleep(WAIT_STEP).await,
+        }
     }
     Ok(super::run_store::state(pool, id).await? == BatchState::Running)
 }

@@ -239,3 +239,32 @@ async fn a_busy_database_leaves_the_check_before_an_item_unanswered_until_it_ans
     assert!(run.is_lost());
     std::sync::Arc::into_inner(run).expect("the only holder").release().await;
 }
+
+/// Before: the app's resume waited for a killed runner's batch for the whole TTL (30 s), though
+/// the runner had held the OS lock and the OS had released it (the taker reads that at once).
+#[tokio::test]
+async fn a_waiter_does_not_wait_for_a_runner_whose_process_ended_with_the_os_lock_free() {
+    let (_dir, pool) = database().await;
+    let running = batch(&pool, "running").await;
+    // a runner that held the OS lock and was killed: its row lives on, its lock is free
+    assert_eq!(try_take(&pool, running, "killed-process/1/b1", true).await.expect("db"), None);
+    assert!(holder(&pool, running).await.expect("db").is_some(), "its lease is live");
+    let waited = tokio::time::timeout(lease_core::TTL / 3, wait_for_other_run(&pool, running)).await;
+    assert!(waited.expect("waited for a runner that is gone").expect("db"), "left running: continue it");
+    // and the run that continues it takes the lease over at once (the waiter kept no lock)
+    let next = RunLease::take(&pool, running).await.expect("taken over at once");
+    // a live runner (it holds the OS lock) is still waited for
+    let waiter = tokio::spawn({
+        let pool = pool.clone();
+        async move { wait_for_other_run(&pool, running).await }
+    });
+    let still = tokio::time::timeout(WAIT_STEP * 3, async {
+        while !waiter.is_finished() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(still.is_err(), "the waiter did not wait for a live runner");
+    next.release().await;
+    assert!(waiter.await.expect("joined").expect("db"));
+}
