@@ -41,6 +41,6 @@ async fn scenario(app: &App) -> Check {
         return Err(format!("no log file in {logs}"));
     }
     app.js_string("document.querySelector('[data-testid=about]').scrollIntoView(); return ''").await?;
-    app.shot("settings-about.png").await;
+    app.shot("settings-about.png").await?;
     Ok(())
 }

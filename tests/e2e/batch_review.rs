@@ -139,7 +139,7 @@ async fn scenario(app: &App, sandbox: &Sandbox, downloads: &Path) -> Check {
     if totals.is_empty() {
         return Err(format!("no totals per currency for the ready items {ready:?}"));
     }
-    app.shot("batch-review.png").await;
+    app.shot("batch-review.png").await?;
 
     // 4. four eyes: the creator cannot approve; a second person, typing the totals, can
     approve(app, STAFF, &totals).await?;
@@ -178,7 +178,7 @@ async fn scenario(app: &App, sandbox: &Sandbox, downloads: &Path) -> Check {
            && !(start && /Running/.test(start.textContent)) && !!document.querySelector('[data-testid=open-report]');",
     )
     .await?;
-    app.shot("batch-run.png").await;
+    app.shot("batch-run.png").await?;
 
     // 6. the report agrees with the ledger
     app.click("[data-testid=open-report]").await?;
@@ -198,7 +198,7 @@ async fn scenario(app: &App, sandbox: &Sandbox, downloads: &Path) -> Check {
     let report = report.as_array().cloned().unwrap_or_default();
     eprintln!("batch review: verdicts {verdicts}, totals {totals:?}, report {report:?}");
     check_ledger(&sandbox.ledger()?, &report, &ready)?;
-    app.shot("batch-report.png").await;
+    app.shot("batch-report.png").await?;
 
     // 7. the CSV: a header and one row per item, in the temporary Downloads folder
     app.click("[data-testid=report-csv]").await?;
@@ -220,7 +220,17 @@ async fn scenario(app: &App, sandbox: &Sandbox, downloads: &Path) -> Check {
         return Err(format!("the CSV went to {}, not into {}", path.display(), downloads.display()));
     }
     let csv = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    check_csv(&csv, &report)
+    check_csv(&csv, &report)?;
+
+    // 8. back to the list of batches: this one completed
+    app.click("[data-testid=batch-back]").await?;
+    app.wait_until(
+        "the batch list with the completed batch",
+        Duration::from_secs(20),
+        "return [...document.querySelectorAll('[data-testid=batch-row]')].some(r => /completed/i.test(r.textContent));",
+    )
+    .await?;
+    app.shot("batches-list.png").await
 }
 
 /// Types `name` and the totals into the approval form and submits it.

@@ -42,7 +42,7 @@ async fn scenario(app: &App) -> Check {
     if customer.trim().is_empty() {
         return Err("the detail shows no customer".into());
     }
-    app.shot("invoice-detail.png").await;
+    app.shot("invoice-detail.png").await?;
 
     app.click("[data-testid=detail-capture]").await?;
     app.wait_until(
@@ -62,7 +62,7 @@ async fn scenario(app: &App) -> Check {
     if !env.contains("DEMO") {
         return Err(format!("environment banner: {env}"));
     }
-    app.shot("capture-dialog.png").await;
+    app.shot("capture-dialog.png").await?;
     app.click("[data-testid=capture-confirm]").await?;
     app.wait_until(
         "the capture's result",
@@ -70,7 +70,7 @@ async fn scenario(app: &App) -> Check {
         "const r = document.querySelector('[data-testid=capture-result]'); return !!r && /Paid/.test(r.textContent);",
     )
     .await?;
-    app.shot("capture-paid.png").await;
+    app.shot("capture-paid.png").await?;
     app.click("[data-testid=capture-dialog] footer button").await?;
 
     // the detail now says paid, with the payment and the journal; the list drops it
@@ -104,7 +104,7 @@ async fn scenario(app: &App) -> Check {
         "return [...document.querySelectorAll('[data-testid=activity-row] td:nth-child(4)')].some(td => td.textContent.trim() === 'Invoices synced');",
     )
     .await?;
-    app.shot("activity.png").await;
+    app.shot("activity.png").await?;
 
     // the webview may not reach anything but the app: its CSP blocks a fetch to the internet
     let outcome = app

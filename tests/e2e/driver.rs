@@ -160,7 +160,10 @@ impl App {
             }
             if started.elapsed() > timeout {
                 let shot = std::env::temp_dir().join(format!("desk-e2e-failed-{}.png", std::process::id()));
-                let saved = self.driver.screenshot(&shot).await.is_ok();
+                let saved = match crate::screenshot::png(&self.driver).await {
+                    Ok(png) => std::fs::write(&shot, png).is_ok(),
+                    Err(_) => false,
+                };
                 let body = self.js_string("return document.body.innerText").await.unwrap_or_default();
                 let shown = if saved { format!(" (screenshot: {})", shot.display()) } else { String::new() };
                 return Err(format!("waited {timeout:?} for {what}{shown}; the page read:\n{body}"));
@@ -199,12 +202,14 @@ impl App {
         e.send_keys(text).await.map_err(|e| format!("{css}: {e}"))
     }
 
-    /// Saves a screenshot as `name` when `DESK_E2E_SHOTS` names a directory.
-    pub async fn shot(&self, name: &str) {
-        if let Ok(dir) = std::env::var("DESK_E2E_SHOTS") {
-            let _ = std::fs::create_dir_all(&dir);
-            let _ = self.driver.screenshot(&std::path::Path::new(&dir).join(name)).await;
-        }
+    /// Saves a screenshot as `name` when `DESK_E2E_SHOTS` names a directory; one that cannot be
+    /// taken or saved fails the scenario (the README would show a stale one).
+    pub async fn shot(&self, name: &str) -> Check {
+        let Ok(dir) = std::env::var("DESK_E2E_SHOTS") else { return Ok(()) };
+        let path = std::path::Path::new(&dir).join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{dir}: {e}"))?;
+        let png = crate::screenshot::png(&self.driver).await.map_err(|e| format!("{name}: {e}"))?;
+        std::fs::write(&path, png).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// Runs `script` (which must `return` a string).

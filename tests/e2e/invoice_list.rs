@@ -35,7 +35,7 @@ async fn scenario(app: &App) -> Check {
         "return /last synced at 20/.test(document.querySelector('[data-testid=connection]').textContent)",
     )
     .await?;
-    app.shot("invoice-list.png").await;
+    app.shot("invoice-list.png").await?;
     let totals = app.js_string("return document.querySelector('[data-testid=totals]').textContent").await?;
     if !totals.contains("JPY") {
         return Err(format!("per-currency totals: {totals}"));
@@ -54,6 +54,6 @@ async fn scenario(app: &App) -> Check {
     )
     .await?;
 
-    app.shot("invoice-list-jpy.png").await;
+    app.shot("invoice-list-jpy.png").await?;
     Ok(())
 }

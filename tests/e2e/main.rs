@@ -8,4 +8,5 @@ mod commands;
 mod driver;
 mod invoice_list;
 mod one_instance;
+mod screenshot;
 mod settings_offline;

@@ -140,7 +140,7 @@ async fn scenario(app: &App, sandbox: SandboxProcess, url: &str) -> Check {
     if page.contains(TOKEN) || page.contains(SECRET) {
         return Err("a secret is in the page".into());
     }
-    app.shot("settings.png").await;
+    app.shot("settings.png").await?;
 
     // sync from the sandbox
     app.click("[data-testid=nav-invoices]").await?;
@@ -177,7 +177,7 @@ async fn scenario(app: &App, sandbox: SandboxProcess, url: &str) -> Check {
         &text_has("[data-testid=detail-offline]", "Not available"),
     )
     .await?;
-    app.shot("offline.png").await;
+    app.shot("offline.png").await?;
     Ok(())
 }
 
