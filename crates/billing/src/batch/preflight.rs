@@ -146,6 +146,7 @@ fn wallet_changed(before: Option<&WalletView>, now: Option<&WalletView>) -> Opti
 async fn read_item(engine: &Engine<'_>, invoice_no: i64) -> Result<Read, DeskError> {
     let cached = invoices::get(engine.pool, invoice_no).await?;
     let no = u64::try_from(invoice_no).map_err(DeskError::internal)?;
+    let asked_at = chrono::Utc::now();
     let fresh = match engine.gateway.invoice(no).await {
         Ok(inv) => inv,
         Err(gateway::GatewayError::InvoiceNotFound) => {
@@ -158,7 +159,7 @@ async fn read_item(engine: &Engine<'_>, invoice_no: i64) -> Result<Read, DeskErr
             return Ok(judged(invoice_no, (verdict, format!("{} Run preflight again.", e.message))));
         }
     };
-    invoices::refresh_one(engine.pool, &fresh).await?;
+    invoices::refresh_one(engine.pool, &fresh, asked_at).await?;
     let a = engine.assess(invoice_no).await?;
     let row: &InvoiceRow = &a.invoice;
     let mut candidates: Vec<Judged> = a.findings.iter().map(verdicts::of_finding).collect();

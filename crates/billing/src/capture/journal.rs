@@ -308,16 +308,19 @@ fn moved(entry: &Entry, from: State) -> DeskError {
         .with_detail(format!("journal {} was no longer {}", entry.id, from.as_str()))
 }
 
-/// The invoice is paid: the cache says so at once (the next sync confirms it).
+/// The invoice is paid: the cache says so at once (the next sync confirms it). The mark's instant
+/// (`paid_marked_at`) keeps a sync page or detail read asked for before it from showing the
+/// invoice outstanding again (`invoices::write`'s module doc).
 async fn mark_paid(tx: &mut sqlx::SqliteConnection, invoice_no: i64, currency: &str) -> Result<(), DeskError> {
     let zero = money::Currency::from_code(currency)
         .map(money::Money::zero)
         .map_or_else(|_| "0".to_owned(), |m| m.to_paypal_string());
     sqlx::query(
         "UPDATE invoices SET status = 'paid', outstanding = ?, outstanding_e4 = 0, has_paypal = 0, paypal_intent = NULL, \
-         paypal_order_id = NULL, paypal_auth_id = NULL, paypal_approved_at = NULL WHERE invoice_no = ?",
+         paypal_order_id = NULL, paypal_auth_id = NULL, paypal_approved_at = NULL, paid_marked_at = ? WHERE invoice_no = ?",
     )
     .bind(zero)
+    .bind(crate::sync::instant_text(Utc::now()))
     .bind(invoice_no)
     .execute(&mut *tx)
     .await?;

@@ -249,14 +249,15 @@ impl Desk {
             InvoiceLive { invoice: None, payments: Vec::new(), gateway_error: None, paypal: None, paypal_error: None };
         match self.gateway.as_ref().map_err(Clone::clone) {
             Err(e) => live.gateway_error = Some(e),
-            Ok(gw) => match gw.invoice(no).await {
-                Ok(inv) => {
+            // the instant is taken before the request: a paid mark since then stands (`refresh_one`)
+            Ok(gw) => match (chrono::Utc::now(), gw.invoice(no).await) {
+                (asked_at, Ok(inv)) => {
                     self.note_reachability(None);
                     live.payments = crate::detail::payments(&inv);
-                    invoices::refresh_one(&self.pool, &inv).await?;
+                    invoices::refresh_one(&self.pool, &inv, asked_at).await?;
                     live.invoice = invoices::get(&self.pool, invoice_no).await?;
                 }
-                Err(e) => {
+                (_, Err(e)) => {
                     let e = DeskError::from(e);
                     self.note_reachability(Some(&e));
                     tracing::warn!(invoice_no, code = ?e.code, detail = ?e.detail, "live invoice detail failed");

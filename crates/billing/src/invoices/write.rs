@@ -1,9 +1,20 @@
 //! Writing gateway invoices into the cache: a sync's pages (and the invoices it asks for by
 //! number), the detail view's refresh of one invoice, and closing one the gateway no longer knows.
 //! An invoice written here read fine, so it is no longer set aside ([`crate::sync::set_aside`]).
+//!
+//! **A view older than the desk's paid mark changes nothing.** A capture the desk finalized marks
+//! its invoice paid at once (`capture::journal`'s `mark_paid` stamps `paid_marked_at`), while a
+//! sync page or a detail read asked for before that may have been read at the gateway before the
+//! payment, and be written after the mark. Each row is written with the instant its request was
+//! sent (`synced_at`, [`crate::sync::instant_text`]: the desk's clock, milliseconds, like the
+//! mark), and a row marked paid at or after that instant keeps the mark: the write leaves it
+//! as it is (the search index's triggers see no UPDATE). A view asked for after the mark is the
+//! gateway's word and wins, paid or outstanding again (a reversal). A sync's row kept this way
+//! still counts as seen by the sync (its `sync_run` is stamped).
 
 use super::{InvoiceStatus, E4};
-use crate::{sync::set_aside, time, DeskError};
+use crate::sync::{set_aside, Read};
+use crate::{time, DeskError};
 use chrono::Utc;
 use money::Money;
 use rust_decimal::Decimal;
@@ -20,10 +31,13 @@ const ROWS_PER_STATEMENT: usize = MAX_VARIABLES / BINDS_PER_ROW;
 /// How a write meets a row the cache already holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Write {
-    /// A sync's read: the gateway's answer replaces the row, stamped with the sync's run.
-    Sync(i64),
-    /// A read outside a sync (the detail view): the row keeps its run, and an answer older than
-    /// the row (by the gateway's `updatedAt`) changes nothing, so a read that raced a sync never
+    /// A sync's read: the gateway's answer replaces the row, stamped with the sync's run, unless
+    /// the desk marked the row paid after the answer's request was sent (`guarded`; see the
+    /// module doc): then only the run is stamped.
+    Sync { run: i64, guarded: bool },
+    /// A read outside a sync (the detail view, a batch's preflight): the row keeps its run, and
+    /// an answer older than the row (by the gateway's `updatedAt`), or asked for before the desk
+    /// marked the row paid, changes nothing, so a read that raced a sync or a capture never
     /// writes an old state, or an old run, back.
     Refresh,
 }
@@ -37,72 +51,100 @@ fn number(inv: &gateway::Invoice) -> Result<i64, DeskError> {
     i64::try_from(inv.invoice_no).map_err(|_| DeskError::bad_input("invoice number out of range"))
 }
 
-/// Writes a page of gateway invoices in one transaction (insert or replace by number): multi-row
-/// statements of at most [`ROWS_PER_STATEMENT`] rows each, so any page fits SQLite's limits.
+/// Writes a page of gateway invoices read just now, in one transaction (insert or replace by
+/// number, stamped with sync run `run`), whatever the desk marked before: for a caller whose
+/// view is current (tests). A sync writes with [`upsert_in`], which keeps a paid mark newer
+/// than the view. Multi-row statements of at most [`ROWS_PER_STATEMENT`] rows
+/// each, so any page fits SQLite's limits.
 pub async fn upsert_page(pool: &SqlitePool, invoices: &[gateway::Invoice], run: i64) -> Result<usize, DeskError> {
-    write(pool, invoices, Write::Sync(run)).await
+    let now = crate::sync::instant_text(Utc::now());
+    write(pool, invoices, &now, Write::Sync { run, guarded: false }).await
 }
 
-/// Writes one invoice fetched outside a sync (the detail view). It keeps the row's sync run, and
-/// an answer older than the cached row changes nothing (see [`Write::Refresh`]).
-pub async fn refresh_one(pool: &SqlitePool, invoice: &gateway::Invoice) -> Result<(), DeskError> {
-    write(pool, std::slice::from_ref(invoice), Write::Refresh).await.map(|_| ())
+/// Writes one invoice fetched outside a sync (the detail view, a batch's preflight), whose
+/// request was sent at `asked_at` (taken before it: `Utc::now()`). It keeps the row's sync run,
+/// and an answer older than the cached row, or asked for before the desk marked the row paid,
+/// changes nothing (see [`Write::Refresh`]).
+pub async fn refresh_one(
+    pool: &SqlitePool,
+    invoice: &gateway::Invoice,
+    asked_at: chrono::DateTime<Utc>,
+) -> Result<(), DeskError> {
+    let asked_at = crate::sync::instant_text(asked_at);
+    write(pool, std::slice::from_ref(invoice), &asked_at, Write::Refresh).await.map(|_| ())
 }
 
-/// Writes a sync's page of gateway invoices (insert or replace by number, stamped with sync run
-/// `run`) in the caller's transaction: a sync writes several pages in one
-/// ([`crate::sync`]'s writer).
+/// Writes a sync's pages of gateway invoices (insert or replace by number, stamped with sync run
+/// `run`; a row the desk marked paid after its page was asked for keeps the mark) in the
+/// caller's transaction: a sync writes several pages in one ([`crate::sync`]'s writer).
 pub(crate) async fn upsert_in(
     conn: &mut SqliteConnection,
-    invoices: &[&gateway::Invoice],
+    invoices: &[Read<'_>],
     run: i64,
 ) -> Result<usize, DeskError> {
-    write_in(conn, invoices, Write::Sync(run)).await
+    write_in(conn, invoices, Write::Sync { run, guarded: true }).await
 }
 
-async fn write(pool: &SqlitePool, invoices: &[gateway::Invoice], mode: Write) -> Result<usize, DeskError> {
+async fn write(
+    pool: &SqlitePool,
+    invoices: &[gateway::Invoice],
+    asked_at: &str,
+    mode: Write,
+) -> Result<usize, DeskError> {
     if invoices.is_empty() {
         return Ok(0);
     }
-    let invoices: Vec<&gateway::Invoice> = invoices.iter().collect();
+    let invoices: Vec<Read<'_>> = invoices.iter().map(|invoice| Read { invoice, asked_at }).collect();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     write_in(&mut tx, &invoices, mode).await?;
     tx.commit().await?;
     Ok(invoices.len())
 }
 
-async fn write_in(
-    conn: &mut SqliteConnection,
-    invoices: &[&gateway::Invoice],
-    mode: Write,
-) -> Result<usize, DeskError> {
+async fn write_in(conn: &mut SqliteConnection, invoices: &[Read<'_>], mode: Write) -> Result<usize, DeskError> {
     if invoices.is_empty() {
         return Ok(0);
     }
-    let synced_at = time::text(Utc::now());
     let mut numbers = Vec::with_capacity(invoices.len());
-    for inv in invoices {
-        numbers.push(number(inv)?);
+    for r in invoices {
+        numbers.push(number(r.invoice)?);
     }
-    for chunk in invoices.chunks(ROWS_PER_STATEMENT) {
-        statement(chunk, mode, &synced_at)?.build().execute(&mut *conn).await?;
+    for (chunk, nos) in invoices.chunks(ROWS_PER_STATEMENT).zip(numbers.chunks(ROWS_PER_STATEMENT)) {
+        let written = statement(chunk, mode)?.build().execute(&mut *conn).await?.rows_affected();
+        if let Write::Sync { run, guarded: true } = mode {
+            // a row left as the desk marked it (no insert, no update) was still met by this run
+            if written < chunk.len() as u64 {
+                stamp_run(conn, nos, run).await?;
+            }
+        }
     }
     set_aside::clear(conn, &numbers).await?;
     Ok(invoices.len())
 }
 
+/// Stamps sync run `run` on these rows where a guarded write left them as they were (at most
+/// [`ROWS_PER_STATEMENT`] numbers: under SQLite's variable limit).
+async fn stamp_run(conn: &mut SqliteConnection, invoice_nos: &[i64], run: i64) -> Result<(), DeskError> {
+    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new("UPDATE invoices SET sync_run = ");
+    q.push_bind(run).push(" WHERE sync_run <> ").push_bind(run).push(" AND invoice_no IN (");
+    let mut list = q.separated(", ");
+    for no in invoice_nos {
+        list.push_bind(*no);
+    }
+    q.push(")");
+    let kept = q.build().execute(&mut *conn).await?.rows_affected();
+    tracing::info!(kept, run, "invoices marked paid after their page was asked for: the page left them as marked");
+    Ok(())
+}
+
 /// One multi-row INSERT .. ON CONFLICT for `rows` (at most [`ROWS_PER_STATEMENT`]).
-fn statement<'a>(
-    rows: &[&'a gateway::Invoice],
-    mode: Write,
-    synced_at: &str,
-) -> Result<QueryBuilder<'a, Sqlite>, DeskError> {
+fn statement<'a>(rows: &[Read<'a>], mode: Write) -> Result<QueryBuilder<'a, Sqlite>, DeskError> {
     let mut numbered = Vec::with_capacity(rows.len());
-    for inv in rows {
-        numbered.push((number(inv)?, inv));
+    for r in rows {
+        numbered.push((number(r.invoice)?, r.invoice, r.asked_at));
     }
     let run = match mode {
-        Write::Sync(run) => run,
+        Write::Sync { run, .. } => run,
         // a row the cache did not have yet: no sync has seen it
         Write::Refresh => 0,
     };
@@ -111,7 +153,7 @@ fn statement<'a>(
          outstanding_e4, status, issued_at, due_at, due_key, updated_at, wallet_currency, wallet_balance, paypal_intent, \
          paypal_order_id, paypal_auth_id, paypal_approved_at, has_paypal, raw_json, synced_at, sync_run) ",
     );
-    q.push_values(numbered, |mut b, (no, inv)| {
+    q.push_values(numbered, |mut b, (no, inv, asked_at)| {
         let due_at = inv.due_at.map(time::text);
         let due_key = due_at.clone().unwrap_or_else(|| "9999-12-31T00:00:00Z".into());
         let paypal = inv.paypal.as_ref().filter(|_| inv.status == gateway::InvoiceStatus::Outstanding);
@@ -140,7 +182,7 @@ fn statement<'a>(
             .push_bind(paypal.map(|p| time::text(p.approved_at)))
             .push_bind(i64::from(paypal.is_some()))
             .push_bind(inv.raw.clone())
-            .push_bind(synced_at.to_owned())
+            .push_bind(asked_at)
             .push_bind(run);
     });
     q.push(
@@ -153,10 +195,14 @@ fn statement<'a>(
          paypal_approved_at = excluded.paypal_approved_at, has_paypal = excluded.has_paypal, raw_json = excluded.raw_json, \
          synced_at = excluded.synced_at",
     );
+    // `synced_at`: when this view was asked for; a paid mark at that instant or later stands (text
+    // order is time order: one fixed shape)
+    const NOT_MARKED_SINCE: &str = "(invoices.paid_marked_at IS NULL OR invoices.paid_marked_at < excluded.synced_at)";
     match mode {
-        Write::Sync(_) => q.push(", sync_run = excluded.sync_run"),
+        Write::Sync { guarded: false, .. } => q.push(", sync_run = excluded.sync_run"),
+        Write::Sync { guarded: true, .. } => q.push(", sync_run = excluded.sync_run WHERE ").push(NOT_MARKED_SINCE),
         // text order is time order (one fixed shape); the same moment still writes (payments)
-        Write::Refresh => q.push(" WHERE excluded.updated_at >= invoices.updated_at"),
+        Write::Refresh => q.push(" WHERE excluded.updated_at >= invoices.updated_at AND ").push(NOT_MARKED_SINCE),
     };
     Ok(q)
 }

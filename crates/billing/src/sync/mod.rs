@@ -21,15 +21,22 @@
 //!
 //! A failure stops the sync, keeps every page already written (each is consistent), records
 //! what failed in `sync_state`, and leaves the cursor where it was.
+//!
+//! Every page (and every invoice asked for by number) carries the instant its request was sent
+//! ([`instant_text`]), taken before the request: a row the desk marked paid at or after it (a
+//! capture finalized while the page was on its way, or waiting for the writer) keeps the mark,
+//! and one marked before it takes the gateway's view (`invoices::write`'s module doc).
 
 mod paging;
+#[cfg(test)]
+mod paid_mark_tests;
 pub mod set_aside;
 mod writer;
 
 pub use set_aside::SetAside;
 
 use crate::{invoices, time, DeskError};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use futures::StreamExt;
 use gateway::{GatewayClient, InvoiceStatusFilter};
 use paging::Pass;
@@ -85,6 +92,21 @@ pub struct SyncReport {
     pub set_aside: u64,
     pub started_at: String,
     pub finished_at: String,
+}
+
+/// An instant as the cache compares a view's request (`invoices.synced_at`) with the desk's paid
+/// mark (`invoices.paid_marked_at`): RFC 3339 UTC with milliseconds, one fixed shape, so text
+/// order is time order. Both are taken on this machine's clock.
+pub(crate) fn instant_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A gateway invoice as read, with the instant its request was sent ([`instant_text`], taken
+/// before the request and any retry of it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Read<'a> {
+    pub invoice: &'a gateway::Invoice,
+    pub asked_at: &'a str,
 }
 
 struct SyncState {
@@ -219,16 +241,21 @@ async fn settle_unlisted(pool: &SqlitePool, gw: &GatewayClient, run: i64) -> Res
         tracing::info!(count = unlisted.len(), "outstanding invoices the lists left out; asking for each");
     }
     let mut answers = futures::stream::iter(unlisted)
-        .map(|no| async move { (no, gw.invoice_or_unreadable(no).await) })
+        .map(|no| async move {
+            let asked_at = instant_text(Utc::now());
+            (no, asked_at, gw.invoice_or_unreadable(no).await)
+        })
         .buffered(CONCURRENT_PAGES);
     let mut settled = 0;
-    while let Some((no, answer)) = answers.next().await {
+    while let Some((no, asked_at, answer)) = answers.next().await {
         match answer {
             Ok(Ok(inv)) => {
                 if inv.status != gateway::InvoiceStatus::Outstanding {
                     settled += 1;
                 }
-                invoices::upsert_page(pool, std::slice::from_ref(&inv), run).await?;
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                invoices::upsert_in(&mut tx, &[Read { invoice: &inv, asked_at: &asked_at }], run).await?;
+                tx.commit().await?;
             }
             Ok(Err(unreadable)) => set_aside::record(pool, run, &[unreadable], Utc::now()).await?,
             Err(gateway::GatewayError::InvoiceNotFound) => {

@@ -44,11 +44,12 @@ struct Reader {
 }
 
 impl Reader {
-    /// Hands `page` to the writer. False once the writer has stopped (a write failed).
-    async fn hand_over(&mut self, page: InvoicePage) -> bool {
+    /// Hands `page`, asked for at `asked_at`, to the writer. False once the writer has stopped
+    /// (a write failed).
+    async fn hand_over(&mut self, (asked_at, page): (String, InvoicePage)) -> bool {
         self.longest = self.longest.max(page.len());
         self.highest = self.highest.max(highest(&page));
-        self.to_writer.send(Fetched { page, pages_total: self.pages_total }).await.is_ok()
+        self.to_writer.send(Fetched { page, pages_total: self.pages_total, asked_at }).await.is_ok()
     }
 
     /// `fetch`'s answer, or `None` once the writer has stopped: nothing more is read then.
@@ -59,6 +60,16 @@ impl Reader {
             out = fetch => Some(out),
         }
     }
+}
+
+/// Page `q` of the list, with the instant its request was sent (taken before it, and before any
+/// retry: a paid mark at that instant or later is newer than the page).
+pub(super) async fn fetch(
+    gw: &GatewayClient,
+    q: &InvoiceListQuery,
+) -> Result<(String, InvoicePage), gateway::GatewayError> {
+    let asked_at = super::instant_text(Utc::now());
+    gw.list_invoices(q).await.map(|page| (asked_at, page))
 }
 
 /// The highest invoice number on `page`, readable or not.
@@ -108,14 +119,14 @@ impl Pass<'_> {
     ) -> Result<(), DeskError> {
         let query = self.query(status, since);
         let mut r = Reader { to_writer, pages_total: None, longest: 0, highest: None };
-        let Some(first) = r.unless_stopped(self.gw.list_invoices(&query(1))).await else { return Ok(()) };
+        let Some(first) = r.unless_stopped(fetch(self.gw, &query(1))).await else { return Ok(()) };
         let first = first?;
         // How many pages: the gateway's count, else its total over the rows a page holds.
-        r.pages_total = first.total_pages.or_else(|| match (first.total, first.len() as u64) {
+        r.pages_total = first.1.total_pages.or_else(|| match (first.1.total, first.1.len() as u64) {
             (Some(total), rows) if rows > 0 => Some(total.div_ceil(rows)),
             _ => None,
         });
-        let mut last_len = first.len();
+        let mut last_len = first.1.len();
         if !r.hand_over(first).await {
             return Ok(());
         }
@@ -124,15 +135,15 @@ impl Pass<'_> {
             let mut rest = futures::stream::iter(2..=total)
                 .map(|p| {
                     let q = query(p);
-                    async move { self.gw.list_invoices(&q).await }
+                    async move { fetch(self.gw, &q).await }
                 })
                 .buffered(CONCURRENT_PAGES);
             loop {
                 let Some(next) = r.unless_stopped(rest.try_next()).await else { return Ok(()) };
                 let Some(page) = next? else { break };
                 page_no += 1;
-                last_len = page.len();
-                if page.is_empty() {
+                last_len = page.1.len();
+                if page.1.is_empty() {
                     // the list is shorter than counted (it shrank meanwhile): the rest is empty too
                     break;
                 }
@@ -145,13 +156,13 @@ impl Pass<'_> {
         // shorter than the gateway's page size.
         while last_len > 0 && last_len >= r.longest {
             page_no += 1;
-            let Some(page) = r.unless_stopped(self.gw.list_invoices(&query(page_no))).await else { return Ok(()) };
+            let Some(page) = r.unless_stopped(fetch(self.gw, &query(page_no))).await else { return Ok(()) };
             let page = page?;
-            if page.is_empty() {
+            if page.1.is_empty() {
                 break;
             }
-            let advances = highest(&page) > r.highest;
-            let len = page.len();
+            let advances = highest(&page.1) > r.highest;
+            let len = page.1.len();
             if !r.hand_over(page).await {
                 return Ok(());
             }

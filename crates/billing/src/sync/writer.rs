@@ -35,10 +35,12 @@ const BATCH_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// Pages read ahead of the writer: a batch's worth, so the fetching goes on while one is written.
 pub(super) const AHEAD_PAGES: usize = 24;
 
-/// A page as read, with the page count known when it was read.
+/// A page as read, with the page count known when it was read and the instant its request was
+/// sent ([`super::instant_text`]): a row the desk marked paid since keeps the mark.
 pub(super) struct Fetched {
     pub page: InvoicePage,
     pub pages_total: Option<u64>,
+    pub asked_at: String,
 }
 
 /// Writes a pass's pages as they come (see the module doc).
@@ -124,14 +126,14 @@ impl<'a> Writer<'a> {
 async fn write(conn: &mut SqliteConnection, run: i64, pages: &[Fetched]) -> Result<(), DeskError> {
     let now = Utc::now();
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let mut run_of: Vec<&gateway::Invoice> = Vec::new();
+    let mut run_of: Vec<super::Read<'_>> = Vec::new();
     for f in pages {
         if !f.page.unreadable.is_empty() {
             invoices::upsert_in(&mut tx, &run_of, run).await?;
             run_of.clear();
             set_aside::record_in(&mut tx, run, &f.page.unreadable, now).await?;
         }
-        run_of.extend(&f.page.invoices);
+        run_of.extend(f.page.invoices.iter().map(|invoice| super::Read { invoice, asked_at: &f.asked_at }));
     }
     invoices::upsert_in(&mut tx, &run_of, run).await?;
     tx.commit().await?;

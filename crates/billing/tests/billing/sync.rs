@@ -489,6 +489,7 @@ async fn a_detail_read_older_than_the_cache_writes_nothing_back() {
     d.sync(false, &no_progress()).await.expect("first sync");
     let gw = gateway::GatewayClient::new(&sb.base_url(), gateway::Token::new("demo-staff-token"), Default::default())
         .expect("client");
+    let stale_asked = chrono::Utc::now();
     let stale = gw.invoice(458_732).await.expect("detail, while outstanding");
     assert_eq!(stale.status, gateway::InvoiceStatus::Outstanding);
 
@@ -498,12 +499,13 @@ async fn a_detail_read_older_than_the_cache_writes_nothing_back() {
     assert_eq!(paid.status, InvoiceStatus::Paid);
     let runs_before = runs(&d, 458_732).await;
 
-    billing::invoices::refresh_one(d.pool(), &stale).await.expect("refresh");
+    billing::invoices::refresh_one(d.pool(), &stale, stale_asked).await.expect("refresh");
     assert_eq!(d.invoice(458_732).await.expect("cached"), paid, "the older answer changed nothing");
     assert_eq!(runs(&d, 458_732).await, runs_before, "nor the sync run");
 
+    let current_asked = chrono::Utc::now();
     let current = gw.invoice(458_732).await.expect("detail, paid");
-    billing::invoices::refresh_one(d.pool(), &current).await.expect("refresh");
+    billing::invoices::refresh_one(d.pool(), &current, current_asked).await.expect("refresh");
     let raw: String = sqlx::query_scalar("SELECT raw_json FROM invoices WHERE invoice_no = 458732")
         .fetch_one(d.pool())
         .await
