@@ -75,6 +75,9 @@ pub(super) struct Checked {
     has_paypal: Option<bool>,
     /// The search index may answer (not while a full sync has it suspended: `search_index.rs`).
     index: bool,
+    /// The page's names part walks `invoices_status_due` in the list's order (see
+    /// [`Checked::dense`]).
+    pub(super) in_due_order: bool,
 }
 
 fn amount_e4(text: &str, what: &str) -> Result<i64, DeskError> {
@@ -144,6 +147,7 @@ impl InvoiceFilter {
             max_e4,
             has_paypal: self.has_paypal,
             index: true,
+            in_due_order: false,
         })
     }
 }
@@ -189,6 +193,25 @@ impl Checked {
         Checked { index: false, ..self }
     }
 
+    /// Whether a search matching `count` of the invoices numbered across `span` is dense enough
+    /// that the page by due date is found sooner by walking `invoices_status_due` in its order
+    /// (about `limit × span / count` entries, each name looked up in the index's own
+    /// `customer_sort`) than by sorting every match (`count` entries). Only a search with a
+    /// status and nothing else: another condition would need each row.
+    pub(super) fn dense(&self, count: i64, span: i64, limit: u32) -> bool {
+        let only_status = self.status.is_some()
+            && self.currency.is_none()
+            && self.due_from.is_none()
+            && self.due_to.is_none()
+            && self.overdue_before.is_none()
+            && self.min_e4.is_none()
+            && self.max_e4.is_none()
+            && self.has_paypal.is_none();
+        only_status
+            && self.indexed_search().is_some()
+            && i128::from(count) * i128::from(count) >= i128::from(limit) * i128::from(span.max(1))
+    }
+
     /// The parts an indexed search reads, or `None`: one query over `invoices` ([`push_filter`]).
     pub(super) fn parts(&self) -> Option<Vec<Part>> {
         let term = self.indexed_search()?;
@@ -212,8 +235,10 @@ pub(super) fn push_filter<S: Sink>(q: &mut S, f: &Checked) {
     push_conditions(q, f);
 }
 
-/// The FROM and WHERE clauses of one part of `f`'s indexed search.
-pub(super) fn push_part<S: Sink>(q: &mut S, f: &Checked, part: Part) {
+/// The FROM and WHERE clauses of one part of `f`'s indexed search; `in_due_order`: the names
+/// part read from `invoices_status_due` (`status, due_key, invoice_no, customer_sort`, migration
+/// 0016) in its order, for a page by due date.
+pub(super) fn push_part<S: Sink>(q: &mut S, f: &Checked, part: Part, in_due_order: bool) {
     let term = f.indexed_search().unwrap_or_default();
     let like = |q: &mut S, sql: &str| {
         q.sql(sql);
@@ -222,10 +247,11 @@ pub(super) fn push_part<S: Sink>(q: &mut S, f: &Checked, part: Part) {
     };
     match part {
         Part::Names => {
-            q.sql(
-                " FROM invoices INDEXED BY invoices_customer_search WHERE customer_sort IN (SELECT customer_sort \
-                 FROM search_names WHERE id IN (SELECT rowid FROM search_names_fts WHERE search_names_fts MATCH ",
-            );
+            let index = if in_due_order { "invoices_status_due" } else { "invoices_customer_search" };
+            q.sql(&format!(
+                " FROM invoices INDEXED BY {index} WHERE customer_sort IN (SELECT customer_sort \
+                 FROM search_names WHERE id IN (SELECT rowid FROM search_names_fts WHERE search_names_fts MATCH "
+            ));
             q.value(Value::Text(fts_phrase(term)));
             like(q, ") AND customer_sort LIKE ");
             q.sql(")");

@@ -229,13 +229,38 @@ impl Row {
     }
 }
 
-/// One page of the filtered, sorted invoice list.
-pub async fn list(pool: &SqlitePool, req: &ListRequest) -> Result<InvoicePage, DeskError> {
-    let now = Utc::now();
+/// `req`'s filter checked, and its totals when asked for: read first, as a search that matches
+/// densely enough finds its page by due date by walking the list's order ([`Checked::dense`]).
+async fn plan(
+    pool: &SqlitePool,
+    req: &ListRequest,
+    now: chrono::DateTime<Utc>,
+) -> Result<(Checked, Option<Vec<CurrencyTotal>>), DeskError> {
     let mut f = req.filter.check(now)?;
     if !search_index::live(pool).await? {
         f = f.scanning(); // a full sync is rewriting the index
     }
+    let totals = if req.with_totals { Some(totals(pool, &f).await?) } else { None };
+    if let Some(t) = &totals {
+        let count: i64 = t.iter().map(|c| c.count).sum();
+        let limit = statement::limit(req);
+        if req.sort == SortKey::DueAt && count > i64::from(limit) {
+            // the numbers' span stands for the number of invoices (an O(log n) read, not a count)
+            let span: i64 = sqlx::query_scalar(
+                "SELECT COALESCE((SELECT MAX(invoice_no) FROM invoices) - (SELECT MIN(invoice_no) FROM invoices) + 1, 0)",
+            )
+            .fetch_one(pool)
+            .await?;
+            f.in_due_order = f.dense(count, span, limit);
+        }
+    }
+    Ok((f, totals))
+}
+
+/// One page of the filtered, sorted invoice list.
+pub async fn list(pool: &SqlitePool, req: &ListRequest) -> Result<InvoicePage, DeskError> {
+    let now = Utc::now();
+    let (f, totals) = plan(pool, req, now).await?;
     let limit = statement::limit(req);
     let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new("");
     statement::page(&mut q, &f, req, limit)?;
@@ -256,13 +281,7 @@ pub async fn list(pool: &SqlitePool, req: &ListRequest) -> Result<InvoicePage, D
     } else {
         None
     };
-    let (totals, total_count) = if req.with_totals {
-        let t = totals(pool, &f).await?;
-        let count = t.iter().map(|c| c.count).sum();
-        (Some(t), Some(count))
-    } else {
-        (None, None)
-    };
+    let total_count = totals.as_ref().map(|t| t.iter().map(|c| c.count).sum());
     let now_text = time::text(now);
     Ok(InvoicePage { rows: rows.into_iter().map(|r| r.into_view(&now_text)).collect(), next, totals, total_count })
 }

@@ -383,7 +383,7 @@ async fn a_broad_term_reads_names_and_customers_not_every_invoice_row() {
     let plan = |term: &'static str, totals: bool| {
         let pool = pool.clone();
         async move {
-            let statements = super::statements(&search(term, SortKey::DueAt)).expect("statements");
+            let statements = super::statements(&pool, &search(term, SortKey::DueAt)).await.expect("statements");
             let rows: Vec<(i64, i64, i64, String)> =
                 sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", statements[usize::from(totals)]))
                     .fetch_all(&pool)
@@ -418,7 +418,7 @@ async fn the_statements_with_literal_values_answer_as_the_list_does() {
         req.filter.status = Some("outstanding".into());
         req.after = list(&pool, &req).await.expect("first page").next;
         let page = list(&pool, &req).await.expect("second page");
-        let statements = super::statements(&req).expect("statements");
+        let statements = super::statements(&pool, &req).await.expect("statements");
         assert_eq!(statements.len(), 2, "the page and its totals");
         let rows: Vec<i64> = sqlx::query_scalar(&statements[0].replace(super::COLUMNS, "invoice_no"))
             .fetch_all(&pool)
@@ -465,4 +465,50 @@ async fn a_suspended_index_is_not_read_and_its_rebuild_holds_what_was_written_me
     super::search_index::repair(&pool).await.expect("repair");
     assert!(super::search_index::live(&pool).await.expect("live"));
     assert_same_as_like(&pool, &written, "weber").await;
+}
+
+/// A search that matches densely enough finds its page by due date by walking
+/// `invoices_status_due` in its order (migration 0016): page after page, either way, it lists
+/// exactly the LIKE's matches in the list's order.
+#[tokio::test]
+async fn a_dense_search_walks_the_due_date_order_and_lists_the_same_pages() {
+    let (_dir, pool) = database().await;
+    upsert_page(&pool, &invoices(), 1).await.expect("write");
+    for descending in [false, true] {
+        for term in ["gmbh", "nordlicht", "c_1", "9000", "ller", "cargo", "zzz"] {
+            let mut req = search(term, SortKey::DueAt);
+            req.filter.status = Some("outstanding".into());
+            req.descending = descending;
+            req.limit = Some(1);
+            let walks =
+                super::statements(&pool, &req).await.expect("statements")[0].contains("INDEXED BY invoices_status_due");
+            let mut got = Vec::new();
+            loop {
+                let page = list(&pool, &req).await.expect("page");
+                assert_eq!(
+                    page.total_count,
+                    Some(i64::try_from(like_matches(&pool, term).await.len()).expect("small"))
+                );
+                got.extend(page.rows.iter().map(|r| r.invoice_no));
+                match page.next {
+                    Some(next) => req.after = Some(next),
+                    None => break,
+                }
+            }
+            let order = if descending { "DESC" } else { "ASC" };
+            let expected: Vec<i64> = sqlx::query_scalar(&format!(
+                "SELECT invoice_no FROM invoices WHERE search_text LIKE ? ESCAPE '\\' AND status = 'outstanding' \
+                 ORDER BY due_key {order}, invoice_no {order}"
+            ))
+            .bind(format!("%{term}%"))
+            .fetch_all(&pool)
+            .await
+            .expect("like");
+            assert_eq!(got, expected, "{term} (descending: {descending}, walks: {walks})");
+            // nine of the 60 invoices hold "gmbh": 9 x 9 >= 1 x 60
+            if term == "gmbh" {
+                assert!(walks, "{term}");
+            }
+        }
+    }
 }

@@ -2,11 +2,11 @@
 //! (values written into the text as SQL literals: [`statements`], which `cargo xtask bench`
 //! runs in the shell beside the engine on the same file).
 
-use super::filter::{push_filter, push_part, Checked};
+use super::filter::{push_filter, push_part, Checked, Part};
 use super::{decode_cursor, Cursor, ListRequest, SortKey, SortValue, COLUMNS, DEFAULT_PAGE, MAX_PAGE};
 use crate::DeskError;
 use chrono::Utc;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 /// A value of the query.
 pub(super) enum Value {
@@ -75,10 +75,23 @@ pub(super) fn page<S: Sink>(q: &mut S, f: &Checked, req: &ListRequest, limit: u3
             q.sql(&format!("SELECT {COLUMNS} FROM invoices WHERE invoice_no IN (SELECT invoice_no FROM ("));
             for (i, part) in parts.into_iter().enumerate() {
                 let union = if i == 0 { "" } else { " UNION ALL " };
+                let walk = part == Part::Names && f.in_due_order && req.sort == SortKey::DueAt;
+                if walk {
+                    q.sql(&format!("{union}SELECT invoice_no, sort_key FROM ("));
+                }
                 // the Numbers part joins invoices_fts, whose rowid is not a column named invoice_no
-                q.sql(&format!("{union}SELECT invoices.invoice_no AS invoice_no, {col} AS sort_key"));
-                push_part(q, f, part);
+                q.sql(&format!(
+                    "{}SELECT invoices.invoice_no AS invoice_no, {col} AS sort_key",
+                    if walk { "" } else { union }
+                ));
+                push_part(q, f, part, walk);
                 push_after(q, req, after.as_ref());
+                if walk {
+                    // the walk stops at the page's end
+                    q.sql(&format!("{order} LIMIT "));
+                    q.value(Value::Int(i64::from(limit) + 1));
+                    q.sql(")");
+                }
             }
             let inner = if req.sort == SortKey::InvoiceNo {
                 format!(" ORDER BY invoice_no {dir}")
@@ -128,7 +141,7 @@ pub(super) fn totals<S: Sink>(q: &mut S, f: &Checked) {
             for (i, part) in parts.into_iter().enumerate() {
                 let union = if i == 0 { "" } else { " UNION ALL " };
                 q.sql(&format!("{union}SELECT currency, COUNT(*) AS n, SUM(outstanding_e4) AS e4"));
-                push_part(q, f, part);
+                push_part(q, f, part, false);
                 q.sql(" GROUP BY currency");
             }
             q.sql(")");
@@ -143,9 +156,10 @@ pub(super) fn limit(req: &ListRequest) -> u32 {
 }
 
 /// The statements [`super::list`] runs for `req` now (the page, then the totals when asked
-/// for), each with its values written in as SQL literals, ready for the sqlite3 shell.
-pub fn statements(req: &ListRequest) -> Result<Vec<String>, DeskError> {
-    let f = req.filter.check(Utc::now())?;
+/// for), each with its values written in as SQL literals, ready for the sqlite3 shell. Like the
+/// list, it reads the totals' count first (the page's plan may depend on it).
+pub async fn statements(pool: &SqlitePool, req: &ListRequest) -> Result<Vec<String>, DeskError> {
+    let (f, _) = super::plan(pool, req, Utc::now()).await?;
     let mut out = Vec::new();
     let mut q = Literal::default();
     page(&mut q, &f, req, limit(req))?;
