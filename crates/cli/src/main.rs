@@ -2,9 +2,11 @@
 //!
 //! Exit codes: 0 done; 1 internal or storage error; 2 bad input; 3 not found; 4 gateway
 //! unreachable (offline); 5 credentials missing or refused; 6 the gateway or PayPal refused or
-//! failed; 7 another process holds the invoice; 8 some captures not finished yet; 9 some captures
-//! rejected or needing attention; 10 (`desk batch run`) another window or command is running the
-//! batch (`billing::batch::EXIT_RUNNING_ELSEWHERE`), nothing started.
+//! failed; 7 another process holds the invoice; 8 some captures not finished yet (`desk batch run`:
+//! items not reached, also when the run lost its hold on the batch and no other run holds it now,
+//! `billing::batch::run_lease`); 9 some captures rejected or needing attention; 10 (`desk batch
+//! run`) another window or command is running the batch (`billing::batch::EXIT_RUNNING_ELSEWHERE`),
+//! nothing started.
 //!
 //! `args` is the command line, `commands` what each command does, `print` what it prints. The
 //! environment in effect (saved, or `DESK_ENV`) decides whose data every command reads and

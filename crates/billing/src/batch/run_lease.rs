@@ -199,6 +199,12 @@ impl LeaseRow for BatchRow {
 /// sync's longest write or another process's; a database busy for longer is failing.
 pub(crate) const CHECK_PATIENCE: Duration = Duration::from_secs(12 * lease_core::BUSY_TIMEOUT.as_secs());
 
+/// `desk batch run`'s exit code when its run lost its hold on the batch and no other run holds it
+/// now: 8, the CLI's "not finished yet" (items not reached: run it again), as a script expects of
+/// a run that ended before its batch did; not 7 (`Conflict`'s, "another process holds the
+/// invoice", which names no batch state) nor 10 (nobody is running the batch).
+pub(crate) const EXIT_RUN_STOPPED: u8 = 8;
+
 /// A run's hold on its batch. Renewed in the background until [`RunLease::release`] (or drop)
 /// gives it back.
 pub(crate) struct RunLease {
@@ -246,14 +252,18 @@ impl RunLease {
         self.lease.confirm_patiently(CHECK_PATIENCE).await
     }
 
-    /// Why this run stopped once it lost its lease: who runs the batch now, if anyone.
+    /// Why this run stopped once it lost its lease: who runs the batch now, if anyone. Another run
+    /// holding it is [`BatchError::RunningElsewhere`] (`desk` exit 10); with none (that run ended
+    /// since), the batch's items not reached are unfinished, and `desk` exits [`EXIT_RUN_STOPPED`].
     pub(crate) async fn lost_to(&self) -> Result<DeskError, DeskError> {
         Ok(match holder(&self.pool, self.id).await? {
             Some(other) => other.refusal(self.id).into(),
             None => DeskError::new(
                 crate::ErrorCode::Conflict,
                 format!("Batch {}'s run stopped: it lost its hold on the batch. Run it again.", self.id),
-            ),
+            )
+            .with_detail(format!("batch_run_lease_lost: batch {}, no run holds it now", self.id))
+            .with_exit(EXIT_RUN_STOPPED),
         })
     }
 

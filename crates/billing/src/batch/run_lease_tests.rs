@@ -99,9 +99,13 @@ async fn a_run_whose_lease_was_taken_over_finds_it_lost_and_says_who_holds_it() 
     let why = first.lost_to().await.expect("db");
     assert!(crate::batch::running_elsewhere(&why), "{why:?}");
     second.release().await;
+    // that run ended since: nobody runs the batch, its items not reached are unfinished (exit 8
+    // in `desk`, "run it again"; before: 7, which the README does not list for `batch run`)
     let why = first.lost_to().await.expect("db");
     assert_eq!(why.code, ErrorCode::Conflict);
     assert!(!crate::batch::running_elsewhere(&why));
+    assert_eq!(why.exit, Some(EXIT_RUN_STOPPED));
+    assert_eq!(EXIT_RUN_STOPPED, 8, "desk's exit code of unfinished items (README)");
     first.release().await;
 }
 

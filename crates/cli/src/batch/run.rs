@@ -1,7 +1,10 @@
 //! `desk batch run` (progress on stderr: a bar on a terminal, plain lines otherwise; the exit
 //! code says whether items are unfinished or failed) and `desk batch report`. A batch another
 //! window or command is running is refused by the engine with its own exit code, 10
-//! ([`billing::batch::EXIT_RUNNING_ELSEWHERE`], set on the error), before anything starts.
+//! ([`billing::batch::EXIT_RUNNING_ELSEWHERE`], set on the error), before anything starts. A run
+//! that lost its hold on the batch mid-way (its process stopped past the lease's TTL, another
+//! run took over) exits 10 while that run holds it, else 8 like items left unfinished: run it
+//! again (set on the error by the engine's run lease).
 
 use crate::commands::{EXIT_REFUSED, EXIT_UNFINISHED};
 use billing::batch::report::to_csv;

@@ -59,3 +59,56 @@ async fn a_second_batch_run_while_one_runs_exits_10_and_starts_nothing() {
     assert!(matches!(out.status, Some(0 | 8 | 9)), "{out:?}");
     assert_eq!(outcomes(&h.json(&["batch", "show", &id]).await, "queued"), 0);
 }
+
+/// `desk batch run`'s exit code while items are not finished (README): also a run that lost its
+/// hold on the batch with no other run holding it now.
+const EXIT_UNFINISHED: i32 = 8;
+
+/// Removes batch `id`'s run lease row, as another run does that took the batch over and ended
+/// since (its release). Through the `sqlite3` shell (`cargo xtask setup` installs it). Whether a
+/// row was there.
+fn lease_row_removed(database: &std::path::Path, id: &str) -> bool {
+    let out = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".timeout 10000"])
+        .arg(database)
+        .arg(format!("DELETE FROM batch_run_lease WHERE batch_id = {id}; SELECT changes();"))
+        .output()
+        .expect("the sqlite3 shell runs");
+    assert!(out.status.success(), "sqlite3: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim() == "1"
+}
+
+/// Before: exit 7 ("another process holds the invoice"), which the README does not list for
+/// `batch run`. A run that lost its hold on the batch while no other run holds it left items not
+/// reached: 8, run it again (and it runs again).
+#[tokio::test]
+async fn a_run_that_lost_its_hold_on_the_batch_with_no_other_run_now_exits_8() {
+    let h = Harness::synced(config(150, 1)).await;
+    let id = h.json(&["batch", "create", "--paypal"]).await["id"].to_string();
+    h.run(&["batch", "preflight", &id]).await.code(0);
+    h.desk(&["batch", "approve", &id]).env("DESK_FOUR_EYES", "0").run().await.code(0);
+
+    // slow: a few requests a second, one item at a time, so it runs for a while
+    let first = h.desk(&["batch", "run", &id, "--rate", "4", "--concurrency", "1"]).spawn();
+    let database = h.data_dir().join("sandbox").join("desk.sqlite3");
+    let mut removed = false;
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if lease_row_removed(&database, &id) {
+            removed = true;
+            break;
+        }
+    }
+    assert!(removed, "the first run took the batch's run lease");
+    let out = crate::common::Output::within("the run that lost its hold", first, Duration::from_secs(120)).await;
+    let out = out.code(EXIT_UNFINISHED);
+    assert!(
+        out.stderr.contains(&format!("Batch {id}'s run stopped: it lost its hold on the batch. Run it again.")),
+        "{}",
+        out.stderr
+    );
+    assert!(outcomes(&h.json(&["batch", "show", &id]).await, "queued") > 0, "stopped before the end");
+    let out = h.run(&["batch", "run", &id, "--rate", "200", "--json"]).await;
+    assert!(matches!(out.status, Some(0 | 8 | 9)), "{out:?}");
+    assert_eq!(outcomes(&h.json(&["batch", "show", &id]).await, "queued"), 0);
+}
