@@ -24,13 +24,19 @@ fn outcomes(v: &Value, outcome: &str) -> usize {
     v["items"].as_array().map_or(0, |items| items.iter().filter(|i| i["outcome"] == outcome).count())
 }
 
+/// A batch of the PayPal invoices, preflighted and approved: its id.
+async fn approved_batch(h: &Harness) -> String {
+    let id = h.json(&["batch", "create", "--paypal"]).await["id"].to_string();
+    h.run(&["batch", "preflight", &id]).await.code(0);
+    h.desk(&["batch", "approve", &id]).env("DESK_FOUR_EYES", "0").run().await.code(0);
+    id
+}
+
 /// Before: the second run ran beside the first, each at the whole rate.
 #[tokio::test]
 async fn a_second_batch_run_while_one_runs_exits_10_and_starts_nothing() {
     let h = Harness::synced(config(150, 1)).await;
-    let id = h.json(&["batch", "create", "--paypal"]).await["id"].to_string();
-    h.run(&["batch", "preflight", &id]).await.code(0);
-    h.desk(&["batch", "approve", &id]).env("DESK_FOUR_EYES", "0").run().await.code(0);
+    let id = approved_batch(&h).await;
 
     // slow: a few requests a second, so it runs for a while
     let first = h.desk(&["batch", "run", &id, "--rate", "4"]).spawn();
@@ -84,9 +90,7 @@ fn lease_row_removed(database: &std::path::Path, id: &str) -> bool {
 #[tokio::test]
 async fn a_run_that_lost_its_hold_on_the_batch_with_no_other_run_now_exits_8() {
     let h = Harness::synced(config(150, 1)).await;
-    let id = h.json(&["batch", "create", "--paypal"]).await["id"].to_string();
-    h.run(&["batch", "preflight", &id]).await.code(0);
-    h.desk(&["batch", "approve", &id]).env("DESK_FOUR_EYES", "0").run().await.code(0);
+    let id = approved_batch(&h).await;
 
     // slow: a few requests a second, one item at a time, so it runs for a while
     let first = h.desk(&["batch", "run", &id, "--rate", "4", "--concurrency", "1"]).spawn();
