@@ -18,8 +18,6 @@ use tracing_subscriber::layer::SubscriberExt;
 
 /// The sync's pages in flight at once (`billing::sync`'s CONCURRENT_PAGES).
 const CONCURRENT_PAGES: usize = 4;
-/// The engine's connection settings (`billing::store`), given to the shell too.
-const PRAGMAS: &str = "PRAGMA cache_size=-65536;\nPRAGMA mmap_size=268435456;\nPRAGMA temp_store=memory;\n";
 
 #[tokio::main]
 async fn main() {
@@ -345,7 +343,10 @@ fn in_shell(
 ) -> Result<(String, Vec<Duration>), String> {
     let version = std::process::Command::new(shell).arg("--version").output().map_err(|e| format!("{shell}: {e}"))?;
     let version = String::from_utf8_lossy(&version.stdout).split_whitespace().next().unwrap_or("?").to_owned();
-    let mut script = format!("{PRAGMAS}.output /dev/null\n");
+    // the engine's connection settings (`billing::store`), given to the shell too
+    let pragmas: String =
+        billing::store::QUERY_PRAGMAS.iter().map(|(name, value)| format!("PRAGMA {name}={value};\n")).collect();
+    let mut script = format!("{pragmas}.output /dev/null\n");
     let mut per_run = Vec::new();
     for statements in queries {
         script.push_str(".timer off\n");

@@ -56,6 +56,17 @@ fn options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new().filename(path)
 }
 
+/// The settings of every connection that bear on how fast queries run (the release bench gives
+/// the same to the `sqlite3` shell it compares the list queries with).
+///
+/// No memory-mapped I/O (`mmap_size` 0): pages are read (pread) into the connection's page
+/// cache, bounded by `cache_size` (64 MiB). Mapped, every page a query touched (and the
+/// neighbours the kernel maps with it) stayed in the process's memory: the app's first page (240
+/// rows spread over the table) left ~47 MiB of the 100k-invoice file in its PSS, against ~7 MiB
+/// of heap read this way; the list queries take as long either way while the table fits the
+/// cache, and a smaller cache makes the scans 1.5–3× slower (issue 11, docs/BENCHMARKS.md).
+pub const QUERY_PRAGMAS: [(&str, &str); 3] = [("temp_store", "memory"), ("cache_size", "-65536"), ("mmap_size", "0")];
+
 async fn pool(options: SqliteConnectOptions, journal: Journal, connections: u32) -> Result<SqlitePool, DeskError> {
     let options = match journal {
         Journal::Wal => options
@@ -66,13 +77,7 @@ async fn pool(options: SqliteConnectOptions, journal: Journal, connections: u32)
     }
     .foreign_keys(true)
     .busy_timeout(Duration::from_secs(10))
-    .pragma("temp_store", "memory")
-    .pragma("cache_size", "-65536")
-    // No memory-mapped I/O: pages are read (pread) into the connection's page cache, bounded by
-    // `cache_size`. Mapped, every page a query touched (and the neighbours the kernel maps with
-    // it) stayed in the process's memory: the app's first page (240 rows spread over the table)
-    // left ~47 MiB of the 100k-invoice file in its PSS, against ~7 MiB of heap read this way; the
-    // list queries take as long either way while the table fits the cache (issue 11).
-    .pragma("mmap_size", "0");
+    .busy_timeout(Duration::from_secs(10));
+    let options = QUERY_PRAGMAS.iter().fold(options, |o, (name, value)| o.pragma(*name, *value));
     Ok(SqlitePoolOptions::new().max_connections(connections).connect_with(options).await?)
 }
