@@ -222,12 +222,20 @@ async fn scenario(app: &App, sandbox: &Sandbox, downloads: &Path) -> Check {
     let csv = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     check_csv(&csv, &report)?;
 
-    // 8. back to the list of batches: this one completed
+    // 8. back to the list of batches: this one completed (the export's toast dismissed)
     app.click("[data-testid=batch-back]").await?;
+    app.driver
+        .execute(
+            "document.querySelectorAll('[data-testid=toast] button[aria-label=Dismiss]').forEach(b => b.click()); return true;",
+            Vec::new(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
     app.wait_until(
-        "the batch list with the completed batch",
+        "the batch list with the completed batch, no toast",
         Duration::from_secs(20),
-        "return [...document.querySelectorAll('[data-testid=batch-row]')].some(r => /completed/i.test(r.textContent));",
+        "return [...document.querySelectorAll('[data-testid=batch-row]')].some(r => /completed/i.test(r.textContent)) \
+           && !document.querySelector('[data-testid=toast]');",
     )
     .await?;
     app.shot("batches-list.png").await

@@ -312,13 +312,20 @@ pub(crate) fn tempfile_dir(prefix: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// `cargo xtask screenshots`: the end-to-end run, saving its screenshots to docs/screenshots.
+/// `cargo xtask screenshots`: the end-to-end run on the release app (the packaging's build, what
+/// a finance clerk installs), saving its screenshots to docs/screenshots.
 pub fn screenshots() -> Result {
     setup::all(Purpose::Test)?;
     build_ui()?;
+    // the sandbox the tests start is the debug one, as in `cargo xtask test`
     build_app()?;
+    cmd(cargo().args(crate::bench_release::RELEASE_BINS))?;
+    let app = root().join("target/release/capture-desk");
     let dir = root().join("docs/screenshots");
-    e2e_with(&[("DESK_E2E_SHOTS", dir.to_string_lossy().into_owned())])?;
+    e2e_with(&[
+        ("DESK_E2E_SHOTS", dir.to_string_lossy().into_owned()),
+        ("DESK_E2E_APP", app.to_string_lossy().into_owned()),
+    ])?;
     eprintln!("xtask: screenshots in {}", dir.display());
     Ok(())
 }
