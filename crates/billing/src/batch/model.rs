@@ -57,7 +57,8 @@ pub struct BatchSummary {
     /// How many items it holds.
     #[ts(type = "number")]
     pub item_count: i64,
-    /// How many the clerk excluded.
+    /// How many are left out: excluded by the clerk, or at the run's start because their verdict
+    /// did not let them run (the report's `excluded` outcome).
     #[ts(type = "number")]
     pub excluded_count: i64,
     /// Included items whose verdict lets them run.

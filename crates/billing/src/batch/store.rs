@@ -10,7 +10,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 const SUMMARY: &str = "SELECT b.id, b.name, b.created_by, b.created_at, b.environment, b.source_kind, b.source, \
      b.state, b.preflight_run, b.preflighted_at, b.approved_by, b.approved_at, b.updated_at, \
      COUNT(i.invoice_no) AS item_count, \
-     COALESCE(SUM(i.excluded), 0) AS excluded_count, \
+     COALESCE(SUM(i.excluded = 1 OR i.outcome = 'excluded'), 0) AS excluded_count, \
      COALESCE(SUM(i.excluded = 0 AND i.verdict IN ('ready', 'wallet_shared')), 0) AS ready_count, \
      COALESCE(SUM(i.outcome IN ('finalized', 'rejected', 'needs_attention', 'excluded', 'cancelled')), 0) AS done_count \
      FROM batches b LEFT JOIN batch_items i ON i.batch_id = b.id";

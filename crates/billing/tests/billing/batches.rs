@@ -548,3 +548,36 @@ async fn the_report_writes_paypal_amounts_in_paypals_digits_and_the_gateways_in_
     let huf = r.totals.iter().find(|t| t.currency == "HUF").expect("HUF finalized");
     assert!(huf.finalized > 0 && huf.fee_unknown < huf.finalized, "{huf:?}");
 }
+
+#[tokio::test]
+async fn an_item_left_out_at_the_runs_start_counts_as_excluded_in_the_list_as_in_the_report() {
+    let sb = sandbox(901, 5).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = synced(dir.path(), &sb.base_url()).await;
+    let approved: Vec<i64> = approved_rows(&d).await.iter().take(2).map(|r| r.invoice_no).collect();
+    let unapproved = d
+        .list(&billing::ListRequest {
+            filter: billing::InvoiceFilter {
+                has_paypal: Some(false),
+                status: Some("outstanding".into()),
+                ..Default::default()
+            },
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .rows[0]
+        .invoice_no;
+    let picked = [approved.clone(), vec![unapproved]].concat();
+    let v = d.batch_create("Alice", Some("mixed"), &selection(&picked)).await.expect("create");
+    preflight(&d, "Alice", v.batch.id).await;
+    d.batch_approve(v.batch.id, &Approval { approver: "Bob".into(), typed_totals: None }).await.expect("approve");
+    d.batch_run("Bob", v.batch.id, billing::desk::BatchPace::default(), &|_| {}).await.expect("run");
+    let r = d.batch_report(v.batch.id).await.expect("report");
+    let excluded = r.items.iter().filter(|i| i.outcome == Some(ItemOutcome::Excluded)).count();
+    assert_eq!(excluded, 1, "the unapproved invoice was not run: {:?}", r.items);
+    let listed = d.batches().await.expect("list").into_iter().find(|b| b.id == v.batch.id).expect("listed");
+    assert_eq!((listed.excluded_count, listed.done_count, listed.item_count), (1, 3, 3), "{listed:?}");
+    assert_eq!(r.batch.excluded_count, 1, "the report's summary agrees");
+}

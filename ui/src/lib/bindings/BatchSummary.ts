@@ -19,7 +19,8 @@ preflightRun: number, preflightedAt: string | null, approvedBy: string | null, a
  */
 itemCount: number, 
 /**
- * How many the clerk excluded.
+ * How many are left out: excluded by the clerk, or at the run's start because their verdict
+ * did not let them run (the report's `excluded` outcome).
  */
 excludedCount: number, 
 /**
