@@ -210,7 +210,10 @@ pub(crate) const EXIT_RUN_STOPPED: u8 = 8;
 pub(crate) struct RunLease {
     pool: SqlitePool,
     id: i64,
-    /// Declared before the OS lock: dropped first, so the row is given back before the lock.
+    /// Declared before the OS lock. [`RunLease::release`] gives the row back, then the lock; a
+    /// run dropped mid-way gives its row back from a task spawned on drop, so its lock is free
+    /// first: a waiter or taker meanwhile finds a live row whose lock is free and takes the run
+    /// for gone, which it is.
     lease: Holding<BatchRow>,
     /// The OS's lock on the batch's lock file, held as long as the lease (dropped with it).
     _os_lock: Option<File>,

@@ -272,3 +272,29 @@ async fn a_waiter_does_not_wait_for_a_runner_whose_process_ended_with_the_os_loc
     next.release().await;
     assert!(waiter.await.expect("joined").expect("db"));
 }
+
+/// The OS lock is held per open file, not per process (`File::try_lock`: `flock` on Unix, per
+/// open file description; `LockFileEx` on Windows, per handle): a second open of a live runner's
+/// lock file by the runner's own process finds it held. So the app's resume at start, probing
+/// the lock of a batch the app's own Run holds, neither takes that runner for gone nor takes its
+/// lease over (and `OneRun` refuses a second run of the batch in the process before that).
+#[tokio::test]
+async fn in_one_process_a_second_open_of_a_live_runners_lock_file_finds_it_held() {
+    let (_dir, pool) = database().await;
+    let running = batch(&pool, "running").await;
+    let run = RunLease::take(&pool, running).await.expect("free");
+    let os_locked: bool = sqlx::query_scalar("SELECT os_lock FROM batch_run_lease WHERE batch_id = ?")
+        .bind(running)
+        .fetch_one(&pool)
+        .await
+        .expect("row");
+    assert!(os_locked, "the runner holds the OS lock and says so");
+    assert!(os_lock(&pool, running).await.expect("probe").is_none(), "its own process locked the runner's file again");
+    let refused = RunLease::take(&pool, running).await.err().expect("a second runner in the process is refused");
+    assert!(crate::batch::running_elsewhere(&refused), "{refused:?}");
+    let waited = tokio::time::timeout(WAIT_STEP * 3, wait_for_other_run(&pool, running)).await;
+    assert!(waited.is_err(), "the waiter took its own process's live runner for gone");
+    assert!(holder(&pool, running).await.expect("db").is_some_and(|h| h.holder == run.holder()), "still the runner's");
+    run.release().await;
+    assert!(os_lock(&pool, running).await.expect("probe").is_some(), "given back with the run");
+}
