@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { suite, calls, held, release } from "./harness.mjs";
 import {
   activityEntries, activityFacets, authPreview, connectionHalf, detailEmpty, detailList, detailWithJournal, exportRefused, exported,
-  liveCaptured, liveOffline, liveQuiet, noKeyringError, olderEntry, settingsNoKeyring, settingsStored, settingsView, status,
+  liveCaptured, liveOffline, liveQuiet, noKeyringError, olderEntry, result, settingsNoKeyring, settingsStored, settingsView, status,
 } from "./fixtures.mjs";
 
 const app = suite({ before, after, afterEach });
@@ -33,6 +33,29 @@ test("the detail panel shows the invoice, live PayPal status, payments, journal 
   await page.waitForSelector("[data-testid=capture-breakdown]");
   assert.match(await page.locator("[data-testid=capture-breakdown]").textContent(), /206\.03 USD \(authorize, created\)/);
   assert.deepEqual((await calls(page, "capture_preview")).map((c) => c.args), [{ invoiceNo: 458732 }]);
+});
+
+test("a capture from the detail: the detail and the list are read again when it ends, while its dialog still shows the result", async () => {
+  const page = await open({ ...base, invoice_detail: detailEmpty, invoice_live: liveQuiet, capture_preview: authPreview, capture_invoice: held(result("finalized")) });
+  await page.click("[data-invoice='458732'] [data-testid=open-button]");
+  await page.waitForSelector("[data-testid=detail-capture]");
+  const [details, lists] = [(await calls(page, "invoice_detail")).length, (await calls(page, "list_invoices")).length];
+  await page.click("[data-testid=detail-capture]");
+  await page.click("[data-testid=capture-confirm]");
+  await page.waitForSelector("[data-testid=capture-steps]");
+  assert.equal((await calls(page, "invoice_detail")).length, details, "nothing read again while the capture runs");
+  await release(page, "capture_invoice");
+  await page.waitForSelector("[data-testid=capture-result]");
+  // the dialog is still open, and what is behind it reads the invoice again
+  await page.waitForFunction((n) => window.__calls.filter((c) => c.cmd === "invoice_detail").length > n, details);
+  await page.waitForFunction((n) => window.__calls.filter((c) => c.cmd === "list_invoices").length > n, lists);
+  assert.equal(await page.locator("[data-testid=capture-dialog][open]").count(), 1);
+  // closing it reads nothing more
+  const [afterDetails, afterLists] = [(await calls(page, "invoice_detail")).length, (await calls(page, "list_invoices")).length];
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("[data-testid=capture-dialog][open]", { state: "detached" });
+  assert.equal((await calls(page, "invoice_detail")).length, afterDetails);
+  assert.equal((await calls(page, "list_invoices")).length, afterLists);
 });
 
 test("offline, the detail still opens from the cache and says what is missing", async () => {
