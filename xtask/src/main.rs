@@ -23,6 +23,7 @@ mod chaos;
 mod group;
 mod setup;
 mod steps;
+mod xvfb;
 
 use std::process::ExitCode;
 

@@ -3,7 +3,7 @@
 use crate::group::cmd_with_timeout;
 use crate::setup::{self, Purpose};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -65,40 +65,7 @@ fn app_binary() -> PathBuf {
     root().join("target/debug/capture-desk")
 }
 
-/// An Xvfb display of our own, stopped on drop.
-pub struct Xvfb {
-    pub display: String,
-    child: Child,
-}
-
-impl Xvfb {
-    pub fn start() -> Result<Xvfb> {
-        let n = (90..130).find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists()).ok_or("no free X display")?;
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
-            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("Xvfb: {e}"))?;
-        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
-        let start = Instant::now();
-        while !socket.exists() {
-            if start.elapsed() > Duration::from_secs(10) {
-                return Err("Xvfb did not start".into());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Ok(Xvfb { display, child })
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use crate::xvfb::Xvfb;
 
 /// `cargo xtask run`: set up, build, start the app in demo.
 pub fn run(args: &[String]) -> Result {
