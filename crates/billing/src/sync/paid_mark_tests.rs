@@ -6,11 +6,9 @@ use super::writer::{Fetched, Writer};
 use super::{begin, paging, SyncMode};
 use crate::capture::State;
 use crate::invoices::InvoiceStatus;
-use crate::secrets::{MemorySecrets, Secret, SecretKey, Secrets};
-use crate::{Desk, DeskOptions, EnvOverrides, Environment, Settings};
+use crate::{Desk, EnvOverrides};
 use chrono::Utc;
 use gateway::{GatewayClient, InvoiceListQuery, InvoiceStatusFilter, SortOrder};
-use std::sync::Arc;
 
 /// The seed example: outstanding 250.00 USD with an approved PayPal order; captures cleanly.
 const SEED: i64 = 458_732;
@@ -19,25 +17,7 @@ async fn started(seed: u64) -> (sandbox::Sandbox, tempfile::TempDir, Desk) {
     let config = sandbox::Config { invoices: 250, seed, rate_limit: 0, ..sandbox::Config::default() };
     let sb = sandbox::Sandbox::start(config, "127.0.0.1:0".parse().expect("addr")).await.expect("sandbox");
     let dir = tempfile::tempdir().expect("dir");
-    let secrets = Arc::new(MemorySecrets::default());
-    let env = Environment::Sandbox;
-    secrets.set(env, SecretKey::GatewayToken, &Secret::new("demo-staff-token")).expect("secret");
-    secrets.set(env, SecretKey::PaypalClientSecret, &Secret::new("demo-client-secret")).expect("secret");
-    let settings = Settings {
-        environment: env,
-        gateway_url: Some(sb.base_url()),
-        paypal_url: Some(sb.base_url()),
-        paypal_client_id: Some("demo-client-id".into()),
-        staff_name: "Test Clerk".into(),
-    };
-    let d = Desk::open(DeskOptions {
-        data_dir: Some(dir.path().to_owned()),
-        secrets,
-        env_overrides: EnvOverrides::off(),
-        settings: Some(settings),
-    })
-    .await
-    .expect("desk opens");
+    let d = crate::batch::tests::desk(&sb.base_url(), dir.path(), EnvOverrides::off()).await;
     d.sync(true, &|_| {}).await.expect("first sync");
     (sb, dir, d)
 }
