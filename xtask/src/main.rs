@@ -21,6 +21,7 @@ mod bench_release;
 mod bundle;
 mod chaos;
 mod group;
+mod rust_tests;
 mod setup;
 mod steps;
 mod xvfb;

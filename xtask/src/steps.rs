@@ -36,7 +36,7 @@ fn cargo_path() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut c = Command::new(cargo_path());
     c.current_dir(root());
     c
@@ -53,12 +53,19 @@ pub(crate) fn build_ui() -> Result {
 /// The app and the binaries its end-to-end tests and benchmarks start beside it.
 /// The packages `cargo xtask test` builds and tests with cargo (the end-to-end crate, which
 /// brings its own WebDriver client, is built and run on its own, under Xvfb).
-const WORKSPACE: [&str; 3] = ["--workspace", "--exclude", "desk-e2e"];
+pub(crate) const WORKSPACE: [&str; 3] = ["--workspace", "--exclude", "desk-e2e"];
 
-/// The app, the sandbox and `desk`: every binary of the workspace, its features unified as
-/// in `cargo xtask test`'s other builds.
+/// The app, the sandbox and `desk`: every binary of the workspace (for `cargo xtask run`: without
+/// the test binaries, so features unify without the dev-dependencies).
 pub(crate) fn build_app() -> Result {
     cmd(cargo().args(["build"]).args(WORKSPACE).arg("--bins"))
+}
+
+/// Every binary and test binary of the workspace, as `cargo xtask test` builds them (with the
+/// dev-dependencies' features): the end-to-end runs use these, so that after `cargo xtask
+/// test` they rebuild nothing.
+pub(crate) fn build_for_tests() -> Result {
+    cmd(cargo().args(["build"]).args(WORKSPACE).args(["--bins", "--tests"]))
 }
 
 fn app_binary() -> PathBuf {
@@ -118,22 +125,21 @@ pub fn test() -> Result {
     step("svelte-check", &mut || npm(&["run", "check"]))?;
     step("ui logic (vitest)", &mut || npm(&["run", "test:unit"]))?;
     step("clippy", &mut || cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])))?;
-    // One build of every binary (the app's among them) and test binary: cargo overlaps the link
-    // of one with the compile of another, where building them step by step leaves a core idle.
-    // Every build here selects the same packages (`WORKSPACE`), so that features unify alike and
-    // no step rebuilds what another built with other features.
-    step("build (binaries and tests)", &mut || {
-        cmd(cargo().args(["build"]).args(WORKSPACE).args(["--bins", "--tests"]))
-    })?;
+    // One build of every binary (the app's among them, which the end-to-end step starts) and
+    // test binary: cargo overlaps the link of one with the compile of another, where building
+    // them step by step leaves a core idle. Every build here selects the same packages
+    // (`WORKSPACE`) and targets that bring the dev-dependencies, so that features unify alike
+    // and no step rebuilds what another built with other features (a `--bins` build alone
+    // unifies without the dev-dependencies, and rebuilt for three minutes on a new machine).
+    step("build (binaries and tests)", &mut build_for_tests)?;
     // The tests wait on sandboxes and child processes far more than they compute: three at a
-    // time per test binary on this 2-core machine.
-    step("rust tests", &mut || cmd(cargo().args(["test"]).args(WORKSPACE).args(["--", "--test-threads=3"])))?;
+    // time per test binary on this 2-core machine, the slowest binaries beside the rest.
+    step("rust tests", &mut crate::rust_tests::run)?;
     step("keyring (private Secret Service)", &mut keyring)?;
     step("bindings up to date", &mut bindings_unchanged)?;
     step("ui tests (chromium)", &mut || {
         cmd(Command::new("node").args(["--test", "--test-concurrency=1", "tests/"]).current_dir(root().join("ui")))
     })?;
-    step("app build", &mut build_app)?;
     // A seed mostly waits (leases, windows, its desks' runs): the six run side by side.
     step("chaos (seeds 1-6, real kills)", &mut || {
         let args = ["--seeds", "6", "--from", "1", "--jobs", "6", "--no-build"];
@@ -285,7 +291,7 @@ pub fn screenshots() -> Result {
     setup::all(Purpose::Test)?;
     build_ui()?;
     // the sandbox the tests start is the debug one, as in `cargo xtask test`
-    build_app()?;
+    build_for_tests()?;
     cmd(cargo().args(crate::bench_release::RELEASE_BINS))?;
     let app = root().join("target/release/capture-desk");
     let dir = root().join("docs/screenshots");
@@ -300,7 +306,7 @@ pub fn screenshots() -> Result {
 pub fn e2e_only() -> Result {
     setup::all(Purpose::Test)?;
     build_ui()?;
-    build_app()?;
+    build_for_tests()?;
     e2e()
 }
 
