@@ -133,10 +133,16 @@ fn main() {
     };
     let factory = DeskFactory::with_demo(demo::host());
     let dir = data_dir.clone();
-    let open = tauri::async_runtime::spawn(Session::open_with(Some(dir), factory, |dir| DeskOptions {
-        data_dir: Some(dir),
-        ..DeskOptions::default()
-    }));
+    let open = tauri::async_runtime::spawn(async move {
+        let session =
+            Session::open_with(Some(dir), factory, |dir| DeskOptions { data_dir: Some(dir), ..DeskOptions::default() })
+                .await?;
+        // the list's first page is read while the window and WebKit start
+        if let Ok(desk) = session.desk().await {
+            desk.read_ahead_opening();
+        }
+        Ok(session)
+    });
     if let Ok(mut o) = opening.lock() {
         *o = Some(open);
     }

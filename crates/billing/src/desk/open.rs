@@ -115,6 +115,7 @@ impl DeskFactory {
             online: AtomicU8::new(UNKNOWN),
             sync_lock: tokio::sync::Mutex::new(()),
             demo,
+            opening: crate::invoices::ReadAhead::default(),
         })
     }
 }

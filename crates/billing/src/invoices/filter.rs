@@ -193,12 +193,9 @@ impl Checked {
         Checked { index: false, ..self }
     }
 
-    /// Whether a search matching `count` of the invoices numbered across `span` is dense enough
-    /// that the page by due date is found sooner by walking `invoices_status_due` in its order
-    /// (about `limit × span / count` entries, each name looked up in the index's own
-    /// `customer_sort`) than by sorting every match (`count` entries). Only a search with a
-    /// status and nothing else: another condition would need each row.
-    pub(super) fn dense(&self, count: i64, span: i64, limit: u32) -> bool {
+    /// Whether the page's names part may walk `invoices_status_due` ([`Checked::dense`]): an
+    /// indexed search with a status and nothing else (another condition would need each row).
+    pub(super) fn may_walk(&self) -> bool {
         let only_status = self.status.is_some()
             && self.currency.is_none()
             && self.due_from.is_none()
@@ -207,9 +204,16 @@ impl Checked {
             && self.min_e4.is_none()
             && self.max_e4.is_none()
             && self.has_paypal.is_none();
-        only_status
-            && self.indexed_search().is_some()
-            && i128::from(count) * i128::from(count) >= i128::from(limit) * i128::from(span.max(1))
+        only_status && self.indexed_search().is_some()
+    }
+
+    /// Whether a search matching about `count` of the invoices numbered across `span` is dense
+    /// enough that the page by due date is found sooner by walking `invoices_status_due` in its
+    /// order (about `limit × span / count` entries, each name looked up in the index's own
+    /// `customer_sort`) than by sorting every match (`count` entries). The choice is only about
+    /// speed: either plan lists the same rows.
+    pub(super) fn dense(&self, count: i64, span: i64, limit: u32) -> bool {
+        self.may_walk() && i128::from(count) * i128::from(count) >= i128::from(limit) * i128::from(span.max(1))
     }
 
     /// The parts an indexed search reads, or `None`: one query over `invoices` ([`push_filter`]).
@@ -221,6 +225,27 @@ impl Checked {
         }
         Some(parts)
     }
+}
+
+/// One row: the span of the invoice numbers (standing for the number of invoices: an O(log n)
+/// read, not a count), the customers (name and id) whose name contains `f`'s search term, and
+/// all the customers. The share of customers that match, times the span, estimates how many
+/// invoices the term matches, in a fraction of a millisecond: the page's plan
+/// ([`Checked::dense`]) is chosen from it, so the page need not wait for the totals' exact
+/// count and is read beside them. It takes the matching customers' invoices to be spread across
+/// statuses as everyone's: a term whose customers hold few invoices of the status asked for
+/// may walk that status's whole range (slower; never other rows).
+pub(super) fn push_density<S: Sink>(q: &mut S, f: &Checked) {
+    let term = f.indexed_search().unwrap_or_default();
+    q.sql(
+        "SELECT COALESCE((SELECT MAX(invoice_no) FROM invoices) - (SELECT MIN(invoice_no) FROM invoices) + 1, 0), \
+         (SELECT COUNT(*) FROM search_customers WHERE customer_sort IN (SELECT customer_sort FROM search_names \
+         WHERE id IN (SELECT rowid FROM search_names_fts WHERE search_names_fts MATCH ",
+    );
+    q.value(Value::Text(fts_phrase(term)));
+    q.sql(") AND customer_sort LIKE ");
+    q.value(Value::Text(like_pattern(term)));
+    q.sql(" ESCAPE '\\')), (SELECT COUNT(*) FROM search_customers)");
 }
 
 /// The FROM and WHERE clauses of `f` without an indexed search: every invoice, the search (if

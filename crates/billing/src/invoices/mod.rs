@@ -3,6 +3,7 @@
 //! stands.
 
 mod filter;
+mod opening;
 pub mod search_index;
 #[cfg(test)]
 mod search_tests;
@@ -12,6 +13,7 @@ mod write;
 
 use filter::Checked;
 pub use filter::InvoiceFilter;
+pub use opening::{opening_request, ReadAhead};
 pub use statement::statements;
 pub use status::InvoiceStatus;
 pub use write::{close, outstanding_not_seen, refresh_one, upsert_page};
@@ -229,61 +231,89 @@ impl Row {
     }
 }
 
-/// `req`'s filter checked, and its totals when asked for: read first, as a search that matches
-/// densely enough finds its page by due date by walking the list's order ([`Checked::dense`]).
-async fn plan(
-    pool: &SqlitePool,
-    req: &ListRequest,
-    now: chrono::DateTime<Utc>,
-) -> Result<(Checked, Option<Vec<CurrencyTotal>>), DeskError> {
+/// `req`'s filter checked, with the page's plan: a search that matches densely enough finds
+/// its page by due date by walking the list's order ([`Checked::dense`]), judged from an
+/// estimate of its matches ([`filter::push_density`]), not from the totals' count, so that the
+/// page and the totals are read side by side.
+async fn plan(pool: &SqlitePool, req: &ListRequest, now: chrono::DateTime<Utc>) -> Result<Checked, DeskError> {
     let mut f = req.filter.check(now)?;
     if !search_index::live(pool).await? {
         f = f.scanning(); // a full sync is rewriting the index
     }
-    let totals = if req.with_totals { Some(totals(pool, &f).await?) } else { None };
-    if let Some(t) = &totals {
-        let count: i64 = t.iter().map(|c| c.count).sum();
-        let limit = statement::limit(req);
-        if req.sort == SortKey::DueAt && count > i64::from(limit) {
-            // the numbers' span stands for the number of invoices (an O(log n) read, not a count)
-            let span: i64 = sqlx::query_scalar(
-                "SELECT COALESCE((SELECT MAX(invoice_no) FROM invoices) - (SELECT MIN(invoice_no) FROM invoices) + 1, 0)",
-            )
-            .fetch_one(pool)
-            .await?;
-            f.in_due_order = f.dense(count, span, limit);
-        }
+    if req.sort == SortKey::DueAt && f.may_walk() {
+        let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new("");
+        filter::push_density(&mut q, &f);
+        let (span, matched, customers): (i64, i64, i64) = q.build_query_as().fetch_one(pool).await?;
+        let estimate =
+            i64::try_from(i128::from(span) * i128::from(matched) / i128::from(customers.max(1))).unwrap_or(span);
+        f.in_due_order = f.dense(estimate, span, statement::limit(req));
     }
-    Ok((f, totals))
+    Ok(f)
 }
 
-/// One page of the filtered, sorted invoice list.
+/// One page of the filtered, sorted invoice list, and its totals when asked for.
 pub async fn list(pool: &SqlitePool, req: &ListRequest) -> Result<InvoicePage, DeskError> {
     let now = Utc::now();
-    let (f, totals) = plan(pool, req, now).await?;
-    let limit = statement::limit(req);
-    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new("");
-    statement::page(&mut q, &f, req, limit)?;
-    let mut rows: Vec<Row> = q.build_query_as().fetch_all(pool).await?;
+    let read = read(pool, req, now).await?;
+    Ok(read.page(req, now))
+}
 
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next = if more {
-        rows.last().map(|r| {
-            let s = match req.sort {
-                SortKey::DueAt => SortValue::Text(r.due_key.clone()),
-                SortKey::Amount => SortValue::Int(r.outstanding_e4),
-                SortKey::InvoiceNo => SortValue::Int(r.invoice_no),
-                SortKey::Customer => SortValue::Text(r.customer_sort.clone()),
-            };
-            encode_cursor(&Cursor { s, n: r.invoice_no })
-        })
-    } else {
-        None
+/// What [`list`] reads for a request, before it is shaped into its page ([`Read::page`]).
+struct Read {
+    /// In the list's order, up to one more than the request's limit.
+    rows: Vec<Row>,
+    totals: Option<Vec<CurrencyTotal>>,
+}
+
+/// The page's rows and the totals, read at once on two of the pool's connections.
+async fn read(pool: &SqlitePool, req: &ListRequest, now: chrono::DateTime<Utc>) -> Result<Read, DeskError> {
+    let f = plan(pool, req, now).await?;
+    let limit = statement::limit(req);
+    let page = async {
+        let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new("");
+        statement::page(&mut q, &f, req, limit)?;
+        let rows: Vec<Row> = q.build_query_as().fetch_all(pool).await?;
+        Ok::<_, DeskError>(rows)
     };
-    let total_count = totals.as_ref().map(|t| t.iter().map(|c| c.count).sum());
-    let now_text = time::text(now);
-    Ok(InvoicePage { rows: rows.into_iter().map(|r| r.into_view(&now_text)).collect(), next, totals, total_count })
+    let totals = async {
+        if req.with_totals {
+            totals(pool, &f).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (rows, totals) = tokio::try_join!(page, totals)?;
+    Ok(Read { rows, totals })
+}
+
+impl Read {
+    /// The page `req` asks for (its limit at most the one read with), `overdue` as of `now`.
+    fn page(mut self, req: &ListRequest, now: chrono::DateTime<Utc>) -> InvoicePage {
+        let limit = statement::limit(req) as usize;
+        let more = self.rows.len() > limit;
+        self.rows.truncate(limit);
+        let next = if more {
+            self.rows.last().map(|r| {
+                let s = match req.sort {
+                    SortKey::DueAt => SortValue::Text(r.due_key.clone()),
+                    SortKey::Amount => SortValue::Int(r.outstanding_e4),
+                    SortKey::InvoiceNo => SortValue::Int(r.invoice_no),
+                    SortKey::Customer => SortValue::Text(r.customer_sort.clone()),
+                };
+                encode_cursor(&Cursor { s, n: r.invoice_no })
+            })
+        } else {
+            None
+        };
+        let total_count = self.totals.as_ref().map(|t| t.iter().map(|c| c.count).sum());
+        let now_text = time::text(now);
+        InvoicePage {
+            rows: self.rows.into_iter().map(|r| r.into_view(&now_text)).collect(),
+            next,
+            totals: self.totals,
+            total_count,
+        }
+    }
 }
 
 /// Count and outstanding sum per currency of everything the filter selects.

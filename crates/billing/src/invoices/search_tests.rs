@@ -117,7 +117,7 @@ const TERMS: &[&str] = &[
     "  gmbh ",
 ];
 
-fn invoice(no: u64, name: &str, id: &str, currency: Currency, outstanding: i64) -> gateway::Invoice {
+pub(super) fn invoice(no: u64, name: &str, id: &str, currency: Currency, outstanding: i64) -> gateway::Invoice {
     let amount = Money::from_minor(outstanding, currency);
     let day = |d: u32| Utc.with_ymd_and_hms(2026, 11, d, 10, 0, 0).single().expect("a day");
     gateway::Invoice {

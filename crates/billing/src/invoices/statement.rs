@@ -156,10 +156,10 @@ pub(super) fn limit(req: &ListRequest) -> u32 {
 }
 
 /// The statements [`super::list`] runs for `req` now (the page, then the totals when asked
-/// for), each with its values written in as SQL literals, ready for the sqlite3 shell. Like the
-/// list, it reads the totals' count first (the page's plan may depend on it).
+/// for; the list runs the two side by side), each with its values written in as SQL literals,
+/// ready for the sqlite3 shell. The page's plan is the list's ([`super::plan`]).
 pub async fn statements(pool: &SqlitePool, req: &ListRequest) -> Result<Vec<String>, DeskError> {
-    let (f, _) = super::plan(pool, req, Utc::now()).await?;
+    let f = super::plan(pool, req, Utc::now()).await?;
     let mut out = Vec::new();
     let mut q = Literal::default();
     page(&mut q, &f, req, limit(req))?;
