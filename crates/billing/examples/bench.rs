@@ -194,7 +194,7 @@ async fn bench(
 
     let (version, shell_times) = in_shell(shell, &db, &statements, runs)?;
     println!(
-        "\nlist queries on {n} cached invoices, page of 200, median of {runs} (p95, max); engine: Desk::list (page + totals, rows decoded); shell: the same SQL in `sqlite3` {version} on the same file, same pragmas, CPU time (user + sys) of its statements"
+        "\nlist queries on {n} cached invoices, page of 200, median of {runs} (p95, max); engine: Desk::list (page and totals read side by side, rows decoded); shell: the same SQL in `sqlite3` {version} on the same file, same pragmas, CPU time (user + sys) of its statements, one after another"
     );
     println!(
         "{:<50} {:>7} {:>9} {:>9} {:>9} {:>10} {:>6}",

@@ -263,7 +263,9 @@ pub(super) fn push_filter<S: Sink>(q: &mut S, f: &Checked) {
 /// The FROM and WHERE clauses of one part of `f`'s indexed search; `in_due_order`: the names
 /// part read from `invoices_status_due` (`status, due_key, invoice_no, customer_sort`, migration
 /// 0016) in its order, for a page by due date.
-pub(super) fn push_part<S: Sink>(q: &mut S, f: &Checked, part: Part, in_due_order: bool) {
+/// `shard`: `(k, n)` keeps, of the names part, only the names whose id is `k` modulo `n` (the
+/// totals are read in shards side by side, see `mod.rs`).
+pub(super) fn push_part<S: Sink>(q: &mut S, f: &Checked, part: Part, in_due_order: bool, shard: Option<(i64, i64)>) {
     let term = f.indexed_search().unwrap_or_default();
     let like = |q: &mut S, sql: &str| {
         q.sql(sql);
@@ -279,6 +281,12 @@ pub(super) fn push_part<S: Sink>(q: &mut S, f: &Checked, part: Part, in_due_orde
             ));
             q.value(Value::Text(fts_phrase(term)));
             like(q, ") AND customer_sort LIKE ");
+            if let Some((k, n)) = shard {
+                q.sql(" AND id % ");
+                q.value(Value::Int(n));
+                q.sql(" = ");
+                q.value(Value::Int(k));
+            }
             q.sql(")");
         }
         Part::Customers => {

@@ -316,12 +316,25 @@ impl Read {
     }
 }
 
-/// Count and outstanding sum per currency of everything the filter selects.
+/// Count and outstanding sum per currency of everything the filter selects, read in shards
+/// side by side ([`statement::totals_shards`]) and added up exactly.
 async fn totals(pool: &SqlitePool, f: &Checked) -> Result<Vec<CurrencyTotal>, DeskError> {
-    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new("");
-    statement::totals(&mut q, f);
-    let rows: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
-    Ok(rows.into_iter().map(|(currency, count, sum_e4)| currency_total(currency, count, sum_e4)).collect())
+    let shards = statement::totals_shards(f);
+    let reads = (0..shards).map(|k| async move {
+        let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new("");
+        statement::totals(&mut q, f, (k, shards));
+        let rows: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
+        Ok::<_, DeskError>(rows)
+    });
+    let mut sums: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
+    for (currency, count, sum_e4) in futures::future::try_join_all(reads).await?.into_iter().flatten() {
+        let e = sums.entry(currency).or_default();
+        e.0 += count;
+        e.1 =
+            e.1.checked_add(sum_e4)
+                .ok_or_else(|| DeskError::storage("The outstanding amounts are too large to add."))?;
+    }
+    Ok(sums.into_iter().map(|(currency, (count, sum_e4))| currency_total(currency, count, sum_e4)).collect())
 }
 
 fn currency_total(currency: String, count: i64, sum_e4: i64) -> CurrencyTotal {
