@@ -326,13 +326,21 @@ async fn totals(pool: &SqlitePool, f: &Checked) -> Result<Vec<CurrencyTotal>, De
         let rows: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
         Ok::<_, DeskError>(rows)
     });
+    let rows = futures::future::try_join_all(reads).await?.into_iter().flatten();
+    add_up(rows, || DeskError::storage("The outstanding amounts are too large to add."))
+}
+
+/// Rows of (currency, count, sum × 10^4) added up per currency, exactly, in currency order;
+/// `too_large` when a sum would overflow.
+fn add_up(
+    rows: impl IntoIterator<Item = (String, i64, i64)>,
+    too_large: fn() -> DeskError,
+) -> Result<Vec<CurrencyTotal>, DeskError> {
     let mut sums: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
-    for (currency, count, sum_e4) in futures::future::try_join_all(reads).await?.into_iter().flatten() {
+    for (currency, count, sum_e4) in rows {
         let e = sums.entry(currency).or_default();
         e.0 += count;
-        e.1 =
-            e.1.checked_add(sum_e4)
-                .ok_or_else(|| DeskError::storage("The outstanding amounts are too large to add."))?;
+        e.1 = e.1.checked_add(sum_e4).ok_or_else(too_large)?;
     }
     Ok(sums.into_iter().map(|(currency, (count, sum_e4))| currency_total(currency, count, sum_e4)).collect())
 }
@@ -349,7 +357,7 @@ pub async fn selection_totals(pool: &SqlitePool, invoice_nos: &[i64]) -> Result<
     if invoice_nos.len() > 200_000 {
         return Err(DeskError::bad_input("Select at most 200,000 invoices."));
     }
-    let mut sums: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
+    let mut rows: Vec<(String, i64, i64)> = Vec::new();
     for chunk in invoice_nos.chunks(10_000) {
         let mut q: QueryBuilder<'_, Sqlite> =
             QueryBuilder::new("SELECT currency, COUNT(*), SUM(outstanding_e4) FROM invoices WHERE invoice_no IN (");
@@ -358,16 +366,9 @@ pub async fn selection_totals(pool: &SqlitePool, invoice_nos: &[i64]) -> Result<
             list.push_bind(*no);
         }
         q.push(") GROUP BY currency");
-        let rows: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
-        for (currency, count, sum) in rows {
-            let e = sums.entry(currency).or_default();
-            e.0 += count;
-            e.1 =
-                e.1.checked_add(sum)
-                    .ok_or_else(|| DeskError::bad_input("The selected amounts are too large to add."))?;
-        }
+        rows.extend(q.build_query_as::<(String, i64, i64)>().fetch_all(pool).await?);
     }
-    Ok(sums.into_iter().map(|(currency, (count, sum))| currency_total(currency, count, sum)).collect())
+    add_up(rows, || DeskError::bad_input("The selected amounts are too large to add."))
 }
 
 /// One cached invoice.

@@ -164,6 +164,18 @@ mod tests {
         (dir, pool)
     }
 
+    /// Waits until `ahead` has its page read (or failed).
+    async fn wait_read(ahead: &ReadAhead) {
+        let waiting = || ahead.slot.lock().expect("lock").as_ref().is_some_and(|rx| rx.is_empty());
+        for _ in 0..1_000 {
+            if !waiting() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the page was not read ahead within 5 s");
+    }
+
     fn first(limit: u32) -> ListRequest {
         ListRequest { limit: Some(limit), ..opening_request() }
     }
@@ -188,13 +200,7 @@ mod tests {
         let ahead = ReadAhead::default();
         ahead.start(&pool);
         // the read ahead has its version before this write: wait until its page is read
-        for _ in 0..1_000 {
-            if !ahead.slot.lock().expect("lock").as_ref().is_some_and(|rx| rx.is_empty()) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        assert!(!ahead.slot.lock().expect("lock").as_ref().is_some_and(|rx| rx.is_empty()), "read ahead");
+        wait_read(&ahead).await;
         // another process's write (its own connection)
         let path = dir.path().join(crate::environments::DATABASE_FILE);
         let mut other =
@@ -243,12 +249,7 @@ mod tests {
         let (_dir, pool) = database(5).await;
         let ahead = ReadAhead::default();
         ahead.start(&pool);
-        for _ in 0..1_000 {
-            if !ahead.slot.lock().expect("lock").as_ref().is_some_and(|rx| rx.is_empty()) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        wait_read(&ahead).await;
         ahead.clear();
         // without the clear, the held connection keeps this waiting for the 30 s KEEP
         tokio::time::timeout(Duration::from_secs(5), pool.close()).await.expect("the pool closes");
