@@ -27,13 +27,13 @@ struct Group {
 /// The groups for the workspace's test targets (`targets`: every `test` target of the packages
 /// `WORKSPACE` selects).
 fn groups(targets: &[String]) -> Result<Vec<Group>> {
-    let run = |select: &[&str]| -> Vec<String> {
+    // `cargo test` over the workspace's packages with `select`, then `after` for the harness
+    let cargo_test = |select: &[&str], after: &[&str]| -> Vec<String> {
         let mut args: Vec<String> = vec!["test".into()];
-        args.extend(WORKSPACE.iter().map(|a| a.to_string()));
-        args.extend(select.iter().map(|a| a.to_string()));
-        args.extend(["--".into(), THREADS.into()]);
+        args.extend(WORKSPACE.iter().chain(select).chain(after).map(|a| a.to_string()));
         args
     };
+    let run = |select: &[&str]| cargo_test(select, &["--", THREADS]);
     let mut out = Vec::new();
     for t in ALONE {
         if !targets.iter().any(|n| n == t) {
@@ -45,10 +45,7 @@ fn groups(targets: &[String]) -> Result<Vec<Group>> {
     for t in targets.iter().filter(|t| !ALONE.contains(&t.as_str())) {
         rest.extend(["--test", t.as_str()]);
     }
-    let mut doc: Vec<String> = vec!["test".into()];
-    doc.extend(WORKSPACE.iter().map(|a| a.to_string()));
-    doc.push("--doc".into());
-    out.push(Group { name: "the-rest".into(), runs: vec![run(&rest), doc] });
+    out.push(Group { name: "the-rest".into(), runs: vec![run(&rest), cargo_test(&["--doc"], &[])] });
     Ok(out)
 }
 

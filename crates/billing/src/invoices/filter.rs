@@ -236,16 +236,29 @@ impl Checked {
 /// statuses as everyone's: a term whose customers hold few invoices of the status asked for
 /// may walk that status's whole range (slower; never other rows).
 pub(super) fn push_density<S: Sink>(q: &mut S, f: &Checked) {
-    let term = f.indexed_search().unwrap_or_default();
     q.sql(
         "SELECT COALESCE((SELECT MAX(invoice_no) FROM invoices) - (SELECT MIN(invoice_no) FROM invoices) + 1, 0), \
-         (SELECT COUNT(*) FROM search_customers WHERE customer_sort IN (SELECT customer_sort FROM search_names \
-         WHERE id IN (SELECT rowid FROM search_names_fts WHERE search_names_fts MATCH ",
+         (SELECT COUNT(*) FROM search_customers WHERE customer_sort IN (",
     );
+    push_matching_names(q, f.indexed_search().unwrap_or_default(), None);
+    q.sql(")), (SELECT COUNT(*) FROM search_customers)");
+}
+
+/// `SELECT customer_sort FROM search_names` of the names that contain `term` (looked up in
+/// their trigram index, the LIKE still applied); `shard`: `(k, n)` keeps only the names whose id
+/// is `k` modulo `n`.
+fn push_matching_names<S: Sink>(q: &mut S, term: &str, shard: Option<(i64, i64)>) {
+    q.sql("SELECT customer_sort FROM search_names WHERE id IN (SELECT rowid FROM search_names_fts WHERE search_names_fts MATCH ");
     q.value(Value::Text(fts_phrase(term)));
     q.sql(") AND customer_sort LIKE ");
     q.value(Value::Text(like_pattern(term)));
-    q.sql(" ESCAPE '\\')), (SELECT COUNT(*) FROM search_customers)");
+    q.sql(" ESCAPE '\\'");
+    if let Some((k, n)) = shard {
+        q.sql(" AND id % ");
+        q.value(Value::Int(n));
+        q.sql(" = ");
+        q.value(Value::Int(k));
+    }
 }
 
 /// The FROM and WHERE clauses of `f` without an indexed search: every invoice, the search (if
@@ -275,18 +288,8 @@ pub(super) fn push_part<S: Sink>(q: &mut S, f: &Checked, part: Part, in_due_orde
     match part {
         Part::Names => {
             let index = if in_due_order { "invoices_status_due" } else { "invoices_customer_search" };
-            q.sql(&format!(
-                " FROM invoices INDEXED BY {index} WHERE customer_sort IN (SELECT customer_sort \
-                 FROM search_names WHERE id IN (SELECT rowid FROM search_names_fts WHERE search_names_fts MATCH "
-            ));
-            q.value(Value::Text(fts_phrase(term)));
-            like(q, ") AND customer_sort LIKE ");
-            if let Some((k, n)) = shard {
-                q.sql(" AND id % ");
-                q.value(Value::Int(n));
-                q.sql(" = ");
-                q.value(Value::Int(k));
-            }
+            q.sql(&format!(" FROM invoices INDEXED BY {index} WHERE customer_sort IN ("));
+            push_matching_names(q, term, shard);
             q.sql(")");
         }
         Part::Customers => {
