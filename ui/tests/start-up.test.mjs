@@ -3,11 +3,30 @@
 import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { suite, calls, held, heldCalls, painted, release } from "./harness.mjs";
+import { readFileSync } from "node:fs";
 import { page3, status, syncReport } from "./fixtures.mjs";
 
 const { open } = suite({ before, after, afterEach });
 
 const nothingNew = { ...syncReport, invoices: 0, closed: 0 };
+
+/** The opening request as the desk generated it (src/lib/bindings/opening.ts). */
+const OPENING = JSON.parse(
+  /= (\{.*\});/.exec(readFileSync(new URL("../src/lib/bindings/opening.ts", import.meta.url), "utf8"))?.[1] ?? "null",
+);
+
+test("the list's opening page and the columns are asked for before the UI mounts, once, and the list starts from them", async () => {
+  const page = await open({ desk_status: status(), list_invoices: page3, sync_now: { __pending: true }, get_preference: '["invoice","outstanding"]' });
+  await page.waitForSelector("[data-testid=invoice-row]");
+  const first = await page.evaluate(() => window.__calls.slice(0, 2).map((c) => c.cmd));
+  assert.deepEqual(first, ["list_invoices", "get_preference"], "asked before the UI (whose first call is the status)");
+  const lists = await calls(page, "list_invoices");
+  assert.equal(lists.length, 1, "the browser's first request is answered by the page asked for early");
+  assert.deepEqual(lists[0].args.request, { ...OPENING, limit: 240 });
+  assert.equal((await calls(page, "get_preference")).length, 1);
+  // the saved columns are the ones shown
+  assert.deepEqual(await page.locator("[data-testid=invoice-table] thead th").allTextContents(), ["Invoice", "Outstanding", "Actions"]);
+});
 
 test("the first background sync waits for the cached list's answer", async () => {
   const page = await open({ desk_status: status(), list_invoices: held(page3), sync_now: held(nothingNew) });
@@ -18,6 +37,7 @@ test("the first background sync waits for the cached list's answer", async () =>
   await release(page, "list_invoices");
   await page.waitForSelector("[data-testid=invoice-row]");
   await heldCalls(page, "sync_now", 1);
+  assert.equal((await calls(page, "list_invoices")).length, 1, "the UI mounted without the page asked for early, and took it when it came");
 });
 
 test("a background sync that wrote no invoice keeps the list, its query and its selection", async () => {
