@@ -175,6 +175,37 @@ async fn a_refused_wallet_payment_does_not_take_an_earlier_one_for_ours() {
     }
 }
 
+/// The invoice is settled otherwise just before our full wallet payment leaves, and the gateway,
+/// having refused ours ("Invoice already paid"), then lists it **cancelled**: nothing of ours
+/// moved (`rejected`), and the cache shows it cancelled, owing nothing, with no PayPal payment
+/// to capture. (Before: the cache showed a cancelled invoice as paid.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invoice_cancelled_at_the_gateway_is_cached_cancelled_not_paid() {
+    let f = fixture(crate::common::sandbox(300, 1).await).await;
+    let no = full_wallet_invoice(&f.d).await;
+    let currency = f.d.invoice(no).await.expect("cached").currency;
+    let hook = JustBefore {
+        step: Step::WalletPay,
+        fired: AtomicBool::new(false),
+        action: || {
+            pay_elsewhere(&f, no, &currency);
+            // from now on the gateway lists the invoice cancelled
+            f.gw.on(DETAIL, None, Act::Rewrite(|v| v["status"] = json!("cancelled")));
+        },
+    };
+    let r = f.d.capture_with(no, &hook).await.expect("a result");
+    assert!(hook.fired.load(Ordering::SeqCst));
+    assert_eq!((r.state, r.finished), (State::Rejected, true), "{r:?}");
+    let e = only_entry(&f.d, no).await;
+    assert_eq!(e.reason.as_deref(), Some("the invoice is already cancelled at the gateway"), "{e:?}");
+    assert_eq!((e.wallet_amount, e.wallet_currency), (None, None), "no wallet payment journaled as ours");
+    let cached = f.d.invoice(no).await.expect("cached");
+    assert_eq!(cached.status, billing::invoices::InvoiceStatus::Cancelled, "{cached:?}");
+    assert!(cached.outstanding.parse::<rust_decimal::Decimal>().expect("a decimal").is_zero(), "{cached:?}");
+    assert!(cached.paypal.is_none(), "{cached:?}");
+    f.d.close().await;
+}
+
 /// Another path pays the invoice from the wallet just before our payment leaves, and the
 /// gateway refuses ours with another documented refusal ("Insufficient funds": the wallet was
 /// emptied by the other payment): no wallet payment is ours, and an invoice paid while ours was

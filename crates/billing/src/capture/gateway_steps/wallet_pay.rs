@@ -265,9 +265,10 @@ impl Engine<'_> {
         Ok(Flow::Continue)
     }
 
-    /// The invoice was settled at the gateway, not by the wallet payment: nothing moved.
+    /// The invoice was settled at the gateway (paid or cancelled), not by the wallet payment:
+    /// nothing moved; the cache shows it as the gateway does.
     async fn wallet_paid_otherwise(&self, e: &mut Entry, status: gateway::InvoiceStatus) -> Result<Flow, DeskError> {
-        journal::mark_invoice_paid(self.pool, e.invoice_no, &e.currency).await?;
+        journal::mark_invoice_settled(self.pool, e.invoice_no, &e.currency, status).await?;
         self.reject(e, format!("the invoice is already {} at the gateway", status.as_str())).await
     }
 }
