@@ -10,6 +10,8 @@
 //!   API requests since the start or the last reset (429s included; the control API is not
 //!   counted)
 //! * `POST /orders {"intent", "currency_code", "value", "invoice_id"?, "outcome"?}`: 201 `{"id"}`
+//! * `POST /invoices/{no}/cancel`: billing staff cancel an outstanding invoice (204; 404 if there
+//!   is no outstanding invoice `no`)
 //! * `GET /in-progress`: the PayPal requests held in progress (fault `in_progress_ms`), as
 //!   `{"keys": ["POST-path|PayPal-Request-Id", ...]}`; `POST /in-progress/release`: they act now
 
@@ -33,6 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/clock", get(get_clock).post(advance_clock))
         .route("/stats", get(stats))
         .route("/orders", post(add_order))
+        .route("/invoices/{no}/cancel", post(cancel_invoice))
         .route("/in-progress", get(in_progress))
         .route("/in-progress/release", post(release_in_progress))
 }
@@ -179,6 +182,14 @@ async fn stats(State(state): State<AppState>) -> Response {
 /// `{"intent": "CAPTURE" | "AUTHORIZE", "currency_code", "value", "invoice_id"?, "outcome"?}`
 /// (`outcome`: how its capture turns out, `Completed` (default), `Pending` or `Declined`): an
 /// order the payer approved at PayPal, tied to no invoice; answers 201 `{"id"}`.
+async fn cancel_invoice(State(state): State<AppState>, Path(no): Path<u64>) -> Response {
+    if state.world().cancel_invoice(no) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        reply(StatusCode::NOT_FOUND, json!({ "message": format!("no outstanding invoice {no}") }))
+    }
+}
+
 async fn add_order(State(state): State<AppState>, body: Body) -> Response {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]

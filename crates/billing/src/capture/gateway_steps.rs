@@ -82,8 +82,14 @@ impl Engine<'_> {
                 return Ok(Flow::Continue);
             }
             Err(GatewayError::InvoiceAlreadyPaid) => {
-                journal::mark_invoice_paid(self.pool, e.invoice_no, &e.currency).await?;
-                return self.reject(e, "the invoice is already paid at the gateway").await;
+                // the gateway says so of any invoice that takes no payment: its invoice says
+                // which (paid, or cancelled); a read that fails or lags takes the refusal's word
+                let status = match self.gateway.invoice(no).await {
+                    Ok(inv) if inv.status != gateway::InvoiceStatus::Outstanding => inv.status,
+                    _ => gateway::InvoiceStatus::Paid,
+                };
+                journal::mark_invoice_settled(self.pool, e.invoice_no, &e.currency, status).await?;
+                return self.reject(e, format!("the invoice is already {} at the gateway", status.as_str())).await;
             }
             Err(err) if err.is_transient() || err.is_offline() => {
                 return self.wait(e, &format!("{}: {}", err.code(), err.detail())).await

@@ -351,12 +351,6 @@ async fn mark_settled(
     Ok(())
 }
 
-/// Marks the cached invoice paid (for "already paid" answers outside a transition).
-pub async fn mark_invoice_paid(pool: &SqlitePool, invoice_no: i64, currency: &str) -> Result<(), DeskError> {
-    let mut conn = pool.acquire().await?;
-    mark_paid(&mut conn, invoice_no, currency).await
-}
-
 /// Marks the cached invoice as the gateway says it was settled outside our payment (paid or
 /// cancelled; before, a cancelled one was shown paid); an `outstanding` word marks nothing.
 pub async fn mark_invoice_settled(

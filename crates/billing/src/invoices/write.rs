@@ -3,7 +3,8 @@
 //! An invoice written here read fine, so it is no longer set aside ([`crate::sync::set_aside`]).
 //!
 //! **A view older than the desk's paid mark changes nothing.** A capture the desk finalized marks
-//! its invoice paid at once (`capture::journal`'s `mark_paid` stamps `paid_marked_at`), while a
+//! its invoice paid at once (`capture::journal`'s `mark_paid` stamps `paid_marked_at`; so does its
+//! `mark_invoice_settled`, for an invoice the gateway says was paid or cancelled otherwise), while a
 //! sync page or a detail read asked for before that may have been read at the gateway before the
 //! payment, and be written after the mark. Each row is written with the instant its request was
 //! sent (`synced_at`, [`crate::sync::instant_text`]: the desk's clock, milliseconds, like the

@@ -921,6 +921,33 @@ async fn an_invoice_not_cached_or_not_outstanding_is_an_error_and_journals_nothi
     c.d.close().await;
 }
 
+/// Billing staff cancelled the invoice at the gateway since the last sync: part-process refuses
+/// it ("Invoice already paid", as the gateway answers for any invoice that takes no payment),
+/// the invoice says cancelled, and so do the attempt and the cache: nothing moved. (Before: the
+/// attempt said "already paid" and the cache showed the invoice paid.)
+#[tokio::test]
+async fn an_invoice_cancelled_at_the_gateway_is_refused_and_cached_cancelled() {
+    let world = World::seeded(1, 300).await;
+    let no = world.order_without_wallet();
+    let c = case(&world, no).await;
+    let cancel =
+        |no: i64| reqwest::Client::new().post(format!("{}/__sandbox/invoices/{no}/cancel", c.sb.base_url())).send();
+    assert_eq!(cancel(no).await.expect("cancel").status(), 204);
+    assert_eq!(cancel(no).await.expect("cancel").status(), 404, "only an outstanding invoice is cancelled");
+    assert_refused(&c.d, no, "the invoice is already cancelled at the gateway").await;
+    let cached = c.d.invoice(no).await.expect("cached");
+    assert_eq!(cached.status, billing::invoices::InvoiceStatus::Cancelled, "{cached:?}");
+    assert!(cached.paypal.is_none(), "no PayPal payment left to capture: {cached:?}");
+    let e = c.d.capture(no).await.expect_err("not outstanding");
+    assert_eq!(
+        (e.code, e.message),
+        (ErrorCode::GatewayRejected, format!("Invoice {no} is not outstanding (it is cancelled)."))
+    );
+    let l = ledger(&c.sb).await;
+    assert_eq!((l["paypal_captures"].clone(), l["gateway_finalizations"].clone()), (json!([]), json!([])));
+    c.d.close().await;
+}
+
 #[tokio::test]
 async fn part_process_refusals_reject_with_nothing_moved() {
     let world = World::seeded(1, 300).await;

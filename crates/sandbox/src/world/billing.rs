@@ -1,5 +1,5 @@
-//! The gateway's state changes: wallet debits, and an invoice settled through PayPal (with an
-//! optional wallet part) or entirely from the wallet.
+//! The gateway's state changes: wallet debits, an invoice settled through PayPal (with an
+//! optional wallet part) or entirely from the wallet, and an invoice cancelled by billing staff.
 
 use super::{Finalization, InvoicePayment, InvoiceStatus, WalletRecord, World};
 use chrono::{DateTime, Utc};
@@ -120,5 +120,20 @@ impl World {
             i.updated_at = now;
         }
         self.touch();
+    }
+
+    /// Cancels outstanding invoice `no` (billing staff at the gateway): it owes nothing (as the
+    /// seeded cancelled invoices), takes no payment, and its approved PayPal payment, if any,
+    /// stays with PayPal. `false`: no such invoice, or it is not outstanding.
+    pub fn cancel_invoice(&mut self, no: u64) -> bool {
+        let now = self.now();
+        let Some(i) = self.invoices.get_mut(&no).filter(|i| i.status == InvoiceStatus::Outstanding) else {
+            return false;
+        };
+        i.outstanding = Decimal::ZERO;
+        i.status = InvoiceStatus::Cancelled;
+        i.updated_at = now;
+        self.touch();
+        true
     }
 }
