@@ -1,5 +1,5 @@
 //! The control API under `/__sandbox/`: faults, reset, the ledger, completing PENDING captures,
-//! the clock, request statistics, and approved PayPal orders made to order.
+//! the clock, request statistics, approved PayPal orders made to order, and invoices cancelled.
 //!
 //! * `POST /faults` (a [`crate::FaultConfig`]), `GET /faults`
 //! * `POST /reset`: the seeded world again, no faults, no statistics
@@ -10,8 +10,8 @@
 //!   API requests since the start or the last reset (429s included; the control API is not
 //!   counted)
 //! * `POST /orders {"intent", "currency_code", "value", "invoice_id"?, "outcome"?}`: 201 `{"id"}`
-//! * `POST /invoices/{no}/cancel`: billing staff cancel an outstanding invoice (204; 404 if there
-//!   is no outstanding invoice `no`)
+//! * `POST /invoices/{no}/cancel`: billing staff cancel an outstanding invoice: 200
+//!   `{"invoiceNo", "status"}`; 404 if there is no such invoice, 409 if it is not outstanding
 //! * `GET /in-progress`: the PayPal requests held in progress (fault `in_progress_ms`), as
 //!   `{"keys": ["POST-path|PayPal-Request-Id", ...]}`; `POST /in-progress/release`: they act now
 
@@ -179,17 +179,24 @@ async fn stats(State(state): State<AppState>) -> Response {
     reply(StatusCode::OK, serde_json::to_value(&stats).unwrap_or_default())
 }
 
+/// Billing staff cancel outstanding invoice `no` at the gateway: 200 `{"invoiceNo", "status"}`;
+/// 404 if there is no invoice `no`, 409 if it is not outstanding.
+async fn cancel_invoice(State(state): State<AppState>, Path(no): Path<u64>) -> Response {
+    let mut w = state.world();
+    let Some(status) = w.invoices.get(&no).map(|i| i.status) else {
+        return reply(StatusCode::NOT_FOUND, json!({ "message": format!("no invoice {no}") }));
+    };
+    if !w.cancel_invoice(no) {
+        return reply(StatusCode::CONFLICT, json!({ "message": format!("invoice {no} is {}", status.as_str()) }));
+    }
+    drop(w);
+    state.mark_dirty();
+    reply(StatusCode::OK, json!({ "invoiceNo": no, "status": "cancelled" }))
+}
+
 /// `{"intent": "CAPTURE" | "AUTHORIZE", "currency_code", "value", "invoice_id"?, "outcome"?}`
 /// (`outcome`: how its capture turns out, `Completed` (default), `Pending` or `Declined`): an
 /// order the payer approved at PayPal, tied to no invoice; answers 201 `{"id"}`.
-async fn cancel_invoice(State(state): State<AppState>, Path(no): Path<u64>) -> Response {
-    if state.world().cancel_invoice(no) {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        reply(StatusCode::NOT_FOUND, json!({ "message": format!("no outstanding invoice {no}") }))
-    }
-}
-
 async fn add_order(State(state): State<AppState>, body: Body) -> Response {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -81,13 +81,22 @@ impl Engine<'_> {
                 self.to(e, State::WalletPaySent).await?;
                 return Ok(Flow::Continue);
             }
-            Err(GatewayError::InvoiceAlreadyPaid) => {
+            Err(refusal @ GatewayError::InvoiceAlreadyPaid) => {
                 // the gateway says so of any invoice that takes no payment: its invoice says
                 // which (paid, or cancelled); a read that fails or lags takes the refusal's word
-                let status = match self.gateway.invoice(no).await {
-                    Ok(inv) if inv.status != gateway::InvoiceStatus::Outstanding => inv.status,
-                    _ => gateway::InvoiceStatus::Paid,
+                let refused = format!("{}: {}", refusal.code(), refusal.detail());
+                let (status, read) = match self.gateway.invoice(no).await {
+                    Ok(inv) if inv.status != gateway::InvoiceStatus::Outstanding => (inv.status, None),
+                    Ok(_) => (gateway::InvoiceStatus::Paid, Some("the invoice read still outstanding".to_owned())),
+                    Err(err) => (gateway::InvoiceStatus::Paid, Some(format!("{}: {}", err.code(), err.detail()))),
                 };
+                if let Some(read) = &read {
+                    tracing::warn!(journal = e.id, invoice = e.invoice_no, read = %read, "taken as paid on the refusal's word");
+                }
+                e.last_error = Some(match read {
+                    None => refused,
+                    Some(read) => format!("{refused}; then {read}"),
+                });
                 journal::mark_invoice_settled(self.pool, e.invoice_no, &e.currency, status).await?;
                 return self.reject(e, format!("the invoice is already {} at the gateway", status.as_str())).await;
             }

@@ -209,6 +209,40 @@ async fn an_invoice_cancelled_at_the_gateway_is_cached_cancelled_not_paid() {
     f.d.close().await;
 }
 
+/// Billing staff cancel the invoice just before part-process, which the gateway refuses
+/// ("Invoice already paid"), and the invoice then cannot be read: the refusal's word stands (the
+/// attempt and the cache say paid, until the next sync), and the journal keeps what was refused
+/// and what could not be read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_already_paid_refusal_whose_invoice_does_not_read_is_taken_as_paid_saying_so() {
+    let f = fixture(crate::common::sandbox(300, 1).await).await;
+    let no = full_wallet_invoice(&f.d).await;
+    let hook = JustBefore {
+        step: Step::PartProcess,
+        fired: AtomicBool::new(false),
+        action: || {
+            let cancelled = block_on(
+                reqwest::Client::new().post(format!("{}/__sandbox/invoices/{no}/cancel", f.sb.base_url())).send(),
+            )
+            .expect("cancel")
+            .status();
+            assert_eq!(cancelled, 200);
+            f.gw.on(DETAIL, None, Act::Answer(404, json!({ "message": "Invoice not found" })));
+        },
+    };
+    let r = f.d.capture_with(no, &hook).await.expect("a result");
+    assert!(hook.fired.load(Ordering::SeqCst));
+    assert_eq!((r.state, r.finished), (State::Rejected, true), "{r:?}");
+    let e = only_entry(&f.d, no).await;
+    assert_eq!(e.reason.as_deref(), Some("the invoice is already paid at the gateway"), "{e:?}");
+    assert!(
+        e.last_error.as_deref().is_some_and(|x| x.starts_with("invoice_already_paid") && x.contains("; then ")),
+        "the refusal, then the read that failed: {e:?}"
+    );
+    assert_eq!(f.d.invoice(no).await.expect("cached").status, billing::invoices::InvoiceStatus::Paid);
+    f.d.close().await;
+}
+
 /// Another path pays the invoice from the wallet just before our payment leaves, and the
 /// gateway refuses ours with another documented refusal ("Insufficient funds": the wallet was
 /// emptied by the other payment): no wallet payment is ours, and an invoice paid while ours was
