@@ -3,6 +3,7 @@
 
 pub use super::request_id::{capture_request_id, REQUEST_ID_MAX};
 pub use super::words::{CapturePath, PaypalCaptureStatus};
+use crate::invoices::InvoiceStatus;
 use crate::{audit, time, DeskError, Environment, ErrorCode};
 use chrono::Utc;
 use serde::Serialize;
@@ -312,32 +313,21 @@ fn moved(entry: &Entry, from: State) -> DeskError {
 /// (`paid_marked_at`) keeps a sync page or detail read asked for before it from showing the
 /// invoice outstanding again (`invoices::write`'s module doc).
 async fn mark_paid(tx: &mut sqlx::SqliteConnection, invoice_no: i64, currency: &str) -> Result<(), DeskError> {
-    mark_settled(tx, invoice_no, currency, Settled::Paid).await
+    mark_settled(tx, invoice_no, currency, InvoiceStatus::Paid).await
 }
 
-/// How the gateway says an invoice was settled outside our payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Settled {
-    Paid,
-    Cancelled,
-}
-
-/// The invoice owes nothing any more (paid, or cancelled): the cache says so at once, outstanding
-/// zero and no PayPal payment to capture, stamped as [`mark_paid`] says (the stamp keeps any
-/// settled invoice from being shown outstanding by an older view).
+/// The invoice owes nothing any more (`status`: paid, or cancelled): the cache says so at once,
+/// outstanding zero and no PayPal payment to capture, stamped as [`mark_paid`] says (the stamp
+/// keeps any settled invoice from being shown outstanding by an older view).
 async fn mark_settled(
     tx: &mut sqlx::SqliteConnection,
     invoice_no: i64,
     currency: &str,
-    settled: Settled,
+    status: InvoiceStatus,
 ) -> Result<(), DeskError> {
     let zero = money::Currency::from_code(currency)
         .map(money::Money::zero)
         .map_or_else(|_| "0".to_owned(), |m| m.to_paypal_string());
-    let status = match settled {
-        Settled::Paid => crate::invoices::InvoiceStatus::Paid,
-        Settled::Cancelled => crate::invoices::InvoiceStatus::Cancelled,
-    };
     sqlx::query(
         "UPDATE invoices SET status = ?, outstanding = ?, outstanding_e4 = 0, has_paypal = 0, paypal_intent = NULL, \
          paypal_order_id = NULL, paypal_auth_id = NULL, paypal_approved_at = NULL, paid_marked_at = ? WHERE invoice_no = ?",
@@ -352,20 +342,18 @@ async fn mark_settled(
 }
 
 /// Marks the cached invoice as the gateway says it was settled outside our payment (paid or
-/// cancelled; before, a cancelled one was shown paid); an `outstanding` word marks nothing.
+/// cancelled); an `outstanding` word marks nothing.
 pub async fn mark_invoice_settled(
     pool: &SqlitePool,
     invoice_no: i64,
     currency: &str,
     status: gateway::InvoiceStatus,
 ) -> Result<(), DeskError> {
-    let settled = match status {
-        gateway::InvoiceStatus::Paid => Settled::Paid,
-        gateway::InvoiceStatus::Cancelled => Settled::Cancelled,
-        gateway::InvoiceStatus::Outstanding => return Ok(()),
-    };
+    if status == gateway::InvoiceStatus::Outstanding {
+        return Ok(());
+    }
     let mut conn = pool.acquire().await?;
-    mark_settled(&mut conn, invoice_no, currency, settled).await
+    mark_settled(&mut conn, invoice_no, currency, status.into()).await
 }
 
 /// Records a failed remote call without changing state (attempts + 1, last error).
