@@ -13,7 +13,7 @@
 //! after a lost answer, `gateway_outcomes::an_undocumented_error_after_the_wallet_paid_reads_the_invoice_and_finalizes`
 //! after a refusal); here one dated a few seconds before our send, within the allowance.
 
-use crate::capture_paths::{block_on, full_wallet_invoice, wallet_payments, JustBefore};
+use crate::capture_paths::{block_on, cancel_at_gateway, full_wallet_invoice, wallet_payments, JustBefore};
 use crate::paypal_double::Act;
 use crate::sent_races::{fixture, waits_in_flight, window_passes, PAY};
 use billing::capture::{Entry, State, Step};
@@ -221,12 +221,7 @@ async fn an_already_paid_refusal_whose_invoice_does_not_read_is_taken_as_paid_sa
         step: Step::PartProcess,
         fired: AtomicBool::new(false),
         action: || {
-            let cancelled = block_on(
-                reqwest::Client::new().post(format!("{}/__sandbox/invoices/{no}/cancel", f.sb.base_url())).send(),
-            )
-            .expect("cancel")
-            .status();
-            assert_eq!(cancelled, 200);
+            assert_eq!(block_on(cancel_at_gateway(&f.sb, no)), 200);
             f.gw.on(DETAIL, None, Act::Answer(404, json!({ "message": "Invoice not found" })));
         },
     };
