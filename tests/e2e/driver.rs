@@ -99,6 +99,10 @@ async fn driver_ready(tauri_driver: &mut Child, native_port: u16) -> Result<u16,
     }
 }
 
+/// True once the UI runs: something is in `#app`, and it is no longer the inert first screen.
+const UI_READY: &str =
+    "const app = document.getElementById('app'); return !!app && app.childElementCount > 0 && !app.inert;";
+
 impl App {
     /// Starts the app in `demo` with a fresh data directory.
     pub async fn start() -> App {
@@ -145,7 +149,14 @@ impl App {
                 panic!("no WebDriver session on the app: {e}");
             }
         };
-        App { driver, tauri_driver, data_dir: Some(data_dir) }
+        let app = App { driver, tauri_driver, data_dir: Some(data_dir) };
+        // the first screen is inert until the UI has taken it over (ui/src/first.ts): a click
+        // before that would find nothing to click
+        if let Err(e) = app.wait_until("the UI", Duration::from_secs(60), UI_READY).await {
+            app.finish(Err(e)).await;
+            unreachable!("finish panics on an error");
+        }
+        app
     }
 
     /// Runs `script` (which must `return` a boolean) until it returns true. Reading the page in

@@ -1,13 +1,18 @@
-import { mount } from "svelte";
+// The UI, loaded by first.ts once the first screen is painted (or without one).
+import { hydrate, mount } from "svelte";
 import App from "./App.svelte";
-import "./app.css";
-import { early } from "./lib/invoices/opening";
+import type { Opening } from "./lib/invoices/opening";
 
-const target = document.getElementById("app");
-if (!target) throw new Error("no #app element");
-// WebKitGTK: the generic font families only (see app.css)
-if (/Linux/.test(navigator.userAgent) && !/Android/.test(navigator.userAgent)) {
-  document.documentElement.classList.add("generic-fonts");
+/**
+ * Starts the UI in `target` from `opening` (null: it asks for its list itself). `rendered`: the
+ * first screen is in `target`, rendered from `opening`; the UI hydrates it (Svelte mounts
+ * afresh if it does not match) and it stops being inert.
+ */
+export function start(target: HTMLElement, opening: Opening | null, rendered: boolean): void {
+  if (rendered) {
+    hydrate(App, { target, props: { opening } });
+    target.inert = false;
+  } else {
+    mount(App, { target, props: { opening } });
+  }
 }
-// the list's opening page is asked for first, and the UI mounted with it (see opening.ts)
-early.ask().then(() => mount(App, { target }));

@@ -207,12 +207,16 @@ export function suite(hooks) {
     assert.deepEqual(problems, [], "the page stayed clean");
   });
   return {
-    /** `init`, if given, runs in the page after the fake is installed (to script answers as functions). */
-    async open(script, init) {
+    /**
+     * `init`, if given, runs in the page after the fake is installed (to script answers as
+     * functions); `before(page)`, if given, before the page is loaded (to route its requests).
+     */
+    async open(script, init, before) {
       const page = await browser.newPage();
       pages.set(page, watch(page, new URL(server.url).origin));
       await fakeBackend(page, { ...DEFAULTS, ...script });
       if (init) await page.addInitScript(init);
+      if (before) await before(page);
       await page.goto(server.url);
       return page;
     },

@@ -28,6 +28,61 @@ test("the list's opening page and the columns are asked for before the UI mounts
   assert.deepEqual(await page.locator("[data-testid=invoice-table] thead th").allTextContents(), ["Invoice", "Outstanding", "Actions"]);
 });
 
+/** The UI's bundle (main.ts's chunk) and the first screen's renderer, as the page requests them. */
+const UI_CHUNK = /\/assets\/main-[^/]*\.js$/;
+const RENDERER_CHUNK = /\/assets\/paint-[^/]*\.js$/;
+
+test("the first screen is painted from the early answers before the UI is read, and the UI hydrates it in place", async () => {
+  let releaseUi = () => {};
+  const uiHeld = new Promise((done) => (releaseUi = done));
+  const page = await open(
+    { desk_status: status(), list_invoices: page3, sync_now: { __pending: true }, get_preference: '["invoice","customer","outstanding"]' },
+    undefined,
+    (p) => p.route(UI_CHUNK, async (route) => (await uiHeld, route.continue())),
+  );
+  await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "list_painted"));
+  // the first screen: the rows, the saved columns, the totals; inert, and nothing of the UI ran
+  assert.deepEqual(await calls(page, "list_painted"), [{ cmd: "list_painted", args: { rows: 3, interactive: false } }]);
+  assert.deepEqual(await page.locator("[data-testid=invoice-row]").evaluateAll((rows) => rows.map((r) => r.dataset.invoice)), ["458732", "458733", "458734"]);
+  assert.deepEqual(await page.locator("[data-testid=invoice-table] thead th").allTextContents(), ["Invoice", "Customer", "Outstanding", "Actions"]);
+  const firstText = await page.locator("#app").innerText();
+  assert.match(firstText, /EUR|USD/, "the totals are on the first screen");
+  assert.equal(await page.evaluate(() => document.getElementById("app").inert), true);
+  assert.deepEqual(await page.evaluate(() => window.__calls.map((c) => c.cmd)), ["list_invoices", "get_preference", "list_painted"]);
+  // its nodes are marked, and the UI is let in
+  await page.evaluate(() => {
+    for (const el of document.querySelectorAll(".shell, [data-testid=invoice-row], [data-testid=invoice-table]")) el.__first = true;
+  });
+  releaseUi();
+  await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "desk_status"));
+  await page.waitForFunction(() => window.__calls.filter((c) => c.cmd === "list_painted").length === 2);
+  // hydrated: the very nodes of the first screen, no longer inert, and interactive
+  assert.equal(await page.evaluate(() => [...document.querySelectorAll(".shell, [data-testid=invoice-row], [data-testid=invoice-table]")].every((el) => el.__first === true)), true, "the UI took over the first screen's nodes");
+  assert.equal(await page.locator(".shell").count(), 1);
+  assert.equal(await page.locator("[data-testid=invoice-row]").count(), 3);
+  assert.equal(await page.evaluate(() => document.getElementById("app").inert), false);
+  assert.deepEqual((await calls(page, "list_painted"))[1].args, { rows: 3, interactive: true });
+  assert.equal((await calls(page, "list_invoices")).length, 1, "the UI starts from the first screen's page");
+  assert.equal((await calls(page, "get_preference")).length, 1);
+  await page.click("[data-invoice='458732']");
+  await page.waitForSelector("[data-testid=selection]");
+});
+
+test("without the first screen's renderer the UI mounts from the early answers", async () => {
+  const page = await open(
+    { desk_status: status(), list_invoices: page3, sync_now: { __pending: true }, get_preference: '["invoice","outstanding"]' },
+    undefined,
+    (p) => p.route(RENDERER_CHUNK, (route) => route.fulfill({ contentType: "text/javascript", body: 'throw new Error("no renderer");' })),
+  );
+  await page.waitForSelector("[data-testid=invoice-row]");
+  await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "list_painted"));
+  await painted(page);
+  assert.deepEqual((await calls(page, "list_painted")).map((c) => c.args), [{ rows: 3, interactive: true }]);
+  assert.equal((await calls(page, "list_invoices")).length, 1);
+  assert.deepEqual(await page.locator("[data-testid=invoice-table] thead th").allTextContents(), ["Invoice", "Outstanding", "Actions"]);
+  assert.equal(await page.evaluate(() => document.getElementById("app").inert), false);
+});
+
 test("the first background sync waits for the cached list's answer", async () => {
   const page = await open({ desk_status: status(), list_invoices: held(page3), sync_now: held(nothingNew) });
   await heldCalls(page, "list_invoices", 1);
@@ -38,6 +93,8 @@ test("the first background sync waits for the cached list's answer", async () =>
   await page.waitForSelector("[data-testid=invoice-row]");
   await heldCalls(page, "sync_now", 1);
   assert.equal((await calls(page, "list_invoices")).length, 1, "the UI mounted without the page asked for early, and took it when it came");
+  await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "list_painted"));
+  assert.deepEqual((await calls(page, "list_painted")).map((c) => c.args), [{ rows: 3, interactive: true }], "no first screen: the UI's own is the one");
 });
 
 test("a background sync that wrote no invoice keeps the list, its query and its selection", async () => {

@@ -161,13 +161,20 @@ pub async fn test_connection(session: State<'_, Session>) -> Result<ConnectionRe
 }
 
 /// The UI's report that the invoice list is on screen: logged with the time since the process
-/// started (`cargo xtask bench-app` reads it). Only the first report counts.
+/// started (`cargo xtask bench-app` reads both lines). The first report is "painted" (the
+/// first screen's, or the UI's own when there was none); the first with `interactive` (the UI
+/// has taken the list over) is "interactive" too. Later reports are not logged.
 #[tauri::command]
-pub fn list_painted(rows: u32) {
-    static ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if !ONCE.swap(true, std::sync::atomic::Ordering::AcqRel) {
-        let ms = crate::STARTED.get().map_or(0, |t| t.elapsed().as_millis());
+pub fn list_painted(rows: u32, interactive: bool) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static PAINTED: AtomicBool = AtomicBool::new(false);
+    static INTERACTIVE: AtomicBool = AtomicBool::new(false);
+    let ms = crate::STARTED.get().map_or(0, |t| t.elapsed().as_millis());
+    if !PAINTED.swap(true, Ordering::AcqRel) {
         tracing::info!(ms, rows, "invoice list painted");
+    }
+    if interactive && !INTERACTIVE.swap(true, Ordering::AcqRel) {
+        tracing::info!(ms, rows, "invoice list interactive");
     }
 }
 

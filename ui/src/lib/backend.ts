@@ -79,7 +79,8 @@ export const backend = {
   clearCredential: (kind: CredentialKind) => call<SettingsView>("clear_credential", { kind }),
   testConnection: () => call<ConnectionReport>("test_connection"),
   /** Start-up figure: the list is on screen (logged by the app once). */
-  listPainted: (rows: number) => call<null>("list_painted", { rows }),
+  /** `interactive`: the UI's own list (false: the first screen, before the UI takes it over). */
+  listPainted: (rows: number, interactive: boolean) => call<null>("list_painted", { rows, interactive }),
   getPreference: (key: string) => call<string | null>("get_preference", { key }),
   setPreference: (key: string, value: string) => call<null>("set_preference", { key, value }),
   onCaptureProgress: (cb: (r: CaptureResult) => void): Promise<UnlistenFn> =>

@@ -102,4 +102,36 @@ describe("Early", () => {
     await early.ask(10_000);
     await expect(early.takeOpening(opening())).rejects.toBe(refused);
   });
+
+  it("gives both answers at once when both are in, and then neither again", async () => {
+    const f = asker();
+    const early = new Early(f.a);
+    expect(early.answered()).toBeNull();
+    const ready = early.ask(10_000);
+    f.answer(PAGE, '["invoice"]');
+    await ready;
+    expect(early.answered()).toEqual({ page: PAGE, columns: '["invoice"]' });
+    expect(early.answered()).toBeNull();
+    expect(early.takeOpening(opening())).toBeNull();
+    expect(early.takeColumns()).toBeNull();
+  });
+
+  it("gives no pair while an answer is missing, and leaves both to be taken", async () => {
+    const f = asker();
+    const early = new Early(f.a);
+    await early.ask(20);
+    expect(early.answered()).toBeNull();
+    f.answer(PAGE, null);
+    expect(await early.takeOpening(opening())).toBe(PAGE);
+    expect(await early.takeColumns()).toBeNull();
+  });
+
+  it("gives no pair after a refusal (no saved columns is an answer, a refusal is not)", async () => {
+    const refused = { code: "internal", message: "no" };
+    const early = new Early({ list: () => Promise.resolve(PAGE), columns: () => Promise.reject(refused) });
+    await early.ask(10_000);
+    expect(early.answered()).toBeNull();
+    expect(await early.takeOpening(opening())).toBe(PAGE);
+    await expect(early.takeColumns()).rejects.toBe(refused);
+  });
 });

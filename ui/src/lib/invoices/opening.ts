@@ -19,11 +19,17 @@ export type Asker = {
   columns: () => Promise<string | null>;
 };
 
+/** Both early answers, once in: what the first screen is rendered from and the UI starts from. */
+export type Opening = { page: InvoicePage; columns: string | null };
+
 /** The answers asked for early; each is given once, to the first one that can use it. */
 export class Early {
   private list: Promise<InvoicePage> | null = null;
   private columns: Promise<string | null> | null = null;
   private asked = false;
+  /** The answers, once in (undefined: not yet, or refused). */
+  private page: InvoicePage | undefined;
+  private saved: string | null | undefined;
 
   constructor(private readonly asker: Asker) {}
 
@@ -36,9 +42,23 @@ export class Early {
       this.asked = true;
       this.list = this.asker.list({ ...OPENING, limit: OPENING_ROWS });
       this.columns = this.asker.columns();
+      this.list.then((p) => (this.page = p)).catch(() => {});
+      this.columns.then((c) => (this.saved = c)).catch(() => {});
     }
     const answered = Promise.allSettled([this.list, this.columns]).then(() => {});
     return Promise.race([answered, new Promise<void>((done) => setTimeout(done, wait))]);
+  }
+
+  /**
+   * Both answers, if both are in (after [`ask`] has resolved): given once, and then neither is
+   * given by [`takeOpening`] or [`takeColumns`]. `null`: one is missing, late or refused, and
+   * nothing is taken.
+   */
+  answered(): Opening | null {
+    if (!this.list || !this.columns || this.page === undefined || this.saved === undefined) return null;
+    this.list = null;
+    this.columns = null;
+    return { page: this.page, columns: this.saved };
   }
 
   /**

@@ -48,6 +48,22 @@ describe("Pager", () => {
     expect(p.rows).toEqual(Array.from({ length: p.rows.length }, (_, i) => i));
   });
 
+  it("starts from a first page already in, and fetches after its cursor", async () => {
+    const { fetch, calls } = source(1000);
+    const p = new Pager(fetch, { rows: [0, 1, 2], next: "2" });
+    expect(p.rows).toEqual([0, 1, 2]);
+    expect(p.done).toBe(false);
+    await p.ensure(2);
+    expect(calls).toEqual([]);
+    await p.ensure(3);
+    expect(calls[0].after).toBe("2");
+    expect(p.rows.slice(0, 5)).toEqual([0, 1, 2, 3, 4]);
+    const last = new Pager(fetch, { rows: [7], next: null });
+    await last.ensure(10);
+    expect(last.done).toBe(true);
+    expect(calls.length).toBe(1);
+  });
+
   it("an empty result is done at once", async () => {
     const p = new Pager(source(0).fetch);
     await p.ensure(50);

@@ -14,7 +14,17 @@ export class Pager<Row> {
   private finished = false;
   private loading: Promise<void> | null = null;
 
-  constructor(private readonly fetchPage: Fetch<Row>) {}
+  /** `first`: the first page, already in (the next pages are fetched after its cursor). */
+  constructor(
+    private readonly fetchPage: Fetch<Row>,
+    first?: Page<Row>,
+  ) {
+    if (first) {
+      this.rows = [...first.rows];
+      this.next = first.next ?? undefined;
+      this.finished = first.next === null || first.rows.length === 0;
+    }
+  }
 
   /** True once the last page has arrived. */
   get done(): boolean {
