@@ -1,5 +1,11 @@
 import { defineConfig, type Plugin } from "vite";
 import { svelte } from "@sveltejs/vite-plugin-svelte";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { STAMP_FILE, sourceStamp } from "./first-screen-stamp";
+
+const UI = fileURLToPath(new URL(".", import.meta.url));
 
 // The first screen's renderer (src/first/render.ts): the app's components compiled for Svelte's
 // server renderer, bundled whole (nothing external) for the webview, where first.ts runs it.
@@ -38,8 +44,24 @@ function notOnFirstScreen(): Plugin {
   };
 }
 
+/** Writes the stamp of the sources (taken as the build starts) beside the renderer (first-screen-stamp.ts). */
+function stamp(): Plugin {
+  let taken = "";
+  return {
+    name: "first-screen-stamp",
+    buildStart() {
+      taken = sourceStamp(UI);
+    },
+    writeBundle() {
+      const file = `${UI}${STAMP_FILE}`;
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, taken);
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [notOnFirstScreen(), svelte()],
+  plugins: [notOnFirstScreen(), svelte(), stamp()],
   clearScreen: false,
   publicDir: false,
   ssr: { noExternal: true, target: "node" },

@@ -9,8 +9,11 @@
 // first screen is inert (no clicks, no focus). Without both answers within OPENING_WAIT_MS, or
 // if the renderer fails, the UI mounts as it would without a first screen.
 import "./app.css";
-import { early } from "./lib/invoices/opening";
+import { early, type Opening } from "./lib/invoices/opening";
 import { backend } from "./lib/backend";
+
+/** The longest the UI waits for the first screen's frame (a hidden window paints none). */
+const FRAME_WAIT_MS = 100;
 
 const target = document.getElementById("app");
 if (!target) throw new Error("no #app element");
@@ -19,18 +22,40 @@ if (/Linux/.test(navigator.userAgent) && !/Android/.test(navigator.userAgent)) {
   document.documentElement.classList.add("generic-fonts");
 }
 
-const renderer = import("./first/paint").catch(() => null);
+const renderer = import("./first/paint").catch((e) => {
+  console.warn("the first screen's renderer did not load", e);
+  return null;
+});
 early.ask().then(async () => {
-  const opening = early.answered();
+  const answered = early.answered();
+  // rows are rendered to fill the window (the UI measures its list once it runs)
+  const opening: Opening | null = answered && { ...answered, height: window.innerHeight || undefined };
   const paint = opening ? await renderer : null;
   const rendered = opening !== null && paint !== null && paint.paintFirst(target, opening);
   if (opening && rendered) {
-    await nextFrame();
-    backend.listPainted(opening.page.rows.length, false).catch(() => {});
+    const painted = nextFrame();
+    // (an empty list is not reported: the UI reports when rows come, as without a first screen)
+    const rows = opening.page.rows.length;
+    if (rows > 0) painted.then(() => backend.listPainted(rows, false).catch(() => {}));
+    await Promise.race([painted, new Promise((done) => setTimeout(done, FRAME_WAIT_MS))]);
   }
-  const { start } = await import("./main");
-  start(target, opening, rendered);
+  await startUi(target, opening, rendered);
 });
+
+/** Starts the UI (main.ts); if it fails on the first screen, it is mounted afresh once more. */
+async function startUi(target: HTMLElement, opening: Opening | null, rendered: boolean): Promise<void> {
+  try {
+    const { start } = await import("./main");
+    start(target, opening, rendered);
+  } catch (e) {
+    if (!rendered) throw e;
+    console.warn("the UI did not take over the first screen; it is mounted afresh", e);
+    target.replaceChildren();
+    target.inert = false;
+    const { start } = await import("./main");
+    start(target, opening, false);
+  }
+}
 
 /** Resolves once the next frame has been painted. */
 function nextFrame(): Promise<void> {

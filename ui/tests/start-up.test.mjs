@@ -32,12 +32,19 @@ test("the list's opening page and the columns are asked for before the UI mounts
 const UI_CHUNK = /\/assets\/main-[^/]*\.js$/;
 const RENDERER_CHUNK = /\/assets\/paint-[^/]*\.js$/;
 
+/** Drops the App's 2 s fallback for the first background sync: a sync then comes from the list's own report. */
+const noSyncFallback = () => {
+  const setTimeout = window.setTimeout;
+  window.setTimeout = (fn, ms, ...args) => (ms === 2000 ? 0 : setTimeout(fn, ms, ...args));
+};
+
 test("the first screen is painted from the early answers before the UI is read, and the UI hydrates it in place", async () => {
   let releaseUi = () => {};
   const uiHeld = new Promise((done) => (releaseUi = done));
   const page = await open(
-    { desk_status: status(), list_invoices: page3, sync_now: { __pending: true }, get_preference: '["invoice","customer","outstanding"]' },
-    undefined,
+    // the status never answers, so nothing but the hand-over changes the page
+    { desk_status: { __pending: true }, list_invoices: page3, sync_now: { __pending: true }, get_preference: '["invoice","customer","outstanding"]' },
+    noSyncFallback,
     (p) => p.route(UI_CHUNK, async (route) => (await uiHeld, route.continue())),
   );
   await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "list_painted"));
@@ -45,27 +52,47 @@ test("the first screen is painted from the early answers before the UI is read, 
   assert.deepEqual(await calls(page, "list_painted"), [{ cmd: "list_painted", args: { rows: 3, interactive: false } }]);
   assert.deepEqual(await page.locator("[data-testid=invoice-row]").evaluateAll((rows) => rows.map((r) => r.dataset.invoice)), ["458732", "458733", "458734"]);
   assert.deepEqual(await page.locator("[data-testid=invoice-table] thead th").allTextContents(), ["Invoice", "Customer", "Outstanding", "Actions"]);
-  const firstText = await page.locator("#app").innerText();
-  assert.match(firstText, /EUR|USD/, "the totals are on the first screen");
+  assert.match(await page.locator("[data-testid=totals]").innerText(), /EUR|USD/, "the totals are on the first screen");
   assert.equal(await page.evaluate(() => document.getElementById("app").inert), true);
   assert.deepEqual(await page.evaluate(() => window.__calls.map((c) => c.cmd)), ["list_invoices", "get_preference", "list_painted"]);
-  // its nodes are marked, and the UI is let in
-  await page.evaluate(() => {
-    for (const el of document.querySelectorAll(".shell, [data-testid=invoice-row], [data-testid=invoice-table]")) el.__first = true;
+  // every element of it is marked, and the UI let in
+  const marked = await page.evaluate(() => {
+    const all = [...document.querySelectorAll("#app *")];
+    for (const el of all) el.__first = true;
+    return all.length;
   });
+  assert.ok(marked > 100, `the whole screen is marked (${marked} elements)`);
   releaseUi();
   await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "desk_status"));
   await page.waitForFunction(() => window.__calls.filter((c) => c.cmd === "list_painted").length === 2);
-  // hydrated: the very nodes of the first screen, no longer inert, and interactive
-  assert.equal(await page.evaluate(() => [...document.querySelectorAll(".shell, [data-testid=invoice-row], [data-testid=invoice-table]")].every((el) => el.__first === true)), true, "the UI took over the first screen's nodes");
-  assert.equal(await page.locator(".shell").count(), 1);
-  assert.equal(await page.locator("[data-testid=invoice-row]").count(), 3);
+  // hydrated: every element of the first screen kept (a block rebuilt would have lost its own),
+  // no longer inert, interactive
+  const kept = await page.evaluate(() => [...document.querySelectorAll("#app *")].filter((el) => el.__first === true).length);
+  assert.equal(kept, marked, "the UI took over every element of the first screen");
   assert.equal(await page.evaluate(() => document.getElementById("app").inert), false);
   assert.deepEqual((await calls(page, "list_painted"))[1].args, { rows: 3, interactive: true });
   assert.equal((await calls(page, "list_invoices")).length, 1, "the UI starts from the first screen's page");
   assert.equal((await calls(page, "get_preference")).length, 1);
+  // the list's report starts the first background sync (the fallback is off)
+  await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "sync_now"));
   await page.click("[data-invoice='458732']");
   await page.waitForSelector("[data-testid=selection]");
+  // the opening page is for the first showing only: back on the list, it is asked for again
+  await page.click("[data-testid=nav-activity]");
+  await page.click("[data-testid=nav-invoices]");
+  await page.waitForFunction(() => window.__calls.filter((c) => c.cmd === "list_invoices").length === 2);
+  await page.waitForSelector("[data-testid=invoice-row]");
+});
+
+test("an empty opening page: the first screen says so, and the list's paint is reported once rows come", async () => {
+  const empty = { rows: [], next: null, totals: [], totalCount: 0 };
+  const page = await open({ desk_status: { __pending: true }, list_invoices: empty, sync_now: { __pending: true } }, noSyncFallback);
+  await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "desk_status"));
+  await page.waitForSelector("text=No invoices match");
+  await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "sync_now"));
+  await painted(page);
+  assert.deepEqual(await calls(page, "list_painted"), [], "no rows, no paint to report");
+  assert.equal(await page.evaluate(() => document.getElementById("app").inert), false);
 });
 
 test("without the first screen's renderer the UI mounts from the early answers", async () => {

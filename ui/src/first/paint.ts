@@ -8,7 +8,8 @@ export function paintFirst(target: HTMLElement, opening: Opening): boolean {
     target.inert = true;
     target.innerHTML = renderFirstScreen(opening);
     return true;
-  } catch {
+  } catch (e) {
+    console.warn("the first screen could not be rendered", e);
     target.replaceChildren();
     target.inert = false;
     return false;

@@ -19,8 +19,12 @@ export type Asker = {
   columns: () => Promise<string | null>;
 };
 
-/** Both early answers, once in: what the first screen is rendered from and the UI starts from. */
-export type Opening = { page: InvoicePage; columns: string | null };
+/**
+ * Both early answers, once in: what the first screen is rendered from and the UI starts from.
+ * `height`: the window's inner height then, which the list's first rows are rendered to fill
+ * (the UI measures its list once it runs; 600 px without it).
+ */
+export type Opening = { page: InvoicePage; columns: string | null; height?: number };
 
 /** The answers asked for early; each is given once, to the first one that can use it. */
 export class Early {
