@@ -112,10 +112,10 @@ fn measure_runs(bin: &Path, n: u64, runs: usize) -> Result<String> {
         let i = interactive.get(interactive.len() / 2).ok_or(format!("the app logged no {INTERACTIVE:?} line"))?;
         out.push_str(&format!("start to the UI's own list (interactive), median of {}: {i} ms\n", interactive.len()));
         out.push_str(&format!(
-            "memory (PSS, 3 s after painted), median of {runs}: app {} MiB, trivial window {} MiB, ratio {} (goal <= 1.30)\n",
+            "memory (PSS, 3 s after painted), median of {runs}: app {} MiB, trivial window {} MiB, ratio {} (goal <= 1.300)\n",
             mib(a.settled.total()),
             mib(t.settled.total()),
-            hundredths(a.settled.total(), t.settled.total())
+            thousandths(a.settled.total(), t.settled.total())
         ));
         Ok(out)
     })();
@@ -206,9 +206,12 @@ fn mib(kib: u64) -> String {
     format!("{}.{}", kib / 1024, kib % 1024 * 10 / 1024)
 }
 
-fn hundredths(a: u64, b: u64) -> String {
-    let r = a * 100 / b.max(1);
-    format!("{}.{:02}", r / 100, r % 100)
+/// `a / b` to three decimals, rounded up (a ratio compared with a goal's upper bound: never
+/// shown under it when it is over).
+fn thousandths(a: u64, b: u64) -> String {
+    let b = b.max(1);
+    let r = (a * 1000).div_ceil(b);
+    format!("{}.{:03}", r / 1000, r % 1000)
 }
 
 fn one_start(
@@ -383,4 +386,18 @@ fn descendant_pids(pid: u32) -> Vec<(String, u32)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousandths;
+
+    #[test]
+    fn a_ratio_over_its_goal_is_never_shown_under_it() {
+        assert_eq!(thousandths(1300, 1000), "1.300");
+        assert_eq!(thousandths(13_001, 10_000), "1.301");
+        assert_eq!(thousandths(248_730, 191_078), "1.302");
+        assert_eq!(thousandths(999, 1000), "0.999");
+        assert_eq!(thousandths(5, 0), "5.000");
+    }
 }
