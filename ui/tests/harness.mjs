@@ -148,6 +148,16 @@ export async function release(page, cmd, options = {}) {
   );
 }
 
+/**
+ * Waits until the UI runs: something is in `#app`, and it is not the inert first screen
+ * (src/first.ts) the UI has yet to take over.
+ */
+export const uiRunning = (page) =>
+  page.waitForFunction(() => {
+    const app = document.getElementById("app");
+    return !!app && app.childElementCount > 0 && !app.inert;
+  });
+
 /** Waits until `n` calls of `cmd` are held by the fake. */
 export const heldCalls = (page, cmd, n) => page.waitForFunction(([cmd, n]) => (window.__held[cmd] ?? []).length === n, [cmd, n]);
 
@@ -209,15 +219,18 @@ export function suite(hooks) {
   return {
     /**
      * `init`, if given, runs in the page after the fake is installed (to script answers as
-     * functions); `before(page)`, if given, before the page is loaded (to route its requests).
+     * functions). Options: `before(page)` runs before the page is loaded (to route its
+     * requests); unless `running: false`, `open` returns once the UI runs (see `uiRunning`), as
+     * what a test does before that would reach the inert first screen.
      */
-    async open(script, init, before) {
+    async open(script, init, { before, running = true } = {}) {
       const page = await browser.newPage();
       pages.set(page, watch(page, new URL(server.url).origin));
       await fakeBackend(page, { ...DEFAULTS, ...script });
       if (init) await page.addInitScript(init);
       if (before) await before(page);
       await page.goto(server.url);
+      if (running) await uiRunning(page);
       return page;
     },
     /**

@@ -45,7 +45,7 @@ test("the first screen is painted from the early answers before the UI is read, 
     // the status never answers, so nothing but the hand-over changes the page
     { desk_status: { __pending: true }, list_invoices: page3, sync_now: { __pending: true }, get_preference: '["invoice","customer","outstanding"]' },
     noSyncFallback,
-    (p) => p.route(UI_CHUNK, async (route) => (await uiHeld, route.continue())),
+    { before: (p) => p.route(UI_CHUNK, async (route) => (await uiHeld, route.continue())), running: false },
   );
   await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "list_painted"));
   // the first screen: the rows, the saved columns, the totals; inert, and nothing of the UI ran
@@ -99,7 +99,7 @@ test("without the first screen's renderer the UI mounts from the early answers",
   const page = await open(
     { desk_status: status(), list_invoices: page3, sync_now: { __pending: true }, get_preference: '["invoice","outstanding"]' },
     undefined,
-    (p) => p.route(RENDERER_CHUNK, (route) => route.fulfill({ contentType: "text/javascript", body: 'throw new Error("no renderer");' })),
+    { before: (p) => p.route(RENDERER_CHUNK, (route) => route.fulfill({ contentType: "text/javascript", body: 'throw new Error("no renderer");' })) },
   );
   await page.waitForSelector("[data-testid=invoice-row]");
   await page.waitForFunction(() => window.__calls.some((c) => c.cmd === "list_painted"));
