@@ -63,7 +63,7 @@ pub(crate) static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::
 fn main() {
     STARTED.get_or_init(std::time::Instant::now);
     // before any other thread: it may set an environment variable
-    webkit::choose_renderer();
+    webkit::configure_engine();
     let data_dir = billing::store::default_data_dir();
     init_logging(data_dir.as_deref().ok());
     let data_dir = match data_dir {
@@ -85,6 +85,9 @@ fn main() {
     let pending = std::sync::Arc::clone(&opening);
     let app = builder
         .setup(move |app| {
+            // The window is created hidden (tauri.conf.json) and shown here, with its webview in
+            // it, before the session is awaited: see `show_window`.
+            show_window(app);
             let session = pending.lock().ok().and_then(|mut o| o.take()).map(tauri::async_runtime::block_on);
             let session = match session {
                 Some(Ok(Ok(s))) => s,
@@ -158,6 +161,25 @@ fn main() {
     app.run(|_, _| {});
 }
 
+/// The label of the app's one window (`tauri.conf.json`).
+pub(crate) const MAIN_WINDOW: &str = "main";
+
+/// Shows the main window, created hidden, once its webview is in it. Created visible (Tauri's
+/// default), the window is mapped before its webview exists; about one start in three on this
+/// machine then froze for 0.5 s before the page started loading: the main thread sat in a
+/// timed wait while WebKit's web process was still starting, and served nothing meanwhile
+/// (`docs/BENCHMARKS.md`, "The window shown with its webview"). Shown here, no start of 30 did.
+fn show_window(app: &tauri::App) {
+    match app.get_webview_window(MAIN_WINDOW) {
+        Some(window) => {
+            if let Err(e) = window.show() {
+                tracing::error!("the window could not be shown: {e}");
+            }
+        }
+        None => tracing::error!(label = MAIN_WINDOW, "no main window to show"),
+    }
+}
+
 /// Every unfinished capture resumes from its journaled state at start, then the batches a run
 /// was working on continue.
 async fn recover_at_start(session: &Session) {
@@ -205,5 +227,19 @@ async fn redrive(desk: &billing::Desk, in_flight: bool) {
                 false
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The window `show_window` shows is the config's one window, and the config creates it hidden.
+    #[test]
+    fn the_config_creates_the_main_window_hidden() {
+        let config: serde_json::Value =
+            serde_json::from_str(include_str!("../../tauri.conf.json")).expect("tauri.conf.json");
+        let windows = config["app"]["windows"].as_array().expect("app.windows");
+        assert_eq!(windows.len(), 1, "one window");
+        assert_eq!(windows[0]["label"], super::MAIN_WINDOW);
+        assert_eq!(windows[0]["visible"], false, "created hidden, shown by show_window once its webview is in it");
     }
 }

@@ -44,7 +44,7 @@ pub fn plugin<R: Runtime>(data_dir: &Path) -> Option<TauriPlugin<R>> {
 /// A second start on this data directory: this app's window comes forward instead.
 fn focus<R: Runtime>(app: &AppHandle<R>, _args: Vec<String>, _cwd: String) {
     tracing::info!("Capture Desk was started again on this data folder: its window is brought forward");
-    if let Some(window) = app.get_webview_window("main") {
+    if let Some(window) = app.get_webview_window(crate::MAIN_WINDOW) {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();

@@ -103,6 +103,9 @@ async fn driver_ready(tauri_driver: &mut Child, native_port: u16) -> Result<u16,
 const UI_READY: &str =
     "const app = document.getElementById('app'); return !!app && app.childElementCount > 0 && !app.inert;";
 
+/// True once the page is on screen: a window never shown leaves it hidden.
+const SHOWN: &str = "return document.visibilityState === 'visible';";
+
 impl App {
     /// Starts the app in `demo` with a fresh data directory.
     pub async fn start() -> App {
@@ -153,6 +156,11 @@ impl App {
         // the first screen is inert until the UI has taken it over (ui/src/first.ts): a click
         // before that would find nothing to click
         if let Err(e) = app.wait_until("the UI", Duration::from_secs(60), UI_READY).await {
+            app.finish(Err(e)).await;
+            unreachable!("finish panics on an error");
+        }
+        // the window is created hidden and shown with its webview in it (main.rs, show_window)
+        if let Err(e) = app.wait_until("the window shown", Duration::from_secs(10), SHOWN).await {
             app.finish(Err(e)).await;
             unreachable!("finish panics on an error");
         }
