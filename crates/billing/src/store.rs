@@ -81,3 +81,22 @@ async fn pool(options: SqliteConnectOptions, journal: Journal, connections: u32)
     let options = QUERY_PRAGMAS.iter().fold(options, |o, (name, value)| o.pragma(*name, *value));
     Ok(SqlitePoolOptions::new().max_connections(connections).connect_with(options).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    /// `.cargo/config.toml` builds SQLite with `SQLITE_DEFAULT_MEMSTATUS=0`: with its memory
+    /// statistics every allocation takes one mutex shared by all connections.
+    #[tokio::test]
+    async fn sqlite_is_built_without_memory_statistics() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pool = super::open(dir.path()).await.expect("open");
+        let options: Vec<String> = sqlx::query_scalar("SELECT compile_options FROM pragma_compile_options")
+            .fetch_all(&pool)
+            .await
+            .expect("options");
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "SQLite built without DEFAULT_MEMSTATUS=0: {options:?}"
+        );
+    }
+}
