@@ -85,8 +85,8 @@ fn main() {
     let pending = std::sync::Arc::clone(&opening);
     let app = builder
         .setup(move |app| {
-            // The window is created hidden (tauri.conf.json) and shown here, with its webview in
-            // it, before the session is awaited: see `show_window`.
+            // The window is created hidden (tauri.conf.json); asked to show here, it appears,
+            // with its webview in it, when the event loop next runs: see `show_window`.
             show_window(app);
             let session = pending.lock().ok().and_then(|mut o| o.take()).map(tauri::async_runtime::block_on);
             let session = match session {
@@ -164,19 +164,23 @@ fn main() {
 /// The label of the app's one window (`tauri.conf.json`).
 pub(crate) const MAIN_WINDOW: &str = "main";
 
-/// Shows the main window, created hidden, once its webview is in it. Created visible (Tauri's
-/// default), the window is mapped before its webview exists; about one start in three on this
-/// machine then froze for 0.5 s before the page started loading: the main thread sat in a
-/// timed wait while WebKit's web process was still starting, and served nothing meanwhile
-/// (`docs/BENCHMARKS.md`, "The window shown with its webview"). Shown here, no start of 30 did.
+/// Asks for the main window, created hidden, to be shown; Tauri shows it when the event loop
+/// next runs (on Linux, once `setup` has returned, so after the session is open: at start it
+/// usually is already). Created visible (Tauri's default), the window was mapped before its
+/// webview existed, and 5 of 16 starts on this machine froze for 0.5 s before the page started
+/// loading (the main thread sat in a timed wait while WebKit's web process was still starting,
+/// and served nothing meanwhile), against none of 16 started in turns with them shown this way,
+/// nor of ~60 since (`docs/BENCHMARKS.md`, "Start-up"). A window that cannot be shown ends the
+/// app: running on unseen would hold the data folder's lock and leave the clerk nothing to click.
 fn show_window(app: &tauri::App) {
-    match app.get_webview_window(MAIN_WINDOW) {
-        Some(window) => {
-            if let Err(e) = window.show() {
-                tracing::error!("the window could not be shown: {e}");
-            }
-        }
-        None => tracing::error!(label = MAIN_WINDOW, "no main window to show"),
+    let shown = match app.get_webview_window(MAIN_WINDOW) {
+        Some(window) => window.show().map_err(|e| e.to_string()),
+        None => Err(format!("there is no window labelled {MAIN_WINDOW:?}")),
+    };
+    if let Err(e) = shown {
+        tracing::error!("the window could not be shown: {e}");
+        eprintln!("Capture Desk could not start: its window could not be shown ({e})");
+        std::process::exit(1);
     }
 }
 
