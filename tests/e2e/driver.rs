@@ -154,15 +154,15 @@ impl App {
         };
         let app = App { driver, tauri_driver, data_dir: Some(data_dir) };
         // the first screen is inert until the UI has taken it over (ui/src/first.ts): a click
-        // before that would find nothing to click
-        if let Err(e) = app.wait_until("the UI", Duration::from_secs(60), UI_READY).await {
-            app.finish(Err(e)).await;
-            unreachable!("finish panics on an error");
-        }
-        // the window is created hidden and shown with its webview in it (main.rs, show_window)
-        if let Err(e) = app.wait_until("the window shown", Duration::from_secs(10), SHOWN).await {
-            app.finish(Err(e)).await;
-            unreachable!("finish panics on an error");
+        // before that would find nothing to click; the window is created hidden and shown with
+        // its webview in it (main.rs, show_window)
+        let ready =
+            [("the UI", Duration::from_secs(60), UI_READY), ("the window shown", Duration::from_secs(10), SHOWN)];
+        for (what, timeout, script) in ready {
+            if let Err(e) = app.wait_until(what, timeout, script).await {
+                app.finish(Err(e)).await;
+                unreachable!("finish panics on an error");
+            }
         }
         app
     }
